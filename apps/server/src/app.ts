@@ -1,0 +1,86 @@
+// createApp(): the Express application, in one visible order. It never listens; main.ts does.
+//   1. request id and the log line          4. the spec's validator (requests, security, responses)
+//   2. JSON body parser, 1 MB limit          5. the API routes under the spec's base path
+//   3. keys that could pollute prototypes    6. 404 for the rest, then the one error handler
+import express, { type ErrorRequestHandler } from "express";
+import * as OpenApiValidator from "express-openapi-validator";
+import type { Logger } from "pino";
+import type { OpenApiDocument } from "./api-types.js";
+import { securityHandler } from "./accounts/authentication.js";
+import type { AccountStore } from "./accounts/store.js";
+import type { ConnectorRegistry } from "./connectors/registry.js";
+import { connectorsRouter } from "./connectors/routes.js";
+import { errorHandler, notFound } from "./http/error-handler.js";
+import { rejectPollutingKeys } from "./http/reject-polluting-keys.js";
+import { requestLogging } from "./http/request-logging.js";
+import type { InstancesService } from "./instances/instances.js";
+import { instancesRouter } from "./instances/routes.js";
+import { basePathOf } from "./spec.js";
+
+export interface AppOptions {
+  spec: OpenApiDocument;
+  registry: ConnectorRegistry;
+  accounts: AccountStore;
+  instances: InstancesService;
+  logger: Logger;
+  /** Check every response against the spec too (development and tests; off in production). */
+  validateResponses: boolean;
+  /** Resolves when the server can serve: the database answers. */
+  healthCheck: () => Promise<void>;
+}
+
+const jsonTypes = ["application/json", "application/*+json"];
+
+export function createApp(options: AppOptions): express.Express {
+  const { spec, registry, accounts, instances, logger, validateResponses, healthCheck } = options;
+  const basePath = basePathOf(spec);
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  app.use(requestLogging(logger));
+  app.use(express.json({ limit: "1mb", type: jsonTypes }));
+  app.use(rejectPollutingKeys());
+
+  app.get("/healthz", async (_req, res) => {
+    await healthCheck();
+    res.status(200).json({ status: "ok" });
+  });
+
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: structuredClone(spec) as never,
+      validateRequests: { allErrors: false, coerceTypes: false },
+      validateResponses: validateResponses ? { allErrors: false } : false,
+      validateSecurity: { handlers: { UserOrganization: securityHandler(accounts) } },
+      ignorePaths: (path: string) => !path.startsWith(`${basePath}/`) && path !== basePath,
+      validateFormats: true,
+      ajvFormats: { mode: "full" },
+    }),
+  );
+  app.use(basePath, explainConnectorErrors(registry));
+  app.use(basePath, instancesRouter(instances));
+  app.use(basePath, connectorsRouter(registry));
+  app.use(notFound());
+  app.use(errorHandler());
+  return app;
+}
+
+/**
+ * The spec's create body is a oneOf over the connectors, so the validator's 400 lists every
+ * branch's failure. For create and replace, ask the registry instead: it names the connector's
+ * missing or unknown entries, or the first invalid value, in that connector's terms.
+ */
+function explainConnectorErrors(registry: ConnectorRegistry): ErrorRequestHandler {
+  return (error: { status?: number; errors?: { path?: string }[] }, req, _res, next) => {
+    const isCreateOrReplace = (req.method === "POST" && req.path === "/instances") || (req.method === "PUT" && /^\/instances\/[^/]+$/.test(req.path));
+    const aboutBody = error.status === 400 && error.errors?.some((e) => e.path?.startsWith("/body"));
+    if (!isCreateOrReplace || !aboutBody) return next(error);
+    try {
+      registry.checkCreateBody(req.body);
+    } catch (explained) {
+      return next(explained);
+    }
+    next(error);
+  };
+}

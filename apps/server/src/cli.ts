@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// The `instances-api` command: `serve` runs the server; `accounts create --organization <name>`
+// creates an organization with one user and prints its secrets as one JSON object. Both read the
+// same environment (DATA_DIR, DATABASE_URL, ...).
+import { parseArgs } from "node:util";
+import { createAccount } from "./accounts/accounts.js";
+import { ConfigError, readConfig } from "./config.js";
+import { openStorage } from "./database/storage.js";
+import { startServer } from "./server.js";
+
+const usage = `Usage:
+  instances-api serve                                  run the server (PORT, HOST, DATA_DIR, DATABASE_URL, ENCRYPTION_KEY)
+  instances-api accounts create --organization <name>  create an organization and its first user; prints their secrets as JSON`;
+
+async function serve(): Promise<void> {
+  // Listen for the signals before the server starts, so that one sent as soon as it says it
+  // listens is not met by the default action (an abrupt exit). A second signal still ends it at once.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  const server = await startServer({ config: readConfig() });
+  const signal = await signalled;
+  server.logger.info({ signal }, "stopping: finishing in-flight requests");
+  try {
+    await server.close();
+    server.logger.info("stopped");
+    process.exit(0);
+  } catch (error) {
+    server.logger.error({ err: error }, "could not stop cleanly");
+    process.exit(1);
+  }
+}
+
+async function createAccountCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { organization: { type: "string" } }, strict: true });
+  const organization = values.organization?.trim();
+  if (!organization) throw new ConfigError("accounts create needs --organization <name>");
+  const storage = openStorage(readConfig().storage);
+  try {
+    const account = await createAccount(storage.accounts, organization);
+    process.stdout.write(JSON.stringify(account) + "\n");
+  } finally {
+    await storage.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = "serve", ...rest] = argv;
+  if (command === "serve" && rest.length === 0) return serve();
+  if (command === "accounts" && rest[0] === "create") return createAccountCommand(rest.slice(1));
+  if (command === "help" || command === "--help" || command === "-h") {
+    console.log(usage);
+    return;
+  }
+  throw new ConfigError(`unknown command: ${argv.join(" ")}\n${usage}`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const known = error instanceof ConfigError || (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"));
+  console.error(`instances-api: ${known ? (error).message : String((error as Error).stack ?? error)}`);
+  process.exit(known ? 2 : 1);
+});

@@ -1,0 +1,52 @@
+// The SQLite schema, as versioned migrations applied in order at start. Never edit a released
+// migration: add the next one.
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const sqliteMigrations: Migration[] = [
+  {
+    version: 1,
+    name: "accounts, instances and idempotency keys",
+    sql: `
+      CREATE TABLE organizations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        secret_hash BLOB NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        organization_id INTEGER NOT NULL REFERENCES organizations (id),
+        secret_hash BLOB NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+      );
+      -- AUTOINCREMENT: ids are never reused, so an id cursor never repeats nor skips an instance.
+      CREATE TABLE instances (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        organization_id INTEGER NOT NULL REFERENCES organizations (id),
+        connector_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        tags TEXT NOT NULL,            -- JSON array of strings
+        configuration TEXT NOT NULL,   -- JSON object: the caller's entries that are not secret
+        secrets TEXT NOT NULL,         -- the caller's secret entries, sealed (AES-256-GCM)
+        token_hash BLOB NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        version INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX instances_by_organization ON instances (organization_id, id);
+      CREATE TABLE idempotency_keys (
+        organization_id INTEGER NOT NULL REFERENCES organizations (id),
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        response TEXT NOT NULL,        -- the first response, sealed: it holds the instance token
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (organization_id, key)
+      );
+    `,
+  },
+];

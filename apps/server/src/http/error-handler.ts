@@ -1,0 +1,70 @@
+// The one error path: every error (ours, the body parser's, the validator's, an unexpected fault)
+// becomes the spec's Problem body (application/problem+json) with the request's id. A fault is
+// logged with its stack and answered 500 without one.
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { Problem } from "../api-types.js";
+import { ApiError, problemType, type InvalidPart } from "../errors.js";
+
+interface HttpLikeError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  message?: string;
+  errors?: { path?: string; message?: string }[];
+  headers?: Record<string, string>;
+}
+
+const titles: Record<number, [name: string, title: string, message: string]> = {
+  400: ["invalid-request", "Invalid request", "The request is invalid"],
+  401: ["unauthorized", "Unauthorized", "The Authorization header must be: User <user secret>, Organization <organization secret>, with valid secrets"],
+  404: ["not-found", "Not found", "There is no such resource"],
+  405: ["method-not-allowed", "Method not allowed", "This method is not allowed on this path"],
+  406: ["not-acceptable", "Not acceptable", "This API answers only in JSON"],
+  413: ["payload-too-large", "Payload too large", "The body is over the 1 MB limit"],
+  415: ["unsupported-media-type", "Unsupported media type", "The body must be JSON (Content-Type: application/json)"],
+  500: ["internal", "Internal error", "An unexpected fault; quote the requestId when you report it"],
+};
+
+function fromHttpError(error: HttpLikeError): ApiError {
+  const status = error.status ?? error.statusCode ?? 500;
+  if (status >= 500 || !Number.isInteger(status)) {
+    const [name, title, message] = titles[500]!;
+    return new ApiError(500, problemType(name), title, message);
+  }
+  if (error.type === "entity.parse.failed") {
+    return new ApiError(400, problemType("malformed-json"), "Malformed JSON", "The body is not valid JSON");
+  }
+  const [name, title, fallback] = titles[status] ?? titles[400]!;
+  const errors: InvalidPart[] = (error.errors ?? []).map((e) => ({ path: e.path ?? "", message: e.message ?? "is invalid" }));
+  // The validator's own messages for these name no more than the fallback does, or less clearly.
+  const ownMessage = [401, 404, 405, 413].includes(status) || !error.message ? fallback : error.message;
+  const message = status === 400 && errors.length ? errors.map((e) => `${e.path} ${e.message}`).join("; ") : ownMessage;
+  return new ApiError(status, problemType(name), title, message, errors.length ? { errors } : {});
+}
+
+export function errorHandler(): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) return next(error);
+    const apiError = error instanceof ApiError ? error : fromHttpError((error ?? {}));
+    if (apiError.status >= 500) req.log.error({ err: error }, "request failed");
+    const problem: Problem = {
+      type: apiError.problemType,
+      title: apiError.title,
+      status: apiError.status,
+      detail: apiError.message,
+      message: apiError.message,
+      requestId: req.id as string, // request-logging.ts makes every id a string
+      ...apiError.fields,
+    };
+    const allow = (error as HttpLikeError | undefined)?.headers?.Allow;
+    if (allow) res.set("Allow", allow);
+    res.status(apiError.status).type("application/problem+json").json(problem);
+  };
+}
+
+/** The answer for a path outside the API. */
+export function notFound(): RequestHandler {
+  return (req) => {
+    throw new ApiError(404, problemType("not-found"), "Not found", `There is no ${req.method} ${req.path}`);
+  };
+}

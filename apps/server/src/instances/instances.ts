@@ -1,0 +1,198 @@
+// The instance lifecycle: create (idempotently), list, read, update, replace, delete, rotate the
+// token. It validates against the connector registry, seals secrets before they reach the store
+// and never returns one in clear.
+import { createHash } from "node:crypto";
+import { stringify } from "safe-stable-stringify";
+import type { CreateInstanceBody, InstanceBody, UpdateInstanceRequest } from "../api-types.js";
+import type { Caller } from "../accounts/store.js";
+import type { Connector, ConnectorRegistry } from "../connectors/registry.js";
+import { InvalidRequestError, NotFoundError, PreconditionFailedError } from "../errors.js";
+import type { SecretBox } from "../secrets/secret-box.js";
+import { hashSecret, newToken } from "../secrets/tokens.js";
+import { decodeCursor, encodeCursor, type ListFilters } from "./cursor.js";
+import { ConnectorMismatchError, IdempotencyKeyReusedError, WriteConflictError } from "./errors.js";
+import { etagOf, ifMatchAccepts, instanceBody } from "./representation.js";
+import type { InstanceChanges, InstanceRecord, InstanceStore } from "./store.js";
+
+export interface InstanceResult {
+  instance: InstanceBody;
+  etag: string;
+}
+
+export interface ListRequest extends ListFilters {
+  pageSize: number;
+  nextPage: string | undefined;
+}
+
+export interface InstancesDeps {
+  store: InstanceStore;
+  registry: ConnectorRegistry;
+  secretBox: SecretBox;
+}
+
+// An update retried this often when other writers keep moving the version under it.
+const maxUpdateAttempts = 5;
+
+export type InstancesService = ReturnType<typeof instancesService>;
+
+export function instancesService({ store, registry, secretBox }: InstancesDeps) {
+  const secretsContext = (organizationId: number) => `instance-secrets:${organizationId}`;
+  const idempotencyContext = (organizationId: number, key: string) => `idempotent-response:${organizationId}:${key}`;
+
+  /** Splits a configuration into the entries kept in clear and the sealed secret ones. */
+  function seal(connector: Connector, organizationId: number, configuration: Record<string, string>) {
+    const clear: Record<string, string> = {};
+    const secret: Record<string, string> = {};
+    for (const [key, value] of Object.entries(configuration)) {
+      if (connector.secretKeys.has(key)) secret[key] = value;
+      else clear[key] = value;
+    }
+    return { clear, secretKeys: Object.keys(secret), sealedSecrets: secretBox.seal(JSON.stringify(secret), secretsContext(organizationId)) };
+  }
+
+  function openSecrets(record: InstanceRecord): Record<string, string> {
+    return JSON.parse(secretBox.open(record.sealedSecrets, secretsContext(record.organizationId))) as Record<string, string>;
+  }
+
+  function present(record: InstanceRecord, token?: string): InstanceResult {
+    const connector = registry.require(record.connectorKey);
+    return { instance: instanceBody(record, connector, Object.keys(openSecrets(record)), token), etag: etagOf(record) };
+  }
+
+  async function find(caller: Caller, id: number): Promise<InstanceRecord> {
+    const record = await store.get(caller.organizationId, id);
+    if (!record) throw new NotFoundError(`There is no instance ${id}`);
+    return record;
+  }
+
+  function checkIfMatch(ifMatch: string | undefined, record: InstanceRecord): void {
+    if (ifMatch !== undefined && !ifMatchAccepts(ifMatch, record)) {
+      throw new PreconditionFailedError(`If-Match ${ifMatch} does not match the instance's current ETag ${etagOf(record)}; read it again`);
+    }
+  }
+
+  /** Read, change, write at the version read; again if another writer got in between (unless If-Match pins it). */
+  async function write(caller: Caller, id: number, ifMatch: string | undefined, change: (record: InstanceRecord) => InstanceChanges, token?: string) {
+    for (let attempt = 1; ; attempt++) {
+      const record = await find(caller, id);
+      checkIfMatch(ifMatch, record);
+      const outcome = await store.update(caller.organizationId, id, record.version, change(record));
+      if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
+      if (outcome !== "version-mismatch") return present(outcome, token);
+      if (ifMatch !== undefined) throw new PreconditionFailedError("The instance changed while this request was being applied; read it again");
+      if (attempt >= maxUpdateAttempts) throw new WriteConflictError();
+    }
+  }
+
+  return {
+    async create(caller: Caller, body: CreateInstanceBody, idempotencyKey: string | undefined): Promise<InstanceResult> {
+      registry.checkCreateBody(body);
+      const connector = registry.require(body.your_mom.key);
+      const { clear, sealedSecrets, secretKeys } = seal(connector, caller.organizationId, body.configuration);
+      const token = newToken();
+      const created = {
+        organizationId: caller.organizationId,
+        connectorKey: connector.key,
+        name: body.name,
+        tags: body.tags ?? [],
+        configuration: clear,
+        sealedSecrets,
+        tokenHash: hashSecret(token),
+        createdAt: new Date().toISOString(),
+      };
+      const result = (record: InstanceRecord): InstanceResult => ({ instance: instanceBody(record, connector, secretKeys, token), etag: etagOf(record) });
+      if (idempotencyKey === undefined) {
+        const outcome = await store.create(created);
+        if ("created" in outcome) return result(outcome.created);
+        throw new Error("a create without an idempotency key cannot be a replay");
+      }
+
+      const requestHash = createHash("sha256").update(stringify(body) ?? "").digest("base64url");
+      const context = idempotencyContext(caller.organizationId, idempotencyKey);
+      const outcome = await store.create(created, {
+        key: idempotencyKey,
+        requestHash,
+        sealResponse: (record) => secretBox.seal(JSON.stringify(result(record)), context),
+      });
+      if ("created" in outcome) return result(outcome.created);
+      if (outcome.replay.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+      return JSON.parse(secretBox.open(outcome.replay.sealedResponse, context)) as InstanceResult;
+    },
+
+    async list(caller: Caller, request: ListRequest): Promise<{ instances: InstanceBody[]; nextPage: string | undefined }> {
+      if (request.connectorKey !== undefined) registry.require(request.connectorKey);
+      const afterId = decodeCursor(request.nextPage, request);
+      const records = await store.list({
+        organizationId: caller.organizationId,
+        tags: request.tags,
+        connectorKey: request.connectorKey,
+        afterId,
+        limit: request.pageSize + 1,
+      });
+      const page = records.slice(0, request.pageSize);
+      const last = page.at(-1);
+      return {
+        instances: page.map((record) => present(record).instance),
+        nextPage: records.length > request.pageSize && last ? encodeCursor(last.id, request) : undefined,
+      };
+    },
+
+    async get(caller: Caller, id: number): Promise<InstanceResult> {
+      return present(await find(caller, id));
+    },
+
+    update(caller: Caller, id: number, patch: UpdateInstanceRequest, ifMatch: string | undefined): Promise<InstanceResult> {
+      return write(caller, id, ifMatch, (record) => {
+        const changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
+        if (patch.configuration !== undefined) {
+          const connector = registry.require(record.connectorKey);
+          // A Map, then fromEntries: keys such as __proto__ stay plain data and fail validation.
+          const merged = new Map(Object.entries({ ...record.configuration, ...openSecrets(record) }));
+          for (const [key, value] of Object.entries(patch.configuration)) {
+            if (value === null) merged.delete(key);
+            else merged.set(key, value);
+          }
+          const configuration = Object.fromEntries(merged);
+          registry.checkConfiguration(connector.key, configuration);
+          const sealed = seal(connector, record.organizationId, configuration);
+          changes.configuration = sealed.clear;
+          changes.sealedSecrets = sealed.sealedSecrets;
+        }
+        return changes;
+      });
+    },
+
+    replace(caller: Caller, id: number, body: CreateInstanceBody, ifMatch: string | undefined): Promise<InstanceResult> {
+      registry.checkCreateBody(body);
+      return write(caller, id, ifMatch, (record) => {
+        if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
+        const sealed = seal(registry.require(record.connectorKey), record.organizationId, body.configuration);
+        return { name: body.name, tags: body.tags ?? [], configuration: sealed.clear, sealedSecrets: sealed.sealedSecrets };
+      });
+    },
+
+    async remove(caller: Caller, id: number, ifMatch: string | undefined): Promise<void> {
+      let expectedVersion: number | undefined;
+      if (ifMatch !== undefined) {
+        const record = await find(caller, id);
+        checkIfMatch(ifMatch, record);
+        expectedVersion = record.version;
+      }
+      const outcome = await store.delete(caller.organizationId, id, expectedVersion);
+      if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
+      if (outcome === "version-mismatch") throw new PreconditionFailedError("The instance changed while this request was being applied; read it again");
+    },
+
+    rotateToken(caller: Caller, id: number): Promise<InstanceResult> {
+      const token = newToken();
+      return write(caller, id, undefined, () => ({ tokenHash: hashSecret(token) }), token);
+    },
+  };
+}
+
+/** Rejects a query value that is not a whole number in range, for ids from the path. */
+export function parseId(value: string): number {
+  const id = Number(value);
+  if (!Number.isSafeInteger(id) || id < 1) throw new InvalidRequestError(`${value} is not an instance id`, [{ path: "/path/id", message: "must be a positive integer" }]);
+  return id;
+}

@@ -1,0 +1,45 @@
+// How an instance is shown: the platform's shape, with the connector's catalog data, the platform
+// entries overlaid with the caller's, and every secret masked.
+import type { InstanceBody } from "../api-types.js";
+import type { Connector } from "../connectors/registry.js";
+import type { InstanceRecord } from "./store.js";
+
+/** What every secret entry reads as in a response. */
+export const SECRET_MASK = "********";
+
+export function etagOf(record: Pick<InstanceRecord, "version">): string {
+  return `"${record.version}"`;
+}
+
+/** Whether an If-Match header value (`"3"`, `W/"3"`, `"2", "3"` or `*`) matches the record's ETag. */
+export function ifMatchAccepts(ifMatch: string, record: Pick<InstanceRecord, "version">): boolean {
+  if (ifMatch.trim() === "*") return true;
+  return ifMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etagOf(record));
+}
+
+export function instanceBody(record: InstanceRecord, connector: Connector, secretEntries: string[], token?: string): InstanceBody {
+  const configuration: Record<string, string | null> = {
+    ...connector.platformConfiguration,
+    ...connector.defaults,
+    ...record.configuration,
+  };
+  for (const key of secretEntries) configuration[key] = SECRET_MASK;
+  for (const key of connector.secretKeys) if (configuration[key] != null) configuration[key] = SECRET_MASK;
+  return {
+    id: record.id,
+    name: record.name,
+    createdDate: record.createdAt.replace(/\.\d+Z$/, "Z"),
+    ...(token === undefined ? {} : { token }),
+    your_mom: connector.catalog,
+    provisionInteractions: [],
+    valid: true,
+    disabled: record.disabled,
+    maxCacheSize: 0,
+    cacheTimeToLive: 0,
+    configuration,
+    eventsEnabled: configuration["event.notification.enabled"] === "true",
+    traceLoggingEnabled: false,
+    cachingEnabled: false,
+    tags: record.tags,
+  };
+}

@@ -1,0 +1,78 @@
+// HTTP for /instances: reads the request (already validated against the spec), calls the service,
+// writes the status, headers and body. No SQL and no rules here.
+import { Router, type Request, type Response } from "express";
+import type { CreateInstanceBody, UpdateInstanceRequest } from "../api-types.js";
+import { callerOf } from "../accounts/authentication.js";
+import type { InstanceResult, InstancesService } from "./instances.js";
+import { parseId } from "./instances.js";
+
+const defaultPageSize = 200;
+
+function send(res: Response, { instance, etag }: InstanceResult): void {
+  res.status(200).set("ETag", etag).json(instance);
+}
+
+function header(req: Request, name: string): string | undefined {
+  return req.get(name) ?? undefined;
+}
+
+function queryString(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function queryList(value: unknown): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+export function instancesRouter(instances: InstancesService): Router {
+  const router = Router();
+
+  router.get("/instances", async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    const request = {
+      tags: queryList(query.tags),
+      connectorKey: queryString(query.your_mom),
+      pageSize: query.pageSize === undefined ? defaultPageSize : Number(query.pageSize),
+      nextPage: queryString(query.nextPage),
+    };
+    const { instances: page, nextPage } = await instances.list(callerOf(req), request);
+    if (nextPage !== undefined) {
+      const next = new URLSearchParams();
+      for (const tag of request.tags) next.append("tags", tag);
+      if (request.connectorKey !== undefined) next.set("your_mom", request.connectorKey);
+      if (query.pageSize !== undefined) next.set("pageSize", String(request.pageSize));
+      next.set("nextPage", nextPage);
+      res.set("your_moms-next-page-token", nextPage);
+      res.set("Link", `<${req.baseUrl}${req.path}?${next.toString()}>; rel="next"`);
+    }
+    res.status(200).json(page);
+  });
+
+  router.post("/instances", async (req, res) => {
+    send(res, await instances.create(callerOf(req), req.body as CreateInstanceBody, header(req, "Idempotency-Key")));
+  });
+
+  router.get("/instances/:id", async (req, res) => {
+    send(res, await instances.get(callerOf(req), parseId(req.params.id)));
+  });
+
+  router.patch("/instances/:id", async (req, res) => {
+    send(res, await instances.update(callerOf(req), parseId(req.params.id), req.body as UpdateInstanceRequest, header(req, "If-Match")));
+  });
+
+  router.put("/instances/:id", async (req, res) => {
+    send(res, await instances.replace(callerOf(req), parseId(req.params.id), req.body as CreateInstanceBody, header(req, "If-Match")));
+  });
+
+  router.delete("/instances/:id", async (req, res) => {
+    await instances.remove(callerOf(req), parseId(req.params.id), header(req, "If-Match"));
+    res.status(204).end();
+  });
+
+  router.post("/instances/:id/token", async (req, res) => {
+    send(res, await instances.rotateToken(callerOf(req), parseId(req.params.id)));
+  });
+
+  return router;
+}

@@ -1,0 +1,62 @@
+// Where instances are kept. Secret entries arrive here already sealed and the token only as a
+// hash: the store never sees a credential in clear.
+export interface InstanceRecord {
+  id: number;
+  organizationId: number;
+  connectorKey: string;
+  name: string;
+  tags: string[];
+  /** The caller's entries that are not secret. */
+  configuration: Record<string, string>;
+  /** The caller's secret entries, sealed as one JSON object. */
+  sealedSecrets: string;
+  disabled: boolean;
+  /** Bumped by every write; the ETag. */
+  version: number;
+  createdAt: string;
+}
+
+export type NewInstance = Omit<InstanceRecord, "id" | "version" | "disabled"> & { tokenHash: Buffer };
+
+export interface InstanceChanges {
+  name?: string;
+  tags?: string[];
+  configuration?: Record<string, string>;
+  sealedSecrets?: string;
+  disabled?: boolean;
+  tokenHash?: Buffer;
+}
+
+export interface IdempotentCreate {
+  key: string;
+  requestHash: string;
+  /** Seals the response to keep for replays; called inside the creating transaction. */
+  sealResponse: (created: InstanceRecord) => string;
+}
+
+export interface StoredIdempotentResponse {
+  requestHash: string;
+  sealedResponse: string;
+}
+
+export interface ListQuery {
+  organizationId: number;
+  tags: string[];
+  connectorKey: string | undefined;
+  /** Only instances with a greater id (the cursor). */
+  afterId: number;
+  limit: number;
+}
+
+export type WriteOutcome<T> = T | "not-found" | "version-mismatch";
+
+export interface InstanceStore {
+  /** Creates the instance, or, when the idempotency key was used before, returns what was kept instead. */
+  create(instance: NewInstance, idempotency?: IdempotentCreate): Promise<{ created: InstanceRecord } | { replay: StoredIdempotentResponse }>;
+  get(organizationId: number, id: number): Promise<InstanceRecord | undefined>;
+  /** Oldest first (by id). */
+  list(query: ListQuery): Promise<InstanceRecord[]>;
+  /** Applies the changes if the instance is at `expectedVersion` (any version when undefined). */
+  update(organizationId: number, id: number, expectedVersion: number | undefined, changes: InstanceChanges): Promise<WriteOutcome<InstanceRecord>>;
+  delete(organizationId: number, id: number, expectedVersion: number | undefined): Promise<WriteOutcome<"deleted">>;
+}

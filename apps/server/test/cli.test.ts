@@ -1,0 +1,124 @@
+// The `instances-api` command, as users run it (the built dist/cli.js in a child process):
+// `serve` with signals, and `accounts create` while the server runs on the same data dir.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { request } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+
+const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function dataDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "instances-api-cli-"));
+  dirs.push(dir);
+  return dir;
+}
+
+function serve(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [cli, "serve"], { env: { ...process.env, HOST: "127.0.0.1", PORT: "0", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      if (url) {
+        clearTimeout(timer);
+        resolve({ child, url, output: () => output });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
+  });
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+}
+
+describe("instances-api serve", () => {
+  it("prints the default account once, serves, and stops on SIGTERM after finishing, exit 0", async () => {
+    const dir = dataDir();
+    const first = await serve({ DATA_DIR: dir });
+    const authorization = /Authorization: (User \S+, Organization \S+)/.exec(first.output())?.[1];
+    expect(authorization).toBeDefined();
+    expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    const list = await fetch(`${first.url}/your_moms/api-v2/instances`, { headers: { Authorization: authorization! } });
+    expect(list.status).toBe(200);
+
+    const done = exited(first.child);
+    first.child.kill("SIGTERM");
+    expect(await done).toBe(0);
+    expect(first.output()).toMatch(/"msg":"stopped"/);
+
+    const second = await serve({ DATA_DIR: dir });
+    expect(second.output()).not.toMatch(/Created the default account/);
+    const stopped = exited(second.child);
+    second.child.kill("SIGINT");
+    expect(await stopped).toBe(0);
+  });
+
+  it("finishes a request in flight when SIGTERM arrives, then exits 0", async () => {
+    const dir = dataDir();
+    const running = await serve({ DATA_DIR: dir });
+    const authorization = /Authorization: (User \S+, Organization \S+)/.exec(running.output())![1]!;
+    const json = JSON.stringify({ your_mom: { key: "taxify" }, configuration: { "api.key": "k" }, name: "in flight" });
+    const inFlight = request(`${running.url}/your_moms/api-v2/instances`, {
+      method: "POST",
+      headers: { Authorization: authorization, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(json) },
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      inFlight.on("response", (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      inFlight.on("error", reject);
+    });
+    inFlight.write(json.slice(0, 10)); // the request has started; its body is not all there yet
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const done = exited(running.child);
+    running.child.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    inFlight.end(json.slice(10));
+    expect(await answered).toBe(200);
+    expect(await done).toBe(0);
+  });
+
+  it("fails fast with a clear message on a bad setting", () => {
+    const result = spawnSync(process.execPath, [cli, "serve"], { env: { ...process.env, PORT: "eighty", DATA_DIR: dataDir() }, encoding: "utf8", timeout: 10_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('PORT must be a port number (0-65535), not "eighty"');
+  });
+});
+
+describe("instances-api accounts create", () => {
+  it("prints one JSON object with the secrets and the header, while the server runs", async () => {
+    const dir = dataDir();
+    const running = await serve({ DATA_DIR: dir });
+    const result = spawnSync(process.execPath, [cli, "accounts", "create", "--organization", "Acme"], { env: { ...process.env, DATA_DIR: dir }, encoding: "utf8", timeout: 10_000 });
+    expect(result.status, result.stderr).toBe(0);
+    const account = JSON.parse(result.stdout) as Record<string, string>;
+    expect(Object.keys(account).sort()).toEqual(["authorization", "organization", "organizationSecret", "userSecret"]);
+    expect(account.authorization).toBe(`User ${account.userSecret}, Organization ${account.organizationSecret}`);
+
+    const response = await fetch(`${running.url}/your_moms/api-v2/instances`, { headers: { Authorization: account.authorization! } });
+    expect(response.status).toBe(200);
+  });
+
+  it("says what is missing without --organization", () => {
+    const result = spawnSync(process.execPath, [cli, "accounts", "create"], { env: { ...process.env, DATA_DIR: dataDir() }, encoding: "utf8", timeout: 10_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("accounts create needs --organization <name>");
+  });
+});

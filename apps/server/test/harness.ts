@@ -1,0 +1,96 @@
+// The real server, started in-process on an ephemeral port of 127.0.0.1 with a temporary data
+// dir, response validation on: a response that breaks the spec comes back as a 500 and fails the
+// test. Log lines are captured, so tests can read them (and prove what is not in them).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { createAccount, type NewAccount } from "../src/accounts/accounts.js";
+import type { OpenApiDocument } from "../src/api-types.js";
+import type { Config } from "../src/config.js";
+import { startServer, type RunningServer } from "../src/server.js";
+
+export interface TestServer {
+  server: RunningServer;
+  dataDir: string;
+  /** The default account's Authorization header, printed on first start. */
+  authorization: string;
+  /** Every log line so far, parsed. */
+  logs: Record<string, unknown>[];
+  /** Every log line so far, as written. */
+  rawLogs: () => string;
+  /** fetch() against the API base URL, with the default account's Authorization unless given. */
+  api: (path: string, init?: RequestInit & { json?: unknown }) => Promise<Response>;
+  newAccount: (organization: string) => Promise<NewAccount>;
+  stop: () => Promise<void>;
+  /** Stops the server, keeping the data dir; start again with startTestServer({ dataDir }). */
+  restart: () => Promise<TestServer>;
+}
+
+export function testConfig(dataDir: string): Config {
+  return {
+    host: "127.0.0.1",
+    port: 0,
+    dataDir,
+    storage: { kind: "sqlite", file: path.join(dataDir, "instances.sqlite") },
+    encryptionKey: undefined,
+    validateResponses: true,
+    logLevel: "info",
+  };
+}
+
+export async function startTestServer(options: { dataDir?: string; spec?: OpenApiDocument; authorization?: string } = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "instances-api-test-"));
+  let raw = "";
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      raw += chunk.toString("utf8");
+      done();
+    },
+  });
+  let announced = options.authorization;
+  const server = await startServer({
+    config: testConfig(dataDir),
+    ...(options.spec ? { spec: options.spec } : {}),
+    logDestination: destination,
+    announce: (line) => {
+      announced = /Authorization: (.*)$/.exec(line)?.[1];
+    },
+  });
+  if (!announced) throw new Error("the server announced no default account");
+  const authorization = announced;
+
+  const test: TestServer = {
+    server,
+    dataDir,
+    authorization,
+    get logs() {
+      return raw
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    rawLogs: () => raw,
+    api: (apiPath, init = {}) => {
+      const { json, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (!headers.has("Authorization")) headers.set("Authorization", authorization);
+      if (json !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+      return fetch(`${server.apiUrl}${apiPath}`, { ...rest, headers, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
+    },
+    newAccount: (organization) => createAccount(server.storage.accounts, organization),
+    stop: async () => {
+      await server.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await server.close();
+      return startTestServer({ ...options, dataDir, authorization });
+    },
+  };
+  return test;
+}
+
+export async function body<T = Record<string, unknown>>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
