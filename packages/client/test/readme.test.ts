@@ -1,0 +1,24 @@
+// The README's examples are the files in examples/, which `npm run typecheck` compiles: a README
+// block that drifts from its file, or a file that stops compiling, fails the tests.
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { compile } from "./compile.js";
+
+const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+const examplesDir = new URL("../examples/", import.meta.url);
+const examples = readdirSync(examplesDir).filter((f) => f.endsWith(".ts")).sort();
+
+describe("the README", () => {
+  it("shows every example file, verbatim, and no other TypeScript", () => {
+    const files = examples.map((f) => readFileSync(new URL(f, examplesDir), "utf8"));
+    expect(blocks.length).toBe(files.length);
+    for (const file of files) expect(blocks).toContain(file);
+  });
+
+  it("has examples that compile against the client", () => {
+    const sources = Object.fromEntries(examples.map((f) => [f.replace(/\.ts$/, ""), readFileSync(new URL(f, examplesDir), "utf8")]));
+    const diagnostics = compile(sources);
+    for (const name of Object.keys(sources)) expect(diagnostics[name], name).toEqual([]);
+  });
+});

@@ -1,0 +1,110 @@
+// Type tests: the generated types make the spec's rules compile-time errors. Each case is a
+// source compiled in memory against the client; the seeds' requests are the fixtures.
+import { fillPlaceholders, placeholderEntries, readSeeds, type JsonObject } from "@instances-api/seeds";
+import { describe, expect, it } from "vitest";
+import { compile } from "./compile.js";
+
+const seeds = readSeeds();
+const header = 'import type { CreateInstanceRequest, ConfigurationOf, ConnectorKey, Instance, Problem, InstancesClient } from "@instances-api/client";\n';
+
+function createRequestSource(body: unknown): string {
+  return `${header}export const body: CreateInstanceRequest = ${JSON.stringify(body, null, 2)};\n`;
+}
+
+function withoutEntry(request: JsonObject, entry: string): JsonObject {
+  const copy = structuredClone(request);
+  delete (copy.configuration as JsonObject)[entry];
+  return copy;
+}
+
+// Required entries per connector, from the seeds: every entry their requests fill with a placeholder.
+const requiredBySeed = Object.fromEntries(seeds.map((seed) => [seed.connectorKey, placeholderEntries(seed.request)]));
+
+const sources: Record<string, string> = {};
+const mustCompile: string[] = [];
+const mustNotCompile: [name: string, reason: RegExp][] = [];
+
+for (const seed of seeds) {
+  const request = fillPlaceholders(seed.request);
+  sources[`${seed.connectorKey}-complete`] = createRequestSource(request);
+  mustCompile.push(`${seed.connectorKey}-complete`);
+  sources[`${seed.connectorKey}-configuration-of`] = `${header}export const c: ConfigurationOf<"${seed.connectorKey}"> = ${JSON.stringify(request.configuration)};\n`;
+  mustCompile.push(`${seed.connectorKey}-configuration-of`);
+  for (const entry of requiredBySeed[seed.connectorKey] ?? []) {
+    // In a whole create request the error points at `configuration` (TypeScript does not narrow a
+    // union by a nested key, so its message may name another connector's entries) ...
+    const name = `${seed.connectorKey}-without-${entry}`;
+    sources[name] = createRequestSource(withoutEntry(request, entry));
+    mustNotCompile.push([name, /^at "?configuration"?: /]);
+    // ... and in the connector's own configuration type it names the missing entry.
+    const own = `${seed.connectorKey}-configuration-of-without-${entry}`;
+    sources[own] = `${header}export const c: ConfigurationOf<"${seed.connectorKey}"> = ${JSON.stringify(withoutEntry(request, entry).configuration)};\n`;
+    mustNotCompile.push([own, new RegExp(`Property '"?${entry.replace(/\./g, "\\.")}"?' is missing`)]);
+  }
+  const unknown = structuredClone(request);
+  (unknown.configuration as JsonObject)["no.such.entry"] = "x";
+  sources[`${seed.connectorKey}-unknown-entry`] = createRequestSource(unknown);
+  mustNotCompile.push([`${seed.connectorKey}-unknown-entry`, /'"no\.such\.entry"' does not exist/]);
+}
+
+sources["unknown-connector"] = createRequestSource({ your_mom: { key: "freshdesk" }, configuration: {}, name: "x" });
+mustNotCompile.push(["unknown-connector", /"freshdesk"' is not assignable to type/]);
+
+sources["connector-keys"] = `${header}const keys: ConnectorKey[] = ["taxify", "quickbooksonprem", "infobip", "freshservice", "sugarcrmv2"];\nexport const wrong: ConnectorKey = "quickbooks";\nexport { keys };\n`;
+mustNotCompile.push(["connector-keys", /"quickbooks"' is not assignable to type 'ConnectorKey'|"quickbooks"' is not assignable/]);
+
+sources["response-fields"] = `${header}declare const i: Instance;
+export const id: number = i.id;
+export const name: string = i.name;
+export const token: string | undefined = i.token;
+export const key: string = i.your_mom.key;
+export const catalogId: number = i.your_mom.id;
+export const disabled: boolean = i.disabled;
+export const configuration: Record<string, string | null> | undefined = i.configuration;
+declare const p: Problem;
+export const missing: string[] | undefined = p.missingEntries;
+export const requestId: string = p.requestId;
+`;
+mustCompile.push("response-fields");
+
+sources["response-field-types"] = `${header}declare const i: Instance;\nexport const id: string = i.id;\n`;
+mustNotCompile.push(["response-field-types", /Type 'number' is not assignable to type 'string'/]);
+
+sources["typed-errors"] = `${header}declare const client: InstancesClient;
+export async function f() {
+  const { data, error } = await client.POST("/instances", { body: { your_mom: { key: "taxify" }, configuration: { "api.key": "k" }, name: "n" } });
+  if (error) { const p: Problem = error; return p.status; }
+  const token: string | undefined = data.token;
+  return token;
+}
+`;
+mustCompile.push("typed-errors");
+
+sources["secrets-write-only"] = `${header}declare const client: InstancesClient;
+export async function f() {
+  const { data } = await client.GET("/your_moms/{key}", { params: { path: { key: "taxify" } } });
+  // A connector's configuration entries are data, fine to read; a request type's secret is write-only:
+  type TaxifyConfiguration = ConfigurationOf<"taxify">;
+  const read: TaxifyConfiguration["api.key"] = "sent, never read back";
+  return [data, read];
+}
+`;
+mustCompile.push("secrets-write-only");
+
+const diagnostics = compile(sources);
+
+describe("the client's types", () => {
+  it.each(mustCompile)("%s compiles", (name) => {
+    expect(diagnostics[name]).toEqual([]);
+  });
+
+  it.each(mustNotCompile)("%s does not compile", (name, reason) => {
+    expect(diagnostics[name]?.length, name).toBeGreaterThan(0);
+    expect(diagnostics[name]!.join("\n")).toMatch(reason);
+  });
+
+  it("covers every connector and every required entry of the seeds", () => {
+    expect(mustNotCompile.filter(([n]) => n.includes("-without-")).length).toBe(2 * Object.values(requiredBySeed).flat().length);
+    expect(Object.values(requiredBySeed).flat().length).toBeGreaterThanOrEqual(12);
+  });
+});
