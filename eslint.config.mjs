@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/generated/**", "**/node_modules/**", "**/.turbo/**", "**/*.mjs", "**/*.mts", "**/bin/*.js"] },
+  { ignores: ["**/dist/**", "**/lib/**", "**/generated/**", "**/node_modules/**", "**/.turbo/**", "**/*.mjs", "**/*.mts", "**/bin/*.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -3,6 +3,6 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    projects: ["spec", "packages/*", "apps/*"],
+    projects: ["spec", "packages/*", "apps/*", "tests/*"],
   },
 });

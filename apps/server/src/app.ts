@@ -1,7 +1,8 @@
-// createApp(): the Express application, in one visible order. It never listens; main.ts does.
-//   1. request id and the log line          4. the spec's validator (requests, security, responses)
-//   2. JSON body parser, 1 MB limit          5. the API routes under the spec's base path
-//   3. keys that could pollute prototypes    6. 404 for the rest, then the one error handler
+// createApp(): the Express application, in one visible order. It never listens; server.ts does.
+//   1. request id and the log line          5. the spec's validator (requests, security, responses)
+//   2. JSON body parser, 1 MB limit          6. the API routes under the spec's base path
+//   3. keys that could pollute prototypes    7. 404 for the rest, then the one error handler
+//   4. /healthz, /docs, /openapi.json|yaml
 import express, { type ErrorRequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
@@ -11,6 +12,7 @@ import type { AccountStore } from "./accounts/store.js";
 import type { ConnectorRegistry } from "./connectors/registry.js";
 import { connectorsRouter } from "./connectors/routes.js";
 import { errorHandler, notFound } from "./http/error-handler.js";
+import { publishedDocs } from "./http/published-docs.js";
 import { rejectPollutingKeys } from "./http/reject-polluting-keys.js";
 import { requestLogging } from "./http/request-logging.js";
 import type { InstancesService } from "./instances/instances.js";
@@ -27,12 +29,14 @@ export interface AppOptions {
   validateResponses: boolean;
   /** Resolves when the server can serve: the database answers. */
   healthCheck: () => Promise<void>;
+  /** The built docs (index.html), served at /docs. */
+  docsDir: string;
 }
 
 const jsonTypes = ["application/json", "application/*+json"];
 
 export function createApp(options: AppOptions): express.Express {
-  const { spec, registry, accounts, instances, logger, validateResponses, healthCheck } = options;
+  const { spec, registry, accounts, instances, logger, validateResponses, healthCheck, docsDir } = options;
   const basePath = basePathOf(spec);
   const app = express();
   app.disable("x-powered-by");
@@ -46,6 +50,7 @@ export function createApp(options: AppOptions): express.Express {
     await healthCheck();
     res.status(200).json({ status: "ok" });
   });
+  app.use(publishedDocs(spec, docsDir));
 
   app.use(
     OpenApiValidator.middleware({

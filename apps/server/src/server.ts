@@ -5,10 +5,12 @@ import type { Server } from "node:http";
 import { pino, type DestinationStream, type Logger } from "pino";
 import { createAccount } from "./accounts/accounts.js";
 import type { OpenApiDocument } from "./api-types.js";
+import { docsDir as builtDocsDir } from "@instances-api/docs";
 import { createApp } from "./app.js";
 import type { Config } from "./config.js";
 import { ConnectorRegistry } from "./connectors/registry.js";
 import { openStorage, type Storage } from "./database/storage.js";
+import { docsBuilt } from "./http/published-docs.js";
 import { instancesService } from "./instances/instances.js";
 import { createSecretBox, loadOrCreateKeyFile } from "./secrets/secret-box.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
@@ -21,6 +23,8 @@ export interface StartOptions {
   logDestination?: DestinationStream;
   /** Where the first start prints the default account's Authorization header; stdout by default. */
   announce?: (line: string) => void;
+  /** The built docs; @instances-api/docs's by default. */
+  docsDir?: string;
 }
 
 export interface RunningServer {
@@ -38,7 +42,13 @@ export function createLogger(config: Pick<Config, "logLevel">, destination?: Des
   return pino({ level: config.logLevel, base: undefined }, destination);
 }
 
-export async function startServer({ config, spec = loadBundledSpec(), logDestination, announce = (line) => console.log(line) }: StartOptions): Promise<RunningServer> {
+export async function startServer({
+  config,
+  spec = loadBundledSpec(),
+  logDestination,
+  announce = (line) => console.log(line),
+  docsDir = builtDocsDir,
+}: StartOptions): Promise<RunningServer> {
   const logger = createLogger(config, logDestination);
   const storage = openStorage(config.storage);
   try {
@@ -56,11 +66,13 @@ export async function startServer({ config, spec = loadBundledSpec(), logDestina
       logger,
       validateResponses: config.validateResponses,
       healthCheck: () => storage.ping(),
+      docsDir,
     });
     const server = await listen(app, config.port, config.host);
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
-    logger.info({ url }, `listening on ${url}`);
+    logger.info({ url, docs: `${url}/docs/` }, `listening on ${url}`);
+    if (!docsBuilt(docsDir)) logger.warn({ docsDir }, "the docs are not built: /docs answers 404 until `npm run build`");
     return { url, apiUrl: `${url}${basePathOf(spec)}`, logger, storage, close: () => stop(server, storage) };
   } catch (error) {
     await storage.close();

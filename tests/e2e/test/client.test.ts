@@ -2,8 +2,8 @@
 // requests, filtered and paged lists, update, token rotation, delete, and typed errors.
 import { fillPlaceholders, readSeeds } from "@instances-api/seeds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createInstancesClient, InstancesApiError, listAllInstances, type CreateInstanceRequest, type InstancesClient } from "../src/index.js";
-import { startReferenceServer, type ReferenceServer } from "./server.js";
+import { createInstancesClient, InstancesApiError, listAllInstances, type CreateInstanceRequest, type InstancesClient } from "@instances-api/client";
+import { startReferenceServer, type ReferenceServer } from "./reference-server.js";
 
 let reference: ReferenceServer;
 let client: InstancesClient;

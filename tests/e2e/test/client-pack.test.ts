@@ -6,12 +6,11 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReferenceServer, type ReferenceServer } from "./server.js";
+import { startReferenceServer, type ReferenceServer } from "./reference-server.js";
 
-const packageDir = fileURLToPath(new URL("..", import.meta.url));
+const packageDir = path.dirname(createRequire(import.meta.url).resolve("@instances-api/client/package.json"));
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 const work = mkdtempSync(path.join(tmpdir(), "instances-api-pack-"));
 let reference: ReferenceServer;

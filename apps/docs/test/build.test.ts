@@ -1,0 +1,60 @@
+// The built docs (npm run build): one self-contained page that mentions every connector, every
+// operation and every configuration entry, with curl and TypeScript samples on every operation.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { readConnectors, type SpecDocument } from "@instances-api/connectors";
+import { describe, expect, it } from "vitest";
+import { operationsOf } from "../src/docs-document.js";
+import { docsDir } from "../src/index.js";
+
+const html = readFileSync(new URL("index.html", `file://${docsDir}`), "utf8");
+const document = JSON.parse(readFileSync(new URL("openapi.docs.json", `file://${docsDir}`), "utf8")) as Parameters<typeof operationsOf>[0];
+const bundle = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument;
+const connectors = readConnectors(bundle);
+const operations = operationsOf(document);
+
+describe("the built docs", () => {
+  it("load no script, style or font from the network", () => {
+    const external = [...html.matchAll(/<(script|link)\b[^>]*\b(?:src|href)\s*=\s*["']?(https?:)?\/\/[^"'\s>]+/gi)].map((m) => m[0]);
+    expect(external).toEqual([]);
+    expect(html).not.toMatch(/@import\s+url\(\s*["']?https?:/i);
+    expect(html).not.toMatch(/<script[^>]+src=/i);
+    expect(html.length).toBeGreaterThan(1_000_000); // Redoc itself is inlined
+  });
+
+  it("mention every connector and every one of its configuration entries", () => {
+    expect(connectors).toHaveLength(5);
+    for (const connector of connectors) {
+      expect(html, connector.key).toContain(`## ${connector.catalog.name}`);
+      for (const entry of connector.entries) expect(html, `${connector.key} ${entry.key}`).toContain(`\`${entry.key}\``);
+    }
+  });
+
+  it("mention every operation, each with a curl and a TypeScript sample", () => {
+    expect([...operations.keys()].sort()).toEqual([
+      "createInstance", "deleteInstance", "getConnector", "getInstance", "listConnectors",
+      "listInstances", "replaceInstance", "rotateInstanceToken", "updateInstance",
+    ]);
+    for (const [operationId, operation] of operations) {
+      expect(html, operationId).toContain(operationId);
+      const samples = operation["x-codeSamples"] ?? [];
+      expect(samples.map((s) => s.label), operationId).toEqual(["curl", "TypeScript"]);
+      expect(samples[0]!.source).toMatch(/^curl /);
+      expect(samples[1]!.source).toMatch(/createInstancesClient/);
+      expect(samples[1]!.source).not.toContain('from "./client.js"');
+    }
+  });
+
+  it("show the error format with the missing-entries example", () => {
+    expect(document.info.description).toContain("## Example: missing configuration entries");
+    expect(html).toContain("freshservice is missing required configuration entries: password, subdomain");
+  });
+
+  it("give each connector a table of its entries and its corrected sample response", () => {
+    const freshservice = document.info.description!.split("## Freshservice Beta")[1]!.split("\n## ")[0]!;
+    expect(freshservice).toContain("| `password` | yes | yes |  | The Freshservice agent's password. Required. Secret. |");
+    expect(freshservice).toContain("**Sample response**");
+    expect(freshservice).toContain('"id": 252');
+    expect(freshservice).toContain('"password": "********"');
+  });
+});

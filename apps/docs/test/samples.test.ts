@@ -1,0 +1,23 @@
+// Every operation has its samples, and a missing one stops the build with a message that says
+// which file to add. (The TypeScript samples are compiled by `npm run typecheck`.)
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { readSamples } from "../src/samples.js";
+
+describe("readSamples", () => {
+  it("shows the TypeScript sample self-contained, with the client it imports inlined", () => {
+    const { typescript, curl } = readSamples("getInstance");
+    expect(typescript).toMatch(/^import \{ createInstancesClient \} from "@instances-api\/client";/);
+    expect(typescript).toContain("const client = createInstancesClient({");
+    expect(typescript).toContain('client.GET("/instances/{id}"');
+    expect(curl).toMatch(/^curl -i 'http:\/\/localhost:3000\/your_moms\/api-v2\/instances\/123'/);
+  });
+
+  it("names the file to add when a sample is missing", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "docs-samples-"));
+    writeFileSync(path.join(dir, "client.ts"), "export const client = 1;\n");
+    expect(() => readSamples("listInstances", dir)).toThrow(/no ts sample for listInstances: add .*listInstances\.ts/);
+  });
+});

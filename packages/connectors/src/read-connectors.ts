@@ -1,0 +1,134 @@
+// Reads the connectors out of the bundled spec: every component schema that carries
+// `x-connector` is one. Everything about a connector comes from there (spec/README.md documents
+// the extension), so the server and the docs describe the same connectors the same way.
+
+type Schema = Record<string, unknown>;
+export type ConfigurationValues = Record<string, string | null>;
+
+/** The bundled OpenAPI document, as far as connectors are concerned. */
+export interface SpecDocument {
+  components: { schemas: Record<string, Schema> };
+  [key: string]: unknown;
+}
+
+/** A connector's catalog data, as in an instance's `your_mom`. */
+export interface ConnectorCatalog {
+  id: number;
+  name: string;
+  key: string;
+  description: string;
+  image?: string;
+  active: boolean;
+  deleted: boolean;
+  typeOauth: boolean;
+  trialAccount: boolean;
+  resources?: unknown[];
+  configDescription?: string;
+  signupURL?: string;
+}
+
+/** A configuration entry a caller may set. */
+export interface ConfigurationEntry {
+  key: string;
+  label: string;
+  description: string;
+  type: "string" | "boolean" | "integer" | "number";
+  required: boolean;
+  secret: boolean;
+  default?: string | null;
+}
+
+export interface ConnectorDefinition {
+  key: string;
+  /** The component's name in the bundle (`FreshserviceInstanceRequest`). */
+  schemaName: string;
+  /** The create-request schema's own description. */
+  description: string;
+  catalog: ConnectorCatalog;
+  /** Required entries first, then the optional ones, each in the spec's order. */
+  entries: ConfigurationEntry[];
+  /** The JSON Schema of `configuration`, with every `$ref` resolved. */
+  configurationSchema: Schema;
+  /** Entries the platform adds to every instance (x-connector.platformConfiguration). */
+  platformConfiguration: ConfigurationValues;
+  /** The defaults of optional entries. */
+  defaults: ConfigurationValues;
+  /** Entries that are credentials: the caller's `writeOnly` ones and the platform's secrets. */
+  secretKeys: ReadonlySet<string>;
+}
+
+interface ConnectorExtension {
+  catalog: Omit<ConnectorCatalog, "key">;
+  platformConfiguration?: ConfigurationValues;
+  platformSecrets?: string[];
+}
+
+/** Every connector in the spec, by key. */
+export function readConnectors(spec: SpecDocument): ConnectorDefinition[] {
+  const deref = dereferencer(spec);
+  return Object.entries(spec.components.schemas)
+    .filter(([, schema]) => "x-connector" in schema)
+    .map(([name, schema]) => readConnector(name, schema, deref))
+    .sort((a, b) => a.key.localeCompare(b.key));
+}
+
+function readConnector(schemaName: string, schema: Schema, deref: (node: unknown) => Schema): ConnectorDefinition {
+  const extension = schema["x-connector"] as ConnectorExtension;
+  const properties = schema.properties as Record<string, Schema>;
+  const connectorSchema = deref(properties.your_mom) as Schema | undefined;
+  const key = (deref(connectorSchema?.properties) as Record<string, Schema> | undefined)?.key?.const;
+  if (typeof key !== "string") throw new Error(`spec: ${schemaName} has x-connector but no your_mom.key const`);
+
+  const configurationSchema = deepDeref(properties.configuration, deref);
+  const entrySchemas = (configurationSchema.properties ?? {}) as Record<string, Schema>;
+  const required = (configurationSchema.required ?? []) as string[];
+  const entries: ConfigurationEntry[] = Object.entries(entrySchemas)
+    .map(([entry, entrySchema]) => ({
+      key: entry,
+      label: typeof entrySchema.title === "string" ? entrySchema.title : entry,
+      description: typeof entrySchema.description === "string" ? entrySchema.description.trim() : "",
+      type: (entrySchema.type ?? "string") as ConfigurationEntry["type"],
+      required: required.includes(entry),
+      secret: entrySchema.writeOnly === true,
+      ...(entrySchema.default !== undefined ? { default: entrySchema.default as string } : {}),
+    }))
+    .sort((a, b) => Number(b.required) - Number(a.required));
+
+  const { id, name, ...catalog } = extension.catalog;
+  return {
+    key,
+    schemaName,
+    description: typeof schema.description === "string" ? schema.description.trim() : "",
+    catalog: { id, name, key, ...catalog },
+    entries,
+    configurationSchema,
+    platformConfiguration: { ...extension.platformConfiguration },
+    defaults: Object.fromEntries(entries.filter((e) => e.default !== undefined).map((e) => [e.key, e.default ?? null])),
+    secretKeys: new Set([...entries.filter((e) => e.secret).map((e) => e.key), ...(extension.platformSecrets ?? [])]),
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Resolves one local `$ref` (`#/components/...`) of the bundle. */
+function dereferencer(spec: SpecDocument): (node: unknown) => Schema {
+  return (node) => {
+    const ref = isObject(node) ? node.$ref : undefined;
+    if (typeof ref !== "string") return node as Schema;
+    return ref
+      .slice(2)
+      .split("/")
+      .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
+      .reduce<unknown>((at, part) => (at as Record<string, unknown>)[part], spec) as Schema;
+  };
+}
+
+/** A copy of a schema with every `$ref` in it resolved (the spec's schemas have no cycles). */
+function deepDeref(node: unknown, deref: (node: unknown) => Schema): Schema {
+  const resolved = deref(node);
+  if (Array.isArray(resolved)) return resolved.map((item) => deepDeref(item, deref)) as unknown as Schema;
+  if (!isObject(resolved)) return resolved;
+  return Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, isObject(v) || Array.isArray(v) ? deepDeref(v, deref) : v]));
+}

@@ -1,0 +1,48 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { describe, expect, it } from "vitest";
+import { readConnectors, type SpecDocument } from "../src/index.js";
+
+const spec = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument;
+const connectors = readConnectors(spec);
+const byKey = new Map(connectors.map((c) => [c.key, c]));
+
+describe("readConnectors", () => {
+  it("finds the five connectors of the spec, by key", () => {
+    expect(connectors.map((c) => c.key)).toEqual(["freshservice", "infobip", "quickbooksonprem", "sugarcrmv2", "taxify"]);
+  });
+
+  it("reads the catalog data with the key in third place, as the platform shows it", () => {
+    const freshservice = byKey.get("freshservice")!;
+    expect(Object.keys(freshservice.catalog).slice(0, 3)).toEqual(["id", "name", "key"]);
+    expect(freshservice.catalog).toMatchObject({ id: 252, name: "Freshservice Beta", key: "freshservice" });
+  });
+
+  it("lists entries required first, with labels, secrets and defaults, $refs resolved", () => {
+    const sugar = byKey.get("sugarcrmv2")!;
+    expect(sugar.entries.map((e) => [e.key, e.required])).toEqual([
+      ["oauth.api.key", true],
+      ["oauth.api.secret", true],
+      ["site.url", true],
+      ["username", true],
+      ["password", true],
+      ["oauth.callback.url", false],
+      ["event.notification.enabled", false],
+      ["event.notification.callback.url", false],
+    ]);
+    expect(sugar.entries.find((e) => e.key === "event.notification.enabled")).toMatchObject({ label: "Event notifications", default: "false" });
+    expect(sugar.defaults).toEqual({ "oauth.callback.url": "https://console.cloud-your_moms.com/your_moms/jsp/home.jsp", "event.notification.enabled": "false" });
+    expect(JSON.stringify(sugar.configurationSchema)).not.toContain("$ref");
+  });
+
+  it("counts the platform's credentials among the secrets", () => {
+    expect([...byKey.get("sugarcrmv2")!.secretKeys].sort()).toEqual(["oauth.api.key", "oauth.api.secret", "oauth.user.refresh_token", "oauth.user.token", "password"]);
+    expect([...byKey.get("taxify")!.secretKeys].sort()).toEqual(["api.key", "partner.key"]);
+  });
+
+  it("refuses an x-connector schema without a key const", () => {
+    const broken = structuredClone(spec);
+    (broken.components.schemas.TaxifyInstanceRequest as { properties: Record<string, unknown> }).properties.your_mom = { type: "object" };
+    expect(() => readConnectors(broken)).toThrow(/TaxifyInstanceRequest has x-connector but no your_mom.key const/);
+  });
+});
