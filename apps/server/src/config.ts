@@ -56,3 +56,20 @@ function parseKey(value: string): Buffer {
   }
   return key;
 }
+
+/**
+ * The configuration of a server embedded in another program (a test, a tool): 127.0.0.1 on an
+ * ephemeral port, SQLite in `dataDir`, every response validated.
+ */
+export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {}): Readonly<Config> {
+  return Object.freeze({
+    host: "127.0.0.1",
+    port: 0,
+    dataDir,
+    storage: { kind: "sqlite", file: path.join(dataDir, "instances.sqlite") } as const,
+    encryptionKey: undefined,
+    validateResponses: true,
+    logLevel: "info",
+    ...overrides,
+  });
+}

@@ -7,7 +7,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { createAccount, type NewAccount } from "../src/accounts/accounts.js";
 import type { OpenApiDocument } from "../src/api-types.js";
-import type { Config } from "../src/config.js";
+import { embeddedConfig } from "../src/config.js";
 import { startServer, type RunningServer } from "../src/server.js";
 
 export interface TestServer {
@@ -27,18 +27,6 @@ export interface TestServer {
   restart: () => Promise<TestServer>;
 }
 
-export function testConfig(dataDir: string): Config {
-  return {
-    host: "127.0.0.1",
-    port: 0,
-    dataDir,
-    storage: { kind: "sqlite", file: path.join(dataDir, "instances.sqlite") },
-    encryptionKey: undefined,
-    validateResponses: true,
-    logLevel: "info",
-  };
-}
-
 export async function startTestServer(options: { dataDir?: string; spec?: OpenApiDocument; authorization?: string } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "instances-api-test-"));
   let raw = "";
@@ -50,7 +38,7 @@ export async function startTestServer(options: { dataDir?: string; spec?: OpenAp
   });
   let announced = options.authorization;
   const server = await startServer({
-    config: testConfig(dataDir),
+    config: embeddedConfig(dataDir),
     ...(options.spec ? { spec: options.spec } : {}),
     logDestination: destination,
     announce: (line) => {

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startServer, type RunningServer } from "@instances-api/server";
+import { embeddedConfig, startServer, type RunningServer } from "@instances-api/server";
 
 export interface ReferenceServer {
   server: RunningServer;
@@ -16,15 +16,7 @@ export async function startReferenceServer(): Promise<ReferenceServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "instances-api-client-"));
   let announced = "";
   const server = await startServer({
-    config: {
-      host: "127.0.0.1",
-      port: 0,
-      dataDir,
-      storage: { kind: "sqlite", file: path.join(dataDir, "instances.sqlite") },
-      encryptionKey: undefined,
-      validateResponses: true,
-      logLevel: "warn",
-    },
+    config: embeddedConfig(dataDir, { logLevel: "warn" }),
     announce: (line) => {
       announced = line;
     },
