@@ -83,7 +83,8 @@ describe("the docs in Chromium", () => {
     await page.getByText("Create an instance", { exact: true }).first().click();
     await expect.poll(() => page.evaluate(() => document.body.innerText.includes("curl -X POST"))).toBe(true);
     await page.locator("button", { hasText: /^curl$/ }).filter({ visible: true }).first().click();
-    await page.getByRole("menuitem", { name: "TypeScript" }).click();
+    // The language is one choice for the whole page; its menu may open outside the viewport.
+    await page.getByRole("menuitem", { name: "TypeScript" }).dispatchEvent("click");
     await expect.poll(() => page.evaluate(() => document.body.innerText.includes("createInstancesClient"))).toBe(true);
     mkdirSync(results, { recursive: true });
     await page.screenshot({ path: `${results}docs-create-instance.png` });
