@@ -1,8 +1,7 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
-//   1. request id and the log line          5. the spec's validator (requests, security, responses)
-//   2. JSON body parser, 1 MB limit          6. the API routes under the spec's base path
-//   3. keys that could pollute prototypes    7. 404 for the rest, then the one error handler
-//   4. /healthz, /docs, /openapi.json|yaml
+//   1. request id and the log line          4. the spec's validator (routing, security, requests, responses)
+//   2. JSON body parser, 1 MB limit (API)    5. the body's own errors, keys that could pollute, the API routes
+//   3. /healthz, /docs, /openapi.json|yaml   6. 404 for the rest, then the one error handler
 import express, { type ErrorRequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
@@ -11,7 +10,8 @@ import { securityHandler } from "./accounts/authentication.js";
 import type { AccountStore } from "./accounts/store.js";
 import type { ConnectorRegistry } from "./connectors/registry.js";
 import { connectorsRouter } from "./connectors/routes.js";
-import { errorHandler, notFound } from "./http/error-handler.js";
+import { answerSpecViolation, errorHandler, notFound } from "./http/error-handler.js";
+import { jsonBody, preferBodyError, raiseBodyError } from "./http/json-body.js";
 import { publishedDocs } from "./http/published-docs.js";
 import { rejectPollutingKeys } from "./http/reject-polluting-keys.js";
 import { requestLogging } from "./http/request-logging.js";
@@ -33,8 +33,6 @@ export interface AppOptions {
   docsDir: string;
 }
 
-const jsonTypes = ["application/json", "application/*+json"];
-
 export function createApp(options: AppOptions): express.Express {
   const { spec, registry, accounts, instances, logger, validateResponses, healthCheck, docsDir } = options;
   const basePath = basePathOf(spec);
@@ -43,8 +41,7 @@ export function createApp(options: AppOptions): express.Express {
   app.set("etag", false);
 
   app.use(requestLogging(logger));
-  app.use(express.json({ limit: "1mb", type: jsonTypes }));
-  app.use(rejectPollutingKeys());
+  app.use(basePath, jsonBody());
 
   app.get("/healthz", async (_req, res) => {
     await healthCheck();
@@ -56,14 +53,16 @@ export function createApp(options: AppOptions): express.Express {
     OpenApiValidator.middleware({
       apiSpec: structuredClone(spec) as never,
       validateRequests: { allErrors: false, coerceTypes: false },
-      validateResponses: validateResponses ? { allErrors: false } : false,
+      validateResponses: validateResponses ? { allErrors: false, onError: answerSpecViolation } : false,
       validateSecurity: { handlers: { UserOrganization: securityHandler(accounts) } },
       ignorePaths: (path: string) => !path.startsWith(`${basePath}/`) && path !== basePath,
       validateFormats: true,
       ajvFormats: { mode: "full" },
     }),
   );
+  app.use(basePath, raiseBodyError(), preferBodyError());
   app.use(basePath, explainConnectorErrors(registry));
+  app.use(basePath, rejectPollutingKeys());
   app.use(basePath, instancesRouter(instances));
   app.use(basePath, connectorsRouter(registry));
   app.use(notFound());

@@ -1,6 +1,8 @@
 // Starting and stopping the server: storage, the encryption key, the registry, the app, the
 // listening socket. startServer() is what the CLI's `serve` runs and what tests start in-process.
+import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Server } from "node:http";
 import { pino, type DestinationStream, type Logger } from "pino";
 import { createAccount } from "./accounts/accounts.js";
@@ -8,6 +10,7 @@ import type { OpenApiDocument } from "./api-types.js";
 import { docsDir as builtDocsDir } from "@instances-api/docs";
 import { createApp } from "./app.js";
 import type { Config } from "./config.js";
+import { problemType } from "./errors.js";
 import { ConnectorRegistry } from "./connectors/registry.js";
 import { openStorage, type Storage } from "./database/storage.js";
 import { docsBuilt } from "./http/published-docs.js";
@@ -83,7 +86,28 @@ export async function startServer({
 function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
+    server.on("clientError", answerClientError);
   });
+}
+
+/**
+ * A request Node's HTTP parser refuses (headers over 16 KB, a malformed request line) never reaches
+ * Express; answer it in the same Problem shape rather than with Node's bare status line.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || (error.code !== "HPE_HEADER_OVERFLOW" && !error.code?.startsWith("HPE_"))) {
+    socket.destroy();
+    return;
+  }
+  const [status, title, message] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request header fields too large", "The request line and headers are over the 16 KB limit"]
+      : [400, "Malformed HTTP request", "The request is not valid HTTP"];
+  const requestId = randomUUID();
+  const body = JSON.stringify({ type: problemType(status === 431 ? "headers-too-large" : "malformed-http"), title, status, detail: message, message, requestId });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 // In-flight requests get this long to finish before their connections are cut.

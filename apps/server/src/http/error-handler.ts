@@ -1,7 +1,7 @@
 // The one error path: every error (ours, the body parser's, the validator's, an unexpected fault)
 // becomes the spec's Problem body (application/problem+json) with the request's id. A fault is
 // logged with its stack and answered 500 without one.
-import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { ErrorRequestHandler, Request, RequestHandler } from "express";
 import type { Problem } from "../api-types.js";
 import { ApiError, problemType, type InvalidPart } from "../errors.js";
 
@@ -60,6 +60,20 @@ export function errorHandler(): ErrorRequestHandler {
     if (allow) res.set("Allow", allow);
     res.status(apiError.status).type("application/problem+json").json(problem);
   };
+}
+
+/**
+ * For the validator's response check: a response that breaks the spec is a fault of ours. It is
+ * logged and answered with a 500 Problem in its place (sent here: the validator would otherwise
+ * hand the error to a `next` that has already run past the error handler).
+ */
+export function answerSpecViolation(error: Error, _body: unknown, req: Request): void {
+  const res = req.res;
+  req.log.error({ err: error }, "a response broke the spec");
+  if (!res || res.headersSent) return;
+  const [name, title, message] = titles[500]!;
+  const problem: Problem = { type: problemType(name), title, status: 500, detail: message, message, requestId: req.id as string };
+  res.status(500).type("application/problem+json").end(JSON.stringify(problem));
 }
 
 /** The answer for a path outside the API. */

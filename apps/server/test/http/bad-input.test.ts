@@ -97,14 +97,23 @@ describe("malformed requests", () => {
   });
 });
 
+describe("requests Node's HTTP parser refuses", () => {
+  it("answers headers over 16 KB with a 431 in the Problem shape", async () => {
+    const response = await t.api(`/instances?tags=${"x".repeat(20_000)}`);
+    expect(response.status).toBe(431);
+    expect(response.headers.get("Content-Type")).toBe("application/problem+json");
+    expect(await body(response)).toMatchObject({ status: 431, type: "urn:instances-api:problem:headers-too-large" });
+  });
+});
+
 describe("prototype pollution", () => {
   it.each([
-    ["__proto__ at the top", '{"__proto__": {"polluted": true}, "your_mom": {"key": "taxify"}, "configuration": {"api.key": "k"}, "name": "n"}'],
-    ["__proto__ in configuration", '{"your_mom": {"key": "taxify"}, "configuration": {"api.key": "k", "__proto__": {"polluted": true}}, "name": "n"}'],
-    ["constructor.prototype", '{"your_mom": {"key": "taxify"}, "configuration": {"api.key": "k", "constructor": {"prototype": {"polluted": true}}}, "name": "n"}'],
-  ])("rejects %s and pollutes nothing", async (_name, raw) => {
+    ["__proto__ at the top", '{"__proto__": {"polluted": true}, "your_mom": {"key": "taxify"}, "configuration": {"api.key": "k"}, "name": "n"}', "invalid-request"],
+    ["__proto__ in configuration", '{"your_mom": {"key": "taxify"}, "configuration": {"api.key": "k", "__proto__": {"polluted": true}}, "name": "n"}', "unknown-configuration"],
+    ["constructor.prototype", '{"your_mom": {"key": "taxify"}, "configuration": {"api.key": "k", "constructor": {"prototype": {"polluted": true}}}, "name": "n"}', "unknown-configuration"],
+  ])("rejects %s and pollutes nothing", async (_name, raw, type) => {
     const response = await t.api("/instances", { method: "POST", body: raw, headers: { "Content-Type": "application/json" } });
-    await expectProblem(response, 400, "invalid-request");
+    await expectProblem(response, 400, type);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
