@@ -25,10 +25,10 @@ async function serve(): Promise<void> {
   try {
     await server.close();
     server.logger.info("stopped");
-    process.exit(0);
+    server.logger.flush(() => process.exit(0));
   } catch (error) {
     server.logger.error({ err: error }, "could not stop cleanly");
-    process.exit(1);
+    server.logger.flush(() => process.exit(1));
   }
 }
 

@@ -2,6 +2,7 @@
 // not a token, not an account secret (read the database files' bytes).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { body, startTestServer } from "./harness.js";
 
@@ -35,6 +36,12 @@ describe("a restart", () => {
       const inClear = [...secrets, created.token, account.userSecret, account.organizationSecret, ...t.authorization.split(/[ ,]+/).filter((w) => w.length > 20)];
       for (const secret of inClear) expect(bytes.includes(Buffer.from(secret)), secret).toBe(false);
       expect(bytes.includes(Buffer.from("acme.sugarondemand.com"))).toBe(true); // not a secret: stored, and so findable
+
+      // Rows written before migration 2 have no secret entry names: they are masked by decrypting.
+      const db = new Database(path.join(t.dataDir, "instances.sqlite"));
+      db.prepare("UPDATE instances SET secret_keys = NULL WHERE id = ?").run(created.id);
+      db.close();
+      expect(await body(await t.api(`/instances/${created.id}`))).toEqual(before);
 
       const keyFile = statSync(path.join(t.dataDir, "encryption.key"));
       expect(keyFile.mode & 0o777).toBe(0o600);

@@ -49,4 +49,11 @@ export const sqliteMigrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "the names of an instance's secret entries, in clear",
+    // The names are not secret, and knowing them lets a read mask the entries without decrypting
+    // them. NULL on rows written before: those are read by decrypting, as before.
+    sql: "ALTER TABLE instances ADD COLUMN secret_keys TEXT;",
+  },
 ];

@@ -56,7 +56,8 @@ export function instancesService({ store, registry, secretBox }: InstancesDeps) 
 
   function present(record: InstanceRecord, token?: string): InstanceResult {
     const connector = registry.require(record.connectorKey);
-    return { instance: instanceBody(record, connector, Object.keys(openSecrets(record)), token), etag: etagOf(record) };
+    const secretKeys = record.secretKeys ?? Object.keys(openSecrets(record));
+    return { instance: instanceBody(record, connector, secretKeys, token), etag: etagOf(record) };
   }
 
   async function find(caller: Caller, id: number): Promise<InstanceRecord> {
@@ -97,6 +98,7 @@ export function instancesService({ store, registry, secretBox }: InstancesDeps) 
         tags: body.tags ?? [],
         configuration: clear,
         sealedSecrets,
+        secretKeys,
         tokenHash: hashSecret(token),
         createdAt: new Date().toISOString(),
       };
@@ -157,6 +159,7 @@ export function instancesService({ store, registry, secretBox }: InstancesDeps) 
           const sealed = seal(connector, record.organizationId, configuration);
           changes.configuration = sealed.clear;
           changes.sealedSecrets = sealed.sealedSecrets;
+          changes.secretKeys = sealed.secretKeys;
         }
         return changes;
       });
@@ -167,7 +170,7 @@ export function instancesService({ store, registry, secretBox }: InstancesDeps) 
       return write(caller, id, ifMatch, (record) => {
         if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
         const sealed = seal(registry.require(record.connectorKey), record.organizationId, body.configuration);
-        return { name: body.name, tags: body.tags ?? [], configuration: sealed.clear, sealedSecrets: sealed.sealedSecrets };
+        return { name: body.name, tags: body.tags ?? [], configuration: sealed.clear, sealedSecrets: sealed.sealedSecrets, secretKeys: sealed.secretKeys };
       });
     },
 

@@ -1,5 +1,7 @@
 // The instance store on SQLite. Every write is one transaction; a write with an expected version
 // updates only that version (optimistic concurrency), so two writers cannot both win.
+import type { Statement } from "better-sqlite3";
+import { groupCommit, type GroupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
 import type { InstanceChanges, InstanceRecord, InstanceStore, ListQuery, NewInstance, StoredIdempotentResponse, WriteOutcome } from "./store.js";
 
@@ -11,12 +13,13 @@ interface Row {
   tags: string;
   configuration: string;
   secrets: string;
+  secret_keys: string | null;
   disabled: number;
   version: number;
   created_at: string;
 }
 
-const columns = "id, organization_id, connector_key, name, tags, configuration, secrets, disabled, version, created_at";
+const columns = "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at";
 
 function toRecord(row: Row): InstanceRecord {
   return {
@@ -27,16 +30,26 @@ function toRecord(row: Row): InstanceRecord {
     tags: JSON.parse(row.tags) as string[],
     configuration: JSON.parse(row.configuration) as Record<string, string>,
     sealedSecrets: row.secrets,
+    secretKeys: row.secret_keys === null ? undefined : (JSON.parse(row.secret_keys) as string[]),
     disabled: row.disabled === 1,
     version: row.version,
     createdAt: row.created_at,
   };
 }
 
-export function sqliteInstanceStore(db: SqliteDatabase): InstanceStore {
+export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = groupCommit(db)): InstanceStore {
+  // Lists and updates build their SQL from the filters and fields at hand: a handful of shapes,
+  // each prepared once.
+  const statements = new Map<string, Statement<unknown[]>>();
+  const prepared = (sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
+
   const insert = db.prepare(
-    `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, token_hash, created_at, updated_at)
-     VALUES (@organizationId, @connectorKey, @name, @tags, @configuration, @sealedSecrets, @tokenHash, @createdAt, @createdAt)
+    `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, secret_keys, token_hash, created_at, updated_at)
+     VALUES (@organizationId, @connectorKey, @name, @tags, @configuration, @sealedSecrets, @secretKeys, @tokenHash, @createdAt, @createdAt)
      RETURNING ${columns}`,
   );
   const selectOne = db.prepare(`SELECT ${columns} FROM instances WHERE organization_id = ? AND id = ?`);
@@ -48,46 +61,50 @@ export function sqliteInstanceStore(db: SqliteDatabase): InstanceStore {
   );
   const deleteOne = db.prepare("DELETE FROM instances WHERE organization_id = ? AND id = ? AND (? IS NULL OR version = ?)");
 
-  const create = db.transaction((instance: NewInstance, idempotency?: Parameters<InstanceStore["create"]>[1]) => {
+  const create = (instance: NewInstance, idempotency?: Parameters<InstanceStore["create"]>[1]) => {
     if (idempotency) {
       const kept = selectIdempotent.get(instance.organizationId, idempotency.key) as StoredIdempotentResponse | undefined;
       if (kept) return { replay: kept };
     }
     const created = toRecord(
-      insert.get({ ...instance, tags: JSON.stringify(instance.tags), configuration: JSON.stringify(instance.configuration) }) as Row,
+      insert.get({
+        ...instance,
+        tags: JSON.stringify(instance.tags),
+        configuration: JSON.stringify(instance.configuration),
+        secretKeys: JSON.stringify(instance.secretKeys),
+      }) as Row,
     );
     if (idempotency) {
       insertIdempotent.run(instance.organizationId, idempotency.key, idempotency.requestHash, idempotency.sealResponse(created), instance.createdAt);
     }
     return { created };
-  });
+  };
 
-  const update = db.transaction(
-    (organizationId: number, id: number, expectedVersion: number | undefined, changes: InstanceChanges): WriteOutcome<InstanceRecord> => {
-      const current = selectOne.get(organizationId, id) as Row | undefined;
-      if (!current) return "not-found";
-      if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
-      const assignments: string[] = ["version = version + 1", "updated_at = @updatedAt"];
-      const values: Record<string, unknown> = { organizationId, id, updatedAt: new Date().toISOString() };
-      const set = (column: string, value: unknown) => {
-        assignments.push(`${column} = @${column}`);
-        values[column] = value;
-      };
-      if (changes.name !== undefined) set("name", changes.name);
-      if (changes.tags !== undefined) set("tags", JSON.stringify(changes.tags));
-      if (changes.configuration !== undefined) set("configuration", JSON.stringify(changes.configuration));
-      if (changes.sealedSecrets !== undefined) set("secrets", changes.sealedSecrets);
-      if (changes.disabled !== undefined) set("disabled", changes.disabled ? 1 : 0);
-      if (changes.tokenHash !== undefined) set("token_hash", changes.tokenHash);
-      const row = db
-        .prepare(`UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = @organizationId AND id = @id RETURNING ${columns}`)
-        .get(values) as Row;
-      return toRecord(row);
-    },
-  );
+  const update = (organizationId: number, id: number, expectedVersion: number | undefined, changes: InstanceChanges): WriteOutcome<InstanceRecord> => {
+    const current = selectOne.get(organizationId, id) as Row | undefined;
+    if (!current) return "not-found";
+    if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
+    const assignments: string[] = ["version = version + 1", "updated_at = @updatedAt"];
+    const values: Record<string, unknown> = { organizationId, id, updatedAt: new Date().toISOString() };
+    const set = (column: string, value: unknown) => {
+      assignments.push(`${column} = @${column}`);
+      values[column] = value;
+    };
+    if (changes.name !== undefined) set("name", changes.name);
+    if (changes.tags !== undefined) set("tags", JSON.stringify(changes.tags));
+    if (changes.configuration !== undefined) set("configuration", JSON.stringify(changes.configuration));
+    if (changes.sealedSecrets !== undefined) set("secrets", changes.sealedSecrets);
+    if (changes.secretKeys !== undefined) set("secret_keys", JSON.stringify(changes.secretKeys));
+    if (changes.disabled !== undefined) set("disabled", changes.disabled ? 1 : 0);
+    if (changes.tokenHash !== undefined) set("token_hash", changes.tokenHash);
+    const row = prepared(`UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = @organizationId AND id = @id RETURNING ${columns}`).get(
+      values,
+    ) as Row;
+    return toRecord(row);
+  };
 
   return {
-    create: (instance, idempotency) => Promise.resolve(create.immediate(instance, idempotency)),
+    create: (instance, idempotency) => commit(() => create(instance, idempotency)),
     get: (organizationId, id) => {
       const row = selectOne.get(organizationId, id) as Row | undefined;
       return Promise.resolve(row && toRecord(row));
@@ -104,20 +121,16 @@ export function sqliteInstanceStore(db: SqliteDatabase): InstanceStore {
         conditions.push(`(SELECT count(DISTINCT value) FROM json_each(instances.tags) WHERE value IN (${wanted.map(() => "?").join(", ")})) = ?`);
         params.push(...wanted, wanted.length);
       }
-      const rows = db.prepare(`SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ?`).all(...params, limit) as Row[];
+      const rows = prepared(`SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ?`).all(...params, limit) as Row[];
       return Promise.resolve(rows.map(toRecord));
     },
-    update: (organizationId, id, expectedVersion, changes) => Promise.resolve(update.immediate(organizationId, id, expectedVersion, changes)),
-    delete: (organizationId, id, expectedVersion) => {
-      const outcome = db
-        .transaction((): WriteOutcome<"deleted"> => {
-          const current = selectOne.get(organizationId, id) as Row | undefined;
-          if (!current) return "not-found";
-          const version = expectedVersion ?? null;
-          return deleteOne.run(organizationId, id, version, version).changes === 1 ? "deleted" : "version-mismatch";
-        })
-        .immediate();
-      return Promise.resolve(outcome);
-    },
+    update: (organizationId, id, expectedVersion, changes) => commit(() => update(organizationId, id, expectedVersion, changes)),
+    delete: (organizationId, id, expectedVersion) =>
+      commit((): WriteOutcome<"deleted"> => {
+        const current = selectOne.get(organizationId, id) as Row | undefined;
+        if (!current) return "not-found";
+        const version = expectedVersion ?? null;
+        return deleteOne.run(organizationId, id, version, version).changes === 1 ? "deleted" : "version-mismatch";
+      }),
   };
 }

@@ -10,19 +10,22 @@ export interface InstanceRecord {
   configuration: Record<string, string>;
   /** The caller's secret entries, sealed as one JSON object. */
   sealedSecrets: string;
+  /** The names of those entries (not secret), or undefined on rows written before they were kept. */
+  secretKeys: string[] | undefined;
   disabled: boolean;
   /** Bumped by every write; the ETag. */
   version: number;
   createdAt: string;
 }
 
-export type NewInstance = Omit<InstanceRecord, "id" | "version" | "disabled"> & { tokenHash: Buffer };
+export type NewInstance = Omit<InstanceRecord, "id" | "version" | "disabled" | "secretKeys"> & { secretKeys: string[]; tokenHash: Buffer };
 
 export interface InstanceChanges {
   name?: string;
   tags?: string[];
   configuration?: Record<string, string>;
   sealedSecrets?: string;
+  secretKeys?: string[];
   disabled?: boolean;
   tokenHash?: Buffer;
 }
