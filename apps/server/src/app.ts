@@ -6,7 +6,7 @@ import express, { type ErrorRequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
 import type { OpenApiDocument } from "./api-types.js";
-import { securityHandler } from "./accounts/authentication.js";
+import { restoreAuthenticationFailure, securityHandler } from "./accounts/authentication.js";
 import type { AccountStore } from "./accounts/store.js";
 import type { ConnectorRegistry } from "./connectors/registry.js";
 import { connectorsRouter } from "./connectors/routes.js";
@@ -60,6 +60,7 @@ export function createApp(options: AppOptions): express.Express {
       ajvFormats: { mode: "full" },
     }),
   );
+  app.use(basePath, restoreAuthenticationFailure());
   app.use(basePath, raiseBodyError(), preferBodyError());
   app.use(basePath, explainConnectorErrors(registry));
   app.use(basePath, rejectPollutingKeys());

@@ -36,7 +36,7 @@ async function createAccountCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { organization: { type: "string" } }, strict: true });
   const organization = values.organization?.trim();
   if (!organization) throw new ConfigError("accounts create needs --organization <name>");
-  const storage = openStorage(readConfig().storage);
+  const storage = await openStorage(readConfig().storage);
   try {
     const account = await createAccount(storage.accounts, organization);
     process.stdout.write(JSON.stringify(account) + "\n");

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Server } from "node:http";
 import { pino, type DestinationStream, type Logger } from "pino";
-import { createAccount } from "./accounts/accounts.js";
+import { createFirstAccount } from "./accounts/accounts.js";
 import type { OpenApiDocument } from "./api-types.js";
 import { docsDir as builtDocsDir } from "@instances-api/docs";
 import { createApp } from "./app.js";
@@ -58,14 +58,12 @@ export async function startServer({
   docsDir = builtDocsDir,
 }: StartOptions): Promise<RunningServer> {
   const logger = createLogger(config, logDestination);
-  const storage = openStorage(config.storage);
+  const storage = await openStorage(config.storage);
   try {
     const secretBox = createSecretBox(config.encryptionKey ?? loadOrCreateKeyFile(config.dataDir));
     const registry = new ConnectorRegistry(spec);
-    if ((await storage.accounts.countOrganizations()) === 0) {
-      const account = await createAccount(storage.accounts, "default");
-      announce(`Created the default account (shown once). Authorization: ${account.authorization}`);
-    }
+    const account = await createFirstAccount(storage.accounts, "default");
+    if (account) announce(`Created the default account (shown once). Authorization: ${account.authorization}`);
     const app = createApp({
       spec,
       registry,

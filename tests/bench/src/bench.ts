@@ -2,7 +2,8 @@
 //   1. a bare Express app with the same routes and no validation or database (the ceiling),
 //   2. the reference server (SQLite, NODE_ENV=production: response validation off, info logs on),
 //   3. Prism mocking the same bundled spec,
-// on create, get-by-id and list. Prints requests/s, p50/p99 latency and peak RSS, our
+// and the reference server on PostgreSQL (a throwaway cluster on loopback), on create, get-by-id
+// and list. Prints requests/s, p50/p99 latency and peak RSS, our
 // throughput as a ratio of the bare app's and of Prism's, and writes RESULTS.md beside this file.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { createRequire } from "node:module";
 import { cpus, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import autocannon from "autocannon";
 
 const require = createRequire(import.meta.url);
@@ -46,8 +48,22 @@ function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<RegExpExec
   });
 }
 
-const ports = { bare: 4101, server: 4102, prism: 4103 };
+const ports = { bare: 4101, server: 4102, prism: 4103, postgres: 4104 };
 let dataDir = "";
+let cluster: PostgresCluster | undefined;
+
+async function startOurServer(port: number, env: Record<string, string>) {
+  dataDir = mkdtempSync(path.join(tmpdir(), "instances-api-bench-"));
+  const cli = path.join(path.dirname(require.resolve("@instances-api/server/package.json")), "bin", "instances-api.js");
+  const child = spawn(process.execPath, [cli, "serve"], {
+    env: { ...process.env, NODE_ENV: "production", PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const match = await waitForOutput(child, /Authorization: (User \S+, Organization \S+)[\s\S]*listening on/);
+  child.stdout?.removeAllListeners("data");
+  child.stdout?.resume(); // keep the log flowing to nowhere, as a production pipe would
+  return { child, url: `http://127.0.0.1:${port}`, authorization: match[1]! };
+}
 
 const targets: Target[] = [
   {
@@ -60,18 +76,13 @@ const targets: Target[] = [
   },
   {
     name: "instances-api (SQLite)",
+    start: () => startOurServer(ports.server, {}),
+  },
+  {
+    name: "instances-api (PostgreSQL)",
     start: async () => {
-      dataDir = mkdtempSync(path.join(tmpdir(), "instances-api-bench-"));
-      const cli = path.join(path.dirname(require.resolve("@instances-api/server/package.json")), "bin", "instances-api.js");
-      const child = spawn(process.execPath, [cli, "serve"], {
-        env: { ...process.env, NODE_ENV: "production", PORT: String(ports.server), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info" },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      const match = await waitForOutput(child, /Authorization: (User \S+, Organization \S+)/);
-      await waitForOutput(child, /listening on/).catch(() => undefined);
-      child.stdout?.removeAllListeners("data");
-      child.stdout?.resume(); // keep the log flowing to nowhere, as a production pipe would
-      return { child, url: `http://127.0.0.1:${ports.server}`, authorization: match[1]! };
+      cluster = await startPostgresCluster();
+      return startOurServer(ports.postgres, { DATABASE_URL: cluster.url });
     },
   },
   {
@@ -143,8 +154,9 @@ for (const target of targets) {
   results.push({ name: target.name, ...(await measure(target)) });
 }
 if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+cluster?.stop();
 
-const [bare, ours, prism] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0]];
+const [bare, ours, postgres, prism] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0], (typeof results)[0]];
 const rps = (of: (typeof results)[0], route: string) => of.rows.find((r) => r.route === route)!.requestsPerSecond;
 const lines = [
   "| target | route | requests/s | p50 ms | p99 ms | non-2xx | peak RSS MiB |",
@@ -154,11 +166,15 @@ const lines = [
   ),
 ];
 const ratios = [
-  "| route | ours / bare Express | ours / Prism |",
-  "|---|---:|---:|",
-  ...["create", "get-by-id", "list"].map((route) => `| ${route} | ${(rps(ours, route) / rps(bare, route)).toFixed(2)} | ${(rps(ours, route) / rps(prism, route)).toFixed(2)} |`),
+  "| route | ours (SQLite) / bare Express | ours (SQLite) / Prism | ours (PostgreSQL) / bare Express | ours (PostgreSQL) / Prism |",
+  "|---|---:|---:|---:|---:|",
+  ...["create", "get-by-id", "list"].map(
+    (route) =>
+      `| ${route} | ${(rps(ours, route) / rps(bare, route)).toFixed(2)} | ${(rps(ours, route) / rps(prism, route)).toFixed(2)} | ${(rps(postgres, route) / rps(bare, route)).toFixed(2)} | ${(rps(postgres, route) / rps(prism, route)).toFixed(2)} |`,
+  ),
 ];
 const targetsMet = [
+  "SQLite (the embedded default, which the targets are about):",
   `- get-by-id at 50% or more of the bare Express app: ${rps(ours, "get-by-id") / rps(bare, "get-by-id") >= 0.5 ? "met" : "missed"}`,
   ...["create", "get-by-id", "list"].map((route) => `- ${route} at 2x Prism or more: ${rps(ours, route) / rps(prism, route) >= 2 ? "met" : "missed"}`),
 ];

@@ -16,15 +16,25 @@ export function authorizationHeader(userSecret: string, organizationSecret: stri
   return `User ${userSecret}, Organization ${organizationSecret}`;
 }
 
-export async function createAccount(store: AccountStore, organization: string): Promise<NewAccount> {
+function newAccount(organization: string) {
   const organizationSecret = newSecret();
   const userSecret = newSecret();
-  await store.createAccount({
-    organizationName: organization,
-    organizationSecretHash: hashSecret(organizationSecret),
-    userSecretHash: hashSecret(userSecret),
-  });
-  return { organization, organizationSecret, userSecret, authorization: authorizationHeader(userSecret, organizationSecret) };
+  return {
+    hashes: { organizationName: organization, organizationSecretHash: hashSecret(organizationSecret), userSecretHash: hashSecret(userSecret) },
+    account: { organization, organizationSecret, userSecret, authorization: authorizationHeader(userSecret, organizationSecret) },
+  };
+}
+
+export async function createAccount(store: AccountStore, organization: string): Promise<NewAccount> {
+  const { hashes, account } = newAccount(organization);
+  await store.createAccount(hashes);
+  return account;
+}
+
+/** The default account of an empty database, or undefined when there is an organization already. */
+export async function createFirstAccount(store: AccountStore, organization: string): Promise<NewAccount | undefined> {
+  const { hashes, account } = newAccount(organization);
+  return (await store.createFirstAccount(hashes)) ? account : undefined;
 }
 
 // The seeds' form, with any spacing around the comma: `User <secret>, Organization <secret>`.

@@ -1,11 +1,14 @@
 // Authentication for express-openapi-validator's security check: the handler of the spec's
 // UserOrganization scheme finds the caller, and the routes read it back with callerOf(req).
-import type { Request } from "express";
+import type { ErrorRequestHandler, Request } from "express";
 import { ApiError } from "../errors.js";
 import { authenticate } from "./accounts.js";
 import type { AccountStore, Caller } from "./store.js";
 
 const callers = new WeakMap<Request, Caller>();
+// The validator turns any error of a security handler into a 401 or, past 415, a 500: the
+// handler's other failures (the database unreachable: 503; a fault) are kept here and restored.
+const failures = new WeakMap<Request, unknown>();
 
 export function securityHandler(store: AccountStore) {
   return async (req: Request): Promise<boolean> => {
@@ -13,12 +16,16 @@ export function securityHandler(store: AccountStore) {
       callers.set(req, await authenticate(store, req.get("Authorization")));
       return true;
     } catch (error) {
-      if (error instanceof ApiError) throw error;
-      // The validator turns a handler's error without a status into a 401: a fault is not that.
-      req.log.error({ err: error }, "authentication failed unexpectedly");
-      throw Object.assign(new Error("authentication failed unexpectedly"), { status: 500 });
+      if (error instanceof ApiError && error.status === 401) throw error;
+      failures.set(req, error);
+      throw Object.assign(new Error("authentication could not be done"), { status: 500 });
     }
   };
+}
+
+/** After the validator: the security handler's own failure, in place of the validator's 500. */
+export function restoreAuthenticationFailure(): ErrorRequestHandler {
+  return (error: unknown, req, _res, next) => next(failures.has(req) ? failures.get(req) : error);
 }
 
 export function callerOf(req: Request): Caller {

@@ -19,15 +19,20 @@ export function sqliteAccountStore(db: SqliteDatabase): AccountStore {
     return { organizationId, userId };
   });
 
+  const createFirstAccount = db.transaction((name: string, organizationHash: Buffer, userHash: Buffer): Caller | undefined =>
+    (countOrganizations.get() as number) === 0 ? createAccount(name, organizationHash, userHash) : undefined,
+  );
+
   return {
     createAccount: ({ organizationName, organizationSecretHash, userSecretHash }) =>
       Promise.resolve(createAccount.immediate(organizationName, organizationSecretHash, userSecretHash)),
+    createFirstAccount: ({ organizationName, organizationSecretHash, userSecretHash }) =>
+      Promise.resolve(createFirstAccount.immediate(organizationName, organizationSecretHash, userSecretHash)),
     findCaller: (userHash, organizationHash) =>
       Promise.resolve(
         selectCaller.get(userHash, organizationHash) as
           | (Caller & { userSecretHash: Buffer; organizationSecretHash: Buffer })
           | undefined,
       ),
-    countOrganizations: () => Promise.resolve(countOrganizations.get() as number),
   };
 }

@@ -2,10 +2,12 @@
 // SQLite is the embedded default; PostgreSQL is chosen by a postgres:// DATABASE_URL.
 import { sqliteAccountStore } from "../accounts/sqlite-account-store.js";
 import type { AccountStore } from "../accounts/store.js";
+import { postgresAccountStore } from "../accounts/postgres-account-store.js";
 import type { StorageConfig } from "../config.js";
-import { ConfigError } from "../config.js";
+import { postgresInstanceStore } from "../instances/postgres-instance-store.js";
 import { sqliteInstanceStore } from "../instances/sqlite-instance-store.js";
 import type { InstanceStore } from "../instances/store.js";
+import { guarded, openPostgres } from "./postgres.js";
 import { openSqlite } from "./sqlite.js";
 
 export interface Storage {
@@ -16,9 +18,15 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export function openStorage(config: StorageConfig): Storage {
+export async function openStorage(config: StorageConfig): Promise<Storage> {
   if (config.kind === "postgres") {
-    throw new ConfigError("DATABASE_URL names PostgreSQL, which this version of the server does not support yet; use sqlite:<file> or leave it unset");
+    const pool = await openPostgres(config.url);
+    return {
+      accounts: postgresAccountStore(pool),
+      instances: postgresInstanceStore(pool),
+      ping: () => guarded(async () => void (await pool.query("SELECT 1"))),
+      close: () => pool.end(),
+    };
   }
   const db = openSqlite(config.file);
   return {

@@ -1,0 +1,146 @@
+// The instance store on PostgreSQL, for several replicas on one database. Every write is one
+// transaction; a write with an expected version updates only that version, so of two replicas
+// writing the same version exactly one wins. An idempotency key is claimed with its row's
+// primary key: a second replica creating under the same key waits for the first to commit, then
+// replays what it kept.
+import type pg from "pg";
+import { guarded, inTransaction } from "../database/postgres.js";
+import type { InstanceChanges, InstanceRecord, InstanceStore, StoredIdempotentResponse, WriteOutcome } from "./store.js";
+
+interface Row {
+  id: number;
+  organization_id: number;
+  connector_key: string;
+  name: string;
+  tags: string[];
+  configuration: Record<string, string>;
+  secrets: string;
+  secret_keys: string[] | null;
+  disabled: boolean;
+  version: number;
+  created_at: string;
+}
+
+const columns = "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at";
+
+function toRecord(row: Row): InstanceRecord {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    connectorKey: row.connector_key,
+    name: row.name,
+    tags: row.tags,
+    configuration: row.configuration,
+    sealedSecrets: row.secrets,
+    secretKeys: row.secret_keys ?? undefined,
+    disabled: row.disabled,
+    version: row.version,
+    createdAt: row.created_at,
+  };
+}
+
+async function selectOne(client: pg.Pool | pg.PoolClient, organizationId: number, id: number, lock = false): Promise<Row | undefined> {
+  const { rows } = await client.query<Row>(`SELECT ${columns} FROM instances WHERE organization_id = $1 AND id = $2${lock ? " FOR UPDATE" : ""}`, [organizationId, id]);
+  return rows[0];
+}
+
+export function postgresInstanceStore(pool: pg.Pool): InstanceStore {
+  return {
+    create: (instance, idempotency) =>
+      guarded(() =>
+        inTransaction(pool, async (client) => {
+          if (idempotency) {
+            const claimed = await client.query(
+              "INSERT INTO idempotency_keys (organization_id, key, request_hash, response, created_at) VALUES ($1, $2, $3, '', $4) ON CONFLICT DO NOTHING",
+              [instance.organizationId, idempotency.key, idempotency.requestHash, instance.createdAt],
+            );
+            if (claimed.rowCount === 0) {
+              const { rows } = await client.query<StoredIdempotentResponse>(
+                'SELECT request_hash AS "requestHash", response AS "sealedResponse" FROM idempotency_keys WHERE organization_id = $1 AND key = $2',
+                [instance.organizationId, idempotency.key],
+              );
+              return { replay: rows[0]! };
+            }
+          }
+          const { rows } = await client.query<Row>(
+            `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, secret_keys, token_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ${columns}`,
+            [
+              instance.organizationId,
+              instance.connectorKey,
+              instance.name,
+              JSON.stringify(instance.tags),
+              JSON.stringify(instance.configuration),
+              instance.sealedSecrets,
+              JSON.stringify(instance.secretKeys),
+              instance.tokenHash,
+              instance.createdAt,
+            ],
+          );
+          const created = toRecord(rows[0]!);
+          if (idempotency) {
+            await client.query("UPDATE idempotency_keys SET response = $3 WHERE organization_id = $1 AND key = $2", [
+              instance.organizationId,
+              idempotency.key,
+              idempotency.sealResponse(created),
+            ]);
+          }
+          return { created };
+        }),
+      ),
+
+    get: (organizationId, id) => guarded(async () => (await selectOne(pool, organizationId, id).then((row) => row && toRecord(row)))),
+
+    list: ({ organizationId, tags, connectorKey, afterId, limit }) =>
+      guarded(async () => {
+        const conditions = ["organization_id = $1", "id > $2"];
+        const params: unknown[] = [organizationId, afterId];
+        if (connectorKey !== undefined) {
+          params.push(connectorKey);
+          conditions.push(`connector_key = $${params.length}`);
+        }
+        if (tags.length) {
+          params.push(JSON.stringify([...new Set(tags)]));
+          conditions.push(`tags @> $${params.length}::jsonb`);
+        }
+        params.push(limit);
+        const { rows } = await pool.query<Row>(`SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT $${params.length}`, params);
+        return rows.map(toRecord);
+      }),
+
+    update: (organizationId, id, expectedVersion, changes: InstanceChanges) =>
+      guarded(() =>
+        inTransaction(pool, async (client): Promise<WriteOutcome<InstanceRecord>> => {
+          const current = await selectOne(client, organizationId, id, true);
+          if (!current) return "not-found";
+          if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
+          const params: unknown[] = [organizationId, id, new Date().toISOString()];
+          const assignments = ["version = version + 1", "updated_at = $3"];
+          const set = (column: string, value: unknown) => {
+            params.push(value);
+            assignments.push(`${column} = $${params.length}`);
+          };
+          if (changes.name !== undefined) set("name", changes.name);
+          if (changes.tags !== undefined) set("tags", JSON.stringify(changes.tags));
+          if (changes.configuration !== undefined) set("configuration", JSON.stringify(changes.configuration));
+          if (changes.sealedSecrets !== undefined) set("secrets", changes.sealedSecrets);
+          if (changes.secretKeys !== undefined) set("secret_keys", JSON.stringify(changes.secretKeys));
+          if (changes.disabled !== undefined) set("disabled", changes.disabled);
+          if (changes.tokenHash !== undefined) set("token_hash", changes.tokenHash);
+          const { rows } = await client.query<Row>(`UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = $1 AND id = $2 RETURNING ${columns}`, params);
+          return toRecord(rows[0]!);
+        }),
+      ),
+
+    delete: (organizationId, id, expectedVersion) =>
+      guarded(() =>
+        inTransaction(pool, async (client): Promise<WriteOutcome<"deleted">> => {
+          const current = await selectOne(client, organizationId, id, true);
+          if (!current) return "not-found";
+          if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
+          await client.query("DELETE FROM instances WHERE organization_id = $1 AND id = $2", [organizationId, id]);
+          return "deleted";
+        }),
+      ),
+  };
+}

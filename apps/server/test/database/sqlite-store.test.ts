@@ -1,0 +1,17 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { openStorage } from "../../src/database/storage.js";
+import { storeContract } from "./store-contract.js";
+
+storeContract("SQLite", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "store-sqlite-"));
+  const storage = await openStorage({ kind: "sqlite", file: path.join(dir, "instances.sqlite") });
+  return {
+    storage,
+    close: async () => {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});

@@ -1,0 +1,114 @@
+// The store contract: one suite that every storage (SQLite, PostgreSQL) must pass unchanged.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Caller } from "../../src/accounts/store.js";
+import type { Storage } from "../../src/database/storage.js";
+import type { NewInstance } from "../../src/instances/store.js";
+
+function hashes(name: string) {
+  return { organizationName: name, organizationSecretHash: randomBytes(32), userSecretHash: randomBytes(32) };
+}
+
+function instance(caller: Caller, overrides: Partial<NewInstance> = {}): NewInstance {
+  return {
+    organizationId: caller.organizationId,
+    connectorKey: "taxify",
+    name: "n",
+    tags: [],
+    configuration: { "event.notification.enabled": "false" },
+    sealedSecrets: "v1.sealed",
+    secretKeys: ["api.key"],
+    tokenHash: randomBytes(32),
+    createdAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+export function storeContract(name: string, open: () => Promise<{ storage: Storage; close: () => Promise<void> }>) {
+  describe(`the ${name} store`, () => {
+    let storage: Storage;
+    let close: () => Promise<void>;
+    let alice: Caller;
+    let bob: Caller;
+
+    beforeAll(async () => {
+      ({ storage, close } = await open());
+      alice = await storage.accounts.createAccount(hashes("alice"));
+      bob = await storage.accounts.createAccount(hashes("bob"));
+    });
+    afterAll(() => close());
+
+    const created = async (caller: Caller, overrides: Partial<NewInstance> = {}) => {
+      const outcome = await storage.instances.create(instance(caller, overrides));
+      if (!("created" in outcome)) throw new Error("expected a create");
+      return outcome.created;
+    };
+
+    it("finds a caller by both secret hashes, and only by both", async () => {
+      const input = hashes("carol");
+      const carol = await storage.accounts.createAccount(input);
+      expect(await storage.accounts.findCaller(input.userSecretHash, input.organizationSecretHash)).toMatchObject(carol);
+      expect(await storage.accounts.findCaller(input.userSecretHash, randomBytes(32))).toBeUndefined();
+    });
+
+    it("creates a first account only on an empty database", async () => {
+      expect(await storage.accounts.createFirstAccount(hashes("late"))).toBeUndefined();
+    });
+
+    it("round-trips an instance", async () => {
+      const record = await created(alice, { name: "round trip", tags: ["a", "b"], configuration: { username: "u" } });
+      expect(record).toMatchObject({ organizationId: alice.organizationId, name: "round trip", tags: ["a", "b"], configuration: { username: "u" }, secretKeys: ["api.key"], version: 1, disabled: false });
+      expect(await storage.instances.get(alice.organizationId, record.id)).toEqual(record);
+      expect(await storage.instances.get(bob.organizationId, record.id)).toBeUndefined();
+    });
+
+    it("lists oldest first, filtered by every tag and by connector, from a cursor", async () => {
+      const org = await storage.accounts.createAccount(hashes("lister"));
+      const a = await created(org, { tags: ["red", "blue"] });
+      const b = await created(org, { tags: ["red"], connectorKey: "infobip" });
+      const c = await created(org, { tags: ["blue", "red", "green"] });
+      const ids = async (query: Partial<Parameters<Storage["instances"]["list"]>[0]>) =>
+        (await storage.instances.list({ organizationId: org.organizationId, tags: [], connectorKey: undefined, afterId: 0, limit: 10, ...query })).map((r) => r.id);
+      expect(await ids({})).toEqual([a.id, b.id, c.id]);
+      expect(await ids({ tags: ["red", "blue"] })).toEqual([a.id, c.id]);
+      expect(await ids({ connectorKey: "infobip" })).toEqual([b.id]);
+      expect(await ids({ afterId: a.id, limit: 1 })).toEqual([b.id]);
+      expect(await ids({ tags: ["nope"] })).toEqual([]);
+    });
+
+    it("updates only at the expected version", async () => {
+      const record = await created(alice);
+      const updated = await storage.instances.update(alice.organizationId, record.id, 1, { name: "v2", disabled: true, secretKeys: [] });
+      expect(updated).toMatchObject({ name: "v2", disabled: true, version: 2, secretKeys: [] });
+      expect(await storage.instances.update(alice.organizationId, record.id, 1, { name: "stale" })).toBe("version-mismatch");
+      expect(await storage.instances.update(bob.organizationId, record.id, undefined, { name: "theirs" })).toBe("not-found");
+      expect(await storage.instances.update(alice.organizationId, record.id, undefined, { tags: ["t"] })).toMatchObject({ version: 3, tags: ["t"], name: "v2" });
+    });
+
+    it("deletes only at the expected version, and only the caller's", async () => {
+      const record = await created(alice);
+      expect(await storage.instances.delete(bob.organizationId, record.id, undefined)).toBe("not-found");
+      expect(await storage.instances.delete(alice.organizationId, record.id, 7)).toBe("version-mismatch");
+      expect(await storage.instances.delete(alice.organizationId, record.id, 1)).toBe("deleted");
+      expect(await storage.instances.get(alice.organizationId, record.id)).toBeUndefined();
+    });
+
+    it("replays what it kept for an idempotency key, per organization", async () => {
+      const idempotency = { key: "k-1", requestHash: "h-1", sealResponse: (r: { id: number }) => `response of ${r.id}` };
+      const first = await storage.instances.create(instance(alice), idempotency);
+      if (!("created" in first)) throw new Error("expected a create");
+      const again = await storage.instances.create(instance(alice), { ...idempotency, requestHash: "h-2" });
+      expect(again).toEqual({ replay: { requestHash: "h-1", sealedResponse: `response of ${first.created.id}` } });
+      const elsewhere = await storage.instances.create(instance(bob), idempotency);
+      expect("created" in elsewhere).toBe(true);
+    });
+
+    it("answers concurrent creates under one key with one instance", async () => {
+      const idempotency = { key: "k-race", requestHash: "h", sealResponse: (r: { id: number }) => String(r.id) };
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => storage.instances.create(instance(alice, { name: "race" }), idempotency)));
+      const createdIds = outcomes.flatMap((o) => ("created" in o ? [o.created.id] : []));
+      expect(createdIds).toHaveLength(1);
+      for (const o of outcomes) if ("replay" in o) expect(o.replay.sealedResponse).toBe(String(createdIds[0]));
+    });
+  });
+}
