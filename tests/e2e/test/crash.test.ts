@@ -84,14 +84,18 @@ async function stopAndCheckIntegrity(server: SpawnedServer, dataDir: string) {
   }
 }
 
+/** A server on a new data dir, loaded by the clients until it is killed. */
+async function loadThenKill(withKeys: boolean) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "instances-api-crash-"));
+  dirs.push(dataDir);
+  const first = await spawnServer({ DATA_DIR: dataDir });
+  servers.push(first);
+  return { dataDir, authorization: first.authorization!, ...(await createUntilKilled(first, withKeys)) };
+}
+
 describe("kill -9 mid-load", () => {
   it("loses no acknowledged create, and the database passes its integrity check", async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), "instances-api-crash-"));
-    dirs.push(dataDir);
-    const first = await spawnServer({ DATA_DIR: dataDir });
-    servers.push(first);
-    const authorization = first.authorization!;
-    const { acknowledged, unanswered } = await createUntilKilled(first, false);
+    const { dataDir, authorization, acknowledged, unanswered } = await loadThenKill(false);
     console.log(`crash: ${acknowledged.length} creates acknowledged, ${unanswered.length} unanswered when the server was killed`);
 
     const second = await spawnServer({ DATA_DIR: dataDir });
@@ -114,12 +118,7 @@ describe("kill -9 mid-load", () => {
   });
 
   it("with each unanswered request retried under its Idempotency-Key, creates no duplicate", async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), "instances-api-crash-"));
-    dirs.push(dataDir);
-    const first = await spawnServer({ DATA_DIR: dataDir });
-    servers.push(first);
-    const authorization = first.authorization!;
-    const { acknowledged, unanswered } = await createUntilKilled(first, true);
+    const { dataDir, authorization, acknowledged, unanswered } = await loadThenKill(true);
 
     const second = await spawnServer({ DATA_DIR: dataDir });
     servers.push(second);

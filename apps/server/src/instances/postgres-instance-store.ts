@@ -5,39 +5,11 @@
 // replays what it kept.
 import type pg from "pg";
 import { guarded, inTransaction } from "../database/postgres.js";
-import type { InstanceChanges, InstanceRecord, InstanceStore, StoredIdempotentResponse, WriteOutcome } from "./store.js";
+import { instanceColumns, recordFromRow, type InstanceChanges, type InstanceRecord, type InstanceRow, type InstanceStore, type StoredIdempotentResponse, type WriteOutcome } from "./store.js";
 
-interface Row {
-  id: number;
-  organization_id: number;
-  connector_key: string;
-  name: string;
-  tags: string[];
-  configuration: Record<string, string>;
-  secrets: string;
-  secret_keys: string[] | null;
-  disabled: boolean;
-  version: number;
-  created_at: string;
-}
-
-const columns = "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at";
-
-function toRecord(row: Row): InstanceRecord {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    connectorKey: row.connector_key,
-    name: row.name,
-    tags: row.tags,
-    configuration: row.configuration,
-    sealedSecrets: row.secrets,
-    secretKeys: row.secret_keys ?? undefined,
-    disabled: row.disabled,
-    version: row.version,
-    createdAt: row.created_at,
-  };
-}
+type Row = InstanceRow;
+const columns = instanceColumns;
+const toRecord = recordFromRow;
 
 async function selectOne(client: pg.Pool | pg.PoolClient, organizationId: number, id: number, lock = false): Promise<Row | undefined> {
   const { rows } = await client.query<Row>(`SELECT ${columns} FROM instances WHERE organization_id = $1 AND id = $2${lock ? " FOR UPDATE" : ""}`, [organizationId, id]);

@@ -3,38 +3,26 @@
 import type { Statement } from "better-sqlite3";
 import { groupCommit, type GroupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
-import type { InstanceChanges, InstanceRecord, InstanceStore, ListQuery, NewInstance, StoredIdempotentResponse, WriteOutcome } from "./store.js";
+import { instanceColumns, recordFromRow, type InstanceChanges, type InstanceRecord, type InstanceStore, type ListQuery, type NewInstance, type StoredIdempotentResponse, type WriteOutcome, type InstanceRow } from "./store.js";
 
-interface Row {
-  id: number;
-  organization_id: number;
-  connector_key: string;
-  name: string;
+/** A row as SQLite returns it: JSON in text columns, booleans as integers. */
+type Row = Omit<InstanceRow, "tags" | "configuration" | "secret_keys" | "disabled"> & {
   tags: string;
   configuration: string;
-  secrets: string;
   secret_keys: string | null;
   disabled: number;
-  version: number;
-  created_at: string;
-}
+};
 
-const columns = "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at";
+const columns = instanceColumns;
 
 function toRecord(row: Row): InstanceRecord {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    connectorKey: row.connector_key,
-    name: row.name,
+  return recordFromRow({
+    ...row,
     tags: JSON.parse(row.tags) as string[],
     configuration: JSON.parse(row.configuration) as Record<string, string>,
-    sealedSecrets: row.secrets,
-    secretKeys: row.secret_keys === null ? undefined : (JSON.parse(row.secret_keys) as string[]),
+    secret_keys: row.secret_keys === null ? null : (JSON.parse(row.secret_keys) as string[]),
     disabled: row.disabled === 1,
-    version: row.version,
-    createdAt: row.created_at,
-  };
+  });
 }
 
 export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = groupCommit(db)): InstanceStore {

@@ -63,3 +63,36 @@ export interface InstanceStore {
   update(organizationId: number, id: number, expectedVersion: number | undefined, changes: InstanceChanges): Promise<WriteOutcome<InstanceRecord>>;
   delete(organizationId: number, id: number, expectedVersion: number | undefined): Promise<WriteOutcome<"deleted">>;
 }
+
+/** An instances row as both stores read it (SQLite's decoded from its JSON and integer columns). */
+export interface InstanceRow {
+  id: number;
+  organization_id: number;
+  connector_key: string;
+  name: string;
+  tags: string[];
+  configuration: Record<string, string>;
+  secrets: string;
+  secret_keys: string[] | null;
+  disabled: boolean;
+  version: number;
+  created_at: string;
+}
+
+export const instanceColumns = "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at";
+
+export function recordFromRow(row: InstanceRow): InstanceRecord {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    connectorKey: row.connector_key,
+    name: row.name,
+    tags: row.tags,
+    configuration: row.configuration,
+    sealedSecrets: row.secrets,
+    secretKeys: row.secret_keys ?? undefined,
+    disabled: row.disabled,
+    version: row.version,
+    createdAt: row.created_at,
+  };
+}
