@@ -3,14 +3,29 @@
 // the spec says: this file only names the types users reach for, sets the Authorization header,
 // and walks the list's pages.
 import createClient, { type Client, type ClientOptions } from "openapi-fetch";
-import type { components, operations, paths, Readable, Writable } from "./generated/schema.js";
+import type { $Write, components, operations, paths as generatedPaths, Readable, Writable } from "./generated/schema.js";
 
-export type { components, operations, paths };
+export type { components, operations };
 
 type Schemas = components["schemas"];
 
+// Secrets in responses. The spec marks each connector's secret entries writeOnly in its request
+// schema; a response's `configuration` is a string map in which the server masks them. These types
+// carry that over: in responses, every secret entry is typed as the mask, never as a readable value.
+type RawConfigurations = Schemas["CreateInstanceRequest"]["configuration"];
+type SecretEntryOf<C> = { [E in keyof C]-?: NonNullable<C[E]> extends $Write<unknown> ? E : never }[keyof C];
+/** Every configuration entry that is a secret in some connector (write-only in requests). */
+export type SecretEntry = RawConfigurations extends infer C ? (C extends unknown ? SecretEntryOf<C> : never) : never;
+/** A response's `configuration`: secret entries read `********`; the others are strings (or null). */
+export type MaskedConfiguration = { readonly [E in SecretEntry]?: "********" } & { readonly [key: string]: string | null };
+type ResponseInstance = Omit<Schemas["Instance"], "configuration"> & { configuration?: MaskedConfiguration };
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type MaskSecrets<T> = Same<T, Schemas["Instance"]> extends true ? ResponseInstance : T extends (infer E)[] ? MaskSecrets<E>[] : T extends object ? { [K in keyof T]: MaskSecrets<T[K]> } : T;
+/** The API's paths, as generated, with every response instance's secrets typed as masked. */
+export type paths = MaskSecrets<generatedPaths>;
+
 /** An instance, as responses carry it (secret entries of `configuration` read `********`). */
-export type Instance = Readable<Schemas["Instance"]>;
+export type Instance = Readable<ResponseInstance>;
 /** A create (or replace) request: `your_mom.key` chooses the connector and its `configuration`. */
 export type CreateInstanceRequest = Writable<Schemas["CreateInstanceRequest"]>;
 /** A partial update (PATCH). */

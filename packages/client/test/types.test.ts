@@ -67,6 +67,21 @@ export const requestId: string = p.requestId;
 `;
 mustCompile.push("response-fields");
 
+sources["secrets-masked-in-responses"] = `${header}declare const client: InstancesClient;
+export async function f() {
+  const { data } = await client.GET("/instances/{id}", { params: { path: { id: 1 } } });
+  const masked: "********" | undefined = data?.configuration?.password;
+  const plain: string | null | undefined = data?.configuration?.username;
+  const listed = await client.GET("/instances");
+  const alsoMasked: "********" | undefined = listed.data?.[0]?.configuration?.["oauth.api.secret"];
+  return [masked, plain, alsoMasked];
+}
+`;
+mustCompile.push("secrets-masked-in-responses");
+
+sources["secrets-not-readable"] = `${header}declare const i: Instance;\nexport const secret: "hunter2" | undefined = i.configuration?.password;\n`;
+mustNotCompile.push(["secrets-not-readable", /Type '"\*\*\*\*\*\*\*\*"' is not assignable to type '"hunter2"'/]);
+
 sources["response-field-types"] = `${header}declare const i: Instance;\nexport const id: string = i.id;\n`;
 mustNotCompile.push(["response-field-types", /Type 'number' is not assignable to type 'string'/]);
 
