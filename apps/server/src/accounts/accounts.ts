@@ -40,8 +40,45 @@ export async function createFirstAccount(store: AccountStore, organization: stri
 // The seeds' form, with any spacing around the comma: `User <secret>, Organization <secret>`.
 const headerForm = /^\s*User\s+([^\s,]+)\s*,\s*Organization\s+([^\s,]+)\s*$/;
 
+/**
+ * A short memory of headers that authenticated, keyed by the SHA-256 of the header: a repeated
+ * caller costs one hash instead of two and a database lookup. Only successes are kept, for a few
+ * seconds (accounts cannot be deleted or their secrets changed through this API, so nothing
+ * stale can be let in), and at most so many.
+ */
+export class AuthenticationCache {
+  private readonly entries = new Map<string, { caller: Caller; until: number }>();
+
+  constructor(
+    private readonly ttlMilliseconds = 10_000,
+    private readonly capacity = 10_000,
+  ) {}
+
+  get(key: string, now = Date.now()): Caller | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.until > now) return entry.caller;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, caller: Caller, now = Date.now()): void {
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { caller, until: now + this.ttlMilliseconds });
+  }
+}
+
 /** The caller the header names, or UnauthorizedError. Secrets are compared as hashes, in constant time. */
-export async function authenticate(store: AccountStore, header: string | undefined): Promise<Caller> {
+export async function authenticate(store: AccountStore, header: string | undefined, cache?: AuthenticationCache): Promise<Caller> {
+  const cacheKey = cache && header ? hashSecret(header).toString("base64") : undefined;
+  const cached = cacheKey === undefined ? undefined : cache?.get(cacheKey);
+  if (cached) return cached;
+  const caller = await lookUp(store, header);
+  if (cacheKey !== undefined) cache?.set(cacheKey, caller);
+  return caller;
+}
+
+async function lookUp(store: AccountStore, header: string | undefined): Promise<Caller> {
   const [, userSecret, organizationSecret] = headerForm.exec(header ?? "") ?? [];
   if (!userSecret || !organizationSecret) throw new UnauthorizedError();
   const userHash = hashSecret(userSecret);

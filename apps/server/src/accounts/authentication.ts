@@ -2,7 +2,7 @@
 // UserOrganization scheme finds the caller, and the routes read it back with callerOf(req).
 import type { ErrorRequestHandler, Request } from "express";
 import { ApiError } from "../errors.js";
-import { authenticate } from "./accounts.js";
+import { AuthenticationCache, authenticate } from "./accounts.js";
 import type { AccountStore, Caller } from "./store.js";
 
 const callers = new WeakMap<Request, Caller>();
@@ -11,9 +11,10 @@ const callers = new WeakMap<Request, Caller>();
 const failures = new WeakMap<Request, unknown>();
 
 export function securityHandler(store: AccountStore) {
+  const cache = new AuthenticationCache();
   return async (req: Request): Promise<boolean> => {
     try {
-      callers.set(req, await authenticate(store, req.get("Authorization")));
+      callers.set(req, await authenticate(store, req.get("Authorization"), cache));
       return true;
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) throw error;

@@ -17,12 +17,16 @@ export function ifMatchAccepts(ifMatch: string, record: Pick<InstanceRecord, "ve
   return ifMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etagOf(record));
 }
 
+// The platform's entries under the defaults, per connector: the same for every instance.
+const baseConfigurations = new WeakMap<Connector, Record<string, string | null>>();
+function baseConfiguration(connector: Connector): Record<string, string | null> {
+  let base = baseConfigurations.get(connector);
+  if (!base) baseConfigurations.set(connector, (base = { ...connector.platformConfiguration, ...connector.defaults }));
+  return base;
+}
+
 export function instanceBody(record: InstanceRecord, connector: Connector, secretEntries: string[], token?: string): InstanceBody {
-  const configuration: Record<string, string | null> = {
-    ...connector.platformConfiguration,
-    ...connector.defaults,
-    ...record.configuration,
-  };
+  const configuration: Record<string, string | null> = { ...baseConfiguration(connector), ...record.configuration };
   for (const key of secretEntries) configuration[key] = SECRET_MASK;
   for (const key of connector.secretKeys) if (configuration[key] != null) configuration[key] = SECRET_MASK;
   return {
