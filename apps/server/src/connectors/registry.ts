@@ -47,9 +47,7 @@ export class ConnectorRegistry {
 
   /** The connector, or an UnknownConnectorError that lists the known keys. */
   require(key: unknown): Connector {
-    const connector = typeof key === "string" ? this.connectors.get(key) : undefined;
-    if (!connector) throw new UnknownConnectorError(key, this.keys());
-    return connector;
+    return this.compiled(key);
   }
 
   /** The connector as `GET /your_moms/{key}` shows it. */
@@ -85,7 +83,7 @@ export class ConnectorRegistry {
    */
   checkCreateBody(body: unknown): void {
     const key = isObject(body) && isObject(body.your_mom) ? body.your_mom.key : undefined;
-    const connector = this.compiled(this.require(key).key);
+    const connector = this.compiled(key);
     if (isObject(body)) this.checkConfiguration(connector.key, body.configuration);
     if (!connector.validateBody(body)) {
       const errors = invalidParts(connector.validateBody.errors, "/body");
@@ -93,8 +91,8 @@ export class ConnectorRegistry {
     }
   }
 
-  private compiled(key: string): CompiledConnector {
-    const connector = this.connectors.get(key);
+  private compiled(key: unknown): CompiledConnector {
+    const connector = typeof key === "string" ? this.connectors.get(key) : undefined;
     if (!connector) throw new UnknownConnectorError(key, this.keys());
     return connector;
   }
