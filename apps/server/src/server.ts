@@ -46,7 +46,7 @@ export interface RunningServer {
  * synchronous write per request line cost about a tenth of the server's time under load). Lines
  * still buffered are flushed when the server logs that it listens and when it stops.
  */
-export function createLogger(config: Pick<Config, "logLevel">, destination?: DestinationStream): Logger {
+function createLogger(config: Pick<Config, "logLevel">, destination?: DestinationStream): Logger {
   return pino({ level: config.logLevel, base: undefined }, destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }));
 }
 

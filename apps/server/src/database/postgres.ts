@@ -17,7 +17,7 @@ const types = {
 const migrationLock = 7_262_011; // any constant: one advisory lock for this schema's migrations
 
 /** The URL without its password, for messages. */
-export function describeUrl(url: string): string {
+function describeUrl(url: string): string {
   try {
     const parsed = new URL(url);
     parsed.password = parsed.password ? "***" : "";
@@ -64,7 +64,7 @@ export async function openPostgres(url: string, migrations: Migration[] = postgr
 const unavailableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "57P01", "57P02", "57P03", "53300"]);
 
 /** Whether an error means the database cannot be reached now (rather than a fault of ours). */
-export function isUnavailable(error: unknown): boolean {
+function isUnavailable(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
   if (code && (unavailableCodes.has(code) || code.startsWith("08"))) return true;
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i.test(message ?? "");

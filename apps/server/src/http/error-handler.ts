@@ -23,14 +23,13 @@ const titles: Record<number, [name: string, title: string, message: string]> = {
   413: ["payload-too-large", "Payload too large", "The body is over the 1 MB limit"],
   415: ["unsupported-media-type", "Unsupported media type", "The body must be JSON (Content-Type: application/json)"],
   500: ["internal", "Internal error", "An unexpected fault; quote the requestId when you report it"],
-  503: ["unavailable", "Service unavailable", "The database is unreachable for now; retry later"],
 };
 
 function fromHttpError(error: HttpLikeError): ApiError {
   const status = error.status ?? error.statusCode ?? 500;
   if (status >= 500 || !Number.isInteger(status)) {
-    const [name, title, message] = titles[status === 503 ? 503 : 500]!;
-    return new ApiError(status === 503 ? 503 : 500, problemType(name), title, message);
+    const [name, title, message] = titles[500]!;
+    return new ApiError(500, problemType(name), title, message);
   }
   if (error.type === "entity.parse.failed") {
     return new ApiError(400, problemType("malformed-json"), "Malformed JSON", "The body is not valid JSON");
