@@ -1,5 +1,6 @@
-// The `instances-api` command, as users run it (the built dist/cli.js in a child process):
-// `serve` with signals, and `accounts create` while the server runs on the same data dir.
+// The `instances-api` command, as users run it (its bin, which loads the built dist/cli.js, in a
+// child process): the Node it needs, `serve` with signals, and `accounts create` while the server
+// runs on the same data dir.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { request } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -8,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 
-const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const cli = fileURLToPath(new URL("../bin/instances-api.js", import.meta.url));
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 
@@ -46,6 +47,31 @@ function serve(env: Record<string, string>): Promise<{ child: ChildProcess; url:
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.on("exit", (code) => resolve(code)));
 }
+
+describe("instances-api on an unsupported Node", () => {
+  // The child's reported version is replaced before the bin runs: the check reads process.versions.
+  const asNode = (version: string) =>
+    spawnSync(process.execPath, ["--import", `data:text/javascript,Object.defineProperty(process.versions,"node",{value:"${version}"})`, cli, "--help"], {
+      encoding: "utf8",
+      timeout: 10_000,
+    });
+
+  it.each([
+    ["20.20.2", false],
+    ["22.11.0", false],
+    ["22.12.0", true],
+    ["24.21.0", true],
+  ])("on Node %s starts: %s", (version, starts) => {
+    const result = asNode(version);
+    if (starts) {
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(result.stdout).toContain("instances-api serve");
+    } else {
+      expect(result.status).toBe(2);
+      expect(result.stderr).toBe(`instances-api: needs Node 24 (or Node 22.12 and later); this is Node ${version}\n`);
+    }
+  });
+});
 
 describe("instances-api serve", () => {
   it("prints the default account once, serves, and stops on SIGTERM after finishing, exit 0", async () => {
