@@ -4,7 +4,8 @@
 //   3. Prism mocking the same bundled spec,
 // and the reference server on PostgreSQL (a throwaway cluster on loopback), on create, get-by-id
 // and list. Prints requests/s, p50/p99 latency and peak RSS, our
-// throughput as a ratio of the bare app's and of Prism's, and writes RESULTS.md beside this file.
+// throughput as a ratio of the bare app's and of Prism's, and writes this Node major's section of
+// RESULTS.md beside this file (the sections of other Node majors stay as they were).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -178,11 +179,12 @@ const targetsMet = [
   `- get-by-id at 50% or more of the bare Express app: ${rps(ours, "get-by-id") / rps(bare, "get-by-id") >= 0.5 ? "met" : "missed"}`,
   ...["create", "get-by-id", "list"].map((route) => `- ${route} at 2x Prism or more: ${rps(ours, route) / rps(prism, route) >= 2 ? "met" : "missed"}`),
 ];
-const report = `# Benchmark results
+const major = process.versions.node.split(".")[0]!;
+const section = `## Node ${major}
 
 Made by \`npm run bench\` (tests/bench/src/bench.ts) on ${started.toISOString().slice(0, 10)}: autocannon, ${connections} connections,
 ${seconds} s per route, every target in its own process on 127.0.0.1, one after the other in one run.
-Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.
+Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version} (every target runs on it, Prism included).
 Our server runs as users run it in production: \`NODE_ENV=production\` (response validation off,
 request validation on), SQLite with \`synchronous=FULL\`, one info log line per request.
 The numbers are noisy on a shared machine; compare the ratios, which come from one run.
@@ -194,5 +196,15 @@ ${ratios.join("\n")}
 Targets:
 ${targetsMet.join("\n")}
 `;
-writeFileSync(path.join(here, "..", "RESULTS.md"), report);
-console.log(report);
+const resultsFile = path.join(here, "..", "RESULTS.md");
+const heading = "# Benchmark results\n\nOne section per Node major the project runs on; `npm run bench` rewrites the section of the Node it runs on.\n";
+const sections = new Map<string, string>();
+try {
+  for (const part of readFileSync(resultsFile, "utf8").split(/^(?=## Node \d+$)/m).slice(1)) sections.set(/^## Node (\d+)/.exec(part)![1]!, part.trimEnd() + "\n");
+} catch {
+  // no results yet
+}
+sections.set(major, section);
+const newestFirst = [...sections.entries()].sort(([a], [b]) => Number(b) - Number(a)).map(([, text]) => text);
+writeFileSync(resultsFile, [heading, ...newestFirst].join("\n"));
+console.log(section);
