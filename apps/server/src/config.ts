@@ -4,6 +4,25 @@ import path from "node:path";
 
 export type StorageConfig = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
 
+/** How long and how many: what a slow or greedy client can hold of the HTTP server. */
+export interface HttpLimits {
+  /** The request line and headers must arrive within this (Node's default: 60 s). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this (Node's default: 300 s). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Connections beyond this are refused at once (each holds a file descriptor). */
+  maxConnections: number;
+}
+
+export const defaultHttpLimits: Readonly<HttpLimits> = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 1_000,
+});
+
 export interface Config {
   host: string;
   port: number;
@@ -14,6 +33,7 @@ export interface Config {
   /** Response validation: on everywhere but production, where it costs throughput. */
   validateResponses: boolean;
   logLevel: string;
+  http: Readonly<HttpLimits>;
 }
 
 export class ConfigError extends Error {}
@@ -28,7 +48,28 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     encryptionKey: env.ENCRYPTION_KEY === undefined ? undefined : parseKey(env.ENCRYPTION_KEY),
     validateResponses: env.NODE_ENV !== "production",
     logLevel: env.LOG_LEVEL ?? "info",
+    http: parseHttpLimits(env),
   });
+}
+
+function positiveInteger(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  if (!/^[1-9][0-9]{0,8}$/.test(value)) throw new ConfigError(`${name} must be a positive whole number, not "${value}"`);
+  return Number(value);
+}
+
+function parseHttpLimits(env: NodeJS.ProcessEnv): Readonly<HttpLimits> {
+  const limits = {
+    headersTimeoutMs: positiveInteger("HTTP_HEADERS_TIMEOUT_MS", env.HTTP_HEADERS_TIMEOUT_MS, defaultHttpLimits.headersTimeoutMs),
+    requestTimeoutMs: positiveInteger("HTTP_REQUEST_TIMEOUT_MS", env.HTTP_REQUEST_TIMEOUT_MS, defaultHttpLimits.requestTimeoutMs),
+    keepAliveTimeoutMs: positiveInteger("HTTP_KEEP_ALIVE_TIMEOUT_MS", env.HTTP_KEEP_ALIVE_TIMEOUT_MS, defaultHttpLimits.keepAliveTimeoutMs),
+    maxConnections: positiveInteger("HTTP_MAX_CONNECTIONS", env.HTTP_MAX_CONNECTIONS, defaultHttpLimits.maxConnections),
+  };
+  // Node refuses a headers timeout longer than the request timeout.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError("HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS");
+  }
+  return Object.freeze(limits);
 }
 
 function parsePort(value: string): number {
@@ -70,6 +111,7 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     encryptionKey: undefined,
     validateResponses: true,
     logLevel: "info",
+    http: defaultHttpLimits,
     ...overrides,
   });
 }

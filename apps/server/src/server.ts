@@ -3,13 +3,13 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { pino, type DestinationStream, type Logger } from "pino";
 import { createFirstAccount } from "./accounts/accounts.js";
 import type { OpenApiDocument } from "./api-types.js";
 import { docsDir as builtDocsDir } from "@instances-api/docs";
 import { createApp } from "./app.js";
-import type { Config } from "./config.js";
+import type { Config, HttpLimits } from "./config.js";
 import { problemType } from "./errors.js";
 import { ConnectorRegistry } from "./connectors/registry.js";
 import { openStorage, type Storage } from "./database/storage.js";
@@ -74,7 +74,7 @@ export async function startServer({
       healthCheck: () => storage.ping(),
       docsDir,
     });
-    const server = await listen(app, config.port, config.host);
+    const server = await listen(app, config.port, config.host, config.http);
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, docs: `${url}/docs/` }, `listening on ${url}`);
@@ -87,32 +87,58 @@ export async function startServer({
   }
 }
 
-function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+/**
+ * Listens with limits on what a slow or greedy client can hold: a request trickled in byte by
+ * byte is cut when its timeout passes (checked every second rather than Node's 30 s, so "30 s"
+ * means about 30 s), an idle keep-alive connection is closed, and connections beyond the cap are
+ * refused before they cost a file descriptor each for long.
+ */
+function listen(app: ReturnType<typeof createApp>, port: number, host: string, limits: Readonly<HttpLimits>): Promise<Server> {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: 1_000,
+    },
+    app,
+  );
+  server.maxConnections = limits.maxConnections;
+  server.on("clientError", answerClientError);
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
-    server.on("clientError", answerClientError);
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
   });
 }
 
 /**
- * A request Node's HTTP parser refuses (headers over 16 KB, a malformed request line) never reaches
- * Express; answer it in the same Problem shape rather than with Node's bare status line.
+ * A request Node's HTTP parser refuses (headers over 16 KB, a malformed request line) or cuts for
+ * arriving too slowly never reaches Express; answer it in the same Problem shape rather than with
+ * Node's bare status line.
  */
-function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable || (error.code !== "HPE_HEADER_OVERFLOW" && !error.code?.startsWith("HPE_"))) {
+function answerClientError(error: Error & { code?: string }, socket: Duplex & { _httpMessage?: { headersSent?: boolean } }): void {
+  const answer = clientErrorAnswers[error.code ?? ""] ?? (error.code?.startsWith("HPE_") ? clientErrorAnswers.HPE_INVALID : undefined);
+  // A response already under way (its headers sent) cannot be replaced: only cut the connection.
+  if (!answer || !socket.writable || socket._httpMessage?.headersSent) {
     socket.destroy();
     return;
   }
-  const [status, title, message] =
-    error.code === "HPE_HEADER_OVERFLOW"
-      ? [431, "Request header fields too large", "The request line and headers are over the 16 KB limit"]
-      : [400, "Malformed HTTP request", "The request is not valid HTTP"];
+  const [status, title, name, message] = answer;
   const requestId = randomUUID();
-  const body = JSON.stringify({ type: problemType(status === 431 ? "headers-too-large" : "malformed-http"), title, status, detail: message, message, requestId });
+  const body = JSON.stringify({ type: problemType(name), title, status, detail: message, message, requestId });
   socket.end(
     `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
+
+const clientErrorAnswers: Record<string, [status: number, title: string, name: string, message: string]> = {
+  HPE_HEADER_OVERFLOW: [431, "Request header fields too large", "headers-too-large", "The request line and headers are over the 16 KB limit"],
+  HPE_INVALID: [400, "Malformed HTTP request", "malformed-http", "The request is not valid HTTP"],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request timeout", "request-timeout", "The request did not arrive in time; send it whole, without pauses"],
+};
 
 // In-flight requests get this long to finish before their connections are cut.
 const drainMilliseconds = 10_000;
