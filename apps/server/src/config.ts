@@ -34,9 +34,14 @@ export interface Config {
   validateResponses: boolean;
   logLevel: string;
   http: Readonly<HttpLimits>;
+  /** How long an Idempotency-Key is remembered; after that it is forgotten and pruned. */
+  idempotencyKeyTtlSeconds: number;
 }
 
 export class ConfigError extends Error {}
+
+/** 24 hours, as Stripe keeps its idempotency keys. */
+export const defaultIdempotencyKeyTtlSeconds = 86_400;
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const dataDir = path.resolve(env.DATA_DIR ?? "data");
@@ -49,6 +54,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     validateResponses: env.NODE_ENV !== "production",
     logLevel: env.LOG_LEVEL ?? "info",
     http: parseHttpLimits(env),
+    idempotencyKeyTtlSeconds: positiveInteger("IDEMPOTENCY_KEY_TTL_SECONDS", env.IDEMPOTENCY_KEY_TTL_SECONDS, defaultIdempotencyKeyTtlSeconds),
   });
 }
 
@@ -112,6 +118,7 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     validateResponses: true,
     logLevel: "info",
     http: defaultHttpLimits,
+    idempotencyKeyTtlSeconds: defaultIdempotencyKeyTtlSeconds,
     ...overrides,
   });
 }

@@ -14,6 +14,7 @@ import { problemType } from "./errors.js";
 import { ConnectorRegistry } from "./connectors/registry.js";
 import { openStorage, type Storage } from "./database/storage.js";
 import { docsBuilt } from "./http/published-docs.js";
+import { pruneIdempotencyKeysPeriodically } from "./instances/idempotency-pruning.js";
 import { instancesService } from "./instances/instances.js";
 import { createSecretBox, loadOrCreateKeyFile } from "./secrets/secret-box.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
@@ -64,11 +65,13 @@ export async function startServer({
     const registry = new ConnectorRegistry(spec);
     const account = await createFirstAccount(storage.accounts, "default");
     if (account) announce(`Created the default account (shown once). Authorization: ${account.authorization}`);
+    const instances = instancesService({ store: storage.instances, registry, secretBox, idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds });
+    const stopPruning = pruneIdempotencyKeysPeriodically(instances, config.idempotencyKeyTtlSeconds, logger);
     const app = createApp({
       spec,
       registry,
       accounts: storage.accounts,
-      instances: instancesService({ store: storage.instances, registry, secretBox }),
+      instances,
       logger,
       validateResponses: config.validateResponses,
       healthCheck: () => storage.ping(),
@@ -80,7 +83,11 @@ export async function startServer({
     logger.info({ url, docs: `${url}/docs/` }, `listening on ${url}`);
     if (!docsBuilt(docsDir)) logger.warn({ docsDir }, "the docs are not built: /docs answers 404 until `npm run build`");
     logger.flush();
-    return { url, apiUrl: `${url}${basePathOf(spec)}`, logger, storage, close: () => stop(server, storage) };
+    return { url, apiUrl: `${url}${basePathOf(spec)}`, logger, storage, close: () => {
+        stopPruning();
+        return stop(server, storage);
+      },
+    };
   } catch (error) {
     await storage.close();
     throw error;

@@ -29,3 +29,15 @@ export class WriteConflictError extends ApiError {
     super(409, problemType("write-conflict"), "Write conflict", "The instance kept changing while this request tried to update it; retry");
   }
 }
+
+export class IdempotentInstanceDeletedError extends ApiError {
+  constructor(id: number) {
+    super(
+      409,
+      problemType("idempotent-instance-deleted"),
+      "Instance deleted since",
+      `This Idempotency-Key created instance ${id}, which has been deleted since; use a new key to create another`,
+      { instanceId: id },
+    );
+  }
+}

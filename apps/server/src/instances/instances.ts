@@ -10,7 +10,7 @@ import { InvalidRequestError, NotFoundError, PreconditionFailedError } from "../
 import type { SecretBox } from "../secrets/secret-box.js";
 import { hashSecret, newToken } from "../secrets/tokens.js";
 import { decodeCursor, encodeCursor, type ListFilters } from "./cursor.js";
-import { ConnectorMismatchError, IdempotencyKeyReusedError, WriteConflictError } from "./errors.js";
+import { ConnectorMismatchError, IdempotencyKeyReusedError, IdempotentInstanceDeletedError, WriteConflictError } from "./errors.js";
 import { etagOf, ifMatchAccepts, instanceBody } from "./representation.js";
 import type { InstanceChanges, InstanceRecord, InstanceStore } from "./store.js";
 
@@ -28,6 +28,8 @@ export interface InstancesDeps {
   store: InstanceStore;
   registry: ConnectorRegistry;
   secretBox: SecretBox;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyKeyTtlSeconds: number;
 }
 
 // An update retried this often when other writers keep moving the version under it.
@@ -35,7 +37,7 @@ const maxUpdateAttempts = 5;
 
 export type InstancesService = ReturnType<typeof instancesService>;
 
-export function instancesService({ store, registry, secretBox }: InstancesDeps) {
+export function instancesService({ store, registry, secretBox, idempotencyKeyTtlSeconds }: InstancesDeps) {
   const secretsContext = (organizationId: number) => `instance-secrets:${organizationId}`;
   const idempotencyContext = (organizationId: number, key: string) => `idempotent-response:${organizationId}:${key}`;
 
@@ -85,6 +87,18 @@ export function instancesService({ store, registry, secretBox }: InstancesDeps) 
     }
   }
 
+  /**
+   * The answer to a retried create. The first answer, token included, only while the instance is
+   * as it was created; once it has changed (its token may have been rotated), its current state
+   * without a token; once it is deleted, a 409 that says so. A replay never hands out a token
+   * that may have been revoked.
+   */
+  async function replay(caller: Caller, first: InstanceResult): Promise<InstanceResult> {
+    const current = await store.get(caller.organizationId, first.instance.id);
+    if (!current) throw new IdempotentInstanceDeletedError(first.instance.id);
+    return etagOf(current) === first.etag ? first : present(current);
+  }
+
   return {
     async create(caller: Caller, body: CreateInstanceBody, idempotencyKey: string | undefined): Promise<InstanceResult> {
       registry.checkCreateBody(body);
@@ -114,11 +128,17 @@ export function instancesService({ store, registry, secretBox }: InstancesDeps) 
       const outcome = await store.create(created, {
         key: idempotencyKey,
         requestHash,
+        expiredBefore: new Date(Date.now() - idempotencyKeyTtlSeconds * 1000).toISOString(),
         sealResponse: (record) => secretBox.seal(JSON.stringify(result(record)), context),
       });
       if ("created" in outcome) return result(outcome.created);
       if (outcome.replay.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-      return JSON.parse(secretBox.open(outcome.replay.sealedResponse, context)) as InstanceResult;
+      return replay(caller, JSON.parse(secretBox.open(outcome.replay.sealedResponse, context)) as InstanceResult);
+    },
+
+    /** Forgets the idempotency keys older than their time to live. */
+    async pruneIdempotencyKeys(now = Date.now()): Promise<number> {
+      return store.pruneIdempotencyKeys(new Date(now - idempotencyKeyTtlSeconds * 1000).toISOString());
     },
 
     async list(caller: Caller, request: ListRequest): Promise<{ instances: InstanceBody[]; nextPage: string | undefined }> {

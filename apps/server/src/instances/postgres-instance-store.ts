@@ -22,9 +22,13 @@ export function postgresInstanceStore(pool: pg.Pool): InstanceStore {
       guarded(() =>
         inTransaction(pool, async (client) => {
           if (idempotency) {
+            // Claims the key, or takes over an expired one; a key another replica is creating
+            // under makes this wait for its commit, then find it fresh and replay it.
             const claimed = await client.query(
-              "INSERT INTO idempotency_keys (organization_id, key, request_hash, response, created_at) VALUES ($1, $2, $3, '', $4) ON CONFLICT DO NOTHING",
-              [instance.organizationId, idempotency.key, idempotency.requestHash, instance.createdAt],
+              `INSERT INTO idempotency_keys (organization_id, key, request_hash, response, created_at) VALUES ($1, $2, $3, '', $4)
+               ON CONFLICT (organization_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response = '', created_at = EXCLUDED.created_at
+               WHERE idempotency_keys.created_at < $5`,
+              [instance.organizationId, idempotency.key, idempotency.requestHash, instance.createdAt, idempotency.expiredBefore],
             );
             if (claimed.rowCount === 0) {
               const { rows } = await client.query<StoredIdempotentResponse>(
@@ -114,5 +118,8 @@ export function postgresInstanceStore(pool: pg.Pool): InstanceStore {
           return "deleted";
         }),
       ),
+
+    pruneIdempotencyKeys: (createdBefore) =>
+      guarded(async () => (await pool.query("DELETE FROM idempotency_keys WHERE created_at < $1", [createdBefore])).rowCount ?? 0),
   };
 }

@@ -42,8 +42,10 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
   );
   const selectOne = db.prepare(`SELECT ${columns} FROM instances WHERE organization_id = ? AND id = ?`);
   const selectIdempotent = db.prepare(
-    "SELECT request_hash AS requestHash, response AS sealedResponse FROM idempotency_keys WHERE organization_id = ? AND key = ?",
+    "SELECT request_hash AS requestHash, response AS sealedResponse, created_at AS createdAt FROM idempotency_keys WHERE organization_id = ? AND key = ?",
   );
+  const forgetIdempotent = db.prepare("DELETE FROM idempotency_keys WHERE organization_id = ? AND key = ?");
+  const pruneIdempotent = db.prepare("DELETE FROM idempotency_keys WHERE created_at < ?");
   const insertIdempotent = db.prepare(
     "INSERT INTO idempotency_keys (organization_id, key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?)",
   );
@@ -51,8 +53,9 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
 
   const create = (instance: NewInstance, idempotency?: Parameters<InstanceStore["create"]>[1]) => {
     if (idempotency) {
-      const kept = selectIdempotent.get(instance.organizationId, idempotency.key) as StoredIdempotentResponse | undefined;
-      if (kept) return { replay: kept };
+      const kept = selectIdempotent.get(instance.organizationId, idempotency.key) as (StoredIdempotentResponse & { createdAt: string }) | undefined;
+      if (kept && kept.createdAt >= idempotency.expiredBefore) return { replay: { requestHash: kept.requestHash, sealedResponse: kept.sealedResponse } };
+      if (kept) forgetIdempotent.run(instance.organizationId, idempotency.key);
     }
     const created = toRecord(
       insert.get({
@@ -120,5 +123,6 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
         const version = expectedVersion ?? null;
         return deleteOne.run(organizationId, id, version, version).changes === 1 ? "deleted" : "version-mismatch";
       }),
+    pruneIdempotencyKeys: (createdBefore) => commit(() => pruneIdempotent.run(createdBefore).changes),
   };
 }

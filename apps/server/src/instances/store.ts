@@ -33,6 +33,8 @@ export interface InstanceChanges {
 export interface IdempotentCreate {
   key: string;
   requestHash: string;
+  /** A key kept from before this time (ISO 8601) has expired: it is forgotten and claimed anew. */
+  expiredBefore: string;
   /** Seals the response to keep for replays; called inside the creating transaction. */
   sealResponse: (created: InstanceRecord) => string;
 }
@@ -62,6 +64,8 @@ export interface InstanceStore {
   /** Applies the changes if the instance is at `expectedVersion` (any version when undefined). */
   update(organizationId: number, id: number, expectedVersion: number | undefined, changes: InstanceChanges): Promise<WriteOutcome<InstanceRecord>>;
   delete(organizationId: number, id: number, expectedVersion: number | undefined): Promise<WriteOutcome<"deleted">>;
+  /** Forgets the idempotency keys kept from before `createdBefore` (ISO 8601); returns how many. */
+  pruneIdempotencyKeys(createdBefore: string): Promise<number>;
 }
 
 /** An instances row as both stores read it (SQLite's decoded from its JSON and integer columns). */

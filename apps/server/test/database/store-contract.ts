@@ -94,7 +94,7 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
     });
 
     it("replays what it kept for an idempotency key, per organization", async () => {
-      const idempotency = { key: "k-1", requestHash: "h-1", sealResponse: (r: { id: number }) => `response of ${r.id}` };
+      const idempotency = { key: "k-1", requestHash: "h-1", expiredBefore: "1970-01-01T00:00:00.000Z", sealResponse: (r: { id: number }) => `response of ${r.id}` };
       const first = await storage.instances.create(instance(alice), idempotency);
       if (!("created" in first)) throw new Error("expected a create");
       const again = await storage.instances.create(instance(alice), { ...idempotency, requestHash: "h-2" });
@@ -104,11 +104,38 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
     });
 
     it("answers concurrent creates under one key with one instance", async () => {
-      const idempotency = { key: "k-race", requestHash: "h", sealResponse: (r: { id: number }) => String(r.id) };
+      const idempotency = { key: "k-race", requestHash: "h", expiredBefore: "1970-01-01T00:00:00.000Z", sealResponse: (r: { id: number }) => String(r.id) };
       const outcomes = await Promise.all(Array.from({ length: 8 }, () => storage.instances.create(instance(alice, { name: "race" }), idempotency)));
       const createdIds = outcomes.flatMap((o) => ("created" in o ? [o.created.id] : []));
       expect(createdIds).toHaveLength(1);
       for (const o of outcomes) if ("replay" in o) expect(o.replay.sealedResponse).toBe(String(createdIds[0]));
+    });
+
+    it("forgets a key kept from before its expiry, and claims it anew", async () => {
+      const kept = { key: "k-old", requestHash: "h-old", expiredBefore: "1970-01-01T00:00:00.000Z", sealResponse: (r: { id: number }) => `first ${r.id}` };
+      const first = await storage.instances.create(instance(alice, { createdAt: "2026-01-01T00:00:00.000Z" }), kept);
+      if (!("created" in first)) throw new Error("expected a create");
+      // Still fresh for a reader whose expiry lies before the key's time: a replay.
+      expect(await storage.instances.create(instance(alice), { ...kept, expiredBefore: "2025-12-31T00:00:00.000Z" })).toEqual({
+        replay: { requestHash: "h-old", sealedResponse: `first ${first.created.id}` },
+      });
+      // Expired: another body under the same key creates, and its answer is what is kept now.
+      const renewed = { ...kept, requestHash: "h-new", expiredBefore: "2026-01-02T00:00:00.000Z", sealResponse: (r: { id: number }) => `second ${r.id}` };
+      const second = await storage.instances.create(instance(alice), renewed);
+      if (!("created" in second)) throw new Error("expected a create after expiry");
+      expect(second.created.id).not.toBe(first.created.id);
+      expect(await storage.instances.create(instance(alice), renewed)).toEqual({ replay: { requestHash: "h-new", sealedResponse: `second ${second.created.id}` } });
+    });
+
+    it("prunes the keys kept from before a time, and only those", async () => {
+      const key = (name: string, createdAt: string) =>
+        storage.instances.create(instance(bob, { createdAt }), { key: name, requestHash: "h", expiredBefore: "1970-01-01T00:00:00.000Z", sealResponse: () => "r" });
+      await key("prune-old", "2020-01-01T00:00:00.000Z");
+      await key("prune-new", "2999-01-01T00:00:00.000Z");
+      expect(await storage.instances.pruneIdempotencyKeys("2021-01-01T00:00:00.000Z")).toBeGreaterThanOrEqual(1);
+      const probe = { requestHash: "other", expiredBefore: "1970-01-01T00:00:00.000Z", sealResponse: () => "probe" };
+      expect("created" in (await storage.instances.create(instance(bob), { key: "prune-old", ...probe }))).toBe(true);
+      expect("replay" in (await storage.instances.create(instance(bob), { key: "prune-new", ...probe }))).toBe(true);
     });
   });
 }
