@@ -1,7 +1,9 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
-//   1. request id and the log line          4. the spec's validator (routing, security, requests, responses)
-//   2. JSON body parser, 1 MB limit (API)    5. the body's own errors, keys that could pollute, the API routes
-//   3. /healthz, /docs, /openapi.json|yaml   6. 404 for the rest, then the one error handler
+//   1. request id and the log line          4. the per-address throttle of failed authentication
+//   2. JSON body parser, 1 MB limit (API)    5. the spec's validator (routing, security, requests, responses)
+//   3. /healthz, /docs, /openapi.json|yaml   6. the per-organization limit (when set), the body's own
+//                                               errors, keys that could pollute, the API routes
+//                                            7. 404 for the rest, then the one error handler
 import express, { type ErrorRequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
@@ -13,11 +15,13 @@ import { connectorsRouter } from "./connectors/routes.js";
 import { answerSpecViolation, errorHandler, notFound } from "./http/error-handler.js";
 import { jsonBody, preferBodyError, raiseBodyError } from "./http/json-body.js";
 import { publishedDocs } from "./http/published-docs.js";
+import { limitOrganizationRequests, throttleAuthenticationFailures } from "./http/rate-limits.js";
 import { rejectPollutingKeys } from "./http/reject-polluting-keys.js";
 import { requestLogging } from "./http/request-logging.js";
 import type { InstancesService } from "./instances/instances.js";
 import { instancesRouter } from "./instances/routes.js";
 import { basePathOf } from "./spec.js";
+import type { RateLimits } from "./config.js";
 
 export interface AppOptions {
   spec: OpenApiDocument;
@@ -31,10 +35,11 @@ export interface AppOptions {
   healthCheck: () => Promise<void>;
   /** The built docs (index.html), served at /docs. */
   docsDir: string;
+  rateLimits: Readonly<RateLimits>;
 }
 
 export function createApp(options: AppOptions): express.Express {
-  const { spec, registry, accounts, instances, logger, validateResponses, healthCheck, docsDir } = options;
+  const { spec, registry, accounts, instances, logger, validateResponses, healthCheck, docsDir, rateLimits } = options;
   const basePath = basePathOf(spec);
   const app = express();
   app.disable("x-powered-by");
@@ -48,6 +53,7 @@ export function createApp(options: AppOptions): express.Express {
     res.status(200).json({ status: "ok" });
   });
   app.use(publishedDocs(spec, docsDir));
+  app.use(basePath, throttleAuthenticationFailures(rateLimits.authenticationFailuresPerMinute));
 
   app.use(
     OpenApiValidator.middleware({
@@ -61,6 +67,7 @@ export function createApp(options: AppOptions): express.Express {
     }),
   );
   app.use(basePath, restoreAuthenticationFailure());
+  if (rateLimits.requestsPerMinutePerOrganization !== undefined) app.use(basePath, limitOrganizationRequests(rateLimits.requestsPerMinutePerOrganization));
   app.use(basePath, raiseBodyError(), preferBodyError());
   app.use(basePath, explainConnectorErrors(registry));
   app.use(basePath, rejectPollutingKeys());

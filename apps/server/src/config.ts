@@ -36,7 +36,18 @@ export interface Config {
   http: Readonly<HttpLimits>;
   /** How long an Idempotency-Key is remembered; after that it is forgotten and pruned. */
   idempotencyKeyTtlSeconds: number;
+  rateLimits: Readonly<RateLimits>;
 }
+
+/** Abuse limits, per replica (each keeps its own counts). */
+export interface RateLimits {
+  /** Failed authentications a client address may have in a minute before it must wait. */
+  authenticationFailuresPerMinute: number;
+  /** Requests an organization may make in a minute; undefined: no limit. */
+  requestsPerMinutePerOrganization: number | undefined;
+}
+
+export const defaultRateLimits: Readonly<RateLimits> = Object.freeze({ authenticationFailuresPerMinute: 30, requestsPerMinutePerOrganization: undefined });
 
 export class ConfigError extends Error {}
 
@@ -55,6 +66,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     logLevel: env.LOG_LEVEL ?? "info",
     http: parseHttpLimits(env),
     idempotencyKeyTtlSeconds: positiveInteger("IDEMPOTENCY_KEY_TTL_SECONDS", env.IDEMPOTENCY_KEY_TTL_SECONDS, defaultIdempotencyKeyTtlSeconds),
+    rateLimits: Object.freeze({
+      authenticationFailuresPerMinute: positiveInteger(
+        "AUTH_FAILURES_PER_MINUTE",
+        env.AUTH_FAILURES_PER_MINUTE,
+        defaultRateLimits.authenticationFailuresPerMinute,
+      ),
+      requestsPerMinutePerOrganization: env.RATE_LIMIT_PER_MINUTE ? positiveInteger("RATE_LIMIT_PER_MINUTE", env.RATE_LIMIT_PER_MINUTE, 0) : undefined,
+    }),
   });
 }
 
@@ -119,6 +138,7 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     logLevel: "info",
     http: defaultHttpLimits,
     idempotencyKeyTtlSeconds: defaultIdempotencyKeyTtlSeconds,
+    rateLimits: defaultRateLimits,
     ...overrides,
   });
 }

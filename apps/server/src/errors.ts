@@ -55,3 +55,9 @@ export class ServiceUnavailableError extends ApiError {
     super(503, problemType("unavailable"), "Service unavailable", message);
   }
 }
+
+export class TooManyRequestsError extends ApiError {
+  constructor(message: string) {
+    super(429, problemType("too-many-requests"), "Too many requests", message);
+  }
+}

@@ -76,6 +76,7 @@ export async function startServer({
       validateResponses: config.validateResponses,
       healthCheck: () => storage.ping(),
       docsDir,
+      rateLimits: config.rateLimits,
     });
     const server = await listen(app, config.port, config.host, config.http);
     const { port } = server.address() as AddressInfo;

@@ -1,0 +1,118 @@
+// Abuse limits: failed authentication is throttled per client address (429 Problem with
+// Retry-After once the burst is spent; other addresses and valid callers' own traffic are not
+// counted against anyone), and an optional per-organization limit sends the IETF RateLimit headers.
+// Other client addresses are real: Linux routes all of 127.0.0.0/8 to loopback, so a request sent
+// from 127.0.0.2 or 127.0.0.3 arrives from that address.
+import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createAccount } from "../../src/accounts/accounts.js";
+import { defaultRateLimits, embeddedConfig, readConfig, type RateLimits } from "../../src/config.js";
+import { startServer, type RunningServer } from "../../src/server.js";
+
+const running: { server: RunningServer; dataDir: string }[] = [];
+afterEach(async () => {
+  for (const { server, dataDir } of running.splice(0)) {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+async function start(rateLimits: RateLimits) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "rate-limits-"));
+  let authorization = "";
+  const server = await startServer({
+    config: embeddedConfig(dataDir, { rateLimits, logLevel: "silent" }),
+    announce: (line) => (authorization = /Authorization: (.*)$/.exec(line)?.[1] ?? ""),
+  });
+  running.push({ server, dataDir });
+  return { server, authorization };
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Record<string, unknown>;
+}
+
+/** GET /instances from a chosen loopback address. */
+function list(server: RunningServer, authorization: string, from = "127.0.0.1"): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.apiUrl}/instances`, { headers: { Authorization: authorization }, localAddress: from }, (res) => {
+      let text = "";
+      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const wrong = "User not-a-user, Organization not-an-organization";
+
+describe("failed authentication", () => {
+  it("is answered 429 with Retry-After once an address spent its burst, for that address only", async () => {
+    const { server, authorization } = await start({ authenticationFailuresPerMinute: 5, requestsPerMinutePerOrganization: undefined });
+    for (let i = 0; i < 5; i++) expect((await list(server, wrong)).status).toBe(401);
+
+    const throttled = await list(server, wrong);
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(throttled.body).toMatchObject({ status: 429, type: "urn:instances-api:problem:too-many-requests" });
+    const retryAfter = Number(throttled.headers["retry-after"]);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // The address waits, valid secrets or not: that is what makes guessing slow.
+    expect((await list(server, authorization)).status).toBe(429);
+
+    // Another address, failing or not, is not held back by the first one's failures.
+    expect((await list(server, authorization, "127.0.0.2")).status).toBe(200);
+    expect((await list(server, wrong, "127.0.0.3")).status).toBe(401);
+  });
+
+  it("counts only failures: a valid caller's many requests, even at once, never throttle its address", async () => {
+    const { server, authorization } = await start({ authenticationFailuresPerMinute: 5, requestsPerMinutePerOrganization: undefined });
+    const burst = await Promise.all(Array.from({ length: 40 }, () => list(server, authorization)));
+    expect(burst.map((a) => a.status)).toEqual(Array(40).fill(200));
+    for (let i = 0; i < 4; i++) expect((await list(server, wrong)).status).toBe(401);
+    expect((await list(server, authorization)).status).toBe(200);
+  });
+});
+
+describe("the per-organization limit", () => {
+  it("is off by default", async () => {
+    expect(readConfig({}).rateLimits).toEqual({ authenticationFailuresPerMinute: 30, requestsPerMinutePerOrganization: undefined });
+    expect(defaultRateLimits.requestsPerMinutePerOrganization).toBeUndefined();
+    const { server, authorization } = await start(defaultRateLimits);
+    const answer = await list(server, authorization);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.ratelimit).toBeUndefined();
+  });
+
+  it("when set, sends the RateLimit headers and answers 429 past it, for that organization only", async () => {
+    const { server, authorization } = await start({ authenticationFailuresPerMinute: 30, requestsPerMinutePerOrganization: 3 });
+    const other = await createAccount(server.storage.accounts, "other");
+
+    const first = await list(server, authorization);
+    expect(first.status).toBe(200);
+    expect(first.headers.ratelimit).toMatch(/^"organization"; r=2; t=\d+$/);
+    expect(first.headers["ratelimit-policy"]).toMatch(/^"organization"; q=3; w=60/);
+    await list(server, authorization);
+    await list(server, authorization);
+
+    const over = await list(server, authorization);
+    expect(over.status).toBe(429);
+    expect(over.body).toMatchObject({ status: 429, type: "urn:instances-api:problem:too-many-requests" });
+    expect(Number(over.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    expect((await list(server, other.authorization)).status).toBe(200);
+  });
+
+  it.each([
+    [{ RATE_LIMIT_PER_MINUTE: "lots" }, 'RATE_LIMIT_PER_MINUTE must be a positive whole number, not "lots"'],
+    [{ AUTH_FAILURES_PER_MINUTE: "-1" }, 'AUTH_FAILURES_PER_MINUTE must be a positive whole number, not "-1"'],
+  ])("refuses %o at start", (env, message) => {
+    expect(() => readConfig(env)).toThrow(message);
+  });
+});
