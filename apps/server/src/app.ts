@@ -1,5 +1,5 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
-//   1. request id and the log line          4. the per-address throttle of failed authentication
+//   1. request id and the log line, CORS     4. the per-address throttle of failed authentication
 //   2. JSON body parser, 1 MB limit (API)    5. the spec's validator (routing, security, requests, responses)
 //   3. /healthz, /docs, /openapi.json|yaml   6. the per-organization limit (when set), the body's own
 //                                               errors, keys that could pollute, the API routes
@@ -14,6 +14,7 @@ import type { ConnectorRegistry } from "./connectors/registry.js";
 import { connectorsRouter } from "./connectors/routes.js";
 import { answerSpecViolation, errorHandler, notFound } from "./http/error-handler.js";
 import { jsonBody, preferBodyError, raiseBodyError } from "./http/json-body.js";
+import { corsForOrigins } from "./http/cors.js";
 import { publishedDocs } from "./http/published-docs.js";
 import { limitOrganizationRequests, throttleAuthenticationFailures } from "./http/rate-limits.js";
 import { rejectPollutingKeys } from "./http/reject-polluting-keys.js";
@@ -36,16 +37,19 @@ export interface AppOptions {
   /** The built docs (index.html), served at /docs. */
   docsDir: string;
   rateLimits: Readonly<RateLimits>;
+  /** Origins allowed to call the API from a browser (CORS); none when empty. */
+  corsOrigins: readonly string[];
 }
 
 export function createApp(options: AppOptions): express.Express {
-  const { spec, registry, accounts, instances, logger, validateResponses, healthCheck, docsDir, rateLimits } = options;
+  const { spec, registry, accounts, instances, logger, validateResponses, healthCheck, docsDir, rateLimits, corsOrigins } = options;
   const basePath = basePathOf(spec);
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
 
   app.use(requestLogging(logger));
+  if (corsOrigins.length) app.use(basePath, corsForOrigins(corsOrigins));
   app.use(basePath, jsonBody());
 
   app.get("/healthz", async (_req, res) => {

@@ -37,6 +37,8 @@ export interface Config {
   /** How long an Idempotency-Key is remembered; after that it is forgotten and pruned. */
   idempotencyKeyTtlSeconds: number;
   rateLimits: Readonly<RateLimits>;
+  /** Origins whose browser pages may call the API (CORS); empty: none but the server's own. */
+  corsOrigins: readonly string[];
 }
 
 /** Abuse limits, per replica (each keeps its own counts). */
@@ -74,6 +76,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       ),
       requestsPerMinutePerOrganization: env.RATE_LIMIT_PER_MINUTE ? positiveInteger("RATE_LIMIT_PER_MINUTE", env.RATE_LIMIT_PER_MINUTE, 0) : undefined,
     }),
+    corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
   });
 }
 
@@ -81,6 +84,24 @@ function positiveInteger(name: string, value: string | undefined, fallback: numb
   if (value === undefined || value === "") return fallback;
   if (!/^[1-9][0-9]{0,8}$/.test(value)) throw new ConfigError(`${name} must be a positive whole number, not "${value}"`);
   return Number(value);
+}
+
+/** CORS_ORIGINS: `*`, or a comma-separated list of exact origins (`https://app.example.com`). */
+function parseCorsOrigins(value: string | undefined): readonly string[] {
+  const origins = (value ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin || !/^https?:$/.test(parsed.protocol)) {
+      throw new ConfigError(`CORS_ORIGINS must list origins such as https://app.example.com (scheme, host and port, no path), not "${origin}"`);
+    }
+  }
+  return Object.freeze(origins);
 }
 
 function parseHttpLimits(env: NodeJS.ProcessEnv): Readonly<HttpLimits> {
@@ -139,6 +160,7 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     http: defaultHttpLimits,
     idempotencyKeyTtlSeconds: defaultIdempotencyKeyTtlSeconds,
     rateLimits: defaultRateLimits,
+    corsOrigins: [],
     ...overrides,
   });
 }

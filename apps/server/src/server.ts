@@ -77,6 +77,7 @@ export async function startServer({
       healthCheck: () => storage.ping(),
       docsDir,
       rateLimits: config.rateLimits,
+      corsOrigins: config.corsOrigins,
     });
     const server = await listen(app, config.port, config.host, config.http);
     const { port } = server.address() as AddressInfo;
