@@ -56,14 +56,14 @@ describe("a database that goes away mid-run", () => {
         });
       expect((await create()).status).toBe(200);
 
-      cluster.stopServer();
+      await cluster.stopServer();
       const away = await create();
       expect(away.status).toBe(503);
       expect(away.headers.get("Content-Type")).toMatch(/^application\/problem\+json/);
       expect(await away.json()).toMatchObject({ status: 503, type: "urn:instances-api:problem:unavailable" });
       expect((await fetch(`${server.url}/healthz`)).status).toBe(503);
 
-      cluster.startServer();
+      await cluster.startServer();
       expect((await create()).status).toBe(200);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     } finally {
