@@ -112,17 +112,22 @@ async function healthz(server: SpawnedServer): Promise<Answer> {
   return answers.at(-1)!;
 }
 
-async function untilHealthy(timeoutMilliseconds: number): Promise<void> {
+/** Waits until `done()`, or fails after `timeoutMilliseconds`; fails at once if a replica exited. */
+async function until(what: string, done: () => boolean | Promise<boolean>, timeoutMilliseconds = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMilliseconds;
-  while (Date.now() < deadline) {
+  for (;;) {
     const exited = replicas.find((server) => server.child.exitCode !== null);
     if (exited) throw new Error(`a replica exited (${exited.child.exitCode}):\n${exited.output().slice(-3_000)}`);
-    const statuses = await Promise.all(replicas.map(async (server) => (await healthz(server)).status));
-    if (statuses.every((status) => status === 200)) return;
+    if (await done()) return;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMilliseconds} ms: ${what}`);
     await sleep(100);
   }
-  throw new Error(`the replicas did not recover within ${timeoutMilliseconds} ms`);
 }
+
+const bothHealthy = async () => (await Promise.all(replicas.map(healthz))).every((answer) => answer.status === 200);
+
+/** Whether each replica has acknowledged a create asked in this phase. */
+const bothCreated = (inPhase: string) => replicas.every((server) => answers.some((a) => a.phase === inPhase && a.status === 200 && a.request === `POST /instances on ${server.url}`));
 
 const isUnavailableProblem = (answer: Answer) =>
   answer.status === 503 &&
@@ -144,8 +149,7 @@ describe("two replicas on one PostgreSQL whose database blips under write load",
         await sleep(250);
       }
       phase = "after terminate";
-      await untilHealthy(10_000);
-      await sleep(500);
+      await until("both replicas create again after every connection was terminated", () => bothCreated("after terminate"));
 
       phase = "fast restart";
       await cluster.stopServer("fast");
@@ -154,8 +158,8 @@ describe("two replicas on one PostgreSQL whose database blips under write load",
       await sleep(700);
       await cluster.startServer();
       phase = "after fast restart";
-      await untilHealthy(10_000);
-      await sleep(500);
+      await until("both replicas healthy after the fast restart", bothHealthy);
+      await until("both replicas create again after the fast restart", () => bothCreated("after fast restart"));
 
       phase = "immediate stop";
       await cluster.stopServer("immediate");
@@ -164,8 +168,8 @@ describe("two replicas on one PostgreSQL whose database blips under write load",
       await sleep(700);
       await cluster.startServer();
       phase = "after immediate restart";
-      await untilHealthy(10_000);
-      await sleep(1_000);
+      await until("both replicas healthy after the immediate stop and start", bothHealthy);
+      await until("both replicas create again after the immediate stop and start", () => bothCreated("after immediate restart"));
     } finally {
       running = false;
       await Promise.all(load);
@@ -176,14 +180,11 @@ describe("two replicas on one PostgreSQL whose database blips under write load",
     expect(answers.filter((a) => a.status !== 200 && !isUnavailableProblem(a))).toEqual([]);
     // While the database was down, /healthz said so, with Retry-After.
     expect(down.filter((a) => !isUnavailableProblem(a))).toEqual([]);
-    // The blips really happened under load (503s), and each replica served again afterwards.
+    // The blips really happened under load: they cost some requests a 503.
     expect(answers.filter((a) => a.status === 503).length).toBeGreaterThan(0);
-    for (const server of replicas) {
-      expect(answers.some((a) => a.phase === "after immediate restart" && a.status === 200 && a.request.startsWith("POST") && a.request.endsWith(server.url))).toBe(true);
-    }
 
     // Every acknowledged create reads back from both replicas.
-    expect(acknowledged.length).toBeGreaterThan(100);
+    expect(acknowledged.length).toBeGreaterThan(50);
     const unread: string[] = [];
     const queue = [...acknowledged];
     await Promise.all(
