@@ -50,8 +50,13 @@ export class PreconditionFailedError extends ApiError {
   }
 }
 
+/** The server cannot answer for now (its database is down or restarting); sent with Retry-After. */
 export class ServiceUnavailableError extends ApiError {
-  constructor(message = "The database is unreachable for now; retry later") {
+  constructor(
+    message = "The database is unreachable for now; retry later",
+    /** Seconds a client should wait before it retries: about how long a database restart takes. */
+    readonly retryAfterSeconds = 2,
+  ) {
     super(503, problemType("unavailable"), "Service unavailable", message);
   }
 }

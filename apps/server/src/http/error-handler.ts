@@ -1,9 +1,11 @@
 // The one error path: every error (ours, the body parser's, the validator's, an unexpected fault)
 // becomes the spec's Problem body (application/problem+json) with the request's id. A fault is
-// logged with its stack and answered 500 without one.
+// logged with its stack and answered 500 without one. A database that cannot serve now is a 503
+// with Retry-After, here and nowhere else: the stores throw plain DatabaseUnavailableError.
 import type { ErrorRequestHandler, Request, RequestHandler } from "express";
 import type { Problem } from "../api-types.js";
-import { ApiError, problemType, type InvalidPart } from "../errors.js";
+import { DatabaseUnavailableError } from "../database/unavailable.js";
+import { ApiError, problemType, ServiceUnavailableError, type InvalidPart } from "../errors.js";
 
 interface HttpLikeError {
   status?: number;
@@ -42,11 +44,20 @@ function fromHttpError(error: HttpLikeError): ApiError {
   return new ApiError(status, problemType(name), title, message, errors.length ? { errors } : {});
 }
 
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof DatabaseUnavailableError) return new ServiceUnavailableError();
+  return fromHttpError(error ?? {});
+}
+
 export function errorHandler(): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) return next(error);
-    const apiError = error instanceof ApiError ? error : fromHttpError((error ?? {}));
-    if (apiError.status >= 500) req.log.error({ err: error }, "request failed");
+    const apiError = toApiError(error);
+    if (apiError instanceof ServiceUnavailableError) {
+      req.log.warn({ err: error }, "the database is unavailable");
+      res.set("Retry-After", String(apiError.retryAfterSeconds));
+    } else if (apiError.status >= 500) req.log.error({ err: error }, "request failed");
     const problem: Problem = {
       type: apiError.problemType,
       title: apiError.title,

@@ -1,6 +1,6 @@
 // The server on PostgreSQL: a bad DATABASE_URL stops the start with a clear message, at once;
-// a database that goes away mid-run gives 503s in the Problem shape, and the server recovers
-// when it is back.
+// a database that goes away mid-run gives 503s in the Problem shape with Retry-After (for
+// authentication and /healthz too), and the server recovers when it is back.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAccount } from "../../src/accounts/accounts.js";
 import { embeddedConfig } from "../../src/config.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 
@@ -55,15 +56,24 @@ describe("a database that goes away mid-run", () => {
           body: JSON.stringify({ your_mom: { key: "taxify" }, configuration: { "api.key": "k" }, name: "n" }),
         });
       expect((await create()).status).toBe(200);
+      const other = await createAccount(server.storage.accounts, "Other");
 
-      cluster.stopServer();
+      await cluster.stopServer();
       const away = await create();
       expect(away.status).toBe(503);
       expect(away.headers.get("Content-Type")).toMatch(/^application\/problem\+json/);
+      expect(away.headers.get("Retry-After")).toMatch(/^[1-5]$/);
       expect(await away.json()).toMatchObject({ status: 503, type: "urn:instances-api:problem:unavailable" });
-      expect((await fetch(`${server.url}/healthz`)).status).toBe(503);
+      const health = await fetch(`${server.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(health.headers.get("Retry-After")).toMatch(/^[1-5]$/);
+      // A caller the server has not seen yet needs the database to be authenticated: 503, not 401 or 500.
+      const unknownCaller = await fetch(`${server.apiUrl}/instances`, { headers: { Authorization: other.authorization } });
+      expect(unknownCaller.status).toBe(503);
+      expect(unknownCaller.headers.get("Retry-After")).toMatch(/^[1-5]$/);
+      expect(await unknownCaller.json()).toMatchObject({ status: 503, type: "urn:instances-api:problem:unavailable" });
 
-      cluster.startServer();
+      await cluster.startServer();
       expect((await create()).status).toBe(200);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     } finally {
