@@ -1,3 +1,3 @@
 import { defineConfig } from "vitest/config";
 
-export default defineConfig({ test: { name: "spec" } });
+export default defineConfig({ test: { name: "spec", testTimeout: 20_000 } });
