@@ -1,7 +1,11 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
-//   1. request id and the log line          4. the spec's validator (routing, security, requests, responses)
-//   2. JSON body parser, 1 MB limit (API)    5. the body's own errors, keys that could pollute, the API routes
-//   3. /healthz, /docs, /openapi.json|yaml   6. 404 for the rest, then the one error handler
+//   1. request id and the log line
+//   2. JSON body parser, 1 MB limit (API); the query kept as sent, nested keys refused
+//   3. /healthz, /docs, /openapi.json|yaml
+//   4. the spec's validator (routing, security, requests, responses)
+//   5. the query as sent again, the body's own errors, keys that could pollute, the API routes
+//   6. 404 for the rest, then the one error handler
+// Routing is case-sensitive (`/INSTANCES` is not `/instances`); the validator reads the same setting.
 import express, { type ErrorRequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
@@ -12,8 +16,9 @@ import type { ConnectorRegistry } from "./connectors/registry.js";
 import { connectorsRouter } from "./connectors/routes.js";
 import { answerSpecViolation, errorHandler, notFound } from "./http/error-handler.js";
 import { jsonBody, preferBodyError, raiseBodyError } from "./http/json-body.js";
+import { keepQueryAsSent, restoreQueryAsSent } from "./http/parameters-as-sent.js";
 import { publishedDocs } from "./http/published-docs.js";
-import { rejectPollutingKeys } from "./http/reject-polluting-keys.js";
+import { rejectNestedQueryKeys, rejectPollutingKeys } from "./http/reject-polluting-keys.js";
 import { requestLogging } from "./http/request-logging.js";
 import type { InstancesService } from "./instances/instances.js";
 import { instancesRouter } from "./instances/routes.js";
@@ -39,9 +44,11 @@ export function createApp(options: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.set("case sensitive routing", true);
 
   app.use(requestLogging(logger));
   app.use(basePath, jsonBody());
+  app.use(basePath, keepQueryAsSent(), rejectNestedQueryKeys());
 
   app.get("/healthz", async (_req, res) => {
     await healthCheck();
@@ -61,6 +68,7 @@ export function createApp(options: AppOptions): express.Express {
     }),
   );
   app.use(basePath, restoreAuthenticationFailure());
+  app.use(basePath, restoreQueryAsSent());
   app.use(basePath, raiseBodyError(), preferBodyError());
   app.use(basePath, explainConnectorErrors(registry));
   app.use(basePath, rejectPollutingKeys());

@@ -8,7 +8,7 @@ import { stringify as toYaml } from "yaml";
 import type { OpenApiDocument } from "../api-types.js";
 
 export function publishedDocs(spec: OpenApiDocument, docsDir: string): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   const json = JSON.stringify(spec, null, 2);
   const yaml = toYaml(spec);
 
