@@ -2,7 +2,7 @@
 //   1. request id and the log line
 //   2. JSON body parser, 1 MB limit (API); the query kept as sent, nested keys refused
 //   3. /healthz, /docs, /openapi.json|yaml
-//   4. the spec's validator (routing, security, requests, responses)
+//   4. the spec's validator (routing, security, requests, responses), HEAD beside each GET
 //   5. the query as sent again, the body's own errors, keys that could pollute, the API routes
 //   6. 404 for the rest, then the one error handler
 // Routing is case-sensitive (`/INSTANCES` is not `/instances`); the validator reads the same setting.
@@ -15,6 +15,7 @@ import type { AccountStore } from "./accounts/store.js";
 import type { ConnectorRegistry } from "./connectors/registry.js";
 import { connectorsRouter } from "./connectors/routes.js";
 import { answerSpecViolation, errorHandler, notFound } from "./http/error-handler.js";
+import { withHeadOperations } from "./http/head-requests.js";
 import { jsonBody, preferBodyError, raiseBodyError } from "./http/json-body.js";
 import { keepQueryAsSent, restoreQueryAsSent } from "./http/parameters-as-sent.js";
 import { publishedDocs } from "./http/published-docs.js";
@@ -58,7 +59,7 @@ export function createApp(options: AppOptions): express.Express {
 
   app.use(
     OpenApiValidator.middleware({
-      apiSpec: structuredClone(spec) as never,
+      apiSpec: withHeadOperations(spec) as never,
       validateRequests: { allErrors: false, coerceTypes: false },
       validateResponses: validateResponses ? { allErrors: false, onError: answerSpecViolation } : false,
       validateSecurity: { handlers: { UserOrganization: securityHandler(accounts) } },
