@@ -1,9 +1,9 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
-//   1. request id and the log line
+//   1. security headers (helmet, no-store), request id and the log line
 //   2. JSON body parser, 1 MB limit (API); the query kept as sent, nested keys refused
 //   3. /healthz, /docs, /openapi.json|yaml
 //   4. the spec's validator (routing, security, requests, responses), HEAD beside each GET
-//   5. the query as sent again, the body's own errors, keys that could pollute, the API routes
+//   5. the query as sent again, JSON-only answers, the body's own errors, keys that could pollute, the API routes
 //   6. 404 for the rest, then the one error handler
 // Routing is case-sensitive (`/INSTANCES` is not `/instances`); the validator reads the same setting.
 import express, { type ErrorRequestHandler } from "express";
@@ -17,10 +17,12 @@ import { connectorsRouter } from "./connectors/routes.js";
 import { answerSpecViolation, errorHandler, notFound } from "./http/error-handler.js";
 import { withHeadOperations } from "./http/head-requests.js";
 import { jsonBody, preferBodyError, raiseBodyError } from "./http/json-body.js";
+import { jsonOnly } from "./http/json-only.js";
 import { keepQueryAsSent, restoreQueryAsSent } from "./http/parameters-as-sent.js";
 import { publishedDocs } from "./http/published-docs.js";
 import { rejectNestedQueryKeys, rejectPollutingKeys } from "./http/reject-polluting-keys.js";
 import { requestLogging } from "./http/request-logging.js";
+import { securityHeaders } from "./http/security-headers.js";
 import type { InstancesService } from "./instances/instances.js";
 import { instancesRouter } from "./instances/routes.js";
 import { basePathOf } from "./spec.js";
@@ -47,6 +49,7 @@ export function createApp(options: AppOptions): express.Express {
   app.set("etag", false);
   app.set("case sensitive routing", true);
 
+  app.use(securityHeaders());
   app.use(requestLogging(logger));
   app.use(basePath, jsonBody());
   app.use(basePath, keepQueryAsSent(), rejectNestedQueryKeys());
@@ -69,7 +72,7 @@ export function createApp(options: AppOptions): express.Express {
     }),
   );
   app.use(basePath, restoreAuthenticationFailure());
-  app.use(basePath, restoreQueryAsSent());
+  app.use(basePath, restoreQueryAsSent(), jsonOnly());
   app.use(basePath, raiseBodyError(), preferBodyError());
   app.use(basePath, explainConnectorErrors(registry));
   app.use(basePath, rejectPollutingKeys());
