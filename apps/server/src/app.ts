@@ -1,9 +1,10 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
 //   1. security headers (helmet, no-store), request id and the log line
-//   2. JSON body parser, 1 MB limit (API); the query kept as sent, nested keys refused
+//   2. JSON body parser, 1 MB limit (API); the query kept as sent
 //   3. /healthz, /docs, /openapi.json|yaml
 //   4. the spec's validator (routing, security, requests, responses), HEAD beside each GET
-//   5. the query as sent again, JSON-only answers, the body's own errors, keys that could pollute, the API routes
+//   5. the query as sent again (nested keys refused), JSON-only answers, the body's own errors, keys that
+//      could pollute, the API routes
 //   6. 404 for the rest, then the one error handler
 // Routing is case-sensitive (`/INSTANCES` is not `/instances`); the validator reads the same setting.
 import express, { type ErrorRequestHandler } from "express";
@@ -52,7 +53,7 @@ export function createApp(options: AppOptions): express.Express {
   app.use(securityHeaders());
   app.use(requestLogging(logger));
   app.use(basePath, jsonBody());
-  app.use(basePath, keepQueryAsSent(), rejectNestedQueryKeys());
+  app.use(basePath, keepQueryAsSent());
 
   app.get("/healthz", async (_req, res) => {
     await healthCheck();
@@ -72,7 +73,7 @@ export function createApp(options: AppOptions): express.Express {
     }),
   );
   app.use(basePath, restoreAuthenticationFailure());
-  app.use(basePath, restoreQueryAsSent(), jsonOnly());
+  app.use(basePath, restoreQueryAsSent(), rejectNestedQueryKeys(), jsonOnly());
   app.use(basePath, raiseBodyError(), preferBodyError());
   app.use(basePath, explainConnectorErrors(registry));
   app.use(basePath, rejectPollutingKeys());

@@ -23,7 +23,10 @@ function findForbiddenKey(body: unknown): string | undefined {
   return undefined;
 }
 
-/** Before the validator: a query key with `[` or `]` (also percent-encoded) is a 400. */
+/**
+ * After the validator (an unknown path stays a 404), on the query as sent: a key with `[` or `]`
+ * (also percent-encoded) is a 400, even one the validator's reading made vanish.
+ */
 export function rejectNestedQueryKeys(): RequestHandler {
   return (req, _res, next) => {
     const nested = Object.keys(req.query).find((key) => /[[\]]/.test(key));

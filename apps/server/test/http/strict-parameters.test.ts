@@ -135,6 +135,11 @@ describe("query keys", () => {
     expect(problem.type).toBe("urn:instances-api:problem:invalid-request");
   });
 
+  it("leave an unknown path a 404 and a missing Authorization a 401 (found by the fuzz test)", async () => {
+    await expectProblem(await t.api("/unknown?tags[x]=1", { method: "POST", json: {} }), [404]);
+    await expectProblem(await fetch(`${t.server.apiUrl}/instances?tags[__proto__]=1`), [401]);
+  });
+
   it("filters by a flat tags key", async () => {
     const response = await t.api("/instances?tags=strict&pageSize=500");
     expect(response.status).toBe(200);
