@@ -1,9 +1,13 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
-//   1. request id and the log line, CORS     4. the per-address throttle of failed authentication
-//   2. JSON body parser, 1 MB limit (API)    5. the spec's validator (routing, security, requests, responses)
-//   3. /healthz, /docs, /openapi.json|yaml   6. the per-organization limit (when set), the body's own
-//                                               errors, keys that could pollute, the API routes
-//                                            7. 404 for the rest, then the one error handler
+//   1. security headers (helmet, no-store), request id and the log line, CORS (when set)
+//   2. JSON body parser, 1 MB limit (API); the query kept as sent
+//   3. /healthz, /docs, /openapi.json|yaml
+//   4. the per-address throttle of failed authentication
+//   5. the spec's validator (routing, security, requests, responses), HEAD beside each GET
+//   6. the per-organization limit (when set), the query as sent again (nested keys refused),
+//      JSON-only answers, the body's own errors, keys that could pollute, the API routes
+//   7. 404 for the rest, then the one error handler
+// Routing is case-sensitive (`/INSTANCES` is not `/instances`); the validator reads the same setting.
 import express, { type ErrorRequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
@@ -13,12 +17,16 @@ import type { AccountStore } from "./accounts/store.js";
 import type { ConnectorRegistry } from "./connectors/registry.js";
 import { connectorsRouter } from "./connectors/routes.js";
 import { answerSpecViolation, errorHandler, notFound } from "./http/error-handler.js";
+import { withHeadOperations } from "./http/head-requests.js";
 import { jsonBody, preferBodyError, raiseBodyError } from "./http/json-body.js";
 import { corsForOrigins } from "./http/cors.js";
+import { jsonOnly } from "./http/json-only.js";
+import { keepQueryAsSent, restoreQueryAsSent } from "./http/parameters-as-sent.js";
 import { publishedDocs } from "./http/published-docs.js";
 import { limitOrganizationRequests, throttleAuthenticationFailures } from "./http/rate-limits.js";
-import { rejectPollutingKeys } from "./http/reject-polluting-keys.js";
+import { rejectNestedQueryKeys, rejectPollutingKeys } from "./http/reject-polluting-keys.js";
 import { requestLogging } from "./http/request-logging.js";
+import { securityHeaders } from "./http/security-headers.js";
 import type { InstancesService } from "./instances/instances.js";
 import { instancesRouter } from "./instances/routes.js";
 import { basePathOf } from "./spec.js";
@@ -47,10 +55,13 @@ export function createApp(options: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.set("case sensitive routing", true);
 
+  app.use(securityHeaders());
   app.use(requestLogging(logger));
   if (corsOrigins.length) app.use(basePath, corsForOrigins(corsOrigins));
   app.use(basePath, jsonBody());
+  app.use(basePath, keepQueryAsSent());
 
   app.get("/healthz", async (_req, res) => {
     await healthCheck();
@@ -61,7 +72,7 @@ export function createApp(options: AppOptions): express.Express {
 
   app.use(
     OpenApiValidator.middleware({
-      apiSpec: structuredClone(spec) as never,
+      apiSpec: withHeadOperations(spec) as never,
       validateRequests: { allErrors: false, coerceTypes: false },
       validateResponses: validateResponses ? { allErrors: false, onError: answerSpecViolation } : false,
       validateSecurity: { handlers: { UserOrganization: securityHandler(accounts) } },
@@ -72,6 +83,7 @@ export function createApp(options: AppOptions): express.Express {
   );
   app.use(basePath, restoreAuthenticationFailure());
   if (rateLimits.requestsPerMinutePerOrganization !== undefined) app.use(basePath, limitOrganizationRequests(rateLimits.requestsPerMinutePerOrganization));
+  app.use(basePath, restoreQueryAsSent(), rejectNestedQueryKeys(), jsonOnly());
   app.use(basePath, raiseBodyError(), preferBodyError());
   app.use(basePath, explainConnectorErrors(registry));
   app.use(basePath, rejectPollutingKeys());

@@ -16,6 +16,12 @@ interface HttpLikeError {
   headers?: Record<string, string>;
 }
 
+/**
+ * The challenge of a 401 (RFC 9110 §11.6.1): the scheme is the first word of the Authorization
+ * header the API takes (`User <user secret>, Organization <organization secret>`).
+ */
+const authenticationChallenge = 'User realm="instances-api"';
+
 const titles: Record<number, [name: string, title: string, message: string]> = {
   400: ["invalid-request", "Invalid request", "The request is invalid"],
   401: ["unauthorized", "Unauthorized", "The Authorization header must be: User <user secret>, Organization <organization secret>, with valid secrets"],
@@ -69,6 +75,7 @@ export function errorHandler(): ErrorRequestHandler {
     };
     const allow = (error as HttpLikeError | undefined)?.headers?.Allow;
     if (allow) res.set("Allow", allow);
+    if (apiError.status === 401) res.set("WWW-Authenticate", authenticationChallenge);
     res.status(apiError.status).type("application/problem+json").json(problem);
   };
 }

@@ -1,21 +1,30 @@
 // What the server publishes besides the API: the rendered docs at /docs (built by
 // @instances-api/docs), a redirect from / to them, and the spec it serves at /openapi.json and
 // /openapi.yaml, with the right content types.
-import { existsSync } from "node:fs";
+//
+// The docs page is one self-contained HTML file (Redoc, inlined). Its Content-Security-Policy
+// allows exactly its own inline scripts, by hash, and no script from elsewhere, no eval, no
+// connection; styles may be inline (Redoc's styled-components writes <style> elements as it
+// renders), fonts come as data: URLs, images may come from https (the connectors' logos). Each
+// source was checked in Chromium (tests/e2e/test/docs-browser.test.ts fails on any violation).
+// Unlike the API's answers, the page may be cached.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import express, { Router } from "express";
+import express, { Router, type RequestHandler } from "express";
+import helmet from "helmet";
 import { stringify as toYaml } from "yaml";
 import type { OpenApiDocument } from "../api-types.js";
 
 export function publishedDocs(spec: OpenApiDocument, docsDir: string): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   const json = JSON.stringify(spec, null, 2);
   const yaml = toYaml(spec);
 
   router.get("/", (_req, res) => res.redirect(302, "/docs/"));
   router.get("/openapi.json", (_req, res) => res.type("application/json").send(json));
   router.get("/openapi.yaml", (_req, res) => res.type("application/yaml").send(yaml));
-  router.use("/docs", express.static(docsDir, { index: "index.html", fallthrough: true }));
+  router.use("/docs", docsPolicy(path.join(docsDir, "index.html")), revalidate, express.static(docsDir, { index: "index.html", fallthrough: true }));
   router.get(["/docs", "/docs/"], (_req, res) => {
     res
       .status(404)
@@ -27,4 +36,47 @@ export function publishedDocs(spec: OpenApiDocument, docsDir: string): Router {
 
 export function docsBuilt(docsDir: string): boolean {
   return existsSync(path.join(docsDir, "index.html"));
+}
+
+/** The page holds no secret: a cache may keep it, asking each time whether it changed (ETag, Last-Modified). */
+const revalidate: RequestHandler = (_req, res, next) => {
+  res.set("Cache-Control", "no-cache");
+  next();
+};
+
+function docsPolicy(indexHtml: string): RequestHandler {
+  const scriptHashes = inlineScriptHashes(indexHtml);
+  return helmet.contentSecurityPolicy({
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'", () => scriptHashes()],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", "data:", "https:"],
+      fontSrc: ["'self'", "data:"],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+  });
+}
+
+/**
+ * The CSP sources of the page's inline scripts (`'sha256-...'`), read again whenever the file
+ * changes (a rebuild while the server runs), so the policy always matches the page served.
+ */
+function inlineScriptHashes(file: string): () => string {
+  let seen: { mtimeMs: number; size: number; sources: string } | undefined;
+  return () => {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (!stat) return "";
+    if (seen?.mtimeMs !== stat.mtimeMs || seen.size !== stat.size) {
+      const html = readFileSync(file, "utf8");
+      const hashes = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)]
+        .filter(([, attributes]) => !/\bsrc\s*=/.test(attributes ?? ""))
+        .map(([, , body]) => `'sha256-${createHash("sha256").update(body ?? "").digest("base64")}'`);
+      seen = { mtimeMs: stat.mtimeMs, size: stat.size, sources: [...new Set(hashes)].join(" ") };
+    }
+    return seen.sources;
+  };
 }

@@ -6,7 +6,7 @@ import { stringify } from "safe-stable-stringify";
 import type { CreateInstanceBody, InstanceBody, UpdateInstanceRequest } from "../api-types.js";
 import type { Caller } from "../accounts/store.js";
 import type { Connector, ConnectorRegistry } from "../connectors/registry.js";
-import { InvalidRequestError, NotFoundError, PreconditionFailedError } from "../errors.js";
+import { NotFoundError, PreconditionFailedError } from "../errors.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import { hashSecret, newToken } from "../secrets/tokens.js";
 import { decodeCursor, encodeCursor, type ListFilters } from "./cursor.js";
@@ -211,11 +211,4 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       return write(caller, id, undefined, () => ({ tokenHash: hashSecret(token) }), token);
     },
   };
-}
-
-/** Rejects a query value that is not a whole number in range, for ids from the path. */
-export function parseId(value: string): number {
-  const id = Number(value);
-  if (!Number.isSafeInteger(id) || id < 1) throw new InvalidRequestError(`${value} is not an instance id`, [{ path: "/path/id", message: "must be a positive integer" }]);
-  return id;
 }

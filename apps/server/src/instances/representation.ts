@@ -11,10 +11,13 @@ export function etagOf(record: Pick<InstanceRecord, "version">): string {
   return `"${record.version}"`;
 }
 
-/** Whether an If-Match header value (`"3"`, `W/"3"`, `"2", "3"` or `*`) matches the record's ETag. */
+/**
+ * Whether an If-Match header value (`*`, `"3"` or a list `"2", "3"`) matches the record's ETag.
+ * If-Match compares strongly (RFC 9110 §13.1.1): a weak tag (`W/"3"`) never matches.
+ */
 export function ifMatchAccepts(ifMatch: string, record: Pick<InstanceRecord, "version">): boolean {
   if (ifMatch.trim() === "*") return true;
-  return ifMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etagOf(record));
+  return ifMatch.split(",").some((tag) => tag.trim() === etagOf(record));
 }
 
 // The platform's entries under the defaults, per connector: the same for every instance.

@@ -3,13 +3,17 @@
 import { Router, type Request, type Response } from "express";
 import type { CreateInstanceBody, UpdateInstanceRequest } from "../api-types.js";
 import { callerOf } from "../accounts/authentication.js";
+import { parseIntegerParameter } from "../http/parameters-as-sent.js";
 import type { InstanceResult, InstancesService } from "./instances.js";
-import { parseId } from "./instances.js";
 
 const defaultPageSize = 200;
 
 function send(res: Response, { instance, etag }: InstanceResult): void {
   res.status(200).set("ETag", etag).json(instance);
+}
+
+function instanceId(req: Request): number {
+  return parseIntegerParameter(req.params.id, "/path/id");
 }
 
 function header(req: Request, name: string): string | undefined {
@@ -33,7 +37,7 @@ export function instancesRouter(instances: InstancesService): Router {
     const request = {
       tags: queryList(query.tags),
       connectorKey: queryString(query.your_mom),
-      pageSize: query.pageSize === undefined ? defaultPageSize : Number(query.pageSize),
+      pageSize: query.pageSize === undefined ? defaultPageSize : parseIntegerParameter(query.pageSize, "/query/pageSize"),
       nextPage: queryString(query.nextPage),
     };
     const { instances: page, nextPage } = await instances.list(callerOf(req), request);
@@ -54,24 +58,24 @@ export function instancesRouter(instances: InstancesService): Router {
   });
 
   router.get("/instances/:id", async (req, res) => {
-    send(res, await instances.get(callerOf(req), parseId(req.params.id)));
+    send(res, await instances.get(callerOf(req), instanceId(req)));
   });
 
   router.patch("/instances/:id", async (req, res) => {
-    send(res, await instances.update(callerOf(req), parseId(req.params.id), req.body as UpdateInstanceRequest, header(req, "If-Match")));
+    send(res, await instances.update(callerOf(req), instanceId(req), req.body as UpdateInstanceRequest, header(req, "If-Match")));
   });
 
   router.put("/instances/:id", async (req, res) => {
-    send(res, await instances.replace(callerOf(req), parseId(req.params.id), req.body as CreateInstanceBody, header(req, "If-Match")));
+    send(res, await instances.replace(callerOf(req), instanceId(req), req.body as CreateInstanceBody, header(req, "If-Match")));
   });
 
   router.delete("/instances/:id", async (req, res) => {
-    await instances.remove(callerOf(req), parseId(req.params.id), header(req, "If-Match"));
+    await instances.remove(callerOf(req), instanceId(req), header(req, "If-Match"));
     res.status(204).end();
   });
 
   router.post("/instances/:id/token", async (req, res) => {
-    send(res, await instances.rotateToken(callerOf(req), parseId(req.params.id)));
+    send(res, await instances.rotateToken(callerOf(req), instanceId(req)));
   });
 
   return router;

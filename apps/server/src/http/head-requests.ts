@@ -1,0 +1,17 @@
+// HEAD works wherever GET does (RFC 9110 §9.3.2: the same status and headers, no body). Express
+// answers HEAD with a path's GET route, but the validator knows only the operations the spec
+// lists and would answer 405. The spec documents GET alone (HEAD is implied by HTTP); the
+// validator is given a copy in which each GET has a HEAD twin, so a HEAD request is routed,
+// authenticated and validated exactly as its GET is.
+import type { OpenApiDocument } from "../api-types.js";
+
+type Operation = { operationId?: string } & Record<string, unknown>;
+type PathItem = { get?: Operation; head?: Operation } & Record<string, unknown>;
+
+export function withHeadOperations(spec: OpenApiDocument): OpenApiDocument {
+  const copy = structuredClone(spec);
+  for (const item of Object.values((copy.paths ?? {}) as Record<string, PathItem>)) {
+    if (item.get && !item.head) item.head = { ...item.get, operationId: `${item.get.operationId ?? "get"}Head` };
+  }
+  return copy;
+}
