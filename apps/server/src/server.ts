@@ -15,7 +15,7 @@ import { ConnectorRegistry } from "./connectors/registry.js";
 import { openStorage, type Storage } from "./database/storage.js";
 import { docsBuilt } from "./http/published-docs.js";
 import { instancesService } from "./instances/instances.js";
-import { createSecretBox, loadOrCreateKeyFile } from "./secrets/secret-box.js";
+import { unlockSecretBox } from "./secrets/key-check.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
 
 export interface StartOptions {
@@ -60,7 +60,8 @@ export async function startServer({
   const logger = createLogger(config, logDestination);
   const storage = await openStorage(config.storage);
   try {
-    const secretBox = createSecretBox(config.encryptionKey ?? loadOrCreateKeyFile(config.dataDir));
+    // Before anything is written: a key that does not open the stored data stops the start here.
+    const secretBox = await unlockSecretBox(storage.keyCheck, config.encryptionKey, config.dataDir);
     const registry = new ConnectorRegistry(spec);
     const account = await createFirstAccount(storage.accounts, "default");
     if (account) announce(`Created the default account (shown once). Authorization: ${account.authorization}`);
