@@ -28,7 +28,7 @@ export function serveCli(env: Record<string, string | undefined>): Promise<Servi
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`server did not start:\n${output}`));
-    }, 15_000);
+    }, 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
@@ -54,7 +54,7 @@ export function serveCli(env: Record<string, string | undefined>): Promise<Servi
 
 /** Runs `instances-api serve` expecting it not to start: its exit code and output. */
 export function refusedStart(env: Record<string, string | undefined>): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cliPath, "serve"], { env: environment(env), encoding: "utf8", timeout: 15_000 });
+  const result = spawnSync(process.execPath, [cliPath, "serve"], { env: environment(env), encoding: "utf8", timeout: 60_000 });
   if (result.status === null) throw new Error(`the server did not stop by itself:\n${result.stdout}${result.stderr}`);
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -12,6 +12,8 @@ import { startServer } from "../../src/server.js";
 import { refusedStart } from "../cli-process.js";
 import { body, startTestServer } from "../harness.js";
 
+// Some tests start the command, which can take seconds on a loaded machine.
+const timeout = 60_000;
 const dirs: string[] = [];
 const chmodded: string[] = [];
 afterEach(() => {
@@ -75,7 +77,7 @@ describe("the data files", () => {
   });
 });
 
-describe("a damaged database file", () => {
+describe("a damaged database file", { timeout }, () => {
   it.each([
     ["its first page (the header and the schema)", (_pages: number) => [1], /file is not a database|damaged/],
     ["every page after the first (the tables and indexes)", (pages: number) => Array.from({ length: pages - 1 }, (_, i) => i + 2), /Tree \d+ page \d+|malformed/],
@@ -124,7 +126,7 @@ describe("a damaged database file", () => {
   });
 });
 
-describe("a DATA_DIR the server cannot use", () => {
+describe("a DATA_DIR the server cannot use", { timeout }, () => {
   const asRoot = process.getuid?.() === 0;
   // As root, permissions do not stop reads or writes: other real faults stand in for chmod there.
   const faults: [string, (dir: string) => string, RegExp][] = [

@@ -13,6 +13,8 @@ import { announcedAuthorization, refusedStart, serveCli } from "../cli-process.j
 
 const keyA = Buffer.alloc(32, 0xa1).toString("base64");
 const keyB = Buffer.alloc(32, 0xb2).toString("base64");
+// Each test starts the command several times; on a loaded machine one start can take seconds.
+const timeout = 120_000;
 const dirs: string[] = [];
 
 afterEach(() => {
@@ -78,7 +80,7 @@ async function readsBack(dir: string, env: Record<string, string | undefined>, {
   }
 }
 
-describe("a start with a key that does not open the stored data", () => {
+describe("a start with a key that does not open the stored data", { timeout }, () => {
   it("is refused with another ENCRYPTION_KEY, in one line, and the data dir's bytes stay as they were", async () => {
     const dir = dataDir();
     const written = await seal(dir, { ENCRYPTION_KEY: keyA });
@@ -112,7 +114,7 @@ describe("a start with a key that does not open the stored data", () => {
   });
 });
 
-describe("a data dir from before the key check", () => {
+describe("a data dir from before the key check", { timeout }, () => {
   // Today's data dirs: sealed instances and idempotent responses, and no key check yet.
   const beforeTheCheck: [string, { rewind: string; instanceKept: boolean }][] = [
     ["the key-check row deleted", { rewind: "DELETE FROM key_check", instanceKept: true }],
@@ -141,7 +143,7 @@ describe("a data dir from before the key check", () => {
   });
 });
 
-describe("ENCRYPTION_KEY", () => {
+describe("ENCRYPTION_KEY", { timeout }, () => {
   it("with a stray character is refused at once, in one line (Node's base64 decoder would skip it)", () => {
     const stray = `${keyA.slice(0, 20)}!${keyA.slice(20)}`;
     expect(Buffer.from(stray, "base64")).toEqual(Buffer.from(keyA, "base64")); // what the lenient decoder made of it
