@@ -60,10 +60,15 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
  */
 function answeringUnreadable<T extends object>(store: T): T {
   const wrapped: Record<string, unknown> = {};
-  for (const [name, method] of Object.entries(store)) {
+  for (const [name, member] of Object.entries(store)) {
+    if (typeof member !== "function") {
+      wrapped[name] = member;
+      continue;
+    }
+    const method = member as (...args: unknown[]) => Promise<unknown>;
     wrapped[name] = async (...args: unknown[]) => {
       try {
-        return await (method as (...args: unknown[]) => Promise<unknown>)(...args);
+        return await method(...args);
       } catch (error) {
         throw isUnreadable(error) ? unreadableDatabaseError(error) : error;
       }
