@@ -7,6 +7,7 @@ import { createAccount } from "./accounts/accounts.js";
 import { ConfigError, readConfig } from "./config.js";
 import { openStorage } from "./database/storage.js";
 import { startServer } from "./server.js";
+import { StartupError } from "./startup-error.js";
 
 const usage = `Usage:
   instances-api serve                                  run the server (PORT, HOST, DATA_DIR, DATABASE_URL, ENCRYPTION_KEY)
@@ -56,8 +57,12 @@ async function main(argv: string[]): Promise<void> {
   throw new ConfigError(`unknown command: ${argv.join(" ")}\n${usage}`);
 }
 
+// A known reason not to run is one plain line: a bad setting or usage exits 2, a refusal to start
+// (a wrong key, a damaged database, an unusable data directory) exits 1. Anything else is a fault
+// of ours: its stack, exit 1.
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const known = error instanceof ConfigError || (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"));
+  const usage = error instanceof ConfigError || (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"));
+  const known = usage || error instanceof StartupError;
   console.error(`instances-api: ${known ? (error).message : String((error as Error).stack ?? error)}`);
-  process.exit(known ? 2 : 1);
+  process.exit(usage ? 2 : 1);
 });

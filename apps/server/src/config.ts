@@ -1,6 +1,7 @@
 // The server's configuration: read from the environment once, here and nowhere else, validated at
 // start-up (a bad value stops the process with a message that names it) and frozen.
 import path from "node:path";
+import { decodeKey } from "./secrets/secret-box.js";
 
 export type StorageConfig = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
 
@@ -137,9 +138,9 @@ function parseStorage(url: string | undefined, dataDir: string): StorageConfig {
 }
 
 function parseKey(value: string): Buffer {
-  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
-  if (key.length !== 32) {
-    throw new ConfigError("ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32)");
+  const key = decodeKey(value);
+  if (!key) {
+    throw new ConfigError("ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32), with no other character");
   }
   return key;
 }

@@ -16,7 +16,7 @@ import { openStorage, type Storage } from "./database/storage.js";
 import { docsBuilt } from "./http/published-docs.js";
 import { pruneIdempotencyKeysPeriodically } from "./instances/idempotency-pruning.js";
 import { instancesService } from "./instances/instances.js";
-import { createSecretBox, loadOrCreateKeyFile } from "./secrets/secret-box.js";
+import { unlockSecretBox } from "./secrets/key-check.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
 
 export interface StartOptions {
@@ -61,12 +61,12 @@ export async function startServer({
   const logger = createLogger(config, logDestination);
   const storage = await openStorage(config.storage);
   try {
-    const secretBox = createSecretBox(config.encryptionKey ?? loadOrCreateKeyFile(config.dataDir));
+    // Before anything is written: a key that does not open the stored data stops the start here.
+    const secretBox = await unlockSecretBox(storage.keyCheck, config.encryptionKey, config.dataDir);
     const registry = new ConnectorRegistry(spec);
     const account = await createFirstAccount(storage.accounts, "default");
     if (account) announce(`Created the default account (shown once). Authorization: ${account.authorization}`);
     const instances = instancesService({ store: storage.instances, registry, secretBox, idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds });
-    const stopPruning = pruneIdempotencyKeysPeriodically(instances, config.idempotencyKeyTtlSeconds, logger);
     const app = createApp({
       spec,
       registry,
@@ -80,6 +80,8 @@ export async function startServer({
       corsOrigins: config.corsOrigins,
     });
     const server = await listen(app, config.port, config.host, config.http);
+    // Only once the start can no longer fail: a refused start writes nothing and leaves no timer.
+    const stopPruning = pruneIdempotencyKeysPeriodically(instances, config.idempotencyKeyTtlSeconds, logger);
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, docs: `${url}/docs/` }, `listening on ${url}`);

@@ -46,4 +46,16 @@ export const postgresMigrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "the key check",
+    // As SQLite's migration 3: one row, shared by every replica, filled by the first start.
+    sql: `
+      CREATE TABLE key_check (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        sealed TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

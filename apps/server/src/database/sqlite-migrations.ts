@@ -56,4 +56,17 @@ export const sqliteMigrations: Migration[] = [
     // them. NULL on rows written before: those are read by decrypting, as before.
     sql: "ALTER TABLE instances ADD COLUMN secret_keys TEXT;",
   },
+  {
+    version: 3,
+    name: "the key check",
+    // One row: a known value sealed with the key the data is sealed with (secrets/key-check.ts).
+    // Filled on the first start that proves its key, not here: a migration has no key.
+    sql: `
+      CREATE TABLE key_check (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        sealed TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,22 +1,103 @@
 // Opens the SQLite database: WAL, synchronous=FULL (a write is acknowledged only once it is on
 // disk, so it survives a process crash and a power loss), foreign keys on, a busy timeout so the
 // CLI can write while the server runs; then applies the pending migrations, each in a transaction.
-import { mkdirSync } from "node:fs";
+// Before any of that it makes sure it may: the file and its directory are created readable by
+// their owner only (SQLite gives the -wal and -shm files the database file's mode), and a file
+// that fails SQLite's quick integrity check is refused, naming it, before anything is written.
+import { accessSync, closeSync, constants, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { ServiceUnavailableError } from "../errors.js";
+import { StartupError, describeFileError } from "../startup-error.js";
 import { sqliteMigrations, type Migration } from "./sqlite-migrations.js";
 
 export type SqliteDatabase = Database.Database;
 
 export function openSqlite(file: string, migrations: Migration[] = sqliteMigrations): SqliteDatabase {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
-  migrate(db, migrations);
-  return db;
+  createOwnerOnly(file);
+  let db: SqliteDatabase | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    checkIntegrity(db, file);
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 5000");
+    migrate(db, migrations);
+    return db;
+  } catch (error) {
+    db?.close();
+    throw refusal(error, file);
+  }
+}
+
+/** The directory (0700) and the file (0600), unless they exist; then that they can be written. */
+function createOwnerOnly(file: string): void {
+  const dir = path.dirname(file);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK); // SQLite creates -wal and -shm there
+  } catch (error) {
+    throw new StartupError(`cannot use the data directory ${dir}: ${describeFileError(error)}`);
+  }
+  try {
+    closeSync(openSync(file, "a", 0o600)); // "a": creates it if missing, never truncates; fails if not writable
+  } catch (error) {
+    throw new StartupError(`cannot open the database ${file}: ${describeFileError(error)}`);
+  }
+}
+
+/** PRAGMA quick_check: every page of every table and index is read and its structure checked. */
+function checkIntegrity(db: SqliteDatabase, file: string): void {
+  const report = (db.pragma("quick_check") as { quick_check: string }[]).map((row) => row.quick_check).join("\n");
+  if (report === "ok") return;
+  const first = report.split("\n").find((line) => line && !line.startsWith("***")) ?? report;
+  throw new StartupError(`the database ${file} is damaged (${first}); restore it from a backup, or move it away to start empty`);
+}
+
+function sqliteCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : "";
+}
+
+/** Whether SQLite says the file is damaged: not a database, or a page that breaks its format. */
+function isDamaged(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB";
+}
+
+/** Whether the file cannot be read: damaged, or the disk fails to read it (rather than a fault of ours). */
+export function isUnreadable(error: unknown): boolean {
+  return isDamaged(error) || sqliteCode(error).startsWith("SQLITE_IOERR");
+}
+
+/** For a request or the health check that met an unreadable file: 503, SQLite's error kept for the log. */
+export function unreadableDatabaseError(cause: unknown): ServiceUnavailableError {
+  return Object.assign(new ServiceUnavailableError("The database cannot be read (its file is damaged or the disk fails); the operator must restore it"), { cause });
+}
+
+/**
+ * Reads the newest instance through a connection of its own, so with an empty page cache: what the
+ * file holds now, not what the server's connection read earlier. For the health check.
+ */
+export function probeSqlite(file: string): void {
+  let probe: SqliteDatabase | undefined;
+  try {
+    probe = new Database(file, { readonly: true, fileMustExist: true });
+    probe.prepare("SELECT id FROM instances ORDER BY id DESC LIMIT 1").get();
+  } catch (error) {
+    throw isUnreadable(error) ? unreadableDatabaseError(error) : error;
+  } finally {
+    probe?.close();
+  }
+}
+
+function refusal(error: unknown, file: string): unknown {
+  if (error instanceof StartupError) return error;
+  const { code, message } = error as { code?: string; message?: string };
+  if (isDamaged(error)) return new StartupError(`the database ${file} is damaged (${message}); restore it from a backup, or move it away to start empty`);
+  if (code === "SQLITE_CANTOPEN" || code?.startsWith("SQLITE_READONLY") || code?.startsWith("SQLITE_IOERR")) return new StartupError(`cannot open the database ${file}: ${message}`);
+  return error;
 }
 
 function migrate(db: SqliteDatabase, migrations: Migration[]): void {

@@ -7,16 +7,24 @@ import type { StorageConfig } from "../config.js";
 import { postgresInstanceStore } from "../instances/postgres-instance-store.js";
 import { sqliteInstanceStore } from "../instances/sqlite-instance-store.js";
 import type { InstanceStore } from "../instances/store.js";
+import type { KeyCheckStore } from "../secrets/key-check.js";
+import { postgresKeyCheckStore } from "../secrets/postgres-key-check-store.js";
+import { sqliteKeyCheckStore } from "../secrets/sqlite-key-check-store.js";
 import { guarded, openPostgres } from "./postgres.js";
-import { openSqlite } from "./sqlite.js";
+import { isUnreadable, openSqlite, probeSqlite, unreadableDatabaseError } from "./sqlite.js";
 
 export interface Storage {
   accounts: AccountStore;
   instances: InstanceStore;
-  /** Resolves when the database answers; for the health check. */
+  keyCheck: KeyCheckStore;
+  /** Resolves when the database answers a read of the instances table; for the health check. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+// The health check reads a row, not just `SELECT 1`: a database that answers but whose data
+// cannot be read is not healthy.
+const newestInstance = "SELECT id FROM instances ORDER BY id DESC LIMIT 1";
 
 export async function openStorage(config: StorageConfig): Promise<Storage> {
   if (config.kind === "postgres") {
@@ -24,16 +32,18 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
     return {
       accounts: postgresAccountStore(pool),
       instances: postgresInstanceStore(pool),
-      ping: () => guarded(async () => void (await pool.query("SELECT 1"))),
+      keyCheck: postgresKeyCheckStore(pool),
+      ping: () => guarded(async () => void (await pool.query(newestInstance))),
       close: () => pool.end(),
     };
   }
   const db = openSqlite(config.file);
   return {
-    accounts: sqliteAccountStore(db),
-    instances: sqliteInstanceStore(db),
+    accounts: answeringUnreadable(sqliteAccountStore(db)),
+    instances: answeringUnreadable(sqliteInstanceStore(db)),
+    keyCheck: sqliteKeyCheckStore(db),
     ping: () => {
-      db.prepare("SELECT 1").get();
+      probeSqlite(config.file);
       return Promise.resolve();
     },
     close: () => {
@@ -41,4 +51,28 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * The store, with SQLite's "the file cannot be read" (SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_IOERR)
+ * turned into a 503: the code is not at fault, the storage is, and a 503 tells a load balancer and
+ * a client what /healthz tells them, as PostgreSQL being unreachable does.
+ */
+function answeringUnreadable<T extends object>(store: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, member] of Object.entries(store)) {
+    if (typeof member !== "function") {
+      wrapped[name] = member;
+      continue;
+    }
+    const method = member as (...args: unknown[]) => Promise<unknown>;
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await method(...args);
+      } catch (error) {
+        throw isUnreadable(error) ? unreadableDatabaseError(error) : error;
+      }
+    };
+  }
+  return wrapped as T;
 }

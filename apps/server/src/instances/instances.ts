@@ -7,6 +7,7 @@ import type { CreateInstanceBody, InstanceBody, UpdateInstanceRequest } from "..
 import type { Caller } from "../accounts/store.js";
 import type { Connector, ConnectorRegistry } from "../connectors/registry.js";
 import { NotFoundError, PreconditionFailedError } from "../errors.js";
+import { sealingContexts } from "../secrets/contexts.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import { hashSecret, newToken } from "../secrets/tokens.js";
 import { decodeCursor, encodeCursor, type ListFilters } from "./cursor.js";
@@ -38,8 +39,7 @@ const maxUpdateAttempts = 5;
 export type InstancesService = ReturnType<typeof instancesService>;
 
 export function instancesService({ store, registry, secretBox, idempotencyKeyTtlSeconds }: InstancesDeps) {
-  const secretsContext = (organizationId: number) => `instance-secrets:${organizationId}`;
-  const idempotencyContext = (organizationId: number, key: string) => `idempotent-response:${organizationId}:${key}`;
+  const { instanceSecrets: secretsContext, idempotentResponse: idempotencyContext } = sealingContexts;
 
   /** Splits a configuration into the entries kept in clear and the sealed secret ones. */
   function seal(connector: Connector, organizationId: number, configuration: Record<string, string>) {

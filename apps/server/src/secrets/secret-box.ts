@@ -2,8 +2,6 @@
 // value is `v1.<nonce>.<tag>.<ciphertext>` (base64url), bound to a context string (the AAD) so a
 // sealed value cannot be moved to another organization's row and still open.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
-import path from "node:path";
 
 export interface SecretBox {
   seal(plain: string, context: string): string;
@@ -33,23 +31,16 @@ export function createSecretBox(key: Buffer): SecretBox {
 }
 
 /**
- * The key in `<dataDir>/encryption.key`, created on first start with mode 0600. Created with the
- * exclusive flag, so two processes starting at once cannot each write a different key.
+ * The 32 bytes of a key written as 64 hex digits or as base64 (standard or URL-safe, padding
+ * optional), or undefined for anything else. Strict on purpose: Node's base64 decoder skips the
+ * characters it does not know, so a key with a stray character would decode to some other key.
  */
-export function loadOrCreateKeyFile(dataDir: string): Buffer {
-  const file = path.join(dataDir, "encryption.key");
-  mkdirSync(dataDir, { recursive: true });
-  try {
-    const fd = openSync(file, "wx", 0o600);
-    try {
-      writeSync(fd, randomBytes(32).toString("base64") + "\n");
-    } finally {
-      closeSync(fd);
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-  }
-  const key = Buffer.from(readFileSync(file, "utf8").trim(), "base64");
-  if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte base64 key`);
-  return key;
+export function decodeKey(text: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, "hex");
+  if (!/^(?:[A-Za-z0-9+/]{43}|[A-Za-z0-9_-]{43})=?$/.test(text)) return undefined;
+  const key = Buffer.from(text, "base64");
+  // The last digit carries two bits a 32-byte key does not use: set, they would be a second
+  // spelling of the same key.
+  const spelled = text.replace(/=$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  return key.toString("base64url") === spelled ? key : undefined;
 }

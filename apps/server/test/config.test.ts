@@ -1,0 +1,37 @@
+// The environment, read once: ENCRYPTION_KEY is decoded strictly, so a key with a typo is refused
+// rather than decoded to some other key.
+import { describe, expect, it } from "vitest";
+import { ConfigError, readConfig } from "../src/config.js";
+
+const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 8 + 3)); // uses + and / in base64
+const base64 = key.toString("base64");
+
+describe("ENCRYPTION_KEY", () => {
+  it.each([
+    ["64 hex digits", key.toString("hex")],
+    ["64 hex digits in capitals", key.toString("hex").toUpperCase()],
+    ["base64, as openssl rand -base64 32 prints it", base64],
+    ["base64 without its padding", base64.slice(0, -1)],
+    ["URL-safe base64", key.toString("base64url")],
+  ])("accepts %s", (_name, value) => {
+    expect(readConfig({ ENCRYPTION_KEY: value }).encryptionKey).toEqual(key);
+  });
+
+  it.each([
+    ["a stray character inside", `${base64.slice(0, 10)}!${base64.slice(10)}`],
+    ["a space inside", `${base64.slice(0, 10)} ${base64.slice(10)}`],
+    ["a trailing newline", `${base64}\n`],
+    ["a leading space", ` ${base64}`],
+    ["a dot inside", `${base64.slice(0, 10)}.${base64.slice(10)}`],
+    ["standard and URL-safe alphabets mixed", base64.replace("+", "-")],
+    ["a last digit with bits a 32-byte key does not use", `${base64.slice(0, 42)}${String.fromCharCode(base64.charCodeAt(42) + 1)}=`],
+    ["31 bytes", key.subarray(1).toString("base64")],
+    ["33 bytes", Buffer.concat([key, Buffer.from([1])]).toString("base64")],
+    ["64 hex digits and a stray one", `${key.toString("hex")}g`],
+    ["63 hex digits", key.toString("hex").slice(1)],
+    ["nothing", ""],
+  ])("refuses %s", (_name, value) => {
+    expect(() => readConfig({ ENCRYPTION_KEY: value })).toThrow(ConfigError);
+    expect(() => readConfig({ ENCRYPTION_KEY: value })).toThrow(/ENCRYPTION_KEY must be 32 bytes/);
+  });
+});
