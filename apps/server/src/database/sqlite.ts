@@ -7,7 +7,7 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { ServiceUnavailableError } from "../errors.js";
+import { DatabaseUnavailableError } from "./unavailable.js";
 import { StartupError, describeFileError } from "../startup-error.js";
 import { sqliteMigrations, type Migration } from "./sqlite-migrations.js";
 
@@ -72,8 +72,8 @@ export function isUnreadable(error: unknown): boolean {
 }
 
 /** For a request or the health check that met an unreadable file: 503, SQLite's error kept for the log. */
-export function unreadableDatabaseError(cause: unknown): ServiceUnavailableError {
-  return Object.assign(new ServiceUnavailableError("The database cannot be read (its file is damaged or the disk fails); the operator must restore it"), { cause });
+export function unreadableDatabaseError(cause: unknown): DatabaseUnavailableError {
+  return new DatabaseUnavailableError(cause, "The database cannot be read (its file is damaged or the disk fails); the operator must restore it");
 }
 
 /**

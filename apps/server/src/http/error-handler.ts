@@ -52,7 +52,7 @@ function fromHttpError(error: HttpLikeError): ApiError {
 
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof DatabaseUnavailableError) return new ServiceUnavailableError();
+  if (error instanceof DatabaseUnavailableError) return new ServiceUnavailableError(error.message);
   return fromHttpError(error ?? {});
 }
 
@@ -61,7 +61,8 @@ export function errorHandler(): ErrorRequestHandler {
     if (res.headersSent) return next(error);
     const apiError = toApiError(error);
     if (apiError instanceof ServiceUnavailableError) {
-      req.log.warn({ err: error }, "the database is unavailable");
+      // What the driver or SQLite said, for the operator; the caller gets the plain message.
+      req.log.warn({ err: error instanceof DatabaseUnavailableError ? error.cause : error }, "the database is unavailable");
       res.set("Retry-After", String(apiError.retryAfterSeconds));
     } else if (apiError.status >= 500) req.log.error({ err: error }, "request failed");
     const problem: Problem = {

@@ -118,7 +118,7 @@ describe("a damaged database file", { timeout }, () => {
       expect(problem).toMatchObject({ status: 503, type: "urn:instances-api:problem:unavailable" });
       expect(problem.message).toContain("The database cannot be read");
       // The log keeps what SQLite said, for the operator.
-      const failed = t.logs.filter((line) => line.msg === "request failed" && (line.req as { url: string }).url.endsWith("/instances"));
+      const failed = t.logs.filter((line) => line.msg === "the database is unavailable" && (line.req as { url: string }).url.endsWith("/instances"));
       expect((failed[0]?.err as { message?: string } | undefined)?.message).toContain("database disk image is malformed");
     } finally {
       await t.server.close();
