@@ -6,7 +6,7 @@ import { stringify } from "safe-stable-stringify";
 import type { CreateInstanceBody, InstanceBody, UpdateInstanceRequest } from "../api-types.js";
 import type { Caller } from "../accounts/store.js";
 import type { Connector, ConnectorRegistry } from "../connectors/registry.js";
-import { InvalidRequestError, NotFoundError, PreconditionFailedError } from "../errors.js";
+import { echo, InvalidRequestError, NotFoundError, PreconditionFailedError } from "../errors.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import { hashSecret, newToken } from "../secrets/tokens.js";
 import { decodeCursor, encodeCursor, type ListFilters } from "./cursor.js";
@@ -148,6 +148,8 @@ export function instancesService({ store, registry, secretBox }: InstancesDeps) 
         const changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
         if (patch.configuration !== undefined) {
           const connector = registry.require(record.connectorKey);
+          // Every name the patch sends, to set or to remove, must be one of the connector's entries.
+          registry.checkEntryNames(connector.key, Object.keys(patch.configuration));
           // A Map, then fromEntries: keys such as __proto__ stay plain data and fail validation.
           const merged = new Map(Object.entries({ ...record.configuration, ...openSecrets(record) }));
           for (const [key, value] of Object.entries(patch.configuration)) {
@@ -196,6 +198,6 @@ export function instancesService({ store, registry, secretBox }: InstancesDeps) 
 /** Rejects a query value that is not a whole number in range, for ids from the path. */
 export function parseId(value: string): number {
   const id = Number(value);
-  if (!Number.isSafeInteger(id) || id < 1) throw new InvalidRequestError(`${value} is not an instance id`, [{ path: "/path/id", message: "must be a positive integer" }]);
+  if (!Number.isSafeInteger(id) || id < 1) throw new InvalidRequestError(`${echo(value)} is not an instance id`, [{ path: "/path/id", message: "must be a positive integer" }]);
   return id;
 }
