@@ -52,6 +52,7 @@ const oddText = fc.oneof(
   fc.array(fc.integer({ min: 0xd800, max: 0xdfff }), { minLength: 1, maxLength: 4 }).map((units) => `t${String.fromCharCode(...units)}`),
   fc.string({ unit: fc.integer({ min: 0, max: 0x1f }).map((code) => String.fromCharCode(code)), minLength: 1, maxLength: 8 }),
   fc.integer({ min: 250, max: 260 }).map((n) => "💥".repeat(n)), // name: maxLength 255 characters
+  fc.integer({ min: 250, max: 254 }).map((n) => `${"💥".repeat(n)}\ud800`), // a lone surrogate at the limit
   fc.integer({ min: 125, max: 131 }).map((n) => "😀".repeat(n)), // tag: maxLength 128 characters
 );
 const anyText = fc.oneof(
@@ -147,7 +148,10 @@ const createBody = createBodyOf(fc.oneof(printable.filter((s) => s.length > 0), 
 /** A create body that stores, or fails only on its odd text: the rows the list must still read afterwards. */
 const textCreateBody = createBodyOf(
   fc.oneof(printable.filter((s) => s.length > 0), oddText),
-  fc.array(fc.oneof(printable.filter((s) => s.length > 0), oddText), { maxLength: 3 }),
+  fc.oneof(
+    fc.array(fc.oneof(printable.filter((s) => s.length > 0), oddText), { maxLength: 3 }),
+    fc.constant(["t\ud800", "t\udbff"]), // distinct only by their lone surrogates
+  ),
   fc.oneof(fc.constant({ kind: "none" as const }), fc.record({ kind: fc.constant("wrongType" as const), index: fc.nat(), value: oddText })),
 );
 
@@ -260,7 +264,7 @@ const textCreateRequest = fc.record({
   ifMatch: fc.constant(undefined),
 });
 
-const request = fc.oneof({ weight: 6, arbitrary: anyRequest }, { weight: 1, arbitrary: textCreateRequest });
+const request = fc.oneof({ weight: 5, arbitrary: anyRequest }, { weight: 2, arbitrary: textCreateRequest });
 
 const specMethods: Record<string, string[]> = {
   "/instances": ["GET", "POST"],
@@ -345,7 +349,7 @@ describe("fuzzing the server from the spec", () => {
       url = next ? `${server.url}${basePath}/instances?pageSize=7&nextPage=${encodeURIComponent(next)}` : undefined;
     }
     console.log(`fuzz: ${createdIds.length} instances created, ${listed.length} listed at the end`);
-    expect(listed.length).toBeGreaterThan(10);
+    expect(listed.length).toBeGreaterThanOrEqual(5);
     for (const id of listed) expect((await fetch(`${server.url}${basePath}/instances/${id}`, { headers: { Authorization: authorization } })).status).toBe(200);
   });
 
