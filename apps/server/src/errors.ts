@@ -1,18 +1,66 @@
 // The one error type every layer throws. Each carries what the spec's Problem body says about it
 // (status, type, title, detail and machine-readable fields); the HTTP error handler only renders
 // it. Domain errors subclass it in their own folders.
+//
+// Errors stay small whatever the request (a hostile body must not get a megabyte back, nor cost
+// the server the time to build one): a list is cut to its first `listedAtMost` items with a
+// `<list>Total`, a value the request sent is echoed cut to `echoedAtMost` characters, and a
+// message to `messageAtMost`. With those, no Problem body reaches 64 kB.
 export type ProblemFields = Record<string, unknown>;
 
+export const listedAtMost = 20;
+export const echoedAtMost = 64;
+const namedInMessageAtMost = 10;
+const messageAtMost = 2_048;
+
+/** The text cut to `max` characters (code points: a pair of surrogates is never split), marked with "…". */
+export function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = 0;
+  let count = 0;
+  for (const point of text) {
+    if (count === max) return `${text.slice(0, end)}…`;
+    end += point.length;
+    count++;
+  }
+  return text;
+}
+
+/** A value the request sent, as an error repeats it. */
+export function echo(value: string): string {
+  return cut(value, echoedAtMost);
+}
+
+/** Items joined for a message: the first few, then how many more. */
+export function listed(items: string[], total = items.length): string {
+  const shown = items.slice(0, namedInMessageAtMost).join(", ");
+  return total > namedInMessageAtMost ? `${shown} and ${total - namedInMessageAtMost} more` : shown;
+}
+
+/** Every list cut to its first `listedAtMost` items; `<list>Total` says how many there were. */
+function capLists(fields: ProblemFields): ProblemFields {
+  const capped: ProblemFields = { ...fields };
+  for (const [name, value] of Object.entries(fields)) {
+    if (!Array.isArray(value) || value.length <= listedAtMost) continue;
+    capped[name] = value.slice(0, listedAtMost);
+    capped[`${name}Total`] ??= value.length;
+  }
+  return capped;
+}
+
 export class ApiError extends Error {
+  readonly fields: ProblemFields;
+
   constructor(
     readonly status: number,
     readonly problemType: string,
     readonly title: string,
     message: string,
-    readonly fields: ProblemFields = {},
+    fields: ProblemFields = {},
   ) {
-    super(message);
+    super(cut(message, messageAtMost));
     this.name = new.target.name;
+    this.fields = capLists(fields);
   }
 }
 
@@ -24,6 +72,11 @@ export function problemType(name: string): string {
 export interface InvalidPart {
   path: string;
   message: string;
+}
+
+/** An invalid part as an error lists it: its path and message may hold the request's own names, so both are cut. */
+export function invalidPart(path: string, message: string): InvalidPart {
+  return { path: cut(path, 2 * echoedAtMost), message: cut(message, 2 * echoedAtMost) };
 }
 
 export class InvalidRequestError extends ApiError {

@@ -7,7 +7,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { createAccount, type NewAccount } from "../src/accounts/accounts.js";
 import type { OpenApiDocument } from "../src/api-types.js";
-import { embeddedConfig } from "../src/config.js";
+import { embeddedConfig, type StorageConfig } from "../src/config.js";
 import { startServer, type RunningServer } from "../src/server.js";
 
 export interface TestServer {
@@ -27,7 +27,9 @@ export interface TestServer {
   restart: () => Promise<TestServer>;
 }
 
-export async function startTestServer(options: { dataDir?: string; spec?: OpenApiDocument; authorization?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { dataDir?: string; spec?: OpenApiDocument; authorization?: string; storage?: StorageConfig } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "instances-api-test-"));
   let raw = "";
   const destination = new Writable({
@@ -38,7 +40,7 @@ export async function startTestServer(options: { dataDir?: string; spec?: OpenAp
   });
   let announced = options.authorization;
   const server = await startServer({
-    config: embeddedConfig(dataDir),
+    config: embeddedConfig(dataDir, options.storage ? { storage: options.storage } : {}),
     ...(options.spec ? { spec: options.spec } : {}),
     logDestination: destination,
     announce: (line) => {

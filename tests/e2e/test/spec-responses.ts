@@ -32,13 +32,30 @@ function pointer(parts: string[]): string {
   return "openapi.json#/" + parts.map((p) => p.replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
 }
 
+/** The path decoded, or undefined when its escapes are not UTF-8. */
+function decodedPath(path: string): string | undefined {
+  try {
+    return decodeURI(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** What is wrong with this answer to `method url`, by the spec; an empty list when nothing is. */
 export function checkResponse(method: string, pathname: string, status: number, contentType: string | null, body: string): string[] {
   const problems: string[] = [];
   if (status >= 500) problems.push(`a ${status}`);
   // Express routes are not strict: /your_moms/ is /your_moms.
-  const inApi = pathname.startsWith(`${basePath}/`) ? decodeURI(pathname.slice(basePath.length)).replace(/(.)\/$/, "$1") : undefined;
+  const raw = pathname.startsWith(`${basePath}/`) ? pathname.slice(basePath.length) : undefined;
+  const inApi = raw === undefined ? undefined : (decodedPath(raw) ?? raw).replace(/(.)\/$/, "$1");
   const template = inApi === undefined ? undefined : templates.find((t) => t.pattern.test(inApi))?.template;
+  if (template && decodedPath(raw!) === undefined) {
+    // A path of the API whose escapes are not UTF-8 cannot be routed: 400, whatever the method.
+    if (status !== 400) problems.push(`status ${status} for a path that is not UTF-8 (want 400)`);
+    const check = ajv.getSchema(pointer(["components", "schemas", "Problem"]))!;
+    if (!check(JSON.parse(body))) problems.push(`a body that breaks the spec: ${ajv.errorsText(check.errors)}`);
+    return problems;
+  }
   const operation = template ? spec.paths[template]![method.toLowerCase()] : undefined;
 
   let schemaPointer: string | undefined;

@@ -5,12 +5,13 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import addFormats from "ajv-formats";
 import { closest } from "fastest-levenshtein";
 import type { ConnectorBody, OpenApiDocument } from "../api-types.js";
-import { InvalidRequestError, type InvalidPart } from "../errors.js";
+import { echo, echoedAtMost, invalidPart, InvalidRequestError, listedAtMost, type InvalidPart } from "../errors.js";
 import {
   InvalidConfigurationError,
   MissingConfigurationError,
   UnknownConfigurationError,
   UnknownConnectorError,
+  type UnknownEntry,
 } from "./errors.js";
 
 export type { ConfigurationValues };
@@ -19,6 +20,9 @@ export type Connector = ConnectorDefinition;
 interface CompiledConnector extends Connector {
   requiredKeys: string[];
   entryKeys: string[];
+  knownKeys: Set<string>;
+  /** The spec's maxProperties for the configuration, if it sets one. */
+  maxEntries: number | undefined;
   validateBody: ValidateFunction;
   validateConfiguration: ValidateFunction;
 }
@@ -60,21 +64,32 @@ export class ConnectorRegistry {
   }
 
   /**
-   * Throws the clearest error for a configuration: every missing required entry at once, then
-   * unknown entries with the closest known one, then the first invalid value.
+   * Throws the clearest error for a configuration: too many entries, then every missing required
+   * entry at once, then unknown entries with the closest known one, then the first invalid value.
+   * Its work is bounded whatever the request: it counts the entries before looking at them, and
+   * describes only the unknown entries an error lists.
    */
   checkConfiguration(key: string, configuration: unknown): void {
     const connector = this.compiled(key);
     const values = isObject(configuration) ? configuration : {};
+    const names = Object.keys(values);
+    if (connector.maxEntries !== undefined && names.length > connector.maxEntries) {
+      throw new InvalidConfigurationError(key, [{ path: "/body/configuration", message: `must NOT have more than ${connector.maxEntries} properties` }]);
+    }
     const missing = connector.requiredKeys.filter((entry) => values[entry] === undefined || values[entry] === null);
-    const unknown = Object.keys(values)
-      .filter((entry) => !connector.entryKeys.includes(entry))
-      .map((entry) => ({ entry, suggestion: closest(entry, connector.entryKeys) }));
-    if (missing.length) throw new MissingConfigurationError(key, missing, unknown);
-    if (unknown.length) throw new UnknownConfigurationError(key, unknown);
+    const unknown = unknownEntries(connector, names);
+    if (missing.length) throw new MissingConfigurationError(key, missing, unknown.described, unknown.total);
+    if (unknown.total) throw new UnknownConfigurationError(key, unknown.described, unknown.total);
     if (!connector.validateConfiguration(values)) {
       throw new InvalidConfigurationError(key, invalidParts(connector.validateConfiguration.errors, "/body/configuration"));
     }
+  }
+
+  /** Throws an UnknownConfigurationError, with the closest known names, if a name is not one of the connector's entries. */
+  checkEntryNames(key: string, names: string[]): void {
+    const connector = this.compiled(key);
+    const unknown = unknownEntries(connector, names);
+    if (unknown.total) throw new UnknownConfigurationError(key, unknown.described, unknown.total);
   }
 
   /**
@@ -107,13 +122,29 @@ function compile(connector: Connector, ajv: Ajv2020): CompiledConnector {
     ...connector,
     requiredKeys: connector.entries.filter((e) => e.required).map((e) => e.key),
     entryKeys: connector.entries.map((e) => e.key),
+    knownKeys: new Set(connector.entries.map((e) => e.key)),
+    maxEntries: typeof connector.configurationSchema.maxProperties === "number" ? connector.configurationSchema.maxProperties : undefined,
     validateBody,
     validateConfiguration,
   };
 }
 
+/**
+ * The unknown names among these: how many, and the first few described (echoed, with the closest
+ * known name). Edit distance costs the product of the lengths, so a name longer than any echo
+ * gets no suggestion.
+ */
+function unknownEntries(connector: CompiledConnector, names: string[]): { described: UnknownEntry[]; total: number } {
+  const unknown = names.filter((name) => !connector.knownKeys.has(name));
+  const described = unknown.slice(0, listedAtMost).map((entry) => {
+    const suggestion = entry.length <= echoedAtMost && connector.entryKeys.length ? closest(entry, connector.entryKeys) : undefined;
+    return { entry: echo(entry), ...(suggestion === undefined ? {} : { suggestion }) };
+  });
+  return { described, total: unknown.length };
+}
+
 function invalidParts(errors: ErrorObject[] | null | undefined, prefix: string): InvalidPart[] {
-  return (errors ?? []).map((error) => ({ path: `${prefix}${error.instancePath}`, message: error.message ?? "is invalid" }));
+  return (errors ?? []).map((error) => invalidPart(`${prefix}${error.instancePath}`, error.message ?? "is invalid"));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -5,7 +5,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from "express";
 import type { Problem } from "../api-types.js";
 import { DatabaseUnavailableError } from "../database/unavailable.js";
-import { ApiError, problemType, ServiceUnavailableError, type InvalidPart } from "../errors.js";
+import { ApiError, cut, echoedAtMost, invalidPart, problemType, ServiceUnavailableError, type InvalidPart } from "../errors.js";
 
 interface HttpLikeError {
   status?: number;
@@ -43,9 +43,9 @@ function fromHttpError(error: HttpLikeError): ApiError {
     return new ApiError(400, problemType("malformed-json"), "Malformed JSON", "The body is not valid JSON");
   }
   const [name, title, fallback] = titles[status] ?? titles[400]!;
-  const errors: InvalidPart[] = (error.errors ?? []).map((e) => ({ path: e.path ?? "", message: e.message ?? "is invalid" }));
+  const errors: InvalidPart[] = (error.errors ?? []).map((e) => invalidPart(e.path ?? "", e.message ?? "is invalid"));
   // The validator's own messages for these name no more than the fallback does, or less clearly.
-  const ownMessage = [401, 404, 405, 413].includes(status) || !error.message ? fallback : error.message;
+  const ownMessage = [401, 404, 405, 413].includes(status) || !error.message ? fallback : cut(error.message, 2 * echoedAtMost);
   const message = status === 400 && errors.length ? errors.map((e) => `${e.path} ${e.message}`).join("; ") : ownMessage;
   return new ApiError(status, problemType(name), title, message, errors.length ? { errors } : {});
 }

@@ -1,14 +1,30 @@
 // The JSON body parser (1 MB limit), with its failures held back until the validator has
 // routed the request: an unknown path is 404, a wrong method 405 and a missing Authorization
 // 401, whatever the body; only then does a malformed or oversized body get its 400 or 413.
+// Held back the same way: a body that is JSON but not an object, and text that cannot be stored
+// as sent, in the body or in the URL (storable-text.ts).
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
+import { InvalidRequestError } from "../errors.js";
+import { unstorableUrlText, verifyBodyText } from "./storable-text.js";
 
-const parse = express.json({ limit: "1mb", type: ["application/json", "application/*+json"] });
+// Not strict: `"x"` or `1` is JSON, and is refused below as what it is, not as malformed JSON.
+const parse = express.json({ limit: "1mb", type: ["application/json", "application/*+json"], strict: false, verify: verifyBodyText });
 const heldBack = new WeakMap<Request, unknown>();
+
+function isObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** What is wrong with a parsed body, if anything (its text was verified before it was parsed). */
+function bodyError(body: unknown): Error | undefined {
+  if (body === undefined || isObject(body)) return undefined; // undefined: no JSON body; the validator says whether one was due
+  return new InvalidRequestError("The body must be a JSON object", [{ path: "/body", message: "must be a JSON object" }]);
+}
 
 export function jsonBody(): RequestHandler {
   return (req, res, next) => {
-    parse(req, res, (error?: unknown) => {
+    parse(req, res, (parseError?: unknown) => {
+      const error = parseError ?? bodyError(req.body);
       if (error) {
         heldBack.set(req, error);
         req.body = undefined;
@@ -24,16 +40,21 @@ function takesBody(req: Request): boolean {
   return operation?.requestBody != null; // the validator sets it to null on operations without one
 }
 
-/** After the validator: a request it let through now fails with its body's error. */
-export function raiseBodyError(): RequestHandler {
-  return (req, _res, next) => next(takesBody(req) ? heldBack.get(req) : undefined);
+/** The request's own error, held back until now: text in its URL that cannot be stored, then its body's. */
+function requestError(req: Request): unknown {
+  return unstorableUrlText(req) ?? (takesBody(req) ? heldBack.get(req) : undefined);
 }
 
-/** After the validator: its complaint about a body that could not be parsed gives way to the parser's. */
+/** After the validator: a request it let through now fails with its own error. */
+export function raiseBodyError(): RequestHandler {
+  return (req, _res, next) => next(requestError(req));
+}
+
+/** After the validator: its complaint about a request gives way to the request's own error (unparsable body, unstorable text). */
 export function preferBodyError(): ErrorRequestHandler {
   return (error: { status?: number }, req, _res, next) => {
-    const bodyError = takesBody(req) ? heldBack.get(req) : undefined;
+    const own = requestError(req);
     const routingOrAuth = error.status === 401 || error.status === 404 || error.status === 405;
-    next(bodyError && !routingOrAuth ? bodyError : error);
+    next(own && !routingOrAuth ? own : error);
   };
 }

@@ -168,6 +168,8 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
         const changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
         if (patch.configuration !== undefined) {
           const connector = registry.require(record.connectorKey);
+          // Every name the patch sends, to set or to remove, must be one of the connector's entries.
+          registry.checkEntryNames(connector.key, Object.keys(patch.configuration));
           // A Map, then fromEntries: keys such as __proto__ stay plain data and fail validation.
           const merged = new Map(Object.entries({ ...record.configuration, ...openSecrets(record) }));
           for (const [key, value] of Object.entries(patch.configuration)) {

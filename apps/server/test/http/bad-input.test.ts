@@ -77,7 +77,7 @@ describe("malformed requests", () => {
     ["a huge string within the body limit", () => t.api("/instances", { method: "POST", json: { ...valid, name: "x".repeat(500_000) } }), 400, "invalid-request"],
     ["a huge configuration value", () => t.api("/instances", { method: "POST", json: { ...valid, configuration: { ...valid.configuration, password: "p".repeat(900_000) } } }), 400, "invalid-configuration"],
     ["an unknown top-level field", () => t.api("/instances", { method: "POST", json: { ...valid, owner: "me" } }), 400, "invalid-request"],
-    ["a JSON array body", () => t.api("/instances", { method: "POST", json: [valid] }), 400, "unknown-connector"],
+    ["a JSON array body (a body must be an object)", () => t.api("/instances", { method: "POST", json: [valid] }), 400, "invalid-request"],
     ["an id that is not a number", () => t.api("/instances/abc"), 400, "invalid-request"],
     ["an id out of range", () => t.api("/instances/99999999999999999999"), 400, "invalid-request"],
     ["a page size out of range", () => t.api("/instances?pageSize=100000"), 400, "invalid-request"],
