@@ -1,8 +1,8 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
 //   1. security headers (helmet, no-store), request id and the log line, CORS (when set)
-//   2. JSON body parser, 1 MB limit (API); the query kept as sent
-//   3. /healthz, /docs, /openapi.json|yaml
-//   4. the per-address throttle of failed authentication
+//   2. /healthz, /docs, /openapi.json|yaml
+//   3. the per-address throttle of failed authentication
+//   4. the caller authenticated, then (for a known caller only) the JSON body, 1 MB at most; the query kept as sent
 //   5. the spec's validator (routing, security, requests, responses), HEAD beside each GET
 //   6. the per-organization limit (when set), the query as sent again (nested keys refused),
 //      JSON-only answers, the body's own errors, keys that could pollute, the API routes
@@ -12,7 +12,7 @@ import express, { type ErrorRequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
 import type { OpenApiDocument } from "./api-types.js";
-import { restoreAuthenticationFailure, securityHandler } from "./accounts/authentication.js";
+import { authenticateCaller, restoreAuthenticationFailure, securityHandler } from "./accounts/authentication.js";
 import type { AccountStore } from "./accounts/store.js";
 import type { ConnectorRegistry } from "./connectors/registry.js";
 import { connectorsRouter } from "./connectors/routes.js";
@@ -60,8 +60,6 @@ export function createApp(options: AppOptions): express.Express {
   app.use(securityHeaders());
   app.use(requestLogging(logger));
   if (corsOrigins.length) app.use(basePath, corsForOrigins(corsOrigins));
-  app.use(basePath, jsonBody());
-  app.use(basePath, keepQueryAsSent());
 
   app.get("/healthz", async (_req, res) => {
     await healthCheck();
@@ -69,13 +67,14 @@ export function createApp(options: AppOptions): express.Express {
   });
   app.use(publishedDocs(spec, docsDir));
   app.use(basePath, throttleAuthenticationFailures(rateLimits.authenticationFailuresPerMinute));
+  app.use(basePath, authenticateCaller(accounts), jsonBody(), keepQueryAsSent());
 
   app.use(
     OpenApiValidator.middleware({
       apiSpec: withHeadOperations(spec) as never,
       validateRequests: { allErrors: false, coerceTypes: false },
       validateResponses: validateResponses ? { allErrors: false, onError: answerSpecViolation } : false,
-      validateSecurity: { handlers: { UserOrganization: securityHandler(accounts) } },
+      validateSecurity: { handlers: { UserOrganization: securityHandler() } },
       ignorePaths: (path: string) => !path.startsWith(`${basePath}/`) && path !== basePath,
       validateFormats: true,
       ajvFormats: { mode: "full" },

@@ -1,9 +1,10 @@
-// The JSON body parser (1 MB limit), with its failures held back until the validator has
+// The JSON body parser (1 MB limit), for authenticated callers only, with its failures held back until the validator has
 // routed the request: an unknown path is 404, a wrong method 405 and a missing Authorization
 // 401, whatever the body; only then does a malformed or oversized body get its 400 or 413.
 // Held back the same way: a body that is JSON but not an object, and text that cannot be stored
 // as sent, in the body or in the URL (storable-text.ts).
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
+import { isAuthenticated } from "../accounts/authentication.js";
 import { InvalidRequestError } from "../errors.js";
 import { unstorableUrlText, verifyBodyText } from "./storable-text.js";
 
@@ -23,6 +24,12 @@ function bodyError(body: unknown): Error | undefined {
 
 export function jsonBody(): RequestHandler {
   return (req, res, next) => {
+    // An anonymous body is neither read nor parsed: the request ends in a 401 (or 404/405). Its
+    // connection is closed after the answer rather than drained of a body nobody wants.
+    if (!isAuthenticated(res)) {
+      if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) res.set("Connection", "close");
+      return next();
+    }
     parse(req, res, (parseError?: unknown) => {
       const error = parseError ?? bodyError(req.body);
       if (error) {

@@ -1,0 +1,54 @@
+// A body is read and parsed only for an authenticated caller: an anonymous request is answered
+// 401 at once, without waiting for (or paying for) its body, and its connection is closed rather
+// than drained. A known caller's body is read as before. Raw sockets show the difference: the
+// body is announced (Content-Length) but held back by the client.
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../harness.js";
+
+let t: TestServer;
+beforeAll(async () => (t = await startTestServer()));
+afterAll(() => t.stop());
+
+/** Sends the headers of a create announcing a 900 kB body, and only its first bytes. */
+function announceBody(authorization: string | undefined): Promise<{ answer: string; waitedMs: number; closed: boolean }> {
+  const { port } = new URL(t.server.url);
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const socket = connect(Number(port), "127.0.0.1", () => {
+      socket.write(
+        `POST /your_moms/api-v2/instances HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization ? `Authorization: ${authorization}\r\n` : ""}` +
+          `Content-Type: application/json\r\nContent-Length: 900000\r\n\r\n{"name": "`,
+      );
+    });
+    let answer = "";
+    let waitedMs = -1;
+    socket.on("data", (chunk) => {
+      if (waitedMs < 0) waitedMs = Date.now() - started;
+      answer += chunk.toString();
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolve({ answer, waitedMs, closed: true }));
+    // A known caller's request waits for its body: stop waiting after a while.
+    setTimeout(() => {
+      socket.destroy();
+      resolve({ answer, waitedMs, closed: false });
+    }, 1_500);
+  });
+}
+
+describe("a request's body", () => {
+  it("is not read for an anonymous caller: 401 at once, and the connection closed", async () => {
+    const wrong = await announceBody("User not-a-user, Organization not-an-organization");
+    expect(wrong.answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(wrong.answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(wrong.closed).toBe(true);
+    expect(wrong.waitedMs).toBeLessThan(1_000);
+  });
+
+  it("is read for a known caller, who gets no answer before the body is complete", async () => {
+    const known = await announceBody(t.authorization);
+    expect(known.answer).toBe("");
+    expect(known.closed).toBe(false);
+  });
+});
