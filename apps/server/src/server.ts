@@ -10,7 +10,8 @@ import type { OpenApiDocument } from "./api-types.js";
 import { docsDir as builtDocsDir } from "@instances-api/docs";
 import { createApp } from "./app.js";
 import type { Config, HttpLimits } from "./config.js";
-import { problemType } from "./errors.js";
+import { ApiError, problemType } from "./errors.js";
+import { problemBody } from "./http/problem.js";
 import { ConnectorRegistry } from "./connectors/registry.js";
 import { openStorage, type Storage } from "./database/storage.js";
 import { docsBuilt } from "./http/published-docs.js";
@@ -139,7 +140,7 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex & { 
   }
   const [status, title, name, message] = answer;
   const requestId = randomUUID();
-  const body = JSON.stringify({ type: problemType(name), title, status, detail: message, message, requestId });
+  const body = JSON.stringify(problemBody(new ApiError(status, problemType(name), title, message), requestId));
   socket.end(
     `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
   );

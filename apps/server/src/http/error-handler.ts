@@ -3,9 +3,9 @@
 // logged with its stack and answered 500 without one. A database that cannot serve now is a 503
 // with Retry-After, here and nowhere else: the stores throw plain DatabaseUnavailableError.
 import type { ErrorRequestHandler, Request, RequestHandler } from "express";
-import type { Problem } from "../api-types.js";
 import { DatabaseUnavailableError } from "../database/unavailable.js";
-import { ApiError, cut, echoedAtMost, invalidPart, problemType, ServiceUnavailableError, type InvalidPart } from "../errors.js";
+import { ApiError, cut, echoedAtMost, invalidPart, problemType, ServiceUnavailableError, UnauthorizedError, type InvalidPart } from "../errors.js";
+import { problemBody } from "./problem.js";
 
 interface HttpLikeError {
   status?: number;
@@ -24,7 +24,6 @@ const authenticationChallenge = 'User realm="instances-api"';
 
 const titles: Record<number, [name: string, title: string, message: string]> = {
   400: ["invalid-request", "Invalid request", "The request is invalid"],
-  401: ["unauthorized", "Unauthorized", "The Authorization header must be: User <user secret>, Organization <organization secret>, with valid secrets"],
   404: ["not-found", "Not found", "There is no such resource"],
   405: ["method-not-allowed", "Method not allowed", "This method is not allowed on this path"],
   406: ["not-acceptable", "Not acceptable", "This API answers only in JSON"],
@@ -33,19 +32,23 @@ const titles: Record<number, [name: string, title: string, message: string]> = {
   500: ["internal", "Internal error", "An unexpected fault; quote the requestId when you report it"],
 };
 
+function internalError(): ApiError {
+  const [name, title, message] = titles[500]!;
+  return new ApiError(500, problemType(name), title, message);
+}
+
 function fromHttpError(error: HttpLikeError): ApiError {
   const status = error.status ?? error.statusCode ?? 500;
-  if (status >= 500 || !Number.isInteger(status)) {
-    const [name, title, message] = titles[500]!;
-    return new ApiError(500, problemType(name), title, message);
-  }
+  if (status >= 500 || !Number.isInteger(status)) return internalError();
+  // The validator's own 401 (no Authorization header) says what our authentication says.
+  if (status === 401) return new UnauthorizedError();
   if (error.type === "entity.parse.failed") {
     return new ApiError(400, problemType("malformed-json"), "Malformed JSON", "The body is not valid JSON");
   }
   const [name, title, fallback] = titles[status] ?? titles[400]!;
   const errors: InvalidPart[] = (error.errors ?? []).map((e) => invalidPart(e.path ?? "", e.message ?? "is invalid"));
   // The validator's own messages for these name no more than the fallback does, or less clearly.
-  const ownMessage = [401, 404, 405, 413].includes(status) || !error.message ? fallback : cut(error.message, 2 * echoedAtMost);
+  const ownMessage = [404, 405, 413].includes(status) || !error.message ? fallback : cut(error.message, 2 * echoedAtMost);
   const message = status === 400 && errors.length ? errors.map((e) => `${e.path} ${e.message}`).join("; ") : ownMessage;
   return new ApiError(status, problemType(name), title, message, errors.length ? { errors } : {});
 }
@@ -65,19 +68,10 @@ export function errorHandler(): ErrorRequestHandler {
       req.log.warn({ err: error instanceof DatabaseUnavailableError ? error.cause : error }, "the database is unavailable");
       res.set("Retry-After", String(apiError.retryAfterSeconds));
     } else if (apiError.status >= 500) req.log.error({ err: error }, "request failed");
-    const problem: Problem = {
-      type: apiError.problemType,
-      title: apiError.title,
-      status: apiError.status,
-      detail: apiError.message,
-      message: apiError.message,
-      requestId: req.id as string, // request-logging.ts makes every id a string
-      ...apiError.fields,
-    };
     const allow = (error as HttpLikeError | undefined)?.headers?.Allow;
     if (allow) res.set("Allow", allow);
     if (apiError.status === 401) res.set("WWW-Authenticate", authenticationChallenge);
-    res.status(apiError.status).type("application/problem+json").json(problem);
+    res.status(apiError.status).type("application/problem+json").json(problemBody(apiError, req.id as string)); // request-logging.ts makes every id a string
   };
 }
 
@@ -90,9 +84,7 @@ export function answerSpecViolation(error: Error, _body: unknown, req: Request):
   const res = req.res;
   req.log.error({ err: error }, "a response broke the spec");
   if (!res || res.headersSent) return;
-  const [name, title, message] = titles[500]!;
-  const problem: Problem = { type: problemType(name), title, status: 500, detail: message, message, requestId: req.id as string };
-  res.status(500).type("application/problem+json").end(JSON.stringify(problem));
+  res.status(500).type("application/problem+json").end(JSON.stringify(problemBody(internalError(), req.id as string)));
 }
 
 /** The answer for a path outside the API. */
