@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { createAccount } from "./accounts/accounts.js";
 import { ConfigError, readConfig } from "./config.js";
-import { openStorage } from "./database/storage.js";
+import { openStorage } from "./storage.js";
 import { startServer } from "./server.js";
 import { StartupError } from "./startup-error.js";
 

@@ -13,7 +13,7 @@ import type { Config, HttpLimits } from "./config.js";
 import { ApiError, problemType } from "./errors.js";
 import { problemBody } from "./http/problem.js";
 import { ConnectorRegistry } from "./connectors/registry.js";
-import { openStorage, type Storage } from "./database/storage.js";
+import { openStorage, type Storage } from "./storage.js";
 import { docsBuilt } from "./http/published-docs.js";
 import { pruneIdempotencyKeysPeriodically } from "./instances/idempotency-pruning.js";
 import { instancesService } from "./instances/instances.js";

@@ -1,5 +1,5 @@
 import { startPostgresCluster } from "@instances-api/postgres-cluster";
-import { openStorage } from "../../src/database/storage.js";
+import { openStorage } from "../../src/storage.js";
 import { storeContract } from "./store-contract.js";
 
 storeContract("PostgreSQL", async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { openStorage } from "../../src/database/storage.js";
+import { openStorage } from "../../src/storage.js";
 import { storeContract } from "./store-contract.js";
 
 storeContract("SQLite", async () => {

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Caller } from "../../src/accounts/store.js";
-import type { Storage } from "../../src/database/storage.js";
+import type { Storage } from "../../src/storage.js";
 import type { NewInstance } from "../../src/instances/store.js";
 
 function hashes(name: string) {

@@ -1,17 +1,18 @@
-// The storage behind the server: one small interface per domain, opened from the configuration.
-// SQLite is the embedded default; PostgreSQL is chosen by a postgres:// DATABASE_URL.
-import { sqliteAccountStore } from "../accounts/sqlite-account-store.js";
-import type { AccountStore } from "../accounts/store.js";
-import { postgresAccountStore } from "../accounts/postgres-account-store.js";
-import type { StorageConfig } from "../config.js";
-import { postgresInstanceStore } from "../instances/postgres-instance-store.js";
-import { sqliteInstanceStore } from "../instances/sqlite-instance-store.js";
-import type { InstanceStore } from "../instances/store.js";
-import type { KeyCheckStore } from "../secrets/key-check.js";
-import { postgresKeyCheckStore } from "../secrets/postgres-key-check-store.js";
-import { sqliteKeyCheckStore } from "../secrets/sqlite-key-check-store.js";
-import { guarded, openPostgres } from "./postgres.js";
-import { isUnreadable, openSqlite, probeSqlite, unreadableDatabaseError } from "./sqlite.js";
+// The composition root of storage: it picks the store (SQLite, the embedded default, or PostgreSQL
+// for a postgres:// DATABASE_URL) and opens one small interface per domain. It sits above the
+// domains and the drivers (database/), so that no arrow runs back up from a driver to a domain.
+import { sqliteAccountStore } from "./accounts/sqlite-account-store.js";
+import type { AccountStore } from "./accounts/store.js";
+import { postgresAccountStore } from "./accounts/postgres-account-store.js";
+import type { StorageConfig } from "./config.js";
+import { postgresInstanceStore } from "./instances/postgres-instance-store.js";
+import { sqliteInstanceStore } from "./instances/sqlite-instance-store.js";
+import type { InstanceStore } from "./instances/store.js";
+import type { KeyCheckStore } from "./secrets/key-check.js";
+import { postgresKeyCheckStore } from "./secrets/postgres-key-check-store.js";
+import { sqliteKeyCheckStore } from "./secrets/sqlite-key-check-store.js";
+import { guarded, openPostgres } from "./database/postgres.js";
+import { isUnreadable, openSqlite, probeSqlite, unreadableDatabaseError } from "./database/sqlite.js";
 
 export interface Storage {
   accounts: AccountStore;
