@@ -5,7 +5,7 @@
 // replays what it kept.
 import type pg from "pg";
 import { guarded, inTransaction } from "../database/postgres.js";
-import { instanceColumns, recordFromRow, type InstanceChanges, type InstanceRecord, type InstanceRow, type InstanceStore, type StoredIdempotentResponse, type WriteOutcome } from "./store.js";
+import { changedColumns, instanceColumns, recordFromRow, type InstanceChanges, type InstanceRecord, type InstanceRow, type InstanceStore, type StoredIdempotentResponse, type WriteOutcome } from "./store.js";
 
 type Row = InstanceRow;
 const columns = instanceColumns;
@@ -92,17 +92,10 @@ export function postgresInstanceStore(pool: pg.Pool): InstanceStore {
           if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
           const params: unknown[] = [organizationId, id, new Date().toISOString()];
           const assignments = ["version = version + 1", "updated_at = $3"];
-          const set = (column: string, value: unknown) => {
+          for (const [column, value] of changedColumns(changes)) {
             params.push(value);
             assignments.push(`${column} = $${params.length}`);
-          };
-          if (changes.name !== undefined) set("name", changes.name);
-          if (changes.tags !== undefined) set("tags", JSON.stringify(changes.tags));
-          if (changes.configuration !== undefined) set("configuration", JSON.stringify(changes.configuration));
-          if (changes.sealedSecrets !== undefined) set("secrets", changes.sealedSecrets);
-          if (changes.secretKeys !== undefined) set("secret_keys", JSON.stringify(changes.secretKeys));
-          if (changes.disabled !== undefined) set("disabled", changes.disabled);
-          if (changes.tokenHash !== undefined) set("token_hash", changes.tokenHash);
+          }
           const { rows } = await client.query<Row>(`UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = $1 AND id = $2 RETURNING ${columns}`, params);
           return toRecord(rows[0]!);
         }),

@@ -3,7 +3,7 @@
 import type { Statement } from "better-sqlite3";
 import { groupCommit, type GroupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
-import { instanceColumns, recordFromRow, type InstanceChanges, type InstanceRecord, type InstanceStore, type ListQuery, type NewInstance, type StoredIdempotentResponse, type WriteOutcome, type InstanceRow } from "./store.js";
+import { changedColumns, instanceColumns, recordFromRow, type InstanceChanges, type InstanceRecord, type InstanceStore, type ListQuery, type NewInstance, type StoredIdempotentResponse, type WriteOutcome, type InstanceRow } from "./store.js";
 
 /** A row as SQLite returns it: JSON in text columns, booleans as integers. */
 type Row = Omit<InstanceRow, "tags" | "configuration" | "secret_keys" | "disabled"> & {
@@ -77,17 +77,10 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
     if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
     const assignments: string[] = ["version = version + 1", "updated_at = @updatedAt"];
     const values: Record<string, unknown> = { organizationId, id, updatedAt: new Date().toISOString() };
-    const set = (column: string, value: unknown) => {
+    for (const [column, value] of changedColumns(changes)) {
       assignments.push(`${column} = @${column}`);
-      values[column] = value;
-    };
-    if (changes.name !== undefined) set("name", changes.name);
-    if (changes.tags !== undefined) set("tags", JSON.stringify(changes.tags));
-    if (changes.configuration !== undefined) set("configuration", JSON.stringify(changes.configuration));
-    if (changes.sealedSecrets !== undefined) set("secrets", changes.sealedSecrets);
-    if (changes.secretKeys !== undefined) set("secret_keys", JSON.stringify(changes.secretKeys));
-    if (changes.disabled !== undefined) set("disabled", changes.disabled ? 1 : 0);
-    if (changes.tokenHash !== undefined) set("token_hash", changes.tokenHash);
+      values[column] = typeof value === "boolean" ? Number(value) : value;
+    }
     const row = prepared(`UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = @organizationId AND id = @id RETURNING ${columns}`).get(
       values,
     ) as Row;

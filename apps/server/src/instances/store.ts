@@ -100,3 +100,19 @@ export function recordFromRow(row: InstanceRow): InstanceRecord {
     createdAt: row.created_at,
   };
 }
+
+/**
+ * The columns a change sets, with their values as both stores bind them (JSON as text; `disabled`
+ * as a boolean, which the SQLite store turns into 0 or 1). Each store writes its own placeholders.
+ */
+export function changedColumns(changes: InstanceChanges): [column: string, value: unknown][] {
+  const columns: [string, unknown][] = [];
+  if (changes.name !== undefined) columns.push(["name", changes.name]);
+  if (changes.tags !== undefined) columns.push(["tags", JSON.stringify(changes.tags)]);
+  if (changes.configuration !== undefined) columns.push(["configuration", JSON.stringify(changes.configuration)]);
+  if (changes.sealedSecrets !== undefined) columns.push(["secrets", changes.sealedSecrets]);
+  if (changes.secretKeys !== undefined) columns.push(["secret_keys", JSON.stringify(changes.secretKeys)]);
+  if (changes.disabled !== undefined) columns.push(["disabled", changes.disabled]);
+  if (changes.tokenHash !== undefined) columns.push(["token_hash", changes.tokenHash]);
+  return columns;
+}
