@@ -39,8 +39,15 @@ describe("the bundle", () => {
       methods.filter((m) => m in item).map((m) => item[m] as { operationId: string; tags: string[]; responses: Record<string, unknown> }),
     );
     expect(operations.map((op) => op.operationId).sort()).toEqual([
-      "createInstance", "deleteInstance", "getConnector", "getInstance", "listConnectors",
-      "listInstances", "replaceInstance", "rotateInstanceToken", "updateInstance",
+      "createInstance",
+      "deleteInstance",
+      "getConnector",
+      "getInstance",
+      "listConnectors",
+      "listInstances",
+      "replaceInstance",
+      "rotateInstanceToken",
+      "updateInstance",
     ]);
     for (const op of operations) {
       expect(op.tags.length, op.operationId).toBeGreaterThan(0);

@@ -13,9 +13,7 @@ export interface OpenApiDocument {
   [key: string]: unknown;
 }
 
-export const bundle = JSON.parse(
-  readFileSync(fileURLToPath(new URL("../dist/openapi.json", import.meta.url)), "utf8"),
-) as OpenApiDocument;
+export const bundle = JSON.parse(readFileSync(fileURLToPath(new URL("../dist/openapi.json", import.meta.url)), "utf8")) as OpenApiDocument;
 
 const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
 addFormats.default(ajv);
@@ -55,7 +53,7 @@ export interface ConnectorSchema extends JsonSchema {
 
 /** The create request's branches: one schema per connector, by connector key. */
 export const connectorSchemas: Map<string, { pointer: string; schema: ConnectorSchema }> = new Map(
-  ((schemas.CreateInstanceRequest as { oneOf: { $ref: string }[] }).oneOf).map(({ $ref }) => {
+  (schemas.CreateInstanceRequest as { oneOf: { $ref: string }[] }).oneOf.map(({ $ref }) => {
     const schema = resolve<ConnectorSchema>({ $ref });
     return [schema.properties.your_mom.properties.key.const, { pointer: $ref, schema }];
   }),

@@ -20,7 +20,11 @@ function findExamples(node: unknown, path: string[], found: Found[]): Found[] {
   const inSchema = path.includes("schemas") || path.at(-1) === "schema" || path.includes("properties");
   if ("schema" in object && "examples" in object && typeof object.examples === "object") {
     for (const [name, example] of Object.entries(object.examples as object)) {
-      found.push({ where: `${pointer(path)} example ${name}`, schemaPointer: pointer([...path, "schema"]), value: resolve<{ value: unknown }>(example).value });
+      found.push({
+        where: `${pointer(path)} example ${name}`,
+        schemaPointer: pointer([...path, "schema"]),
+        value: resolve<{ value: unknown }>(example).value,
+      });
     }
   }
   if ("schema" in object && "example" in object) {

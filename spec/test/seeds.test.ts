@@ -109,13 +109,17 @@ describe.each(cases)("%s", (_heading, seed) => {
   });
 
   it("has the guide's response, corrected and with secrets masked, as its response example", () => {
-    const examples = resolve<Record<string, { $ref: string }>>({ $ref: "#/paths/~1instances/post/responses/200/content/application~1json/examples" });
+    const examples = resolve<Record<string, { $ref: string }>>({
+      $ref: "#/paths/~1instances/post/responses/200/content/application~1json/examples",
+    });
     const example = resolve<{ value: JsonObject }>(examples[seed.connectorKey]);
     expect(example.value).toEqual(masked(correctedResponse(seed), secretEntries(schema)));
   });
 
   it("has the guide's request, placeholders filled with real-looking values, as its request example", () => {
-    const examples = resolve<Record<string, { $ref: string }>>({ $ref: "#/paths/~1instances/post/requestBody/content/application~1json/examples" });
+    const examples = resolve<Record<string, { $ref: string }>>({
+      $ref: "#/paths/~1instances/post/requestBody/content/application~1json/examples",
+    });
     const example = resolve<{ value: JsonObject }>(examples[seed.connectorKey]).value;
     const guide = seed.request.configuration as JsonObject;
     const mine = example.configuration as JsonObject;

@@ -21,7 +21,20 @@ writeFileSync(documentFile, JSON.stringify(docsDocument(bundle, readSamples), nu
 const redocly = path.join(path.dirname(require.resolve("@redocly/cli/package.json")), "bin", "cli.js");
 execFileSync(
   process.execPath,
-  [redocly, "build-docs", documentFile, "--output", path.join(dist, "index.html"), "--inlineBundle", "--title", "Instances API", "--config", path.join(packageDir, "redocly.yaml"), "--lint-config", "off"],
+  [
+    redocly,
+    "build-docs",
+    documentFile,
+    "--output",
+    path.join(dist, "index.html"),
+    "--inlineBundle",
+    "--title",
+    "Instances API",
+    "--config",
+    path.join(packageDir, "redocly.yaml"),
+    "--lint-config",
+    "off",
+  ],
   { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" } },
 );
 console.log(`docs: ${path.join(dist, "index.html")}`);

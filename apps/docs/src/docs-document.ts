@@ -41,19 +41,35 @@ export function docsDocument(bundle: SpecDocument, samples: (operationId: string
     ];
   }
   const connectors = readConnectors(spec).map((connector) => connectorSection(spec, connector));
-  spec.info.description = [spec.info.description?.trimEnd() ?? "", missingEntriesExample(spec), "# Connectors", ...connectors].join("\n\n") + "\n";
+  spec.info.description =
+    [spec.info.description?.trimEnd() ?? "", missingEntriesExample(spec), "# Connectors", ...connectors].join("\n\n") + "\n";
   return spec;
 }
 
 function missingEntriesExample(spec: Document): string {
-  const example = walk(spec, ["components", "responses", "BadRequest", "content", "application/problem+json", "examples", "missingEntries", "value"]);
+  const example = walk(spec, [
+    "components",
+    "responses",
+    "BadRequest",
+    "content",
+    "application/problem+json",
+    "examples",
+    "missingEntries",
+    "value",
+  ]);
   return ["## Example: missing configuration entries", "```json", JSON.stringify(example, null, 2), "```"].join("\n");
 }
 
 function connectorSection(spec: Document, connector: ConnectorDefinition): string {
   const { catalog } = connector;
   const rows = connector.entries.map((entry) =>
-    [`\`${entry.key}\``, entry.required ? "yes" : "no", entry.secret ? "yes" : "no", entry.default == null ? "" : `\`${entry.default}\``, cell(entry.description)].join(" | "),
+    [
+      `\`${entry.key}\``,
+      entry.required ? "yes" : "no",
+      entry.secret ? "yes" : "no",
+      entry.default == null ? "" : `\`${entry.default}\``,
+      cell(entry.description),
+    ].join(" | "),
   );
   const platform = Object.entries(connector.platformConfiguration).map(
     ([key, value]) => `\`${key}\`${connector.secretKeys.has(key) ? " (secret)" : value === null ? "" : ` = \`${value}\``}`,
@@ -81,7 +97,15 @@ function connectorSection(spec: Document, connector: ConnectorDefinition): strin
 function walk(spec: Document, path: string[]): unknown {
   const follow = (node: unknown): unknown => {
     const ref = (node as { $ref?: unknown } | undefined)?.$ref;
-    return typeof ref === "string" ? walk(spec, ref.slice(2).split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"))) : node;
+    return typeof ref === "string"
+      ? walk(
+          spec,
+          ref
+            .slice(2)
+            .split("/")
+            .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~")),
+        )
+      : node;
   };
   return path.reduce<unknown>((at, part) => follow((follow(at) as Record<string, unknown> | undefined)?.[part]), spec);
 }

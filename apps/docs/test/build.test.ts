@@ -32,13 +32,23 @@ describe("the built docs", () => {
 
   it("mention every operation, each with a curl and a TypeScript sample", () => {
     expect([...operations.keys()].sort()).toEqual([
-      "createInstance", "deleteInstance", "getConnector", "getInstance", "listConnectors",
-      "listInstances", "replaceInstance", "rotateInstanceToken", "updateInstance",
+      "createInstance",
+      "deleteInstance",
+      "getConnector",
+      "getInstance",
+      "listConnectors",
+      "listInstances",
+      "replaceInstance",
+      "rotateInstanceToken",
+      "updateInstance",
     ]);
     for (const [operationId, operation] of operations) {
       expect(html, operationId).toContain(operationId);
       const samples = operation["x-codeSamples"] ?? [];
-      expect(samples.map((s) => s.label), operationId).toEqual(["curl", "TypeScript"]);
+      expect(
+        samples.map((s) => s.label),
+        operationId,
+      ).toEqual(["curl", "TypeScript"]);
       expect(samples[0]!.source).toMatch(/^curl /);
       expect(samples[1]!.source).toMatch(/createInstancesClient/);
       expect(samples[1]!.source).not.toContain('from "./client.js"');

@@ -81,7 +81,8 @@ export function createApp(options: AppOptions): express.Express {
     }),
   );
   app.use(basePath, restoreAuthenticationFailure());
-  if (rateLimits.requestsPerMinutePerOrganization !== undefined) app.use(basePath, limitOrganizationRequests(rateLimits.requestsPerMinutePerOrganization));
+  if (rateLimits.requestsPerMinutePerOrganization !== undefined)
+    app.use(basePath, limitOrganizationRequests(rateLimits.requestsPerMinutePerOrganization));
   app.use(basePath, restoreQueryAsSent(), rejectNestedQueryKeys(), jsonOnly());
   app.use(basePath, raiseBodyError(), preferBodyError());
   app.use(basePath, explainConnectorErrors(registry));
@@ -100,7 +101,8 @@ export function createApp(options: AppOptions): express.Express {
  */
 function explainConnectorErrors(registry: ConnectorRegistry): ErrorRequestHandler {
   return (error: { status?: number; errors?: { path?: string }[] }, req, _res, next) => {
-    const isCreateOrReplace = (req.method === "POST" && req.path === "/instances") || (req.method === "PUT" && /^\/instances\/[^/]+$/.test(req.path));
+    const isCreateOrReplace =
+      (req.method === "POST" && req.path === "/instances") || (req.method === "PUT" && /^\/instances\/[^/]+$/.test(req.path));
     const aboutBody = error.status === 400 && error.errors?.some((e) => e.path?.startsWith("/body"));
     if (!isCreateOrReplace || !aboutBody) return next(error);
     try {

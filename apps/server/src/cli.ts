@@ -61,8 +61,9 @@ async function main(argv: string[]): Promise<void> {
 // (a wrong key, a damaged database, an unusable data directory) exits 1. Anything else is a fault
 // of ours: its stack, exit 1.
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const usage = error instanceof ConfigError || (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"));
+  const usage =
+    error instanceof ConfigError || (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"));
   const known = usage || error instanceof StartupError;
-  console.error(`instances-api: ${known ? (error).message : String((error as Error).stack ?? error)}`);
+  console.error(`instances-api: ${known ? error.message : String((error as Error).stack ?? error)}`);
   process.exit(usage ? 2 : 1);
 });

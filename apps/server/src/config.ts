@@ -50,7 +50,10 @@ export interface RateLimits {
   requestsPerMinutePerOrganization: number | undefined;
 }
 
-export const defaultRateLimits: Readonly<RateLimits> = Object.freeze({ authenticationFailuresPerMinute: 30, requestsPerMinutePerOrganization: undefined });
+export const defaultRateLimits: Readonly<RateLimits> = Object.freeze({
+  authenticationFailuresPerMinute: 30,
+  requestsPerMinutePerOrganization: undefined,
+});
 
 export class ConfigError extends Error {}
 
@@ -68,14 +71,20 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     validateResponses: env.NODE_ENV !== "production",
     logLevel: env.LOG_LEVEL ?? "info",
     http: parseHttpLimits(env),
-    idempotencyKeyTtlSeconds: positiveInteger("IDEMPOTENCY_KEY_TTL_SECONDS", env.IDEMPOTENCY_KEY_TTL_SECONDS, defaultIdempotencyKeyTtlSeconds),
+    idempotencyKeyTtlSeconds: positiveInteger(
+      "IDEMPOTENCY_KEY_TTL_SECONDS",
+      env.IDEMPOTENCY_KEY_TTL_SECONDS,
+      defaultIdempotencyKeyTtlSeconds,
+    ),
     rateLimits: Object.freeze({
       authenticationFailuresPerMinute: positiveInteger(
         "AUTH_FAILURES_PER_MINUTE",
         env.AUTH_FAILURES_PER_MINUTE,
         defaultRateLimits.authenticationFailuresPerMinute,
       ),
-      requestsPerMinutePerOrganization: env.RATE_LIMIT_PER_MINUTE ? positiveInteger("RATE_LIMIT_PER_MINUTE", env.RATE_LIMIT_PER_MINUTE, 0) : undefined,
+      requestsPerMinutePerOrganization: env.RATE_LIMIT_PER_MINUTE
+        ? positiveInteger("RATE_LIMIT_PER_MINUTE", env.RATE_LIMIT_PER_MINUTE, 0)
+        : undefined,
     }),
     corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
   });
@@ -89,7 +98,10 @@ function positiveInteger(name: string, value: string | undefined, fallback: numb
 
 /** CORS_ORIGINS: `*`, or a comma-separated list of exact origins (`https://app.example.com`). */
 function parseCorsOrigins(value: string | undefined): readonly string[] {
-  const origins = (value ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  const origins = (value ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const origin of origins) {
     if (origin === "*") continue;
     let parsed: URL | undefined;
@@ -99,7 +111,9 @@ function parseCorsOrigins(value: string | undefined): readonly string[] {
       parsed = undefined;
     }
     if (!parsed || parsed.origin !== origin || !/^https?:$/.test(parsed.protocol)) {
-      throw new ConfigError(`CORS_ORIGINS must list origins such as https://app.example.com (scheme, host and port, no path), not "${origin}"`);
+      throw new ConfigError(
+        `CORS_ORIGINS must list origins such as https://app.example.com (scheme, host and port, no path), not "${origin}"`,
+      );
     }
   }
   return Object.freeze(origins);

@@ -67,7 +67,12 @@ export async function startServer({
     const registry = new ConnectorRegistry(spec);
     const account = await createFirstAccount(storage.accounts, "default");
     if (account) announce(`Created the default account (shown once). Authorization: ${account.authorization}`);
-    const instances = instancesService({ store: storage.instances, registry, secretBox, idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds });
+    const instances = instancesService({
+      store: storage.instances,
+      registry,
+      secretBox,
+      idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
+    });
     const app = createApp({
       spec,
       registry,
@@ -88,7 +93,12 @@ export async function startServer({
     logger.info({ url, docs: `${url}/docs/` }, `listening on ${url}`);
     if (!docsBuilt(docsDir)) logger.warn({ docsDir }, "the docs are not built: /docs answers 404 until `npm run build`");
     logger.flush();
-    return { url, apiUrl: `${url}${basePathOf(spec)}`, logger, storage, close: () => {
+    return {
+      url,
+      apiUrl: `${url}${basePathOf(spec)}`,
+      logger,
+      storage,
+      close: () => {
         stopPruning();
         return stop(server, storage);
       },
@@ -147,9 +157,19 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex & { 
 }
 
 const clientErrorAnswers: Record<string, [status: number, title: string, name: string, message: string]> = {
-  HPE_HEADER_OVERFLOW: [431, "Request header fields too large", "headers-too-large", "The request line and headers are over the 16 KB limit"],
+  HPE_HEADER_OVERFLOW: [
+    431,
+    "Request header fields too large",
+    "headers-too-large",
+    "The request line and headers are over the 16 KB limit",
+  ],
   HPE_INVALID: [400, "Malformed HTTP request", "malformed-http", "The request is not valid HTTP"],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request timeout", "request-timeout", "The request did not arrive in time; send it whole, without pauses"],
+  ERR_HTTP_REQUEST_TIMEOUT: [
+    408,
+    "Request timeout",
+    "request-timeout",
+    "The request did not arrive in time; send it whole, without pauses",
+  ],
 };
 
 // In-flight requests get this long to finish before their connections are cut.

@@ -25,7 +25,10 @@ function dataDir(): string {
 }
 
 function serve(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [cli, "serve"], { env: { ...process.env, HOST: "127.0.0.1", PORT: "0", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [cli, "serve"], {
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   let output = "";
   return new Promise((resolve, reject) => {
@@ -51,10 +54,14 @@ function exited(child: ChildProcess): Promise<number | null> {
 describe("instances-api on an unsupported Node", () => {
   // The child's reported version is replaced before the bin runs: the check reads process.versions.
   const asNode = (version: string) =>
-    spawnSync(process.execPath, ["--import", `data:text/javascript,Object.defineProperty(process.versions,"node",{value:"${version}"})`, cli, "--help"], {
-      encoding: "utf8",
-      timeout: 10_000,
-    });
+    spawnSync(
+      process.execPath,
+      ["--import", `data:text/javascript,Object.defineProperty(process.versions,"node",{value:"${version}"})`, cli, "--help"],
+      {
+        encoding: "utf8",
+        timeout: 10_000,
+      },
+    );
 
   it.each([
     ["20.20.2", false],
@@ -122,7 +129,11 @@ describe("instances-api serve", () => {
   });
 
   it("fails fast with a clear message on a bad setting", () => {
-    const result = spawnSync(process.execPath, [cli, "serve"], { env: { ...process.env, PORT: "eighty", DATA_DIR: dataDir() }, encoding: "utf8", timeout: 10_000 });
+    const result = spawnSync(process.execPath, [cli, "serve"], {
+      env: { ...process.env, PORT: "eighty", DATA_DIR: dataDir() },
+      encoding: "utf8",
+      timeout: 10_000,
+    });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('PORT must be a port number (0-65535), not "eighty"');
   });
@@ -132,7 +143,11 @@ describe("instances-api accounts create", () => {
   it("prints one JSON object with the secrets and the header, while the server runs", async () => {
     const dir = dataDir();
     const running = await serve({ DATA_DIR: dir });
-    const result = spawnSync(process.execPath, [cli, "accounts", "create", "--organization", "Acme"], { env: { ...process.env, DATA_DIR: dir }, encoding: "utf8", timeout: 10_000 });
+    const result = spawnSync(process.execPath, [cli, "accounts", "create", "--organization", "Acme"], {
+      env: { ...process.env, DATA_DIR: dir },
+      encoding: "utf8",
+      timeout: 10_000,
+    });
     expect(result.status, result.stderr).toBe(0);
     const account = JSON.parse(result.stdout) as Record<string, string>;
     expect(Object.keys(account).sort()).toEqual(["authorization", "organization", "organizationSecret", "userSecret"]);
@@ -143,7 +158,11 @@ describe("instances-api accounts create", () => {
   });
 
   it("says what is missing without --organization", () => {
-    const result = spawnSync(process.execPath, [cli, "accounts", "create"], { env: { ...process.env, DATA_DIR: dataDir() }, encoding: "utf8", timeout: 10_000 });
+    const result = spawnSync(process.execPath, [cli, "accounts", "create"], {
+      env: { ...process.env, DATA_DIR: dataDir() },
+      encoding: "utf8",
+      timeout: 10_000,
+    });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("accounts create needs --organization <name>");
   });

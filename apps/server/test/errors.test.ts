@@ -6,7 +6,15 @@ import { type ApiError, cut, echo, invalidPart, InvalidRequestError } from "../s
 
 /** The Problem body the error handler renders from an error, as JSON. */
 function rendered(error: ApiError): string {
-  return JSON.stringify({ type: error.problemType, title: error.title, status: error.status, detail: error.message, message: error.message, requestId: "r".repeat(36), ...error.fields });
+  return JSON.stringify({
+    type: error.problemType,
+    title: error.title,
+    status: error.status,
+    detail: error.message,
+    message: error.message,
+    requestId: "r".repeat(36),
+    ...error.fields,
+  });
 }
 
 describe("an error's lists", () => {
@@ -37,13 +45,20 @@ describe("the worst case", () => {
   const hostile = "\u0001".repeat(100_000);
 
   it("an invalid request with thousands of huge parts renders under 64 kB", () => {
-    const error = new InvalidRequestError(hostile, Array.from({ length: 5_000 }, () => invalidPart(hostile, hostile)));
+    const error = new InvalidRequestError(
+      hostile,
+      Array.from({ length: 5_000 }, () => invalidPart(hostile, hostile)),
+    );
     expect(Buffer.byteLength(rendered(error))).toBeLessThanOrEqual(64 * 1024);
     expect(error.fields.errorsTotal).toBe(5_000);
   });
 
   it("unknown entries with huge names render under 64 kB", () => {
-    const error = new UnknownConfigurationError("freshservice", Array.from({ length: 20 }, () => ({ entry: echo(hostile), suggestion: "subdomain" })), 90_000);
+    const error = new UnknownConfigurationError(
+      "freshservice",
+      Array.from({ length: 20 }, () => ({ entry: echo(hostile), suggestion: "subdomain" })),
+      90_000,
+    );
     expect(Buffer.byteLength(rendered(error))).toBeLessThanOrEqual(64 * 1024);
     expect(error.message).toMatch(/and 89990 more$/);
   });

@@ -15,7 +15,13 @@ describe("a restart", () => {
         method: "POST",
         json: {
           your_mom: { key: "sugarcrmv2" },
-          configuration: { "oauth.api.key": secrets[2], "oauth.api.secret": secrets[1], "site.url": "acme.sugarondemand.com", username: "sales", password: secrets[0] },
+          configuration: {
+            "oauth.api.key": secrets[2],
+            "oauth.api.secret": secrets[1],
+            "site.url": "acme.sugarondemand.com",
+            username: "sales",
+            password: secrets[0],
+          },
           tags: ["crm"],
           name: "CRM",
         },
@@ -33,7 +39,13 @@ describe("a restart", () => {
       const files = readdirSync(t.dataDir).filter((f) => f.startsWith("instances.sqlite"));
       expect(files).toContain("instances.sqlite");
       const bytes = Buffer.concat(files.map((f) => readFileSync(path.join(t.dataDir, f))));
-      const inClear = [...secrets, created.token, account.userSecret, account.organizationSecret, ...t.authorization.split(/[ ,]+/).filter((w) => w.length > 20)];
+      const inClear = [
+        ...secrets,
+        created.token,
+        account.userSecret,
+        account.organizationSecret,
+        ...t.authorization.split(/[ ,]+/).filter((w) => w.length > 20),
+      ];
       for (const secret of inClear) expect(bytes.includes(Buffer.from(secret)), secret).toBe(false);
       expect(bytes.includes(Buffer.from("acme.sugarondemand.com"))).toBe(true); // not a secret: stored, and so findable
 

@@ -20,7 +20,14 @@ export type SecretEntry = RawConfigurations extends infer C ? (C extends unknown
 export type MaskedConfiguration = { readonly [E in SecretEntry]?: "********" } & { readonly [key: string]: string | null };
 type ResponseInstance = Omit<Schemas["Instance"], "configuration"> & { configuration?: MaskedConfiguration };
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type MaskSecrets<T> = Same<T, Schemas["Instance"]> extends true ? ResponseInstance : T extends (infer E)[] ? MaskSecrets<E>[] : T extends object ? { [K in keyof T]: MaskSecrets<T[K]> } : T;
+type MaskSecrets<T> =
+  Same<T, Schemas["Instance"]> extends true
+    ? ResponseInstance
+    : T extends (infer E)[]
+      ? MaskSecrets<E>[]
+      : T extends object
+        ? { [K in keyof T]: MaskSecrets<T[K]> }
+        : T;
 /** The API's paths, as generated, with every response instance's secrets typed as masked. */
 export type paths = MaskSecrets<generatedPaths>;
 
@@ -89,7 +96,10 @@ export class InstancesApiError extends Error {
  * Every instance the query matches, page after page: follows the `your_moms-next-page-token`
  * header so the caller never handles a cursor. Throws InstancesApiError when a page fails.
  */
-export async function* listAllInstances(client: InstancesClient, query: Omit<ListInstancesQuery, "nextPage"> = {}): AsyncGenerator<Instance> {
+export async function* listAllInstances(
+  client: InstancesClient,
+  query: Omit<ListInstancesQuery, "nextPage"> = {},
+): AsyncGenerator<Instance> {
   let nextPage: string | undefined;
   do {
     const { data, error, response } = await client.GET("/instances", {

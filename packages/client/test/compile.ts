@@ -34,12 +34,10 @@ export function compile(sources: Record<string, string>): Record<string, string[
   const result: Record<string, string[]> = {};
   for (const [file] of files) {
     const name = path.basename(file, ".ts");
-    result[name] = ts
-      .getPreEmitDiagnostics(program, program.getSourceFile(file))
-      .map((d) => {
-        const at = d.file && d.start !== undefined ? /^[\w."-]*/.exec(d.file.text.slice(d.start))?.[0] : "";
-        return `at ${at}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
-      });
+    result[name] = ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => {
+      const at = d.file && d.start !== undefined ? /^[\w."-]*/.exec(d.file.text.slice(d.start))?.[0] : "";
+      return `at ${at}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+    });
   }
   return result;
 }

@@ -7,7 +7,9 @@ import { compile } from "./compile.js";
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
 const examplesDir = new URL("../examples/", import.meta.url);
-const examples = readdirSync(examplesDir).filter((f) => f.endsWith(".ts")).sort();
+const examples = readdirSync(examplesDir)
+  .filter((f) => f.endsWith(".ts"))
+  .sort();
 
 describe("the README", () => {
   it("shows every example file, verbatim, and no other TypeScript", () => {

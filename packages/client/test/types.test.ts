@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { compile } from "./compile.js";
 
 const seeds = readSeeds();
-const header = 'import type { CreateInstanceRequest, ConfigurationOf, ConnectorKey, Instance, Problem, InstancesClient } from "@instances-api/client";\n';
+const header =
+  'import type { CreateInstanceRequest, ConfigurationOf, ConnectorKey, Instance, Problem, InstancesClient } from "@instances-api/client";\n';
 
 function createRequestSource(body: unknown): string {
   return `${header}export const body: CreateInstanceRequest = ${JSON.stringify(body, null, 2)};\n`;
@@ -28,7 +29,8 @@ for (const seed of seeds) {
   const request = fillPlaceholders(seed.request);
   sources[`${seed.connectorKey}-complete`] = createRequestSource(request);
   mustCompile.push(`${seed.connectorKey}-complete`);
-  sources[`${seed.connectorKey}-configuration-of`] = `${header}export const c: ConfigurationOf<"${seed.connectorKey}"> = ${JSON.stringify(request.configuration)};\n`;
+  sources[`${seed.connectorKey}-configuration-of`] =
+    `${header}export const c: ConfigurationOf<"${seed.connectorKey}"> = ${JSON.stringify(request.configuration)};\n`;
   mustCompile.push(`${seed.connectorKey}-configuration-of`);
   for (const entry of requiredBySeed[seed.connectorKey] ?? []) {
     // In a whole create request the error points at `configuration` (TypeScript does not narrow a
@@ -38,7 +40,8 @@ for (const seed of seeds) {
     mustNotCompile.push([name, /^at "?configuration"?: /]);
     // ... and in the connector's own configuration type it names the missing entry.
     const own = `${seed.connectorKey}-configuration-of-without-${entry}`;
-    sources[own] = `${header}export const c: ConfigurationOf<"${seed.connectorKey}"> = ${JSON.stringify(withoutEntry(request, entry).configuration)};\n`;
+    sources[own] =
+      `${header}export const c: ConfigurationOf<"${seed.connectorKey}"> = ${JSON.stringify(withoutEntry(request, entry).configuration)};\n`;
     mustNotCompile.push([own, new RegExp(`Property '"?${entry.replace(/\./g, "\\.")}"?' is missing`)]);
   }
   const unknown = structuredClone(request);
@@ -50,7 +53,8 @@ for (const seed of seeds) {
 sources["unknown-connector"] = createRequestSource({ your_mom: { key: "freshdesk" }, configuration: {}, name: "x" });
 mustNotCompile.push(["unknown-connector", /"freshdesk"' is not assignable to type/]);
 
-sources["connector-keys"] = `${header}const keys: ConnectorKey[] = ["taxify", "quickbooksonprem", "infobip", "freshservice", "sugarcrmv2"];\nexport const wrong: ConnectorKey = "quickbooks";\nexport { keys };\n`;
+sources["connector-keys"] =
+  `${header}const keys: ConnectorKey[] = ["taxify", "quickbooksonprem", "infobip", "freshservice", "sugarcrmv2"];\nexport const wrong: ConnectorKey = "quickbooks";\nexport { keys };\n`;
 mustNotCompile.push(["connector-keys", /"quickbooks"' is not assignable to type 'ConnectorKey'|"quickbooks"' is not assignable/]);
 
 sources["response-fields"] = `${header}declare const i: Instance;
@@ -79,7 +83,8 @@ export async function f() {
 `;
 mustCompile.push("secrets-masked-in-responses");
 
-sources["secrets-not-readable"] = `${header}declare const i: Instance;\nexport const secret: "hunter2" | undefined = i.configuration?.password;\n`;
+sources["secrets-not-readable"] =
+  `${header}declare const i: Instance;\nexport const secret: "hunter2" | undefined = i.configuration?.password;\n`;
 mustNotCompile.push(["secrets-not-readable", /Type '"\*\*\*\*\*\*\*\*"' is not assignable to type '"hunter2"'/]);
 
 sources["response-field-types"] = `${header}declare const i: Instance;\nexport const id: string = i.id;\n`;

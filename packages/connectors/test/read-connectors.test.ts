@@ -30,13 +30,25 @@ describe("readConnectors", () => {
       ["event.notification.enabled", false],
       ["event.notification.callback.url", false],
     ]);
-    expect(sugar.entries.find((e) => e.key === "event.notification.enabled")).toMatchObject({ label: "Event notifications", default: "false" });
-    expect(sugar.defaults).toEqual({ "oauth.callback.url": "https://console.cloud-your_moms.com/your_moms/jsp/home.jsp", "event.notification.enabled": "false" });
+    expect(sugar.entries.find((e) => e.key === "event.notification.enabled")).toMatchObject({
+      label: "Event notifications",
+      default: "false",
+    });
+    expect(sugar.defaults).toEqual({
+      "oauth.callback.url": "https://console.cloud-your_moms.com/your_moms/jsp/home.jsp",
+      "event.notification.enabled": "false",
+    });
     expect(JSON.stringify(sugar.configurationSchema)).not.toContain("$ref");
   });
 
   it("counts the platform's credentials among the secrets", () => {
-    expect([...byKey.get("sugarcrmv2")!.secretKeys].sort()).toEqual(["oauth.api.key", "oauth.api.secret", "oauth.user.refresh_token", "oauth.user.token", "password"]);
+    expect([...byKey.get("sugarcrmv2")!.secretKeys].sort()).toEqual([
+      "oauth.api.key",
+      "oauth.api.secret",
+      "oauth.user.refresh_token",
+      "oauth.user.token",
+      "password",
+    ]);
     expect([...byKey.get("taxify")!.secretKeys].sort()).toEqual(["api.key", "partner.key"]);
   });
 

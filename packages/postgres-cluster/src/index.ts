@@ -38,7 +38,10 @@ function binaries(): string {
   const root = "/usr/lib/postgresql";
   const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, "bin", "initdb"))) : [];
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!newest) throw new Error("No PostgreSQL binaries in /usr/lib/postgresql/*/bin: install Debian's postgresql (apt-get install postgresql), as .ci/run does, or set PG_BIN");
+  if (!newest)
+    throw new Error(
+      "No PostgreSQL binaries in /usr/lib/postgresql/*/bin: install Debian's postgresql (apt-get install postgresql), as .ci/run does, or set PG_BIN",
+    );
   return path.join(root, newest, "bin");
 }
 
@@ -61,11 +64,13 @@ export async function startPostgresCluster(database = "instances"): Promise<Post
   chmodSync(dir, 0o777);
   const invocation = (command: string, args: string[]): [string, string[]] =>
     asRoot ? ["runuser", ["-u", "postgres", "--", path.join(bin, command), ...args]] : [path.join(bin, command), args];
-  const run = async (command: string, args: string[]) => (await execFileAsync(...invocation(command, args), { encoding: "utf8", cwd: dir })).stdout;
+  const run = async (command: string, args: string[]) =>
+    (await execFileAsync(...invocation(command, args), { encoding: "utf8", cwd: dir })).stdout;
   const port = await freePort();
   await run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=100`;
-  const startServer = async () => void (await run("pg_ctl", ["-D", data, "-o", options, "-l", path.join(dir, "log"), "-w", "-t", "30", "start"]));
+  const startServer = async () =>
+    void (await run("pg_ctl", ["-D", data, "-o", options, "-l", path.join(dir, "log"), "-w", "-t", "30", "start"]));
   const stopServer = async (mode: StopMode = "fast") => void (await run("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]));
   const connection = ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres"];
   await startServer();

@@ -14,8 +14,10 @@ const textRepairs: TextRepair[] = [
     file: "infobip-create-instance.md",
     defect: "configDescription holds an HTML link with unescaped double quotes",
     repair: (text) =>
-      replaceOnce(text, /("configDescription": ")(.*)(",\s*\n)/, (_all, open: string, value: string, close: string) =>
-        open + value.replace(/(?<!\\)"/g, '\\"') + close,
+      replaceOnce(
+        text,
+        /("configDescription": ")(.*)(",\s*\n)/,
+        (_all, open: string, value: string, close: string) => open + value.replace(/(?<!\\)"/g, '\\"') + close,
       ),
   },
   {
@@ -23,8 +25,10 @@ const textRepairs: TextRepair[] = [
     defect: "the your_mom object is never closed before provisionInteractions, and the document ends with an extra }",
     repair: (text) =>
       replaceOnce(
-        replaceOnce(text, /("resources": \[\]),(\s*\n\s*"provisionInteractions")/, (_all, resources: string, rest: string) =>
-          `${resources}\n  },${rest}`,
+        replaceOnce(
+          text,
+          /("resources": \[\]),(\s*\n\s*"provisionInteractions")/,
+          (_all, resources: string, rest: string) => `${resources}\n  },${rest}`,
         ),
         /}\s*}\s*$/,
         () => "}\n",
@@ -33,13 +37,15 @@ const textRepairs: TextRepair[] = [
 ];
 
 export function repairResponseText(file: string, text: string): string {
-  return textRepairs.filter((r) => r.file === file).reduce((t, r) => {
-    try {
-      return r.repair(t);
-    } catch (error) {
-      throw new Error(`${file}: the known defect "${r.defect}" is no longer there`, { cause: error });
-    }
-  }, text);
+  return textRepairs
+    .filter((r) => r.file === file)
+    .reduce((t, r) => {
+      try {
+        return r.repair(t);
+      } catch (error) {
+        throw new Error(`${file}: the known defect "${r.defect}" is no longer there`, { cause: error });
+      }
+    }, text);
 }
 
 function replaceOnce(text: string, pattern: RegExp, replacer: (...groups: string[]) => string): string {
@@ -61,5 +67,3 @@ export function correctedResponse(seed: Seed): JsonObject {
   }
   return response;
 }
-
-

@@ -36,7 +36,5 @@ export function placeholderEntries(request: JsonObject): string[] {
 
 /** The guide's Authorization header with the caller's secrets in place of its placeholders. */
 export function fillAuthorization(template: string, secrets: { userSecret: string; organizationSecret: string }): string {
-  return template
-    .replace("<INSERT_USER_SECRET>", secrets.userSecret)
-    .replace("<INSERT_ORGANIZATION_SECRET>", secrets.organizationSecret);
+  return template.replace("<INSERT_USER_SECRET>", secrets.userSecret).replace("<INSERT_ORGANIZATION_SECRET>", secrets.organizationSecret);
 }

@@ -51,7 +51,11 @@ describe("placeholders", () => {
     expect(placeholderEntries(freshservice.request)).toEqual(["username", "password", "subdomain"]);
     expect(fillPlaceholders(freshservice.request)).toEqual({
       your_mom: { key: "freshservice" },
-      configuration: { username: "freshservice-username", password: "freshservice-password", subdomain: "freshservice-subdomain-name-only" },
+      configuration: {
+        username: "freshservice-username",
+        password: "freshservice-password",
+        subdomain: "freshservice-subdomain-name-only",
+      },
       tags: ["tags"],
       name: "instance-name",
     });

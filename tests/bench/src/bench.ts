@@ -91,7 +91,9 @@ const targets: Target[] = [
     start: async () => {
       const prism = path.join(path.dirname(require.resolve("@stoplight/prism-cli/package.json")), "dist", "index.js");
       const bundle = require.resolve("@instances-api/spec/openapi.json");
-      const child = spawn(process.execPath, [prism, "mock", bundle, "-h", "127.0.0.1", "-p", String(ports.prism), "--errors", "false"], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [prism, "mock", bundle, "-h", "127.0.0.1", "-p", String(ports.prism), "--errors", "false"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       await waitForOutput(child, /Prism is listening/);
       child.stdout?.removeAllListeners("data");
       child.stdout?.resume();
@@ -163,7 +165,10 @@ const lines = [
   "| target | route | requests/s | p50 ms | p99 ms | non-2xx | peak RSS MiB |",
   "|---|---|---:|---:|---:|---:|---:|",
   ...results.flatMap((r) =>
-    r.rows.map((row) => `| ${row.target} | ${row.route} | ${row.requestsPerSecond.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.non2xx} | ${(r.rss / 2 ** 20).toFixed(0)} |`),
+    r.rows.map(
+      (row) =>
+        `| ${row.target} | ${row.route} | ${row.requestsPerSecond.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.non2xx} | ${(r.rss / 2 ** 20).toFixed(0)} |`,
+    ),
   ),
 ];
 const ratios = [
@@ -177,7 +182,9 @@ const ratios = [
 const targetsMet = [
   "SQLite (the embedded default, which the targets are about):",
   `- get-by-id at 50% or more of the bare Express app: ${rps(ours, "get-by-id") / rps(bare, "get-by-id") >= 0.5 ? "met" : "missed"}`,
-  ...["create", "get-by-id", "list"].map((route) => `- ${route} at 2x Prism or more: ${rps(ours, route) / rps(prism, route) >= 2 ? "met" : "missed"}`),
+  ...["create", "get-by-id", "list"].map(
+    (route) => `- ${route} at 2x Prism or more: ${rps(ours, route) / rps(prism, route) >= 2 ? "met" : "missed"}`,
+  ),
 ];
 const major = process.versions.node.split(".")[0]!;
 const section = `## Node ${major}
@@ -197,10 +204,14 @@ Targets:
 ${targetsMet.join("\n")}
 `;
 const resultsFile = path.join(here, "..", "RESULTS.md");
-const heading = "# Benchmark results\n\nOne section per Node major the project runs on; `npm run bench` rewrites the section of the Node it runs on.\n";
+const heading =
+  "# Benchmark results\n\nOne section per Node major the project runs on; `npm run bench` rewrites the section of the Node it runs on.\n";
 const sections = new Map<string, string>();
 try {
-  for (const part of readFileSync(resultsFile, "utf8").split(/^(?=## Node \d+$)/m).slice(1)) sections.set(/^## Node (\d+)/.exec(part)![1]!, part.trimEnd() + "\n");
+  for (const part of readFileSync(resultsFile, "utf8")
+    .split(/^(?=## Node \d+$)/m)
+    .slice(1))
+    sections.set(/^## Node (\d+)/.exec(part)![1]!, part.trimEnd() + "\n");
 } catch {
   // no results yet
 }

@@ -54,16 +54,36 @@ describe("the packed client", () => {
     writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "outside-user", private: true, type: "module" }));
     writeFileSync(
       path.join(project, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, lib: ["ES2023", "DOM"], types: [], outDir: "dist", skipLibCheck: false }, include: ["src"] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          strict: true,
+          lib: ["ES2023", "DOM"],
+          types: [],
+          outDir: "dist",
+          skipLibCheck: false,
+        },
+        include: ["src"],
+      }),
     );
     writeFileSync(path.join(project, "src", "main.ts"), `declare const process: { env: Record<string, string | undefined> };\n${program}`);
-    execFileSync("npm", ["install", path.join(work, tarball!), "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts"], { cwd: project, stdio: "pipe" });
+    execFileSync("npm", ["install", path.join(work, tarball!), "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts"], {
+      cwd: project,
+      stdio: "pipe",
+    });
     execFileSync(process.execPath, [tsc, "-p", project], { cwd: project, stdio: "pipe" });
 
     // Run asynchronously: the server answers from this process's event loop.
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(project, "dist", "main.js")], {
       cwd: project,
-      env: { ...process.env, API_URL: reference.server.apiUrl, USER_SECRET: reference.userSecret, ORGANIZATION_SECRET: reference.organizationSecret },
+      env: {
+        ...process.env,
+        API_URL: reference.server.apiUrl,
+        USER_SECRET: reference.userSecret,
+        ORGANIZATION_SECRET: reference.organizationSecret,
+      },
       encoding: "utf8",
       timeout: 30_000,
     });
@@ -72,7 +92,10 @@ describe("the packed client", () => {
 
   it("fails to compile a program that leaves out a required entry", () => {
     const project = path.join(work, "project");
-    writeFileSync(path.join(project, "src", "main.ts"), `declare const process: { env: Record<string, string | undefined> };\n${program.replace(/\s*"messaging\.sms\.infobip\.password": "s3cret",/, "")}`);
+    writeFileSync(
+      path.join(project, "src", "main.ts"),
+      `declare const process: { env: Record<string, string | undefined> };\n${program.replace(/\s*"messaging\.sms\.infobip\.password": "s3cret",/, "")}`,
+    );
     let failure = "";
     try {
       execFileSync(process.execPath, [tsc, "-p", project], { cwd: project, stdio: "pipe", encoding: "utf8" });

@@ -2,7 +2,13 @@
 // requests, filtered and paged lists, update, token rotation, delete, and typed errors.
 import { fillPlaceholders, readSeeds } from "@instances-api/seeds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createInstancesClient, InstancesApiError, listAllInstances, type CreateInstanceRequest, type InstancesClient } from "@instances-api/client";
+import {
+  createInstancesClient,
+  InstancesApiError,
+  listAllInstances,
+  type CreateInstanceRequest,
+  type InstancesClient,
+} from "@instances-api/client";
 import { startReferenceServer, type ReferenceServer } from "./reference-server.js";
 
 let reference: ReferenceServer;
@@ -10,19 +16,26 @@ let client: InstancesClient;
 
 beforeAll(async () => {
   reference = await startReferenceServer();
-  client = createInstancesClient({ baseUrl: reference.server.apiUrl, userSecret: reference.userSecret, organizationSecret: reference.organizationSecret });
+  client = createInstancesClient({
+    baseUrl: reference.server.apiUrl,
+    userSecret: reference.userSecret,
+    organizationSecret: reference.organizationSecret,
+  });
 });
 afterAll(() => reference.stop());
 
 describe("the client", () => {
-  it.each(readSeeds().map((seed) => [seed.heading, seed] as const))("creates a %s instance from the guide's request", async (_heading, seed) => {
-    const body = fillPlaceholders(seed.request) as unknown as CreateInstanceRequest;
-    const { data, error, response } = await client.POST("/instances", { body: { ...body, tags: ["seed"] } });
-    expect(error).toBeUndefined();
-    expect(response.status).toBe(200);
-    expect(data?.your_mom).toMatchObject({ key: seed.connectorKey, id: seed.connectorId });
-    expect(data?.token).toBeTypeOf("string");
-  });
+  it.each(readSeeds().map((seed) => [seed.heading, seed] as const))(
+    "creates a %s instance from the guide's request",
+    async (_heading, seed) => {
+      const body = fillPlaceholders(seed.request) as unknown as CreateInstanceRequest;
+      const { data, error, response } = await client.POST("/instances", { body: { ...body, tags: ["seed"] } });
+      expect(error).toBeUndefined();
+      expect(response.status).toBe(200);
+      expect(data?.your_mom).toMatchObject({ key: seed.connectorKey, id: seed.connectorId });
+      expect(data?.token).toBeTypeOf("string");
+    },
+  );
 
   it("lists with a tag filter, and walks every page without handling cursors", async () => {
     const { data } = await client.GET("/instances", { params: { query: { tags: ["seed"], your_mom: "taxify" } } });

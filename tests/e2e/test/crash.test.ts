@@ -26,7 +26,12 @@ interface Attempt {
 
 function attempt(client: number, n: number): Attempt {
   const name = `crash-${client}-${n}`;
-  const body = JSON.stringify({ your_mom: { key: "taxify" }, configuration: { "api.key": `key-${name}`, "event.notification.enabled": n % 2 ? "true" : "false" }, tags: ["crash", `c${client}`], name });
+  const body = JSON.stringify({
+    your_mom: { key: "taxify" },
+    configuration: { "api.key": `key-${name}`, "event.notification.enabled": n % 2 ? "true" : "false" },
+    tags: ["crash", `c${client}`],
+    name,
+  });
   return { name, key: `idem-${name}`, body };
 }
 
@@ -104,7 +109,12 @@ describe("kill -9 mid-load", () => {
     for (const created of acknowledged) {
       const response = await fetch(`${second.apiUrl}/instances/${created.id}`, { headers: { Authorization: authorization } });
       expect(response.status, created.name).toBe(200);
-      const instance = (await response.json()) as { name: string; tags: string[]; configuration: Record<string, string>; eventsEnabled: boolean };
+      const instance = (await response.json()) as {
+        name: string;
+        tags: string[];
+        configuration: Record<string, string>;
+        eventsEnabled: boolean;
+      };
       const sent = JSON.parse(created.body) as { tags: string[]; configuration: Record<string, string> };
       expect(instance.name).toBe(created.name);
       expect(instance.tags).toEqual(sent.tags);

@@ -14,7 +14,16 @@ import { startReferenceServer, type ReferenceServer } from "./reference-server.j
 
 const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const results = fileURLToPath(new URL("../test-results/", import.meta.url));
-const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const flags = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 let reference: ReferenceServer;
 let browser: Browser;
@@ -59,7 +68,10 @@ beforeAll(async () => {
   const response = await page.goto(`${reference.server.url}/docs/`, { waitUntil: "load" });
   policy = (await response?.headerValue("content-security-policy")) ?? null;
   html = (await response?.text()) ?? "";
-  await page.locator("h2", { hasText: /^Connectors$/ }).first().waitFor({ timeout: 30_000 });
+  await page
+    .locator("h2", { hasText: /^Connectors$/ })
+    .first()
+    .waitFor({ timeout: 30_000 });
 }, 90_000);
 
 afterAll(async () => {
@@ -67,7 +79,9 @@ afterAll(async () => {
   await reference?.stop();
 });
 
-const connectors = readConnectors(JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument);
+const connectors = readConnectors(
+  JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument,
+);
 
 describe("the docs in Chromium", () => {
   it("render each connector's section with its entries", async () => {
@@ -76,7 +90,10 @@ describe("the docs in Chromium", () => {
       await expect.poll(() => heading.count(), { message: connector.key }).toBeGreaterThan(0);
       const section = heading.locator("xpath=ancestor::div[.//table][1]");
       for (const entry of connector.entries) {
-        expect(await section.locator("code", { hasText: new RegExp(`^${entry.key.replace(/\./g, "\\.")}$`) }).count(), `${connector.key} ${entry.key}`).toBeGreaterThan(0);
+        expect(
+          await section.locator("code", { hasText: new RegExp(`^${entry.key.replace(/\./g, "\\.")}$`) }).count(),
+          `${connector.key} ${entry.key}`,
+        ).toBeGreaterThan(0);
       }
     }
   });
@@ -100,7 +117,11 @@ describe("the docs in Chromium", () => {
     await page.getByText("Instances", { exact: true }).first().click();
     await page.getByText("Create an instance", { exact: true }).first().click();
     await expect.poll(() => page.evaluate(() => document.body.innerText.includes("curl -X POST"))).toBe(true);
-    await page.locator("button", { hasText: /^curl$/ }).filter({ visible: true }).first().click();
+    await page
+      .locator("button", { hasText: /^curl$/ })
+      .filter({ visible: true })
+      .first()
+      .click();
     // The language is one choice for the whole page; its menu may open outside the viewport.
     await page.getByRole("menuitem", { name: "TypeScript" }).dispatchEvent("click");
     await expect.poll(() => page.evaluate(() => document.body.innerText.includes("createInstancesClient"))).toBe(true);
@@ -126,7 +147,8 @@ describe("the docs in Chromium", () => {
     // so it indexes on the page instead. Any other violation fails.
     const violations = await page.evaluate(() => (window as unknown as { cspViolations: Violation[] }).cspViolations);
     const lines = html.split("\n");
-    const searchProbe = (v: Violation) => v.directive === "script-src" && v.blocked === "eval" && /_factory\?\?=$/.test(lines[v.line - 1]?.slice(0, v.column - 1) ?? "");
+    const searchProbe = (v: Violation) =>
+      v.directive === "script-src" && v.blocked === "eval" && /_factory\?\?=$/.test(lines[v.line - 1]?.slice(0, v.column - 1) ?? "");
     expect(violations.filter((v) => !searchProbe(v))).toEqual([]);
   });
 

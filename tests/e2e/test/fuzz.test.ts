@@ -50,7 +50,17 @@ const seeds = readSeeds();
 const printable = fc.string({ unit: "grapheme-ascii", maxLength: 40 });
 /** Text a store could not keep as sent, or that sits at an edge: surrogates, NUL, control characters, emoji around maxLength. */
 const oddText = fc.oneof(
-  fc.constantFrom("\ud800", "a\udfffb", "\udbff\udfff\ud800", "\u0000", "x\u0000y", "\u0001\u001f\u007f\u0085", "\ufffd", "\ufeff", "\u{10FFFF}"),
+  fc.constantFrom(
+    "\ud800",
+    "a\udfffb",
+    "\udbff\udfff\ud800",
+    "\u0000",
+    "x\u0000y",
+    "\u0001\u001f\u007f\u0085",
+    "\ufffd",
+    "\ufeff",
+    "\u{10FFFF}",
+  ),
   fc.array(fc.integer({ min: 0xd800, max: 0xdfff }), { minLength: 1, maxLength: 4 }).map((units) => `t${String.fromCharCode(...units)}`),
   fc.string({ unit: fc.integer({ min: 0, max: 0x1f }).map((code) => String.fromCharCode(code)), minLength: 1, maxLength: 8 }),
   fc.integer({ min: 250, max: 260 }).map((n) => "💥".repeat(n)), // name: maxLength 255 characters
@@ -61,7 +71,23 @@ const anyText = fc.oneof(
   fc.string({ maxLength: 30 }),
   fc.string({ unit: "grapheme", maxLength: 30 }),
   fc.string({ unit: "binary", maxLength: 30 }),
-  fc.constantFrom("", " ", "\u0000", "\u202e", "💥", "null", "true", "-1", "1e309", "__proto__", "constructor", "../../etc/passwd", "<script>", "%00", "' OR 1=1 --"),
+  fc.constantFrom(
+    "",
+    " ",
+    "\u0000",
+    "\u202e",
+    "💥",
+    "null",
+    "true",
+    "-1",
+    "1e309",
+    "__proto__",
+    "constructor",
+    "../../etc/passwd",
+    "<script>",
+    "%00",
+    "' OR 1=1 --",
+  ),
   fc.integer({ min: 1_000, max: 300_000 }).map((n) => "x".repeat(n)),
   oddText,
 );
@@ -76,7 +102,9 @@ const anyJson = fc.oneof(
   fc.array(anyText, { maxLength: 5 }),
 );
 
-const secretValue = fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 12, maxLength: 12 }).map((hex) => `Fz-Secret-${hex}`);
+const secretValue = fc
+  .string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 12, maxLength: 12 })
+  .map((hex) => `Fz-Secret-${hex}`);
 
 const mutations = fc.oneof(
   fc.constant({ kind: "none" as const }),
@@ -89,8 +117,16 @@ const mutations = fc.oneof(
   fc.record({ kind: fc.constant("oddEntryName" as const), key: oddText }),
   // Hostile shapes: their errors must stay small and cheap.
   fc.record({ kind: fc.constant("manyEntries" as const), count: fc.integer({ min: 101, max: 40_000 }) }),
-  fc.record({ kind: fc.constant("longEntries" as const), count: fc.integer({ min: 1, max: 99 }), length: fc.integer({ min: 65, max: 9_000 }) }),
-  fc.record({ kind: fc.constant("hugeKey" as const), where: fc.constantFrom("configuration", "body", "connector"), length: fc.integer({ min: 10_000, max: 200_000 }) }),
+  fc.record({
+    kind: fc.constant("longEntries" as const),
+    count: fc.integer({ min: 1, max: 99 }),
+    length: fc.integer({ min: 65, max: 9_000 }),
+  }),
+  fc.record({
+    kind: fc.constant("hugeKey" as const),
+    where: fc.constantFrom("configuration", "body", "connector"),
+    length: fc.integer({ min: 10_000, max: 200_000 }),
+  }),
 );
 type Mutation = typeof mutations extends fc.Arbitrary<infer T> ? T : never;
 
@@ -99,7 +135,9 @@ const createBodyOf = (name: fc.Arbitrary<unknown>, tags: fc.Arbitrary<unknown>, 
   fc
     .record({ seed: fc.constantFrom(...seeds), secret: secretValue, name, tags, mutation })
     .map(({ seed: s, secret, name, tags, mutation }) => {
-      const body = fillPlaceholders(s.request, (p: string) => (secretPattern.test(p.toLowerCase()) ? secret : p.slice(8, -1).toLowerCase().replace(/_/g, "-")));
+      const body = fillPlaceholders(s.request, (p: string) =>
+        secretPattern.test(p.toLowerCase()) ? secret : p.slice(8, -1).toLowerCase().replace(/_/g, "-"),
+      );
       const configuration = body.configuration as JsonObject;
       if (Object.keys(configuration).some((k) => secretPattern.test(k))) secretsSent.add(secret);
       body.name = name as string;
@@ -145,13 +183,35 @@ const createBodyOf = (name: fc.Arbitrary<unknown>, tags: fc.Arbitrary<unknown>, 
       return JSON.stringify(body);
     });
 
-const createBody = createBodyOf(fc.oneof(printable.filter((s) => s.length > 0), anyJson), fc.oneof(fc.array(printable.filter((s) => s.length > 0), { maxLength: 4 }), anyJson), mutations);
+const createBody = createBodyOf(
+  fc.oneof(
+    printable.filter((s) => s.length > 0),
+    anyJson,
+  ),
+  fc.oneof(
+    fc.array(
+      printable.filter((s) => s.length > 0),
+      { maxLength: 4 },
+    ),
+    anyJson,
+  ),
+  mutations,
+);
 
 /** A create body that stores, or fails only on its odd text: the rows the list must still read afterwards. */
 const textCreateBody = createBodyOf(
-  fc.oneof(printable.filter((s) => s.length > 0), oddText),
   fc.oneof(
-    fc.array(fc.oneof(printable.filter((s) => s.length > 0), oddText), { maxLength: 3 }),
+    printable.filter((s) => s.length > 0),
+    oddText,
+  ),
+  fc.oneof(
+    fc.array(
+      fc.oneof(
+        printable.filter((s) => s.length > 0),
+        oddText,
+      ),
+      { maxLength: 3 },
+    ),
     fc.constant(["t\ud800", "t\udbff"]), // distinct only by their lone surrogates
   ),
   fc.oneof(fc.constant({ kind: "none" as const }), fc.record({ kind: fc.constant("wrongType" as const), index: fc.nat(), value: oddText })),
@@ -182,8 +242,13 @@ const patchBody = fc
     disabled: fc.option(fc.oneof(fc.boolean(), anyJson), { nil: undefined }),
     configuration: fc.option(
       fc.oneof(
-        fc.dictionary(fc.oneof(printable, oddText, fc.constantFrom("password", "username", "subdomain", "subdomian", "api.key", "__proto__")), fc.oneof(anyJson, secretValue)),
-        fc.integer({ min: 1, max: 120 }).map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${i}`.padEnd(128, "q"), i % 2 ? null : "v"]))),
+        fc.dictionary(
+          fc.oneof(printable, oddText, fc.constantFrom("password", "username", "subdomain", "subdomian", "api.key", "__proto__")),
+          fc.oneof(anyJson, secretValue),
+        ),
+        fc
+          .integer({ min: 1, max: 120 })
+          .map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${i}`.padEnd(128, "q"), i % 2 ? null : "v"]))),
         fc.integer({ min: 129, max: 200_000 }).map((n) => ({ ["k".repeat(n)]: "v" })),
       ),
       { nil: undefined },
@@ -192,7 +257,20 @@ const patchBody = fc
   .map((patch) => JSON.stringify(patch));
 
 const rawBody = fc.oneof(
-  fc.constantFrom("", "{", "{]", '{"a":', "nul", "[]", "{}", "true", '"str"', "\u0000", "{\"__proto__\": {\"polluted\": 1}}", '{"constructor": {"prototype": {"polluted": 1}}}'),
+  fc.constantFrom(
+    "",
+    "{",
+    "{]",
+    '{"a":',
+    "nul",
+    "[]",
+    "{}",
+    "true",
+    '"str"',
+    "\u0000",
+    '{"__proto__": {"polluted": 1}}',
+    '{"constructor": {"prototype": {"polluted": 1}}}',
+  ),
   fc.integer({ min: 100, max: 20_000 }).map((depth) => "[".repeat(depth) + "]".repeat(depth)),
   fc.integer({ min: 100, max: 20_000 }).map((depth) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth)),
   anyJson.map((value) => JSON.stringify(value) ?? "null"),
@@ -205,7 +283,17 @@ const authHeader = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.oneof(
-      fc.constantFrom("", "User", "User , Organization ", "Basic dXNlcjpwYXNz", "Bearer abc", "User a, Organization b", "Organization a, User b", "User a,Organization b,Organization c", "user A, organization B"),
+      fc.constantFrom(
+        "",
+        "User",
+        "User , Organization ",
+        "Basic dXNlcjpwYXNz",
+        "Bearer abc",
+        "User a, Organization b",
+        "Organization a, User b",
+        "User a,Organization b,Organization c",
+        "user A, organization B",
+      ),
       printable,
       fc.integer({ min: 1, max: 4_000 }).map((n) => `User ${"u".repeat(n)}, Organization o`),
       fc.constant("swapped"),
@@ -216,37 +304,73 @@ const authHeader = fc.oneof(
 
 const contentType = fc.oneof(
   { weight: 8, arbitrary: fc.constant("application/json") },
-  { weight: 2, arbitrary: fc.constantFrom(undefined, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=utf-16", "application/merge-patch+json", "application/xml", "*/*") },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      undefined,
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "application/json; charset=utf-16",
+      "application/merge-patch+json",
+      "application/xml",
+      "*/*",
+    ),
+  },
 );
 
 // URLSearchParams would encode a lone surrogate as U+FFFD: escapes that are not UTF-8 are written by hand.
 const notUtf8Escapes = fc.oneof(
   fc.constantFrom("%FF", "%C0%80", "%ED%A0%80", "%E2%82", "%80", "%00", "a%00b"),
-  fc.uint8Array({ minLength: 1, maxLength: 4 }).map((bytes) => [...bytes].map((b) => `%${b.toString(16).padStart(2, "0").toUpperCase()}`).join("")),
+  fc
+    .uint8Array({ minLength: 1, maxLength: 4 })
+    .map((bytes) => [...bytes].map((b) => `%${b.toString(16).padStart(2, "0").toUpperCase()}`).join("")),
 );
 const idSegment = fc.oneof(
   { weight: 5, arbitrary: fc.nat().map((i) => ({ existing: i })) },
-  { weight: 3, arbitrary: fc.oneof(fc.integer(), fc.constantFrom("0", "-1", "1.5", "abc", "99999999999999999999", "1e3", "%20", "😀", "__proto__", "0x10")).map((v) => ({ raw: String(v) })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .oneof(fc.integer(), fc.constantFrom("0", "-1", "1.5", "abc", "99999999999999999999", "1e3", "%20", "😀", "__proto__", "0x10"))
+      .map((v) => ({ raw: String(v) })),
+  },
   { weight: 1, arbitrary: notUtf8Escapes.map((escaped) => ({ escaped })) },
 );
 
 // Within Node's 16 KB header limit: past it Node's parser answers 431 before the API sees anything.
 const queryString = fc.oneof(
   fc
-    .dictionary(fc.oneof(fc.constantFrom("tags", "your_mom", "pageSize", "nextPage"), printable), fc.oneof(anyText.map((v) => v.slice(0, 1_500)), fc.integer().map(String)), { maxKeys: 4 })
+    .dictionary(
+      fc.oneof(fc.constantFrom("tags", "your_mom", "pageSize", "nextPage"), printable),
+      fc.oneof(
+        anyText.map((v) => v.slice(0, 1_500)),
+        fc.integer().map(String),
+      ),
+      { maxKeys: 4 },
+    )
     .map((query) => new URLSearchParams(query).toString()),
-  fc.tuple(fc.constantFrom("tags", "your_mom", "pageSize", "nextPage", "x"), notUtf8Escapes).map(([name, value]) => `tags=ok&${name}=${value}`),
+  fc
+    .tuple(fc.constantFrom("tags", "your_mom", "pageSize", "nextPage", "x"), notUtf8Escapes)
+    .map(([name, value]) => `tags=ok&${name}=${value}`),
 );
 
 const anyRequest = fc.record({
   route: fc.constantFrom("/instances", "/instances/{id}", "/instances/{id}/token", "/your_moms", "/your_moms/{key}", "/unknown", "outside"),
-  method: fc.oneof({ weight: 6, arbitrary: fc.constant("spec") }, { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") }),
+  method: fc.oneof(
+    { weight: 6, arbitrary: fc.constant("spec") },
+    { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") },
+  ),
   id: idSegment,
   key: fc.oneof(fc.constantFrom(...seeds.map((s) => s.connectorKey)), printable),
   query: fc.option(queryString, { nil: undefined }),
   auth: authHeader,
   contentType,
-  body: fc.oneof({ weight: 4, arbitrary: createBody }, { weight: 2, arbitrary: patchBody }, { weight: 2, arbitrary: rawBody }, { weight: 1, arbitrary: notUtf8Body }),
+  body: fc.oneof(
+    { weight: 4, arbitrary: createBody },
+    { weight: 2, arbitrary: patchBody },
+    { weight: 2, arbitrary: rawBody },
+    { weight: 1, arbitrary: notUtf8Body },
+  ),
   idempotencyKey: fc.option(fc.oneof(printable, fc.constantFrom("k1", "k2", "k3")), { nil: undefined }),
   ifMatch: fc.option(fc.oneof(fc.constantFrom('"1"', '"2"', "*", 'W/"1"', "garbage"), printable), { nil: undefined }),
 });
@@ -287,12 +411,24 @@ type FuzzRequest = typeof request extends fc.Arbitrary<infer T> ? T : never;
 async function send(r: FuzzRequest): Promise<void> {
   const methods = specMethods[r.route]!;
   const method = r.method === "spec" ? methods[(r.body.length + r.route.length) % methods.length]! : r.method;
-  const id = "existing" in r.id ? String(createdIds.length ? createdIds[r.id.existing % createdIds.length] : 1) : "escaped" in r.id ? r.id.escaped : encodeURIComponent(r.id.raw);
+  const id =
+    "existing" in r.id
+      ? String(createdIds.length ? createdIds[r.id.existing % createdIds.length] : 1)
+      : "escaped" in r.id
+        ? r.id.escaped
+        : encodeURIComponent(r.id.raw);
   const route = r.route.replace("{id}", id).replace("{key}", encodeURIComponent(r.key));
   const pathname = r.route === "outside" ? "/elsewhere" : `${basePath}${route}`;
   const headers = new Headers();
   const [, user, org] = /^User (\S+), Organization (\S+)$/.exec(authorization)!;
-  const auth = r.auth === "valid" ? authorization : r.auth === "swapped" ? `User ${org}, Organization ${user}` : r.auth === "userOnly" ? `User ${user}` : r.auth;
+  const auth =
+    r.auth === "valid"
+      ? authorization
+      : r.auth === "swapped"
+        ? `User ${org}, Organization ${user}`
+        : r.auth === "userOnly"
+          ? `User ${user}`
+          : r.auth;
   if (auth !== undefined && headerSafe(auth)) headers.set("Authorization", auth);
   if (r.contentType) headers.set("Content-Type", r.contentType);
   if (r.idempotencyKey && headerSafe(r.idempotencyKey)) headers.set("Idempotency-Key", r.idempotencyKey);
@@ -308,10 +444,14 @@ async function send(r: FuzzRequest): Promise<void> {
     return;
   }
   const problems = checkResponse(method, new URL(url).pathname, response.status, response.headers.get("Content-Type"), text);
-  for (const secret of secretsSent) if (text.includes(secret)) problems.push(`the answer holds a secret the suite sent (${secret.slice(0, 12)}…)`);
+  for (const secret of secretsSent)
+    if (text.includes(secret)) problems.push(`the answer holds a secret the suite sent (${secret.slice(0, 12)}…)`);
   const bytes = Buffer.byteLength(text);
   if (response.status >= 400 && bytes > maxErrorBytes) problems.push(`an error body of ${bytes} bytes (at most ${maxErrorBytes})`);
-  if (problems.length) failures.push(`${method} ${pathname}${r.query ? `?${r.query.slice(0, 60)}` : ""} → ${response.status}: ${problems.join("; ")} — body ${text.slice(0, 200)}`);
+  if (problems.length)
+    failures.push(
+      `${method} ${pathname}${r.query ? `?${r.query.slice(0, 60)}` : ""} → ${response.status}: ${problems.join("; ")} — body ${text.slice(0, 200)}`,
+    );
   expect(problems, `${method} ${pathname} → ${response.status}`).toEqual([]);
 }
 
@@ -334,7 +474,9 @@ describe("fuzzing the server from the spec", () => {
   it("is healthy afterwards, and its memory did not grow without bound", async () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     const rssLate = await residentBytes(server.child.pid!);
-    console.log(`fuzz: ${sent} requests; resident memory ${(rssEarly / 2 ** 20).toFixed(0)} MiB after 400, ${(rssLate / 2 ** 20).toFixed(0)} MiB at the end`);
+    console.log(
+      `fuzz: ${sent} requests; resident memory ${(rssEarly / 2 ** 20).toFixed(0)} MiB after 400, ${(rssLate / 2 ** 20).toFixed(0)} MiB at the end`,
+    );
     expect(rssLate - rssEarly).toBeLessThan(96 * 2 ** 20);
   });
 
@@ -344,7 +486,10 @@ describe("fuzzing the server from the spec", () => {
     while (url) {
       const response: Response = await fetch(url, { headers: { Authorization: authorization } });
       const text = await response.text();
-      expect(checkResponse("GET", new URL(url).pathname, response.status, response.headers.get("Content-Type"), text), text.slice(0, 200)).toEqual([]);
+      expect(
+        checkResponse("GET", new URL(url).pathname, response.status, response.headers.get("Content-Type"), text),
+        text.slice(0, 200),
+      ).toEqual([]);
       expect(response.status).toBe(200);
       listed.push(...(JSON.parse(text) as { id: number }[]).map((instance) => instance.id));
       const next = response.headers.get("your_moms-next-page-token");
@@ -352,7 +497,8 @@ describe("fuzzing the server from the spec", () => {
     }
     console.log(`fuzz: ${createdIds.length} instances created, ${listed.length} listed at the end`);
     expect(listed.length).toBeGreaterThanOrEqual(5);
-    for (const id of listed) expect((await fetch(`${server.url}${basePath}/instances/${id}`, { headers: { Authorization: authorization } })).status).toBe(200);
+    for (const id of listed)
+      expect((await fetch(`${server.url}${basePath}/instances/${id}`, { headers: { Authorization: authorization } })).status).toBe(200);
   });
 
   it("leaks no secret it was sent into its log", async () => {
@@ -360,7 +506,11 @@ describe("fuzzing the server from the spec", () => {
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
     // The log lines; not the default account's header, which the first start prints once, on purpose.
-    const log = server.output().split("\n").filter((line) => line.startsWith("{")).join("\n");
+    const log = server
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .join("\n");
     const leaked = [...secretsSent].filter((secret) => log.includes(secret));
     expect(leaked).toEqual([]);
     expect(secretsSent.size).toBeGreaterThan(100);

@@ -60,10 +60,18 @@ const acknowledged: (Create & { id: number })[] = [];
 const unanswered: Create[] = []; // 503s, to retry with their keys once the database is back
 let phase = "warm-up";
 
-async function ask(server: SpawnedServer, request: string, url: string, init: RequestInit = {}): Promise<{ status: number; json: unknown } | undefined> {
+async function ask(
+  server: SpawnedServer,
+  request: string,
+  url: string,
+  init: RequestInit = {},
+): Promise<{ status: number; json: unknown } | undefined> {
   const asked = phase;
   try {
-    const response = await fetch(url, { ...init, headers: { Authorization: authorization, "Content-Type": "application/json", ...(init.headers as Record<string, string>) } });
+    const response = await fetch(url, {
+      ...init,
+      headers: { Authorization: authorization, "Content-Type": "application/json", ...(init.headers as Record<string, string>) },
+    });
     const text = await response.text();
     const json: unknown = text ? JSON.parse(text) : undefined;
     answers.push({
@@ -77,18 +85,31 @@ async function ask(server: SpawnedServer, request: string, url: string, init: Re
     return { status: response.status, json };
   } catch (error) {
     const { cause } = error as { cause?: { code?: string; message?: string } };
-    answers.push({ phase: asked, request: `${request} on ${server.url}`, failure: `${(error as Error).message}: ${cause?.code ?? cause?.message ?? ""}` });
+    answers.push({
+      phase: asked,
+      request: `${request} on ${server.url}`,
+      failure: `${(error as Error).message}: ${cause?.code ?? cause?.message ?? ""}`,
+    });
     return undefined;
   }
 }
 
 function newCreate(name: string): Create {
-  const body = JSON.stringify({ your_mom: { key: "freshservice" }, configuration: { username: "u", password: "p", subdomain: "acme" }, tags: ["blip"], name });
+  const body = JSON.stringify({
+    your_mom: { key: "freshservice" },
+    configuration: { username: "u", password: "p", subdomain: "acme" },
+    tags: ["blip"],
+    name,
+  });
   return { name, key: `key-${name}`, body };
 }
 
 const post = (server: SpawnedServer, create: Create) =>
-  ask(server, "POST /instances", `${server.apiUrl}/instances`, { method: "POST", headers: { "Idempotency-Key": create.key }, body: create.body });
+  ask(server, "POST /instances", `${server.apiUrl}/instances`, {
+    method: "POST",
+    headers: { "Idempotency-Key": create.key },
+    body: create.body,
+  });
 
 /** A client: creates on one replica, reads what it created back from the other, alternating. */
 async function writer(index: number, running: () => boolean): Promise<void> {
@@ -127,7 +148,10 @@ async function until(what: string, done: () => boolean | Promise<boolean>, timeo
 const bothHealthy = async () => (await Promise.all(replicas.map(healthz))).every((answer) => answer.status === 200);
 
 /** Whether each replica has acknowledged a create asked in this phase. */
-const bothCreated = (inPhase: string) => replicas.every((server) => answers.some((a) => a.phase === inPhase && a.status === 200 && a.request === `POST /instances on ${server.url}`));
+const bothCreated = (inPhase: string) =>
+  replicas.every((server) =>
+    answers.some((a) => a.phase === inPhase && a.status === 200 && a.request === `POST /instances on ${server.url}`),
+  );
 
 const isUnavailableProblem = (answer: Answer) =>
   answer.status === 503 &&
@@ -145,7 +169,9 @@ describe("two replicas on one PostgreSQL whose database blips under write load",
 
       phase = "terminate every connection";
       for (let round = 0; round < 4; round++) {
-        await cluster.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'");
+        await cluster.sql(
+          "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        );
         await sleep(250);
       }
       phase = "after terminate";
@@ -193,7 +219,8 @@ describe("two replicas on one PostgreSQL whose database blips under write load",
           for (const server of replicas) {
             const response = await fetch(`${server.apiUrl}/instances/${create.id}`, { headers: { Authorization: authorization } });
             const read = (await response.json()) as { name?: string };
-            if (response.status !== 200 || read.name !== create.name) unread.push(`${create.id} on ${server.url}: ${response.status} ${read.name}`);
+            if (response.status !== 200 || read.name !== create.name)
+              unread.push(`${create.id} on ${server.url}: ${response.status} ${read.name}`);
           }
         }
       }),
@@ -212,7 +239,7 @@ describe("two replicas on one PostgreSQL whose database blips under write load",
       }),
     );
     const stored: string[] = [];
-    for (let query = "?tags=blip&pageSize=500"; ; ) {
+    for (let query = "?tags=blip&pageSize=500"; ;) {
       const response = await fetch(`${replicas[0]!.apiUrl}/instances${query}`, { headers: { Authorization: authorization } });
       stored.push(...((await response.json()) as { name: string }[]).map((i) => i.name));
       const next = response.headers.get("your_moms-next-page-token");

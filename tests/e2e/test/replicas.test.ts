@@ -38,13 +38,24 @@ afterAll(async () => {
 });
 
 const call = (server: SpawnedServer, apiPath: string, init: RequestInit = {}) =>
-  fetch(`${server.apiUrl}${apiPath}`, { ...init, headers: { Authorization: authorization, "Content-Type": "application/json", ...(init.headers as Record<string, string>) } });
+  fetch(`${server.apiUrl}${apiPath}`, {
+    ...init,
+    headers: { Authorization: authorization, "Content-Type": "application/json", ...(init.headers as Record<string, string>) },
+  });
 
-const body = (name: string) => JSON.stringify({ your_mom: { key: "freshservice" }, configuration: { username: "u", password: "p", subdomain: "acme" }, tags: ["replicas"], name });
+const body = (name: string) =>
+  JSON.stringify({
+    your_mom: { key: "freshservice" },
+    configuration: { username: "u", password: "p", subdomain: "acme" },
+    tags: ["replicas"],
+    name,
+  });
 
 describe("two replicas on one PostgreSQL", () => {
   it("give unique ids to creates interleaved between them", async () => {
-    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => call(i % 2 ? a : b, "/instances", { method: "POST", body: body(`r${i}`) })));
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => call(i % 2 ? a : b, "/instances", { method: "POST", body: body(`r${i}`) })),
+    );
     expect(responses.map((r) => r.status)).toEqual(Array(30).fill(200));
     const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as { id: number }).id));
     expect(new Set(ids).size).toBe(30);
@@ -52,7 +63,10 @@ describe("two replicas on one PostgreSQL", () => {
 
   it("read on one what was written on the other, secrets included", async () => {
     const created = (await (await call(a, "/instances", { method: "POST", body: body("cross") })).json()) as { id: number };
-    const patched = await call(b, `/instances/${created.id}`, { method: "PATCH", body: JSON.stringify({ name: "patched on b", configuration: { password: "new" } }) });
+    const patched = await call(b, `/instances/${created.id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ name: "patched on b", configuration: { password: "new" } }),
+    });
     expect(patched.status).toBe(200);
     const read = (await (await call(a, `/instances/${created.id}`)).json()) as { name: string; configuration: Record<string, string> };
     expect(read.name).toBe("patched on b");
@@ -65,7 +79,13 @@ describe("two replicas on one PostgreSQL", () => {
       const { id } = (await created.json()) as { id: number };
       const etag = created.headers.get("ETag")!;
       const patches = await Promise.all(
-        [a, b].map((server, i) => call(server, `/instances/${id}`, { method: "PATCH", headers: { "If-Match": etag }, body: JSON.stringify({ name: `winner ${i}` }) })),
+        [a, b].map((server, i) =>
+          call(server, `/instances/${id}`, {
+            method: "PATCH",
+            headers: { "If-Match": etag },
+            body: JSON.stringify({ name: `winner ${i}` }),
+          }),
+        ),
       );
       expect(patches.map((p) => p.status).sort()).toEqual([200, 412]);
     }
@@ -77,7 +97,11 @@ describe("two replicas on one PostgreSQL", () => {
     const retried = await call(b, "/instances", { method: "POST", headers, body: body("once") });
     expect(retried.status).toBe(200);
     expect(await retried.json()).toEqual(await first.json());
-    const concurrent = await Promise.all([a, b, a, b].map((server) => call(server, "/instances", { method: "POST", headers: { "Idempotency-Key": "replica-race" }, body: body("race once") })));
+    const concurrent = await Promise.all(
+      [a, b, a, b].map((server) =>
+        call(server, "/instances", { method: "POST", headers: { "Idempotency-Key": "replica-race" }, body: body("race once") }),
+      ),
+    );
     const ids = await Promise.all(concurrent.map(async (r) => ((await r.json()) as { id: number }).id));
     expect(new Set(ids).size).toBe(1);
     const all = (await (await call(a, "/instances?tags=replicas&pageSize=500")).json()) as { name: string }[];

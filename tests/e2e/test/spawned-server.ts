@@ -4,7 +4,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
 
-const cli = path.join(path.dirname(createRequire(import.meta.url).resolve("@instances-api/server/package.json")), "bin", "instances-api.js");
+const cli = path.join(
+  path.dirname(createRequire(import.meta.url).resolve("@instances-api/server/package.json")),
+  "bin",
+  "instances-api.js",
+);
 
 export interface SpawnedServer {
   child: ChildProcess;

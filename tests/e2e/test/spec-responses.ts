@@ -74,7 +74,14 @@ export function checkResponse(method: string, pathname: string, status: number, 
     const responseParts = ["paths", template, method.toLowerCase(), "responses", String(status)];
     let response = documented;
     if (typeof response.$ref === "string") {
-      responseParts.splice(0, responseParts.length, ...response.$ref.slice(2).split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~")));
+      responseParts.splice(
+        0,
+        responseParts.length,
+        ...response.$ref
+          .slice(2)
+          .split("/")
+          .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~")),
+      );
       response = responseParts.reduce<Json>((at, part) => at[part] as Json, spec as unknown as Json);
     }
     const content = response.content as Record<string, unknown> | undefined;

@@ -20,7 +20,11 @@ function newAccount(organization: string) {
   const organizationSecret = newSecret();
   const userSecret = newSecret();
   return {
-    hashes: { organizationName: organization, organizationSecretHash: hashSecret(organizationSecret), userSecretHash: hashSecret(userSecret) },
+    hashes: {
+      organizationName: organization,
+      organizationSecretHash: hashSecret(organizationSecret),
+      userSecretHash: hashSecret(userSecret),
+    },
     account: { organization, organizationSecret, userSecret, authorization: authorizationHeader(userSecret, organizationSecret) },
   };
 }

@@ -54,7 +54,10 @@ export function securityHandler() {
 export function restoreAuthenticationFailure(): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
     const { caller, authenticationFailure } = localsOf(res);
-    const notTheCallers = !caller && authenticationFailure !== undefined && !(authenticationFailure instanceof ApiError && authenticationFailure.status === 401);
+    const notTheCallers =
+      !caller &&
+      authenticationFailure !== undefined &&
+      !(authenticationFailure instanceof ApiError && authenticationFailure.status === 401);
     next(notTheCallers ? authenticationFailure : error);
   };
 }

@@ -3,19 +3,20 @@ import type pg from "pg";
 import { guarded, inTransaction } from "../database/postgres.js";
 import type { AccountStore, Caller, NewAccountHashes } from "./store.js";
 
-async function insertAccount(client: pg.PoolClient, { organizationName, organizationSecretHash, userSecretHash }: NewAccountHashes): Promise<Caller> {
+async function insertAccount(
+  client: pg.PoolClient,
+  { organizationName, organizationSecretHash, userSecretHash }: NewAccountHashes,
+): Promise<Caller> {
   const now = new Date().toISOString();
-  const organization = await client.query<{ id: number }>("INSERT INTO organizations (name, secret_hash, created_at) VALUES ($1, $2, $3) RETURNING id", [
-    organizationName,
-    organizationSecretHash,
-    now,
-  ]);
+  const organization = await client.query<{ id: number }>(
+    "INSERT INTO organizations (name, secret_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+    [organizationName, organizationSecretHash, now],
+  );
   const organizationId = organization.rows[0]!.id;
-  const user = await client.query<{ id: number }>("INSERT INTO users (organization_id, secret_hash, created_at) VALUES ($1, $2, $3) RETURNING id", [
-    organizationId,
-    userSecretHash,
-    now,
-  ]);
+  const user = await client.query<{ id: number }>(
+    "INSERT INTO users (organization_id, secret_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+    [organizationId, userSecretHash, now],
+  );
   return { organizationId, userId: user.rows[0]!.id };
 }
 

@@ -30,9 +30,7 @@ export function sqliteAccountStore(db: SqliteDatabase): AccountStore {
       Promise.resolve(createFirstAccount.immediate(organizationName, organizationSecretHash, userSecretHash)),
     findCaller: (userHash, organizationHash) =>
       Promise.resolve(
-        selectCaller.get(userHash, organizationHash) as
-          | (Caller & { userSecretHash: Buffer; organizationSecretHash: Buffer })
-          | undefined,
+        selectCaller.get(userHash, organizationHash) as (Caller & { userSecretHash: Buffer; organizationSecretHash: Buffer }) | undefined,
       ),
   };
 }

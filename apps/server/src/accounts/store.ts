@@ -15,5 +15,8 @@ export interface AccountStore {
   /** Creates the account only if there is no organization yet (atomically: replicas may race). */
   createFirstAccount(input: NewAccountHashes): Promise<Caller | undefined>;
   /** The user with this secret hash, in the organization with that one. */
-  findCaller(userSecretHash: Buffer, organizationSecretHash: Buffer): Promise<(Caller & { userSecretHash: Buffer; organizationSecretHash: Buffer }) | undefined>;
+  findCaller(
+    userSecretHash: Buffer,
+    organizationSecretHash: Buffer,
+  ): Promise<(Caller & { userSecretHash: Buffer; organizationSecretHash: Buffer }) | undefined>;
 }

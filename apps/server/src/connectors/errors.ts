@@ -36,18 +36,26 @@ export class UnknownConfigurationError extends ApiError {
   constructor(connector: string, unknownEntries: UnknownEntry[], total = unknownEntries.length) {
     const described = unknownEntries.map(({ entry, suggestion }) => `"${entry}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`);
     const noun = total === 1 ? "configuration entry" : "configuration entries";
-    super(400, problemType("unknown-configuration"), "Unknown configuration entries", `${connector} has no ${noun} ${listed(described, total)}`, {
-      connector,
-      unknownEntries,
-      ...(total > unknownEntries.length ? { unknownEntriesTotal: total } : {}),
-    });
+    super(
+      400,
+      problemType("unknown-configuration"),
+      "Unknown configuration entries",
+      `${connector} has no ${noun} ${listed(described, total)}`,
+      {
+        connector,
+        unknownEntries,
+        ...(total > unknownEntries.length ? { unknownEntriesTotal: total } : {}),
+      },
+    );
   }
 }
 
 export class InvalidConfigurationError extends ApiError {
   constructor(connector: string, errors: { path: string; message: string }[]) {
     const first = errors[0];
-    const message = first ? `${connector} configuration is invalid: ${first.path} ${first.message}` : `${connector} configuration is invalid`;
+    const message = first
+      ? `${connector} configuration is invalid: ${first.path} ${first.message}`
+      : `${connector} configuration is invalid`;
     super(400, problemType("invalid-configuration"), "Invalid configuration", message, { connector, errors });
   }
 }

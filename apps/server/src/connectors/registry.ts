@@ -74,7 +74,9 @@ export class ConnectorRegistry {
     const values = isObject(configuration) ? configuration : {};
     const names = Object.keys(values);
     if (connector.maxEntries !== undefined && names.length > connector.maxEntries) {
-      throw new InvalidConfigurationError(key, [{ path: "/body/configuration", message: `must NOT have more than ${connector.maxEntries} properties` }]);
+      throw new InvalidConfigurationError(key, [
+        { path: "/body/configuration", message: `must NOT have more than ${connector.maxEntries} properties` },
+      ]);
     }
     const missing = connector.requiredKeys.filter((entry) => values[entry] === undefined || values[entry] === null);
     const unknown = unknownEntries(connector, names);

@@ -59,13 +59,19 @@ export async function openPostgres(url: string, migrations: Migration[] = postgr
 async function migrate(client: pg.PoolClient, migrations: Migration[]): Promise<void> {
   // On failure withClient closes the session, which releases the lock and rolls back.
   await client.query("SELECT pg_advisory_lock($1)", [migrationLock]);
-  await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+  await client.query(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+  );
   const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_migrations");
   const applied = new Set(rows.map((r) => r.version));
   for (const migration of migrations.filter((m) => !applied.has(m.version))) {
     await client.query("BEGIN");
     await client.query(migration.sql);
-    await client.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [migration.version, migration.name, new Date().toISOString()]);
+    await client.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [
+      migration.version,
+      migration.name,
+      new Date().toISOString(),
+    ]);
     await client.query("COMMIT");
   }
   await client.query("SELECT pg_advisory_unlock($1)", [migrationLock]);
@@ -79,7 +85,8 @@ const networkCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE"
 const unavailableStates = /^(08...|53300|57P0[1-5])$/;
 // node-postgres's own words for a connection lost under a query, a client whose connection died
 // earlier, and a pool that could not connect in time.
-const driverMessages = /^(Connection terminated|Client has encountered a connection error and is not queryable|timeout exceeded when trying to connect)/;
+const driverMessages =
+  /^(Connection terminated|Client has encountered a connection error and is not queryable|timeout exceeded when trying to connect)/;
 
 function isUnavailable(error: unknown): boolean {
   const { code, severity, message } = (error ?? {}) as { code?: unknown; severity?: unknown; message?: unknown };

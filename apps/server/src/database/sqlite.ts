@@ -73,7 +73,10 @@ export function isUnreadable(error: unknown): boolean {
 
 /** For a request or the health check that met an unreadable file: 503, SQLite's error kept for the log. */
 export function unreadableDatabaseError(cause: unknown): DatabaseUnavailableError {
-  return new DatabaseUnavailableError(cause, "The database cannot be read (its file is damaged or the disk fails); the operator must restore it");
+  return new DatabaseUnavailableError(
+    cause,
+    "The database cannot be read (its file is damaged or the disk fails); the operator must restore it",
+  );
 }
 
 /**
@@ -95,14 +98,16 @@ export function probeSqlite(file: string): void {
 function refusal(error: unknown, file: string): unknown {
   if (error instanceof StartupError) return error;
   const { code, message } = error as { code?: string; message?: string };
-  if (isDamaged(error)) return new StartupError(`the database ${file} is damaged (${message}); restore it from a backup, or move it away to start empty`);
-  if (code === "SQLITE_CANTOPEN" || code?.startsWith("SQLITE_READONLY") || code?.startsWith("SQLITE_IOERR")) return new StartupError(`cannot open the database ${file}: ${message}`);
+  if (isDamaged(error))
+    return new StartupError(`the database ${file} is damaged (${message}); restore it from a backup, or move it away to start empty`);
+  if (code === "SQLITE_CANTOPEN" || code?.startsWith("SQLITE_READONLY") || code?.startsWith("SQLITE_IOERR"))
+    return new StartupError(`cannot open the database ${file}: ${message}`);
   return error;
 }
 
 function migrate(db: SqliteDatabase, migrations: Migration[]): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-  const applied = new Set((db.prepare("SELECT version FROM schema_migrations").pluck().all() as number[]));
+  const applied = new Set(db.prepare("SELECT version FROM schema_migrations").pluck().all() as number[]);
   for (const migration of migrations.filter((m) => !applied.has(m.version))) {
     db.transaction(() => {
       db.exec(migration.sql);

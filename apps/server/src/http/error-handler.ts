@@ -4,7 +4,16 @@
 // with Retry-After, here and nowhere else: the stores throw plain DatabaseUnavailableError.
 import type { ErrorRequestHandler, Request, RequestHandler } from "express";
 import { DatabaseUnavailableError } from "../database/unavailable.js";
-import { ApiError, cut, echoedAtMost, invalidPart, problemType, ServiceUnavailableError, UnauthorizedError, type InvalidPart } from "../errors.js";
+import {
+  ApiError,
+  cut,
+  echoedAtMost,
+  invalidPart,
+  problemType,
+  ServiceUnavailableError,
+  UnauthorizedError,
+  type InvalidPart,
+} from "../errors.js";
 import { problemBody } from "./problem.js";
 
 interface HttpLikeError {
@@ -71,7 +80,10 @@ export function errorHandler(): ErrorRequestHandler {
     const allow = (error as HttpLikeError | undefined)?.headers?.Allow;
     if (allow) res.set("Allow", allow);
     if (apiError.status === 401) res.set("WWW-Authenticate", authenticationChallenge);
-    res.status(apiError.status).type("application/problem+json").json(problemBody(apiError, req.id as string)); // request-logging.ts makes every id a string
+    res
+      .status(apiError.status)
+      .type("application/problem+json")
+      .json(problemBody(apiError, req.id as string)); // request-logging.ts makes every id a string
   };
 }
 
@@ -84,7 +96,10 @@ export function answerSpecViolation(error: Error, _body: unknown, req: Request):
   const res = req.res;
   req.log.error({ err: error }, "a response broke the spec");
   if (!res || res.headersSent) return;
-  res.status(500).type("application/problem+json").end(JSON.stringify(problemBody(internalError(), req.id as string)));
+  res
+    .status(500)
+    .type("application/problem+json")
+    .end(JSON.stringify(problemBody(internalError(), req.id as string)));
 }
 
 /** The answer for a path outside the API. */

@@ -24,7 +24,12 @@ export function publishedDocs(spec: OpenApiDocument, docsDir: string): Router {
   router.get("/", (_req, res) => res.redirect(302, "/docs/"));
   router.get("/openapi.json", (_req, res) => res.type("application/json").send(json));
   router.get("/openapi.yaml", (_req, res) => res.type("application/yaml").send(yaml));
-  router.use("/docs", docsPolicy(path.join(docsDir, "index.html")), revalidate, express.static(docsDir, { index: "index.html", fallthrough: true }));
+  router.use(
+    "/docs",
+    docsPolicy(path.join(docsDir, "index.html")),
+    revalidate,
+    express.static(docsDir, { index: "index.html", fallthrough: true }),
+  );
   router.get(["/docs", "/docs/"], (_req, res) => {
     res
       .status(404)
@@ -74,7 +79,12 @@ function inlineScriptHashes(file: string): () => string {
       const html = readFileSync(file, "utf8");
       const hashes = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)]
         .filter(([, attributes]) => !/\bsrc\s*=/.test(attributes ?? ""))
-        .map(([, , body]) => `'sha256-${createHash("sha256").update(body ?? "").digest("base64")}'`);
+        .map(
+          ([, , body]) =>
+            `'sha256-${createHash("sha256")
+              .update(body ?? "")
+              .digest("base64")}'`,
+        );
       seen = { mtimeMs: stat.mtimeMs, size: stat.size, sources: [...new Set(hashes)].join(" ") };
     }
     return seen.sources;

@@ -41,7 +41,8 @@ export function limitOrganizationRequests(perMinute: number): RequestHandler {
     legacyHeaders: false,
     identifier: "organization",
     keyGenerator: (req) => String(callerOf(req).organizationId),
-    handler: (_req, res, next) => next(new TooManyRequestsError(`Too many requests for this organization; retry in ${res.get("Retry-After") ?? "a few"} s`)),
+    handler: (_req, res, next) =>
+      next(new TooManyRequestsError(`Too many requests for this organization; retry in ${res.get("Retry-After") ?? "a few"} s`)),
     validate: { xForwardedForHeader: false },
   });
 }

@@ -32,7 +32,9 @@ export function rejectNestedQueryKeys(): RequestHandler {
     const nested = Object.keys(req.query).find((key) => /[[\]]/.test(key));
     if (nested !== undefined) {
       const key = nested.slice(0, 100);
-      throw new InvalidRequestError(`The query key ${key} is not allowed: query keys are plain names (tags=a&tags=b), never nested`, [{ path: `/query/${key}`, message: "is a nested key" }]);
+      throw new InvalidRequestError(`The query key ${key} is not allowed: query keys are plain names (tags=a&tags=b), never nested`, [
+        { path: `/query/${key}`, message: "is a nested key" },
+      ]);
     }
     next();
   };
@@ -41,7 +43,10 @@ export function rejectNestedQueryKeys(): RequestHandler {
 export function rejectPollutingKeys(): RequestHandler {
   return (req, _res, next) => {
     const found = findForbiddenKey(req.body);
-    if (found) throw new InvalidRequestError(`${found} is not allowed: no field is named __proto__, constructor or prototype`, [{ path: found, message: "is a forbidden key" }]);
+    if (found)
+      throw new InvalidRequestError(`${found} is not allowed: no field is named __proto__, constructor or prototype`, [
+        { path: found, message: "is a forbidden key" },
+      ]);
     next();
   };
 }

@@ -27,7 +27,11 @@ function refusal(path: string, message: string): InvalidRequestError {
  * The first string of a parsed value (a property name or a string value, at any depth) for which
  * `flaw` says something, as the path and what it said. Iterative: deep nesting cannot overflow the stack.
  */
-function firstFlaw(value: unknown, path: string, flaw: (text: string) => string | undefined): { path: string; message: string } | undefined {
+function firstFlaw(
+  value: unknown,
+  path: string,
+  flaw: (text: string) => string | undefined,
+): { path: string; message: string } | undefined {
   const pending: [value: unknown, path: string][] = [[value, path]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [item, at] = next;
@@ -60,7 +64,12 @@ const suspectEscape = /\\u(?:0000|[dD][89a-fA-F])/;
  */
 export function verifyBodyText(_req: unknown, _res: unknown, bytes: Buffer, encoding: string): void {
   if (encoding !== "utf-8") {
-    throw new ApiError(415, problemType("unsupported-media-type"), "Unsupported media type", "The body must be JSON in UTF-8 (Content-Type: application/json)");
+    throw new ApiError(
+      415,
+      problemType("unsupported-media-type"),
+      "Unsupported media type",
+      "The body must be JSON in UTF-8 (Content-Type: application/json)",
+    );
   }
   if (!isUtf8(bytes)) throw refusal(whereNotUtf8(bytes), notUtf8);
   const text = bytes.toString("utf8");

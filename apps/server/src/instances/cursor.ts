@@ -20,7 +20,9 @@ export function encodeCursor(afterId: number, filters: ListFilters): string {
 }
 
 function notIssued(): InvalidRequestError {
-  return new InvalidRequestError("nextPage is not a cursor this server issued", [{ path: "/query/nextPage", message: "is not a valid cursor" }]);
+  return new InvalidRequestError("nextPage is not a cursor this server issued", [
+    { path: "/query/nextPage", message: "is not a valid cursor" },
+  ]);
 }
 
 /** The id to list after; 0 without a cursor. */

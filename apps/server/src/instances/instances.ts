@@ -49,7 +49,11 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       if (connector.secretKeys.has(key)) secret[key] = value;
       else clear[key] = value;
     }
-    return { clear, secretKeys: Object.keys(secret), sealedSecrets: secretBox.seal(JSON.stringify(secret), secretsContext(organizationId)) };
+    return {
+      clear,
+      secretKeys: Object.keys(secret),
+      sealedSecrets: secretBox.seal(JSON.stringify(secret), secretsContext(organizationId)),
+    };
   }
 
   function openSecrets(record: InstanceRecord): Record<string, string> {
@@ -75,14 +79,21 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
   }
 
   /** Read, change, write at the version read; again if another writer got in between (unless If-Match pins it). */
-  async function write(caller: Caller, id: number, ifMatch: string | undefined, change: (record: InstanceRecord) => InstanceChanges, token?: string) {
+  async function write(
+    caller: Caller,
+    id: number,
+    ifMatch: string | undefined,
+    change: (record: InstanceRecord) => InstanceChanges,
+    token?: string,
+  ) {
     for (let attempt = 1; ; attempt++) {
       const record = await find(caller, id);
       checkIfMatch(ifMatch, record);
       const outcome = await store.update(caller.organizationId, id, record.version, change(record));
       if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
       if (outcome !== "version-mismatch") return present(outcome, token);
-      if (ifMatch !== undefined) throw new PreconditionFailedError("The instance changed while this request was being applied; read it again");
+      if (ifMatch !== undefined)
+        throw new PreconditionFailedError("The instance changed while this request was being applied; read it again");
       if (attempt >= maxUpdateAttempts) throw new WriteConflictError();
     }
   }
@@ -116,14 +127,19 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
         tokenHash: hashSecret(token),
         createdAt: new Date().toISOString(),
       };
-      const result = (record: InstanceRecord): InstanceResult => ({ instance: instanceBody(record, connector, secretKeys, token), etag: etagOf(record) });
+      const result = (record: InstanceRecord): InstanceResult => ({
+        instance: instanceBody(record, connector, secretKeys, token),
+        etag: etagOf(record),
+      });
       if (idempotencyKey === undefined) {
         const outcome = await store.create(created);
         if ("created" in outcome) return result(outcome.created);
         throw new Error("a create without an idempotency key cannot be a replay");
       }
 
-      const requestHash = createHash("sha256").update(stringify(body) ?? "").digest("base64url");
+      const requestHash = createHash("sha256")
+        .update(stringify(body) ?? "")
+        .digest("base64url");
       const context = idempotencyContext(caller.organizationId, idempotencyKey);
       const outcome = await store.create(created, {
         key: idempotencyKey,
@@ -192,7 +208,13 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       return write(caller, id, ifMatch, (record) => {
         if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
         const sealed = seal(registry.require(record.connectorKey), record.organizationId, body.configuration);
-        return { name: body.name, tags: body.tags ?? [], configuration: sealed.clear, sealedSecrets: sealed.sealedSecrets, secretKeys: sealed.secretKeys };
+        return {
+          name: body.name,
+          tags: body.tags ?? [],
+          configuration: sealed.clear,
+          sealedSecrets: sealed.sealedSecrets,
+          secretKeys: sealed.secretKeys,
+        };
       });
     },
 
@@ -205,7 +227,8 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       }
       const outcome = await store.delete(caller.organizationId, id, expectedVersion);
       if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
-      if (outcome === "version-mismatch") throw new PreconditionFailedError("The instance changed while this request was being applied; read it again");
+      if (outcome === "version-mismatch")
+        throw new PreconditionFailedError("The instance changed while this request was being applied; read it again");
     },
 
     rotateToken(caller: Caller, id: number): Promise<InstanceResult> {

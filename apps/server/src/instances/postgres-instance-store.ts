@@ -5,14 +5,27 @@
 // replays what it kept.
 import type pg from "pg";
 import { guarded, inTransaction } from "../database/postgres.js";
-import { changedColumns, instanceColumns, recordFromRow, type InstanceChanges, type InstanceRecord, type InstanceRow, type InstanceStore, type StoredIdempotentResponse, type WriteOutcome } from "./store.js";
+import {
+  changedColumns,
+  instanceColumns,
+  recordFromRow,
+  type InstanceChanges,
+  type InstanceRecord,
+  type InstanceRow,
+  type InstanceStore,
+  type StoredIdempotentResponse,
+  type WriteOutcome,
+} from "./store.js";
 
 type Row = InstanceRow;
 const columns = instanceColumns;
 const toRecord = recordFromRow;
 
 async function selectOne(client: pg.Pool | pg.PoolClient, organizationId: number, id: number, lock = false): Promise<Row | undefined> {
-  const { rows } = await client.query<Row>(`SELECT ${columns} FROM instances WHERE organization_id = $1 AND id = $2${lock ? " FOR UPDATE" : ""}`, [organizationId, id]);
+  const { rows } = await client.query<Row>(
+    `SELECT ${columns} FROM instances WHERE organization_id = $1 AND id = $2${lock ? " FOR UPDATE" : ""}`,
+    [organizationId, id],
+  );
   return rows[0];
 }
 
@@ -65,7 +78,7 @@ export function postgresInstanceStore(pool: pg.Pool): InstanceStore {
         }),
       ),
 
-    get: (organizationId, id) => guarded(async () => (await selectOne(pool, organizationId, id).then((row) => row && toRecord(row)))),
+    get: (organizationId, id) => guarded(async () => await selectOne(pool, organizationId, id).then((row) => row && toRecord(row))),
 
     list: ({ organizationId, tags, connectorKey, afterId, limit }) =>
       guarded(async () => {
@@ -80,7 +93,10 @@ export function postgresInstanceStore(pool: pg.Pool): InstanceStore {
           conditions.push(`tags @> $${params.length}::jsonb`);
         }
         params.push(limit);
-        const { rows } = await pool.query<Row>(`SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT $${params.length}`, params);
+        const { rows } = await pool.query<Row>(
+          `SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT $${params.length}`,
+          params,
+        );
         return rows.map(toRecord);
       }),
 
@@ -96,7 +112,10 @@ export function postgresInstanceStore(pool: pg.Pool): InstanceStore {
             params.push(value);
             assignments.push(`${column} = $${params.length}`);
           }
-          const { rows } = await client.query<Row>(`UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = $1 AND id = $2 RETURNING ${columns}`, params);
+          const { rows } = await client.query<Row>(
+            `UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = $1 AND id = $2 RETURNING ${columns}`,
+            params,
+          );
           return toRecord(rows[0]!);
         }),
       ),

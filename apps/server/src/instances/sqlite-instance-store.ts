@@ -3,7 +3,19 @@
 import type { Statement } from "better-sqlite3";
 import { groupCommit, type GroupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
-import { changedColumns, instanceColumns, recordFromRow, type InstanceChanges, type InstanceRecord, type InstanceStore, type ListQuery, type NewInstance, type StoredIdempotentResponse, type WriteOutcome, type InstanceRow } from "./store.js";
+import {
+  changedColumns,
+  instanceColumns,
+  recordFromRow,
+  type InstanceChanges,
+  type InstanceRecord,
+  type InstanceStore,
+  type ListQuery,
+  type NewInstance,
+  type StoredIdempotentResponse,
+  type WriteOutcome,
+  type InstanceRow,
+} from "./store.js";
 
 /** A row as SQLite returns it: JSON in text columns, booleans as integers. */
 type Row = Omit<InstanceRow, "tags" | "configuration" | "secret_keys" | "disabled"> & {
@@ -53,8 +65,10 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
 
   const create = (instance: NewInstance, idempotency?: Parameters<InstanceStore["create"]>[1]) => {
     if (idempotency) {
-      const kept = selectIdempotent.get(instance.organizationId, idempotency.key) as (StoredIdempotentResponse & { createdAt: string }) | undefined;
-      if (kept && kept.createdAt >= idempotency.expiredBefore) return { replay: { requestHash: kept.requestHash, sealedResponse: kept.sealedResponse } };
+      const kept = selectIdempotent.get(instance.organizationId, idempotency.key) as
+        (StoredIdempotentResponse & { createdAt: string }) | undefined;
+      if (kept && kept.createdAt >= idempotency.expiredBefore)
+        return { replay: { requestHash: kept.requestHash, sealedResponse: kept.sealedResponse } };
       if (kept) forgetIdempotent.run(instance.organizationId, idempotency.key);
     }
     const created = toRecord(
@@ -66,12 +80,23 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
       }) as Row,
     );
     if (idempotency) {
-      insertIdempotent.run(instance.organizationId, idempotency.key, idempotency.requestHash, idempotency.sealResponse(created), instance.createdAt);
+      insertIdempotent.run(
+        instance.organizationId,
+        idempotency.key,
+        idempotency.requestHash,
+        idempotency.sealResponse(created),
+        instance.createdAt,
+      );
     }
     return { created };
   };
 
-  const update = (organizationId: number, id: number, expectedVersion: number | undefined, changes: InstanceChanges): WriteOutcome<InstanceRecord> => {
+  const update = (
+    organizationId: number,
+    id: number,
+    expectedVersion: number | undefined,
+    changes: InstanceChanges,
+  ): WriteOutcome<InstanceRecord> => {
     const current = selectOne.get(organizationId, id) as Row | undefined;
     if (!current) return "not-found";
     if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
@@ -81,9 +106,9 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
       assignments.push(`${column} = @${column}`);
       values[column] = typeof value === "boolean" ? Number(value) : value;
     }
-    const row = prepared(`UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = @organizationId AND id = @id RETURNING ${columns}`).get(
-      values,
-    ) as Row;
+    const row = prepared(
+      `UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = @organizationId AND id = @id RETURNING ${columns}`,
+    ).get(values) as Row;
     return toRecord(row);
   };
 
@@ -102,10 +127,15 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
       }
       const wanted = [...new Set(tags)];
       if (wanted.length) {
-        conditions.push(`(SELECT count(DISTINCT value) FROM json_each(instances.tags) WHERE value IN (${wanted.map(() => "?").join(", ")})) = ?`);
+        conditions.push(
+          `(SELECT count(DISTINCT value) FROM json_each(instances.tags) WHERE value IN (${wanted.map(() => "?").join(", ")})) = ?`,
+        );
         params.push(...wanted, wanted.length);
       }
-      const rows = prepared(`SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ?`).all(...params, limit) as Row[];
+      const rows = prepared(`SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ?`).all(
+        ...params,
+        limit,
+      ) as Row[];
       return Promise.resolve(rows.map(toRecord));
     },
     update: (organizationId, id, expectedVersion, changes) => commit(() => update(organizationId, id, expectedVersion, changes)),

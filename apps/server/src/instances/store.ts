@@ -57,12 +57,20 @@ export type WriteOutcome<T> = T | "not-found" | "version-mismatch";
 
 export interface InstanceStore {
   /** Creates the instance, or, when the idempotency key was used before, returns what was kept instead. */
-  create(instance: NewInstance, idempotency?: IdempotentCreate): Promise<{ created: InstanceRecord } | { replay: StoredIdempotentResponse }>;
+  create(
+    instance: NewInstance,
+    idempotency?: IdempotentCreate,
+  ): Promise<{ created: InstanceRecord } | { replay: StoredIdempotentResponse }>;
   get(organizationId: number, id: number): Promise<InstanceRecord | undefined>;
   /** Oldest first (by id). */
   list(query: ListQuery): Promise<InstanceRecord[]>;
   /** Applies the changes if the instance is at `expectedVersion` (any version when undefined). */
-  update(organizationId: number, id: number, expectedVersion: number | undefined, changes: InstanceChanges): Promise<WriteOutcome<InstanceRecord>>;
+  update(
+    organizationId: number,
+    id: number,
+    expectedVersion: number | undefined,
+    changes: InstanceChanges,
+  ): Promise<WriteOutcome<InstanceRecord>>;
   delete(organizationId: number, id: number, expectedVersion: number | undefined): Promise<WriteOutcome<"deleted">>;
   /** Forgets the idempotency keys kept from before `createdBefore` (ISO 8601); returns how many. */
   pruneIdempotencyKeys(createdBefore: string): Promise<number>;
@@ -83,7 +91,8 @@ export interface InstanceRow {
   created_at: string;
 }
 
-export const instanceColumns = "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at";
+export const instanceColumns =
+  "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at";
 
 export function recordFromRow(row: InstanceRow): InstanceRecord {
   return {

@@ -49,7 +49,9 @@ export async function unlockSecretBox(store: KeyCheckStore, configuredKey: Buffe
 }
 
 async function checked(store: KeyCheckStore, box: SecretBox, source: string): Promise<SecretBox> {
-  const refused = new KeyMismatchError(`${mismatch}: ${source} does not open the data in the database; start with the key it was sealed with`);
+  const refused = new KeyMismatchError(
+    `${mismatch}: ${source} does not open the data in the database; start with the key it was sealed with`,
+  );
   let check = await store.read();
   if (check === undefined) {
     for (const sample of await store.samples()) {

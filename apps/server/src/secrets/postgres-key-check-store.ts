@@ -12,18 +12,25 @@ export function postgresKeyCheckStore(pool: pg.Pool): KeyCheckStore {
     read: () => guarded(read),
     claim: (sealed) =>
       guarded(async () => {
-        await pool.query("INSERT INTO key_check (id, sealed, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING", [sealed, new Date().toISOString()]);
+        await pool.query("INSERT INTO key_check (id, sealed, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING", [
+          sealed,
+          new Date().toISOString(),
+        ]);
         return (await read())!;
       }),
     samples: () =>
       guarded(async () => {
         const samples: SealedSample[] = [];
-        const instance = await pool.query<{ organization_id: number; secrets: string }>("SELECT organization_id, secrets FROM instances ORDER BY id LIMIT 1");
-        for (const row of instance.rows) samples.push({ sealed: row.secrets, context: sealingContexts.instanceSecrets(row.organization_id) });
+        const instance = await pool.query<{ organization_id: number; secrets: string }>(
+          "SELECT organization_id, secrets FROM instances ORDER BY id LIMIT 1",
+        );
+        for (const row of instance.rows)
+          samples.push({ sealed: row.secrets, context: sealingContexts.instanceSecrets(row.organization_id) });
         const kept = await pool.query<{ organization_id: number; key: string; response: string }>(
           "SELECT organization_id, key, response FROM idempotency_keys WHERE response <> '' LIMIT 1",
         );
-        for (const row of kept.rows) samples.push({ sealed: row.response, context: sealingContexts.idempotentResponse(row.organization_id, row.key) });
+        for (const row of kept.rows)
+          samples.push({ sealed: row.response, context: sealingContexts.idempotentResponse(row.organization_id, row.key) });
         return samples;
       }),
   };

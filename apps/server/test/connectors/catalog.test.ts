@@ -22,7 +22,10 @@ describe("GET /your_moms/{key}", () => {
   it("describes each entry and carries the configuration's JSON Schema", async () => {
     const response = await t.api("/your_moms/sugarcrmv2");
     expect(response.status).toBe(200);
-    const connector = await body<{ configuration: ({ key: string } & Record<string, unknown>)[]; configurationSchema: { required: string[] } }>(response);
+    const connector = await body<{
+      configuration: ({ key: string } & Record<string, unknown>)[];
+      configurationSchema: { required: string[] };
+    }>(response);
     expect(connector).toMatchObject({ id: 170, key: "sugarcrmv2", name: "SugarCRM Beta" });
     const entries: Record<string, unknown> = Object.fromEntries(connector.configuration.map((e) => [e.key, e]));
     expect(entries.password).toMatchObject({ label: "Password", type: "string", required: true, secret: true });

@@ -13,21 +13,41 @@ function withSixthConnector(): OpenApiDocument {
     description: "Create a Zendesk instance.",
     type: "object",
     "x-connector": {
-      catalog: { id: 999, name: "Zendesk", description: "Customer service software.", active: true, deleted: false, typeOauth: false, trialAccount: true },
+      catalog: {
+        id: 999,
+        name: "Zendesk",
+        description: "Customer service software.",
+        active: true,
+        deleted: false,
+        typeOauth: false,
+        trialAccount: true,
+      },
       platformConfiguration: { "base.url": "https://{zendesk.subdomain}.zendesk.com/api/v2", "platform.secret": "PLATFORM_SECRET" },
       platformSecrets: ["platform.secret"],
     },
     required: ["your_mom", "configuration", "name"],
     additionalProperties: false,
     properties: {
-      your_mom: { type: "object", required: ["key"], additionalProperties: false, properties: { key: { type: "string", const: "zendesk" } } },
+      your_mom: {
+        type: "object",
+        required: ["key"],
+        additionalProperties: false,
+        properties: { key: { type: "string", const: "zendesk" } },
+      },
       configuration: {
         type: "object",
         required: ["zendesk.subdomain", "zendesk.api.token"],
         additionalProperties: false,
         properties: {
           "zendesk.subdomain": { type: "string", title: "Subdomain", description: "Your Zendesk subdomain.", minLength: 1 },
-          "zendesk.api.token": { type: "string", title: "API token", description: "Secret.", writeOnly: true, format: "password", minLength: 1 },
+          "zendesk.api.token": {
+            type: "string",
+            title: "API token",
+            description: "Secret.",
+            writeOnly: true,
+            format: "password",
+            minLength: 1,
+          },
           "zendesk.locale": { type: "string", title: "Locale", description: "Optional.", default: "en-US" },
         },
       },
@@ -68,7 +88,10 @@ describe("a sixth connector in the spec", () => {
   });
 
   it("names its missing entries", async () => {
-    const response = await t.api("/instances", { method: "POST", json: { your_mom: { key: "zendesk" }, configuration: {}, name: "Support" } });
+    const response = await t.api("/instances", {
+      method: "POST",
+      json: { your_mom: { key: "zendesk" }, configuration: {}, name: "Support" },
+    });
     expect(response.status).toBe(400);
     expect((await body(response)).message).toBe("zendesk is missing required configuration entries: zendesk.subdomain, zendesk.api.token");
   });

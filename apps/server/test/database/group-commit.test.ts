@@ -40,7 +40,10 @@ describe("groupCommit", () => {
   it("rejects every write of a batch whose commit fails", async () => {
     const db = database();
     const commit = groupCommit(db);
-    const writes = [commit(() => db.prepare("INSERT INTO t (v) VALUES (1)").run()), commit(() => db.prepare("INSERT INTO t (v) VALUES (2)").run())];
+    const writes = [
+      commit(() => db.prepare("INSERT INTO t (v) VALUES (1)").run()),
+      commit(() => db.prepare("INSERT INTO t (v) VALUES (2)").run()),
+    ];
     db.close(); // the batch runs after this turn, on a closed database
     const outcomes = await Promise.allSettled(writes);
     expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected"]);

@@ -22,13 +22,30 @@ afterAll(() => cluster.stop());
 
 describe("a bad DATABASE_URL", () => {
   it.each([
-    ["nothing listens on the port", "postgres://postgres@127.0.0.1:1/instances", /cannot connect to PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/instances: .*ECONNREFUSED/],
-    ["the database does not exist", () => cluster.url.replace(/\/instances$/, "/nowhere"), /cannot connect to PostgreSQL at .*\/nowhere: database "nowhere" does not exist/],
-    ["the password shows in no message", "postgres://postgres:hunter2@127.0.0.1:1/instances", /postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/instances/],
+    [
+      "nothing listens on the port",
+      "postgres://postgres@127.0.0.1:1/instances",
+      /cannot connect to PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/instances: .*ECONNREFUSED/,
+    ],
+    [
+      "the database does not exist",
+      () => cluster.url.replace(/\/instances$/, "/nowhere"),
+      /cannot connect to PostgreSQL at .*\/nowhere: database "nowhere" does not exist/,
+    ],
+    [
+      "the password shows in no message",
+      "postgres://postgres:hunter2@127.0.0.1:1/instances",
+      /postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/instances/,
+    ],
   ])("stops the start at once when %s", (_name, url, message) => {
     const started = Date.now();
     const result = spawnSync(process.execPath, [cli, "serve"], {
-      env: { ...process.env, DATABASE_URL: typeof url === "string" ? url : url(), PORT: "0", DATA_DIR: mkdtempSync(path.join(tmpdir(), "pg-bad-")) },
+      env: {
+        ...process.env,
+        DATABASE_URL: typeof url === "string" ? url : url(),
+        PORT: "0",
+        DATA_DIR: mkdtempSync(path.join(tmpdir(), "pg-bad-")),
+      },
       encoding: "utf8",
       timeout: 20_000,
     });
@@ -43,7 +60,10 @@ describe("a database that goes away mid-run", () => {
   it("answers 503 in the Problem shape, then recovers when it is back", async () => {
     let authorization = "";
     const server: RunningServer = await startServer({
-      config: embeddedConfig(mkdtempSync(path.join(tmpdir(), "pg-away-")), { storage: { kind: "postgres", url: cluster.url }, logLevel: "silent" }),
+      config: embeddedConfig(mkdtempSync(path.join(tmpdir(), "pg-away-")), {
+        storage: { kind: "postgres", url: cluster.url },
+        logLevel: "silent",
+      }),
       announce: (line) => {
         authorization = /Authorization: (.*)$/.exec(line)?.[1] ?? authorization;
       },

@@ -20,7 +20,8 @@ afterAll(async () => {
   cluster?.stop();
 });
 
-const backendPid = async (client: pg.PoolClient | pg.Pool) => (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+const backendPid = async (client: pg.PoolClient | pg.Pool) =>
+  (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
 const terminate = (pid: number) => cluster.sql(`SELECT pg_terminate_backend(${pid})`);
 
 /** When the client's connection has ended. (Not events.once: its own 'error' listener would hide the fault under test.) */
@@ -99,7 +100,9 @@ describe("a database that is down", () => {
     try {
       const started = Date.now();
       await expect(guarded(() => pool.query("SELECT 1"))).rejects.toBeInstanceOf(DatabaseUnavailableError);
-      await expect(guarded(() => inTransaction(pool, (client) => client.query("SELECT 1")))).rejects.toBeInstanceOf(DatabaseUnavailableError);
+      await expect(guarded(() => inTransaction(pool, (client) => client.query("SELECT 1")))).rejects.toBeInstanceOf(
+        DatabaseUnavailableError,
+      );
       expect(Date.now() - started).toBeLessThan(5_000); // refused at once, not after the pool's connect timeout
     } finally {
       await cluster.startServer();

@@ -12,7 +12,9 @@ import { describe, expect, it } from "vitest";
 const fixture = fileURLToPath(new URL("./fixtures/serve-under-gc-pressure.mjs", import.meta.url));
 const run = promisify(execFile);
 
-async function serveUnderGcPressure(rounds: number): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+async function serveUnderGcPressure(
+  rounds: number,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, ["--expose-gc", fixture, String(rounds)], { timeout: 60_000 });
     return { code: 0, signal: null, stdout, stderr };
@@ -27,7 +29,11 @@ describe("the SQLite driver on this Node", () => {
     const children = await Promise.all([1, 2, 3, 4].map(() => serveUnderGcPressure(20)));
     for (const child of children) {
       expect(child.stderr).not.toMatch(/Assertion failed|FATAL ERROR|Segmentation fault/);
-      expect({ code: child.code, signal: child.signal, stdout: child.stdout.trim() }).toEqual({ code: 0, signal: null, stdout: "ok 240 5000" });
+      expect({ code: child.code, signal: child.signal, stdout: child.stdout.trim() }).toEqual({
+        code: 0,
+        signal: null,
+        stdout: "ok 240 5000",
+      });
     }
   }, 120_000);
 });

@@ -48,7 +48,10 @@ async function filledDataDir(): Promise<string> {
   const dir = scratch();
   const t = await startTestServer({ dataDir: dir });
   for (let i = 0; i < 20; i++) {
-    const created = await t.api("/instances", { method: "POST", json: { your_mom: { key: "taxify" }, configuration: { "api.key": `k${i}` }, name: `n${i}`, tags: ["t"] } });
+    const created = await t.api("/instances", {
+      method: "POST",
+      json: { your_mom: { key: "taxify" }, configuration: { "api.key": `k${i}` }, name: `n${i}`, tags: ["t"] },
+    });
     expect(created.status).toBe(200);
   }
   await t.stop();
@@ -61,7 +64,10 @@ describe("the data files", () => {
     const server = await startServer({ config: embeddedConfig(dataDir, { logLevel: "silent" }), announce: () => undefined });
     try {
       const modes = Object.fromEntries(
-        [".", "..", "instances.sqlite", "instances.sqlite-wal", "instances.sqlite-shm", "encryption.key"].map((name) => [name, (statSync(path.join(dataDir, name)).mode & 0o777).toString(8)]),
+        [".", "..", "instances.sqlite", "instances.sqlite-wal", "instances.sqlite-shm", "encryption.key"].map((name) => [
+          name,
+          (statSync(path.join(dataDir, name)).mode & 0o777).toString(8),
+        ]),
       );
       expect(modes).toEqual({
         ".": "700",
@@ -80,7 +86,11 @@ describe("the data files", () => {
 describe("a damaged database file", { timeout }, () => {
   it.each([
     ["its first page (the header and the schema)", (_pages: number) => [1], /file is not a database|damaged/],
-    ["every page after the first (the tables and indexes)", (pages: number) => Array.from({ length: pages - 1 }, (_, i) => i + 2), /Tree \d+ page \d+|malformed/],
+    [
+      "every page after the first (the tables and indexes)",
+      (pages: number) => Array.from({ length: pages - 1 }, (_, i) => i + 2),
+      /Tree \d+ page \d+|malformed/,
+    ],
   ])("is refused at start when random bytes cover %s, in one line naming the file", async (_name, pages, detail) => {
     const dir = await filledDataDir();
     const file = path.join(dir, "instances.sqlite");
@@ -88,7 +98,11 @@ describe("a damaged database file", { timeout }, () => {
 
     const result = refusedStart({ DATA_DIR: dir });
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`^instances-api: the database ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is damaged \\([^\\n]+\\); restore it from a backup, or move it away to start empty\\n$`));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^instances-api: the database ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is damaged \\([^\\n]+\\); restore it from a backup, or move it away to start empty\\n$`,
+      ),
+    );
     expect(result.stderr).toMatch(detail);
   });
 
@@ -96,7 +110,14 @@ describe("a damaged database file", { timeout }, () => {
     const t = await startTestServer({ dataDir: scratch() });
     try {
       for (let i = 0; i < 20; i++) {
-        expect((await t.api("/instances", { method: "POST", json: { your_mom: { key: "taxify" }, configuration: { "api.key": `k${i}` }, name: `n${i}` } })).status).toBe(200);
+        expect(
+          (
+            await t.api("/instances", {
+              method: "POST",
+              json: { your_mom: { key: "taxify" }, configuration: { "api.key": `k${i}` }, name: `n${i}` },
+            })
+          ).status,
+        ).toBe(200);
       }
       expect((await fetch(`${t.server.url}/healthz`)).status).toBe(200);
 
@@ -105,7 +126,10 @@ describe("a damaged database file", { timeout }, () => {
       const other = new Database(file);
       other.pragma("wal_checkpoint(TRUNCATE)");
       other.close();
-      overwritePages(file, Array.from({ length: pagesOf(file) - 1 }, (_, i) => i + 2));
+      overwritePages(
+        file,
+        Array.from({ length: pagesOf(file) - 1 }, (_, i) => i + 2),
+      );
 
       const health = await fetch(`${t.server.url}/healthz`);
       expect(health.status).toBe(503);
@@ -118,7 +142,9 @@ describe("a damaged database file", { timeout }, () => {
       expect(problem).toMatchObject({ status: 503, type: "urn:instances-api:problem:unavailable" });
       expect(problem.message).toContain("The database cannot be read");
       // The log keeps what SQLite said, for the operator.
-      const failed = t.logs.filter((line) => line.msg === "the database is unavailable" && (line.req as { url: string }).url.endsWith("/instances"));
+      const failed = t.logs.filter(
+        (line) => line.msg === "the database is unavailable" && (line.req as { url: string }).url.endsWith("/instances"),
+      );
       expect((failed[0]?.err as { message?: string } | undefined)?.message).toContain("database disk image is malformed");
     } finally {
       await t.server.close();
@@ -130,14 +156,38 @@ describe("a DATA_DIR the server cannot use", { timeout }, () => {
   const asRoot = process.getuid?.() === 0;
   // As root, permissions do not stop reads or writes: other real faults stand in for chmod there.
   const faults: [string, (dir: string) => string, RegExp][] = [
-    ["a regular file", (dir) => writeFileAt(path.join(dir, "plain-file")), /^cannot use the data directory .*plain-file: it is a file, not a directory$/],
-    ["a path under a regular file", (dir) => path.join(writeFileAt(path.join(dir, "plain-file")), "data"), /^cannot use the data directory .*plain-file\/data: a part of the path is a file, not a directory$/],
+    [
+      "a regular file",
+      (dir) => writeFileAt(path.join(dir, "plain-file")),
+      /^cannot use the data directory .*plain-file: it is a file, not a directory$/,
+    ],
+    [
+      "a path under a regular file",
+      (dir) => path.join(writeFileAt(path.join(dir, "plain-file")), "data"),
+      /^cannot use the data directory .*plain-file\/data: a part of the path is a file, not a directory$/,
+    ],
     asRoot
-      ? ["a symbolic link to itself (as root, in place of a directory without read permission)", (dir) => selfLink(path.join(dir, "loop")), /^cannot use the data directory .*loop: (too many symbolic links|it is a file, not a directory)$/]
-      : ["a directory without read permission (chmod 000)", (dir) => withMode(path.join(dir, "data"), 0o000), /^cannot use the data directory .*data: permission denied$/],
+      ? [
+          "a symbolic link to itself (as root, in place of a directory without read permission)",
+          (dir) => selfLink(path.join(dir, "loop")),
+          /^cannot use the data directory .*loop: (too many symbolic links|it is a file, not a directory)$/,
+        ]
+      : [
+          "a directory without read permission (chmod 000)",
+          (dir) => withMode(path.join(dir, "data"), 0o000),
+          /^cannot use the data directory .*data: permission denied$/,
+        ],
     asRoot
-      ? ["a directory whose database path is a directory (as root, in place of a read-only directory)", (dir) => dirWithDatabaseDir(path.join(dir, "data")), /^cannot open the database .*data\/instances\.sqlite: it is a directory, not a file$/]
-      : ["a read-only directory (chmod 500)", (dir) => withMode(path.join(dir, "data"), 0o500), /^cannot use the data directory .*data: permission denied$/],
+      ? [
+          "a directory whose database path is a directory (as root, in place of a read-only directory)",
+          (dir) => dirWithDatabaseDir(path.join(dir, "data")),
+          /^cannot open the database .*data\/instances\.sqlite: it is a directory, not a file$/,
+        ]
+      : [
+          "a read-only directory (chmod 500)",
+          (dir) => withMode(path.join(dir, "data"), 0o500),
+          /^cannot use the data directory .*data: permission denied$/,
+        ],
   ];
 
   it.each(faults)("that is %s stops the start with one plain line naming it", (_name, make, message) => {

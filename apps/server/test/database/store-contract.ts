@@ -57,7 +57,15 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
 
     it("round-trips an instance", async () => {
       const record = await created(alice, { name: "round trip", tags: ["a", "b"], configuration: { username: "u" } });
-      expect(record).toMatchObject({ organizationId: alice.organizationId, name: "round trip", tags: ["a", "b"], configuration: { username: "u" }, secretKeys: ["api.key"], version: 1, disabled: false });
+      expect(record).toMatchObject({
+        organizationId: alice.organizationId,
+        name: "round trip",
+        tags: ["a", "b"],
+        configuration: { username: "u" },
+        secretKeys: ["api.key"],
+        version: 1,
+        disabled: false,
+      });
       expect(await storage.instances.get(alice.organizationId, record.id)).toEqual(record);
       expect(await storage.instances.get(bob.organizationId, record.id)).toBeUndefined();
     });
@@ -68,7 +76,16 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
       const b = await created(org, { tags: ["red"], connectorKey: "infobip" });
       const c = await created(org, { tags: ["blue", "red", "green"] });
       const ids = async (query: Partial<Parameters<Storage["instances"]["list"]>[0]>) =>
-        (await storage.instances.list({ organizationId: org.organizationId, tags: [], connectorKey: undefined, afterId: 0, limit: 10, ...query })).map((r) => r.id);
+        (
+          await storage.instances.list({
+            organizationId: org.organizationId,
+            tags: [],
+            connectorKey: undefined,
+            afterId: 0,
+            limit: 10,
+            ...query,
+          })
+        ).map((r) => r.id);
       expect(await ids({})).toEqual([a.id, b.id, c.id]);
       expect(await ids({ tags: ["red", "blue"] })).toEqual([a.id, c.id]);
       expect(await ids({ connectorKey: "infobip" })).toEqual([b.id]);
@@ -82,7 +99,11 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
       expect(updated).toMatchObject({ name: "v2", disabled: true, version: 2, secretKeys: [] });
       expect(await storage.instances.update(alice.organizationId, record.id, 1, { name: "stale" })).toBe("version-mismatch");
       expect(await storage.instances.update(bob.organizationId, record.id, undefined, { name: "theirs" })).toBe("not-found");
-      expect(await storage.instances.update(alice.organizationId, record.id, undefined, { tags: ["t"] })).toMatchObject({ version: 3, tags: ["t"], name: "v2" });
+      expect(await storage.instances.update(alice.organizationId, record.id, undefined, { tags: ["t"] })).toMatchObject({
+        version: 3,
+        tags: ["t"],
+        name: "v2",
+      });
     });
 
     it("deletes only at the expected version, and only the caller's", async () => {
@@ -94,7 +115,12 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
     });
 
     it("replays what it kept for an idempotency key, per organization", async () => {
-      const idempotency = { key: "k-1", requestHash: "h-1", expiredBefore: "1970-01-01T00:00:00.000Z", sealResponse: (r: { id: number }) => `response of ${r.id}` };
+      const idempotency = {
+        key: "k-1",
+        requestHash: "h-1",
+        expiredBefore: "1970-01-01T00:00:00.000Z",
+        sealResponse: (r: { id: number }) => `response of ${r.id}`,
+      };
       const first = await storage.instances.create(instance(alice), idempotency);
       if (!("created" in first)) throw new Error("expected a create");
       const again = await storage.instances.create(instance(alice), { ...idempotency, requestHash: "h-2" });
@@ -104,15 +130,27 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
     });
 
     it("answers concurrent creates under one key with one instance", async () => {
-      const idempotency = { key: "k-race", requestHash: "h", expiredBefore: "1970-01-01T00:00:00.000Z", sealResponse: (r: { id: number }) => String(r.id) };
-      const outcomes = await Promise.all(Array.from({ length: 8 }, () => storage.instances.create(instance(alice, { name: "race" }), idempotency)));
+      const idempotency = {
+        key: "k-race",
+        requestHash: "h",
+        expiredBefore: "1970-01-01T00:00:00.000Z",
+        sealResponse: (r: { id: number }) => String(r.id),
+      };
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, () => storage.instances.create(instance(alice, { name: "race" }), idempotency)),
+      );
       const createdIds = outcomes.flatMap((o) => ("created" in o ? [o.created.id] : []));
       expect(createdIds).toHaveLength(1);
       for (const o of outcomes) if ("replay" in o) expect(o.replay.sealedResponse).toBe(String(createdIds[0]));
     });
 
     it("forgets a key kept from before its expiry, and claims it anew", async () => {
-      const kept = { key: "k-old", requestHash: "h-old", expiredBefore: "1970-01-01T00:00:00.000Z", sealResponse: (r: { id: number }) => `first ${r.id}` };
+      const kept = {
+        key: "k-old",
+        requestHash: "h-old",
+        expiredBefore: "1970-01-01T00:00:00.000Z",
+        sealResponse: (r: { id: number }) => `first ${r.id}`,
+      };
       const first = await storage.instances.create(instance(alice, { createdAt: "2026-01-01T00:00:00.000Z" }), kept);
       if (!("created" in first)) throw new Error("expected a create");
       // Still fresh for a reader whose expiry lies before the key's time: a replay.
@@ -120,16 +158,28 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
         replay: { requestHash: "h-old", sealedResponse: `first ${first.created.id}` },
       });
       // Expired: another body under the same key creates, and its answer is what is kept now.
-      const renewed = { ...kept, requestHash: "h-new", expiredBefore: "2026-01-02T00:00:00.000Z", sealResponse: (r: { id: number }) => `second ${r.id}` };
+      const renewed = {
+        ...kept,
+        requestHash: "h-new",
+        expiredBefore: "2026-01-02T00:00:00.000Z",
+        sealResponse: (r: { id: number }) => `second ${r.id}`,
+      };
       const second = await storage.instances.create(instance(alice), renewed);
       if (!("created" in second)) throw new Error("expected a create after expiry");
       expect(second.created.id).not.toBe(first.created.id);
-      expect(await storage.instances.create(instance(alice), renewed)).toEqual({ replay: { requestHash: "h-new", sealedResponse: `second ${second.created.id}` } });
+      expect(await storage.instances.create(instance(alice), renewed)).toEqual({
+        replay: { requestHash: "h-new", sealedResponse: `second ${second.created.id}` },
+      });
     });
 
     it("prunes the keys kept from before a time, and only those", async () => {
       const key = (name: string, createdAt: string) =>
-        storage.instances.create(instance(bob, { createdAt }), { key: name, requestHash: "h", expiredBefore: "1970-01-01T00:00:00.000Z", sealResponse: () => "r" });
+        storage.instances.create(instance(bob, { createdAt }), {
+          key: name,
+          requestHash: "h",
+          expiredBefore: "1970-01-01T00:00:00.000Z",
+          sealResponse: () => "r",
+        });
       await key("prune-old", "2020-01-01T00:00:00.000Z");
       await key("prune-new", "2999-01-01T00:00:00.000Z");
       expect(await storage.instances.pruneIdempotencyKeys("2021-01-01T00:00:00.000Z")).toBeGreaterThanOrEqual(1);

@@ -8,7 +8,12 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const valid = { your_mom: { key: "freshservice" }, configuration: { username: "u", password: "p", subdomain: "acme" }, tags: ["t"], name: "n" };
+const valid = {
+  your_mom: { key: "freshservice" },
+  configuration: { username: "u", password: "p", subdomain: "acme" },
+  tags: ["t"],
+  name: "n",
+};
 
 async function expectProblem(response: Response, status: number, type: string) {
   expect(response.status).toBe(status);
@@ -35,7 +40,11 @@ describe("configuration errors", () => {
 
   it("names every missing entry when configuration is absent", async () => {
     const { configuration: _omitted, ...withoutConfiguration } = valid;
-    const problem = await expectProblem(await t.api("/instances", { method: "POST", json: withoutConfiguration }), 400, "missing-configuration");
+    const problem = await expectProblem(
+      await t.api("/instances", { method: "POST", json: withoutConfiguration }),
+      400,
+      "missing-configuration",
+    );
     expect(problem.missingEntries).toEqual(["username", "password", "subdomain"]);
   });
 
@@ -50,7 +59,10 @@ describe("configuration errors", () => {
   });
 
   it("lists the known connectors for an unknown key, or a missing one", async () => {
-    for (const json of [{ ...valid, your_mom: { key: "freshdesk" } }, { ...valid, your_mom: {} }]) {
+    for (const json of [
+      { ...valid, your_mom: { key: "freshdesk" } },
+      { ...valid, your_mom: {} },
+    ]) {
       const problem = await expectProblem(await t.api("/instances", { method: "POST", json }), 400, "unknown-connector");
       expect(problem.knownKeys).toEqual(["freshservice", "infobip", "quickbooksonprem", "sugarcrmv2", "taxify"]);
     }
@@ -58,24 +70,58 @@ describe("configuration errors", () => {
 
   it("says which value is wrong, in the connector's terms", async () => {
     const subdomain = await expectProblem(
-      await t.api("/instances", { method: "POST", json: { ...valid, configuration: { ...valid.configuration, subdomain: "acme.freshservice.com" } } }),
+      await t.api("/instances", {
+        method: "POST",
+        json: { ...valid, configuration: { ...valid.configuration, subdomain: "acme.freshservice.com" } },
+      }),
       400,
       "invalid-configuration",
     );
-    expect(subdomain.errors).toEqual([{ path: "/body/configuration/subdomain", message: 'must match pattern "^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"' }]);
+    expect(subdomain.errors).toEqual([
+      { path: "/body/configuration/subdomain", message: 'must match pattern "^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"' },
+    ]);
   });
 });
 
 describe("malformed requests", () => {
   const cases: [string, () => Promise<Response>, number, string][] = [
-    ["malformed JSON", () => t.api("/instances", { method: "POST", body: '{"name": ', headers: { "Content-Type": "application/json" } }), 400, "malformed-json"],
-    ["a wrong content type", () => t.api("/instances", { method: "POST", body: "name=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } }), 415, "unsupported-media-type"],
+    [
+      "malformed JSON",
+      () => t.api("/instances", { method: "POST", body: '{"name": ', headers: { "Content-Type": "application/json" } }),
+      400,
+      "malformed-json",
+    ],
+    [
+      "a wrong content type",
+      () => t.api("/instances", { method: "POST", body: "name=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } }),
+      415,
+      "unsupported-media-type",
+    ],
     ["no body at all", () => t.api("/instances", { method: "POST" }), 415, "unsupported-media-type"],
-    ["a body over 1 MB", () => t.api("/instances", { method: "POST", json: { ...valid, name: "x".repeat(1_100_000) } }), 413, "payload-too-large"],
+    [
+      "a body over 1 MB",
+      () => t.api("/instances", { method: "POST", json: { ...valid, name: "x".repeat(1_100_000) } }),
+      413,
+      "payload-too-large",
+    ],
     ["a name of the wrong type", () => t.api("/instances", { method: "POST", json: { ...valid, name: 5 } }), 400, "invalid-request"],
     ["tags that are not an array", () => t.api("/instances", { method: "POST", json: { ...valid, tags: "t" } }), 400, "invalid-request"],
-    ["a huge string within the body limit", () => t.api("/instances", { method: "POST", json: { ...valid, name: "x".repeat(500_000) } }), 400, "invalid-request"],
-    ["a huge configuration value", () => t.api("/instances", { method: "POST", json: { ...valid, configuration: { ...valid.configuration, password: "p".repeat(900_000) } } }), 400, "invalid-configuration"],
+    [
+      "a huge string within the body limit",
+      () => t.api("/instances", { method: "POST", json: { ...valid, name: "x".repeat(500_000) } }),
+      400,
+      "invalid-request",
+    ],
+    [
+      "a huge configuration value",
+      () =>
+        t.api("/instances", {
+          method: "POST",
+          json: { ...valid, configuration: { ...valid.configuration, password: "p".repeat(900_000) } },
+        }),
+      400,
+      "invalid-configuration",
+    ],
     ["an unknown top-level field", () => t.api("/instances", { method: "POST", json: { ...valid, owner: "me" } }), 400, "invalid-request"],
     ["a JSON array body (a body must be an object)", () => t.api("/instances", { method: "POST", json: [valid] }), 400, "invalid-request"],
     ["an id that is not a number", () => t.api("/instances/abc"), 400, "invalid-request"],
@@ -92,7 +138,11 @@ describe("malformed requests", () => {
 
   it("rejects deep nesting without a fault", async () => {
     const deep = "[".repeat(50_000) + "]".repeat(50_000);
-    const response = await t.api("/instances", { method: "POST", body: `{"your_mom": {"key": "taxify"}, "name": "n", "configuration": {"api.key": ${deep}}}`, headers: { "Content-Type": "application/json" } });
+    const response = await t.api("/instances", {
+      method: "POST",
+      body: `{"your_mom": {"key": "taxify"}, "name": "n", "configuration": {"api.key": ${deep}}}`,
+      headers: { "Content-Type": "application/json" },
+    });
     expect(response.status).toBe(400);
   });
 });
@@ -108,9 +158,21 @@ describe("requests Node's HTTP parser refuses", () => {
 
 describe("prototype pollution", () => {
   it.each([
-    ["__proto__ at the top", '{"__proto__": {"polluted": true}, "your_mom": {"key": "taxify"}, "configuration": {"api.key": "k"}, "name": "n"}', "invalid-request"],
-    ["__proto__ in configuration", '{"your_mom": {"key": "taxify"}, "configuration": {"api.key": "k", "__proto__": {"polluted": true}}, "name": "n"}', "unknown-configuration"],
-    ["constructor.prototype", '{"your_mom": {"key": "taxify"}, "configuration": {"api.key": "k", "constructor": {"prototype": {"polluted": true}}}, "name": "n"}', "unknown-configuration"],
+    [
+      "__proto__ at the top",
+      '{"__proto__": {"polluted": true}, "your_mom": {"key": "taxify"}, "configuration": {"api.key": "k"}, "name": "n"}',
+      "invalid-request",
+    ],
+    [
+      "__proto__ in configuration",
+      '{"your_mom": {"key": "taxify"}, "configuration": {"api.key": "k", "__proto__": {"polluted": true}}, "name": "n"}',
+      "unknown-configuration",
+    ],
+    [
+      "constructor.prototype",
+      '{"your_mom": {"key": "taxify"}, "configuration": {"api.key": "k", "constructor": {"prototype": {"polluted": true}}}, "name": "n"}',
+      "unknown-configuration",
+    ],
   ])("rejects %s and pollutes nothing", async (_name, raw, type) => {
     const response = await t.api("/instances", { method: "POST", body: raw, headers: { "Content-Type": "application/json" } });
     await expectProblem(response, 400, type);
@@ -119,7 +181,11 @@ describe("prototype pollution", () => {
 
   it("rejects __proto__ in a PATCH's configuration", async () => {
     const created = await body<{ id: number }>(await t.api("/instances", { method: "POST", json: valid }));
-    const response = await t.api(`/instances/${created.id}`, { method: "PATCH", body: '{"configuration": {"__proto__": "x"}}', headers: { "Content-Type": "application/json" } });
+    const response = await t.api(`/instances/${created.id}`, {
+      method: "PATCH",
+      body: '{"configuration": {"__proto__": "x"}}',
+      headers: { "Content-Type": "application/json" },
+    });
     await expectProblem(response, 400, "invalid-request");
   });
 });
@@ -160,7 +226,9 @@ describe("an unexpected fault", () => {
       const problem = await expectProblem(response, 500, "internal");
       expect(problem.requestId).toBe("fault-1");
       expect(problem.message).not.toMatch(/database|sqlite/i);
-      const line = faulty.logs.find((l) => (l.req as { id?: string } | undefined)?.id === "fault-1" || JSON.stringify(l).includes("fault-1"));
+      const line = faulty.logs.find(
+        (l) => (l.req as { id?: string } | undefined)?.id === "fault-1" || JSON.stringify(l).includes("fault-1"),
+      );
       expect(line).toBeDefined();
       expect(faulty.rawLogs()).toMatch(/The database connection is not open/);
     } finally {

@@ -31,7 +31,11 @@ const app = "https://app.example.com";
 const preflight = (server: RunningServer, origin: string) =>
   fetch(`${server.apiUrl}/instances`, {
     method: "OPTIONS",
-    headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type, idempotency-key" },
+    headers: {
+      Origin: origin,
+      "Access-Control-Request-Method": "POST",
+      "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+    },
   });
 
 describe("CORS", () => {
@@ -64,11 +68,17 @@ describe("CORS", () => {
     expect((await preflight(server, "https://evil.example")).headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
 
-  it.each(["app.example.com", "https://app.example.com/", "https://app.example.com/path", "ftp://files.example.com"])("refuses CORS_ORIGINS=%s at start", (origin) => {
-    expect(() => readConfig({ CORS_ORIGINS: origin })).toThrow("CORS_ORIGINS must list origins such as https://app.example.com");
-  });
+  it.each(["app.example.com", "https://app.example.com/", "https://app.example.com/path", "ftp://files.example.com"])(
+    "refuses CORS_ORIGINS=%s at start",
+    (origin) => {
+      expect(() => readConfig({ CORS_ORIGINS: origin })).toThrow("CORS_ORIGINS must list origins such as https://app.example.com");
+    },
+  );
 
   it("reads a comma-separated list", () => {
-    expect(readConfig({ CORS_ORIGINS: "https://a.example, http://localhost:5173" }).corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
+    expect(readConfig({ CORS_ORIGINS: "https://a.example, http://localhost:5173" }).corsOrigins).toEqual([
+      "https://a.example",
+      "http://localhost:5173",
+    ]);
   });
 });

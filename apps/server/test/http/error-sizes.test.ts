@@ -10,7 +10,12 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const valid = { your_mom: { key: "freshservice" }, configuration: { username: "u", password: "p", subdomain: "acme" }, tags: ["t"], name: "n" };
+const valid = {
+  your_mom: { key: "freshservice" },
+  configuration: { username: "u", password: "p", subdomain: "acme" },
+  tags: ["t"],
+  name: "n",
+};
 const maxErrorBytes = 64 * 1024;
 
 function entries(count: number, name: (i: number) => string): Record<string, string> {
@@ -28,7 +33,10 @@ describe("error bodies stay small", () => {
   it("refuses a create with 75,000 unknown entries (1 MB) as too many entries, in a small body", async () => {
     const configuration = { ...valid.configuration, ...entries(75_000, (i) => `e${i}`) };
     const problem = await problemOf(await t.api("/instances", { method: "POST", json: { ...valid, configuration } }));
-    expect(problem).toMatchObject({ type: "urn:instances-api:problem:invalid-configuration", errors: [{ path: "/body/configuration", message: "must NOT have more than 100 properties" }] });
+    expect(problem).toMatchObject({
+      type: "urn:instances-api:problem:invalid-configuration",
+      errors: [{ path: "/body/configuration", message: "must NOT have more than 100 properties" }],
+    });
   });
 
   it("refuses a replacement with too many entries the same way", async () => {
@@ -67,8 +75,14 @@ describe("error bodies stay small", () => {
   });
 
   it.each([
-    ["a PATCH with a huge unknown entry name", (id: number) => t.api(`/instances/${id}`, { method: "PATCH", json: { configuration: { ["x".repeat(100_000)]: "v" } } })],
-    ["a PATCH with 100 unknown entries of 128 characters", (id: number) => t.api(`/instances/${id}`, { method: "PATCH", json: { configuration: entries(100, (i) => `${i}`.padEnd(128, "q")) } })],
+    [
+      "a PATCH with a huge unknown entry name",
+      (id: number) => t.api(`/instances/${id}`, { method: "PATCH", json: { configuration: { ["x".repeat(100_000)]: "v" } } }),
+    ],
+    [
+      "a PATCH with 100 unknown entries of 128 characters",
+      (id: number) => t.api(`/instances/${id}`, { method: "PATCH", json: { configuration: entries(100, (i) => `${i}`.padEnd(128, "q")) } }),
+    ],
     ["a huge query parameter name", () => t.api(`/instances?${"p".repeat(15_000)}=1`)],
     ["a huge path", () => t.api(`/instances/${"9".repeat(15_000)}`)],
   ])("keeps %s small", async (_what, send) => {
@@ -87,7 +101,11 @@ describe("a PATCH that names an entry the connector does not have", () => {
     const created = await body<{ id: number }>(await t.api("/instances", { method: "POST", json: valid }));
     const response = await t.api(`/instances/${created.id}`, { method: "PATCH", json: { configuration: { subdomian: value } } });
     const problem = await problemOf(response);
-    expect(problem).toMatchObject({ type: "urn:instances-api:problem:unknown-configuration", connector: "freshservice", unknownEntries: [{ entry: "subdomian", suggestion: "subdomain" }] });
+    expect(problem).toMatchObject({
+      type: "urn:instances-api:problem:unknown-configuration",
+      connector: "freshservice",
+      unknownEntries: [{ entry: "subdomian", suggestion: "subdomain" }],
+    });
     expect(problem.message).toBe('freshservice has no configuration entry "subdomian" (did you mean "subdomain"?)');
   });
 });
@@ -101,7 +119,11 @@ describe("a body that is JSON but not an object", () => {
     ["true", "true"],
   ])("is refused as such when it is %s", async (_what, raw) => {
     const created = await body<{ id: number }>(await t.api("/instances", { method: "POST", json: valid }));
-    for (const [method, path] of [["POST", "/instances"], ["PUT", `/instances/${created.id}`], ["PATCH", `/instances/${created.id}`]] as const) {
+    for (const [method, path] of [
+      ["POST", "/instances"],
+      ["PUT", `/instances/${created.id}`],
+      ["PATCH", `/instances/${created.id}`],
+    ] as const) {
       const response = await t.api(path, { method, body: raw, headers: { "Content-Type": "application/json" } });
       const problem = await problemOf(response);
       expect(problem, `${method} ${raw}`).toMatchObject({

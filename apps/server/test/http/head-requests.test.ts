@@ -11,7 +11,12 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
     const created = await t.api("/instances", {
       method: "POST",
-      json: { your_mom: { key: "freshservice" }, configuration: { username: "u", password: "p", subdomain: "acme" }, tags: ["head"], name: `n${i}` },
+      json: {
+        your_mom: { key: "freshservice" },
+        configuration: { username: "u", password: "p", subdomain: "acme" },
+        tags: ["head"],
+        name: `n${i}`,
+      },
     });
     id = (await body<{ id: number }>(created)).id;
   }

@@ -13,7 +13,12 @@ beforeAll(async () => {
 afterAll(() => t.stop());
 
 function freshservice() {
-  return { your_mom: { key: "freshservice" }, configuration: { username: "u", password: "p", subdomain: "acme" }, tags: ["accept"], name: "n" };
+  return {
+    your_mom: { key: "freshservice" },
+    configuration: { username: "u", password: "p", subdomain: "acme" },
+    tags: ["accept"],
+    name: "n",
+  };
 }
 
 const operations: [name: string, method: string, path: string, json?: unknown][] = [
@@ -30,7 +35,9 @@ const operations: [name: string, method: string, path: string, json?: unknown][]
 
 describe("Accept", () => {
   const refused = ["text/html", "text/html, application/xhtml+xml", "application/xml", "application/json;q=0, text/html", "image/*"];
-  const cases = refused.flatMap((accept) => operations.map(([name, method, path, json]) => [`${name} with Accept: ${accept}`, accept, method, path, json] as const));
+  const cases = refused.flatMap((accept) =>
+    operations.map(([name, method, path, json]) => [`${name} with Accept: ${accept}`, accept, method, path, json] as const),
+  );
   it.each(cases)("%s gets a 406 Problem and changes nothing", async (_name, accept, method, path, json) => {
     const response = await t.api(path.replace("{id}", String(id)), { method, headers: { Accept: accept }, ...(json ? { json } : {}) });
     expect(response.status).toBe(406);
@@ -41,14 +48,18 @@ describe("Accept", () => {
     expect(await body<unknown[]>(await t.api("/instances?tags=accept"))).toHaveLength(1);
   });
 
-  it.each([["*/*"], ["application/json"], ["application/*"], ["application/problem+json"], ["text/html;q=0.9, application/json;q=0.1"], ["text/html, */*;q=0.1"]])(
-    "%s is served",
-    async (accept) => {
-      const response = await t.api(`/instances/${id}`, { headers: { Accept: accept } });
-      expect(response.status).toBe(200);
-      expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
-    },
-  );
+  it.each([
+    ["*/*"],
+    ["application/json"],
+    ["application/*"],
+    ["application/problem+json"],
+    ["text/html;q=0.9, application/json;q=0.1"],
+    ["text/html, */*;q=0.1"],
+  ])("%s is served", async (accept) => {
+    const response = await t.api(`/instances/${id}`, { headers: { Accept: accept } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
+  });
 
   it("text/html is what the docs answer, not the API", async () => {
     const response = await fetch(`${t.server.url}/docs/`, { headers: { Accept: "text/html" } });

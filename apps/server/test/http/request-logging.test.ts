@@ -20,7 +20,11 @@ describe("request logging", () => {
   });
 
   it("makes a request id when none (or an unsafe one) is given", async () => {
-    const cases: Record<string, string>[] = [{}, { "X-Request-Id": "bad id with spaces and {braces}" }, { "X-Request-Id": "x".repeat(500) }];
+    const cases: Record<string, string>[] = [
+      {},
+      { "X-Request-Id": "bad id with spaces and {braces}" },
+      { "X-Request-Id": "x".repeat(500) },
+    ];
     for (const headers of cases) {
       const response = await t.api("/your_moms", { headers });
       expect(response.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
@@ -33,8 +37,18 @@ describe("request logging", () => {
       method: "POST",
       json: { your_mom: { key: "freshservice" }, configuration: { username: "u", password: secret, subdomain: "acme" }, name: "n" },
     });
-    await t.api("/instances", { method: "POST", json: { your_mom: { key: "freshservice" }, configuration: { password: secret }, name: "n" } });
-    await t.api("/instances", { method: "POST", json: { your_mom: { key: "freshservice" }, configuration: { username: "u", password: secret, subdomain: "not a subdomain" }, name: "n" } });
+    await t.api("/instances", {
+      method: "POST",
+      json: { your_mom: { key: "freshservice" }, configuration: { password: secret }, name: "n" },
+    });
+    await t.api("/instances", {
+      method: "POST",
+      json: {
+        your_mom: { key: "freshservice" },
+        configuration: { username: "u", password: secret, subdomain: "not a subdomain" },
+        name: "n",
+      },
+    });
     const raw = t.rawLogs();
     expect(raw).not.toContain(secret);
     for (const part of t.authorization.split(/[ ,]+/).filter((w) => w.length > 20)) expect(raw).not.toContain(part);

@@ -46,7 +46,14 @@ const api: Case[] = [
   ["a token rotation (it holds the token)", 200, () => t.api(`/instances/${id}/token`, { method: "POST" })],
   ["a read", 200, () => t.api(`/instances/${id}`)],
   ["a HEAD", 200, () => t.api(`/instances/${id}`, { method: "HEAD" })],
-  ["a delete", 204, async () => t.api(`/instances/${(await body<{ id: number }>(await t.api("/instances", { method: "POST", json: freshservice() }))).id}`, { method: "DELETE" })],
+  [
+    "a delete",
+    204,
+    async () =>
+      t.api(`/instances/${(await body<{ id: number }>(await t.api("/instances", { method: "POST", json: freshservice() }))).id}`, {
+        method: "DELETE",
+      }),
+  ],
   ["the catalog", 200, () => t.api("/your_moms")],
   ["a 400", 400, () => t.api("/instances?pageSize=0")],
   ["a 401", 401, () => fetch(`${t.server.apiUrl}/instances`)],
@@ -55,7 +62,11 @@ const api: Case[] = [
   ["a 406", 406, () => t.api("/instances", { headers: { Accept: "text/html" } })],
   ["a 412", 412, () => t.api(`/instances/${id}`, { method: "PATCH", json: { name: "x" }, headers: { "If-Match": '"999"' } })],
   ["a 413", 413, () => t.api("/instances", { method: "POST", json: { ...freshservice(), name: "x".repeat(1_100_000) } })],
-  ["a 415", 415, () => t.api("/instances", { method: "POST", body: "name=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } })],
+  [
+    "a 415",
+    415,
+    () => t.api("/instances", { method: "POST", body: "name=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } }),
+  ],
   ["a 500", 500, () => faulty.api("/instances")],
   ["a 431 from Node's parser", 431, () => oversizedHeaders(`${t.server.apiUrl}/instances`)],
 ];
@@ -76,15 +87,18 @@ describe("every response", () => {
     expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
   });
 
-  it.each([...api, ...outside].filter(([name]) => !name.includes("431")))("%s carries helmet's other defaults", async (_name, status, send) => {
-    const response = await send();
-    expect(response.status).toBe(status);
-    expect(response.headers.get("X-Frame-Options")).toBe("DENY");
-    expect(response.headers.get("Referrer-Policy")).toBe("no-referrer");
-    expect(response.headers.get("Cross-Origin-Resource-Policy")).toBe("same-origin");
-    expect(response.headers.get("Content-Security-Policy")).toBe("default-src 'none';frame-ancestors 'none'");
-    expect(response.headers.get("X-Powered-By")).toBeNull();
-  });
+  it.each([...api, ...outside].filter(([name]) => !name.includes("431")))(
+    "%s carries helmet's other defaults",
+    async (_name, status, send) => {
+      const response = await send();
+      expect(response.status).toBe(status);
+      expect(response.headers.get("X-Frame-Options")).toBe("DENY");
+      expect(response.headers.get("Referrer-Policy")).toBe("no-referrer");
+      expect(response.headers.get("Cross-Origin-Resource-Policy")).toBe("same-origin");
+      expect(response.headers.get("Content-Security-Policy")).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(response.headers.get("X-Powered-By")).toBeNull();
+    },
+  );
 
   it.each([...api, ...outside])("%s carries Cache-Control: no-store", async (_name, status, send) => {
     const response = await send();
@@ -107,9 +121,18 @@ describe("the docs page", () => {
     expect(policy.get("frame-ancestors")).toEqual(["'none'"]);
     const scriptSources = policy.get("script-src") ?? [];
     expect(scriptSources.filter((source) => !source.startsWith("'sha256-"))).toEqual(["'self'"]);
-    const inlineScripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)].filter(([, attributes]) => !/\bsrc=/.test(attributes ?? ""));
+    const inlineScripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)].filter(
+      ([, attributes]) => !/\bsrc=/.test(attributes ?? ""),
+    );
     expect(inlineScripts.length).toBeGreaterThan(0);
-    const hashes = new Set(inlineScripts.map(([, , script]) => `'sha256-${createHash("sha256").update(script ?? "").digest("base64")}'`));
+    const hashes = new Set(
+      inlineScripts.map(
+        ([, , script]) =>
+          `'sha256-${createHash("sha256")
+            .update(script ?? "")
+            .digest("base64")}'`,
+      ),
+    );
     expect(new Set(scriptSources.filter((source) => source.startsWith("'sha256-")))).toEqual(hashes);
   });
 
@@ -125,12 +148,15 @@ describe("a 401", () => {
     ["a Bearer token", "Bearer abc"],
     ["wrong secrets", "User abc, Organization def"],
   ])("with %s names the scheme in WWW-Authenticate", async (_name, authorization) => {
-    const response = await fetch(`${t.server.apiUrl}/instances`, { headers: authorization === undefined ? {} : { Authorization: authorization } });
+    const response = await fetch(`${t.server.apiUrl}/instances`, {
+      headers: authorization === undefined ? {} : { Authorization: authorization },
+    });
     expect(response.status).toBe(401);
     expect(response.headers.get("WWW-Authenticate")).toBe('User realm="instances-api"');
   });
 
   it("is the only answer with a challenge", async () => {
-    for (const response of [await t.api("/instances"), await t.api("/instances/987654")]) expect(response.headers.get("WWW-Authenticate")).toBeNull();
+    for (const response of [await t.api("/instances"), await t.api("/instances/987654")])
+      expect(response.headers.get("WWW-Authenticate")).toBeNull();
   });
 });

@@ -91,7 +91,9 @@ describe("a greedy client", () => {
     const conversations = await Promise.all(Array.from({ length: limits.maxConnections + 10 }, () => open()));
     // The ten beyond the cap are refused at once; the rest, which never send a byte, go when the
     // headers timeout passes.
-    const refusedSoon = await Promise.all(conversations.map((c) => Promise.race([c.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 800))])));
+    const refusedSoon = await Promise.all(
+      conversations.map((c) => Promise.race([c.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 800))])),
+    );
     expect(refusedSoon.filter(Boolean).length).toBeGreaterThanOrEqual(10);
     const closedAfter = await Promise.all(conversations.map((c) => c.closed));
     expect(Math.max(...closedAfter)).toBeLessThan(limits.headersTimeoutMs + 6_000);
@@ -109,7 +111,12 @@ describe("a greedy client", () => {
 
 describe("the HTTP limits' configuration", () => {
   it("defaults to a 10 s headers and 30 s request timeout, 5 s keep-alive, 1,000 connections", () => {
-    expect(readConfig({}).http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 1_000 });
+    expect(readConfig({}).http).toEqual({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 1_000,
+    });
     expect(readConfig({}).http).toEqual(defaultHttpLimits);
   });
 

@@ -53,7 +53,9 @@ describe("instance ids", () => {
     ["DELETE", ""],
     ["POST", "/token"],
   ];
-  const cases = spellings.flatMap(([name, spell]) => operations.map(([method, suffix, json]) => [`${method} with ${name}`, spell, method, suffix, json] as const));
+  const cases = spellings.flatMap(([name, spell]) =>
+    operations.map(([method, suffix, json]) => [`${method} with ${name}`, spell, method, suffix, json] as const),
+  );
 
   it.each(cases)("refuses %s, and touches nothing", async (_name, spell, method, suffix, json) => {
     const target = (await body<{ id: number }>(await t.api("/instances", { method: "POST", json: valid("target") }))).id;
@@ -78,10 +80,13 @@ describe("instance ids", () => {
 });
 
 describe("numeric query values", () => {
-  it.each([["0x10"], ["1e1"], ["%205"], ["5%20"], ["05"], ["+5"], ["%2B5"], ["5.0"], ["5."], [""], ["5&pageSize=6"]])("refuses pageSize=%s", async (spelling) => {
-    const problem = await expectProblem(await t.api(`/instances?pageSize=${spelling}`), [400]);
-    expect(problem.type).toBe("urn:instances-api:problem:invalid-request");
-  });
+  it.each([["0x10"], ["1e1"], ["%205"], ["5%20"], ["05"], ["+5"], ["%2B5"], ["5.0"], ["5."], [""], ["5&pageSize=6"]])(
+    "refuses pageSize=%s",
+    async (spelling) => {
+      const problem = await expectProblem(await t.api(`/instances?pageSize=${spelling}`), [400]);
+      expect(problem.type).toBe("urn:instances-api:problem:invalid-request");
+    },
+  );
 
   it("answers pageSize=5 with five instances", async () => {
     const response = await t.api("/instances?pageSize=5");
@@ -109,7 +114,10 @@ describe("page cursors", () => {
   it.each(spellings)("refuses a cursor with %s", async (_name, spell) => {
     const cursor = await issuedCursor();
     const problem = await expectProblem(await t.api(`/instances?tags=strict&pageSize=2&nextPage=${spell(cursor)}`), [400]);
-    expect(problem).toMatchObject({ type: "urn:instances-api:problem:invalid-request", errors: [{ path: "/query/nextPage", message: "is not a valid cursor" }] });
+    expect(problem).toMatchObject({
+      type: "urn:instances-api:problem:invalid-request",
+      errors: [{ path: "/query/nextPage", message: "is not a valid cursor" }],
+    });
   });
 
   it("follows the cursor as issued", async () => {

@@ -6,19 +6,47 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StorageConfig } from "../../src/config.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 
-const valid = { your_mom: { key: "freshservice" }, configuration: { username: "u", password: "p", subdomain: "acme" }, tags: ["t"], name: "n" };
+const valid = {
+  your_mom: { key: "freshservice" },
+  configuration: { username: "u", password: "p", subdomain: "acme" },
+  tags: ["t"],
+  name: "n",
+};
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 /** A body whose `name` is these raw bytes, whatever they are: JSON.stringify could not send them. */
-const nameBytes = (...bytes: number[]) => Buffer.concat([Buffer.from('{"your_mom":{"key":"taxify"},"configuration":{"api.key":"k"},"name":"a'), Buffer.from(bytes), Buffer.from('b"}')]);
+const nameBytes = (...bytes: number[]) =>
+  Buffer.concat([
+    Buffer.from('{"your_mom":{"key":"taxify"},"configuration":{"api.key":"k"},"name":"a'),
+    Buffer.from(bytes),
+    Buffer.from('b"}'),
+  ]);
 
 // [what, method, path (after /instances), body, where the problem must point]
 const bodyCases: [string, string, string, Buffer, string][] = [
   ["an unpaired high surrogate in name", "POST", "", json({ ...valid, name: "a\ud800b" }), "/body/name"],
   ["an unpaired low surrogate at the end of a tag", "POST", "", json({ ...valid, tags: ["ok", "x\udfff"] }), "/body/tags/1"],
   ["NUL in name", "POST", "", json({ ...valid, name: "a\u0000b" }), "/body/name"],
-  ["NUL in a configuration value", "POST", "", json({ ...valid, configuration: { ...valid.configuration, username: "u\u0000" } }), "/body/configuration/username"],
-  ["NUL in a secret configuration value", "POST", "", json({ ...valid, configuration: { ...valid.configuration, password: "\u0000" } }), "/body/configuration/password"],
-  ["an unpaired surrogate in a configuration entry's name", "POST", "", json({ ...valid, configuration: { ...valid.configuration, "x\ud800": "v" } }), "/body/configuration"],
+  [
+    "NUL in a configuration value",
+    "POST",
+    "",
+    json({ ...valid, configuration: { ...valid.configuration, username: "u\u0000" } }),
+    "/body/configuration/username",
+  ],
+  [
+    "NUL in a secret configuration value",
+    "POST",
+    "",
+    json({ ...valid, configuration: { ...valid.configuration, password: "\u0000" } }),
+    "/body/configuration/password",
+  ],
+  [
+    "an unpaired surrogate in a configuration entry's name",
+    "POST",
+    "",
+    json({ ...valid, configuration: { ...valid.configuration, "x\ud800": "v" } }),
+    "/body/configuration",
+  ],
   ["a byte that is never UTF-8 (0xFF) in name", "POST", "", nameBytes(0xff), "/body/name"],
   ["a surrogate encoded as UTF-8 (ED A0 80) in name", "POST", "", nameBytes(0xed, 0xa0, 0x80), "/body/name"],
   ["a truncated sequence (E2 82) in name", "POST", "", nameBytes(0xe2, 0x82), "/body/name"],
@@ -26,8 +54,20 @@ const bodyCases: [string, string, string, Buffer, string][] = [
   ["an unpaired surrogate in a replacement's name", "PUT", "/{id}", json({ ...valid, name: "\ud800" }), "/body/name"],
   ["an unpaired surrogate in a PATCH's name", "PATCH", "/{id}", json({ name: "\udbff" }), "/body/name"],
   ["NUL in a PATCH's tag", "PATCH", "/{id}", json({ tags: ["a\u0000"] }), "/body/tags/0"],
-  ["NUL in a PATCH's configuration value", "PATCH", "/{id}", json({ configuration: { username: "\u0000" } }), "/body/configuration/username"],
-  ["invalid UTF-8 in a PATCH's name", "PATCH", "/{id}", Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff]), Buffer.from('"}')]), "/body/name"],
+  [
+    "NUL in a PATCH's configuration value",
+    "PATCH",
+    "/{id}",
+    json({ configuration: { username: "\u0000" } }),
+    "/body/configuration/username",
+  ],
+  [
+    "invalid UTF-8 in a PATCH's name",
+    "PATCH",
+    "/{id}",
+    Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff]), Buffer.from('"}')]),
+    "/body/name",
+  ],
 ];
 
 // [what, the query or path after /instances (after the method, if not GET), where the problem must point]
@@ -118,9 +158,16 @@ describe.each(storesToTest())("on %s", (_store, open) => {
 
   it("refuses a body in another charset than UTF-8 with a 415, as JSON must be UTF-8", async () => {
     const utf16 = Buffer.from(JSON.stringify(valid), "utf16le");
-    const response = await t.api("/instances", { method: "POST", body: utf16, headers: { "Content-Type": "application/json; charset=utf-16le" } });
+    const response = await t.api("/instances", {
+      method: "POST",
+      body: utf16,
+      headers: { "Content-Type": "application/json; charset=utf-16le" },
+    });
     expect(response.status).toBe(415);
-    expect(await body(response)).toMatchObject({ type: "urn:instances-api:problem:unsupported-media-type", message: "The body must be JSON in UTF-8 (Content-Type: application/json)" });
+    expect(await body(response)).toMatchObject({
+      type: "urn:instances-api:problem:unsupported-media-type",
+      message: "The body must be JSON in UTF-8 (Content-Type: application/json)",
+    });
     expect(await listedIds()).toEqual(idsBefore);
   });
 
@@ -141,7 +188,10 @@ describe.each(storesToTest())("on %s", (_store, open) => {
 
   it("keeps text that is merely unusual as sent: U+FFFD, control characters, right-to-left marks", async () => {
     const name = "\ufffd\u0001\u001f\u007f\u202e\u{10FFFF}\uFEFF";
-    const created = await t.api("/instances", { method: "POST", json: { ...valid, name, configuration: { ...valid.configuration, username: name } } });
+    const created = await t.api("/instances", {
+      method: "POST",
+      json: { ...valid, name, configuration: { ...valid.configuration, username: name } },
+    });
     expect(created.status).toBe(200);
     const { id } = await body<{ id: number }>(created);
     const read = await body<{ name: string; configuration: Record<string, string> }>(await t.api(`/instances/${id}`));

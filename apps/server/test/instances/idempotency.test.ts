@@ -22,7 +22,8 @@ let t: TestServer;
 beforeAll(async () => (t = await startTestServer()));
 afterAll(() => t.stop());
 
-const create = (key: string, name = "kept") => t.api("/instances", { method: "POST", json: taxify(name), headers: { "Idempotency-Key": key } });
+const create = (key: string, name = "kept") =>
+  t.api("/instances", { method: "POST", json: taxify(name), headers: { "Idempotency-Key": key } });
 
 describe("a create retried with its Idempotency-Key", () => {
   it("replays the first answer, token included, while the instance is unchanged", async () => {

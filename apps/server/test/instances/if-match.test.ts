@@ -9,7 +9,12 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const freshservice = (name: string) => ({ your_mom: { key: "freshservice" }, configuration: { username: "u", password: "p", subdomain: "acme" }, tags: [], name });
+const freshservice = (name: string) => ({
+  your_mom: { key: "freshservice" },
+  configuration: { username: "u", password: "p", subdomain: "acme" },
+  tags: [],
+  name,
+});
 
 /** A new instance, at version 2 (created, then renamed once): ETag "2". */
 async function instanceAtVersion2(): Promise<number> {
@@ -30,7 +35,9 @@ describe("If-Match", () => {
     ["a lower-case weak prefix", 'w/"2"'],
     ["an empty list", ","],
   ];
-  const cases = refused.flatMap(([name, value]) => writes.map(([method, json]) => [`${method} with ${name}`, value, method, json] as const));
+  const cases = refused.flatMap(([name, value]) =>
+    writes.map(([method, json]) => [`${method} with ${name}`, value, method, json] as const),
+  );
   it.each(cases)("refuses %s with 412 and writes nothing", async (_name, value, method, json) => {
     const id = await instanceAtVersion2();
     const response = await t.api(`/instances/${id}`, { method, headers: { "If-Match": value }, ...(json ? { json } : {}) });
@@ -48,7 +55,9 @@ describe("If-Match", () => {
     ["a list without spaces", '"1","2"'],
     ["*", "*"],
   ];
-  const acceptedCases = accepted.flatMap(([name, value]) => writes.map(([method, json]) => [`${method} with ${name}`, value, method, json] as const));
+  const acceptedCases = accepted.flatMap(([name, value]) =>
+    writes.map(([method, json]) => [`${method} with ${name}`, value, method, json] as const),
+  );
   it.each(acceptedCases)("accepts %s", async (_name, value, method, json) => {
     const id = await instanceAtVersion2();
     const response = await t.api(`/instances/${id}`, { method, headers: { "If-Match": value }, ...(json ? { json } : {}) });

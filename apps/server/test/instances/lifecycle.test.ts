@@ -9,7 +9,15 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-type Instance = { id: number; name: string; tags: string[]; token?: string; disabled: boolean; configuration: Record<string, string | null>; eventsEnabled: boolean };
+type Instance = {
+  id: number;
+  name: string;
+  tags: string[];
+  token?: string;
+  disabled: boolean;
+  configuration: Record<string, string | null>;
+  eventsEnabled: boolean;
+};
 
 function freshservice(overrides: Record<string, unknown> = {}) {
   return {
@@ -46,7 +54,15 @@ describe("create and read", () => {
 
   it("turns events on when event.notification.enabled is true", async () => {
     const created = await create(
-      freshservice({ configuration: { username: "u", password: "p", subdomain: "acme", "event.notification.enabled": "true", "event.notification.callback.url": "https://example.com/events" } }),
+      freshservice({
+        configuration: {
+          username: "u",
+          password: "p",
+          subdomain: "acme",
+          "event.notification.enabled": "true",
+          "event.notification.callback.url": "https://example.com/events",
+        },
+      }),
     );
     expect(created.eventsEnabled).toBe(true);
     expect(created.configuration["event.notification.callback.url"]).toBe("https://example.com/events");
@@ -90,7 +106,8 @@ describe("list", () => {
   it("pages with nextPage, the token header and a Link, neither skipping nor repeating while instances come and go", async () => {
     const account = await t.newAccount("paging");
     const as = { Authorization: account.authorization };
-    const post = async (name: string) => body<Instance>(await t.api("/instances", { method: "POST", json: freshservice({ name, tags: ["page"] }), headers: as }));
+    const post = async (name: string) =>
+      body<Instance>(await t.api("/instances", { method: "POST", json: freshservice({ name, tags: ["page"] }), headers: as }));
     const made: Instance[] = [];
     for (let i = 0; i < 7; i++) made.push(await post(`n${i}`));
 
@@ -138,7 +155,10 @@ describe("list", () => {
 describe("update", () => {
   it("PATCH merges entries, replaces a secret only when sent, and bumps the ETag", async () => {
     const created = await create(freshservice());
-    const response = await t.api(`/instances/${created.id}`, { method: "PATCH", json: { name: "Renamed", tags: ["x"], disabled: true, configuration: { subdomain: "other" } } });
+    const response = await t.api(`/instances/${created.id}`, {
+      method: "PATCH",
+      json: { name: "Renamed", tags: ["x"], disabled: true, configuration: { subdomain: "other" } },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get("ETag")).toBe('"2"');
     const updated = await body<Instance>(response);
@@ -152,8 +172,12 @@ describe("update", () => {
   });
 
   it("PATCH removes an optional entry with null and refuses an unknown one", async () => {
-    const created = await create(freshservice({ configuration: { username: "u", password: "p", subdomain: "s", "event.notification.enabled": "true" } }));
-    const removed = await body<Instance>(await t.api(`/instances/${created.id}`, { method: "PATCH", json: { configuration: { "event.notification.enabled": null } } }));
+    const created = await create(
+      freshservice({ configuration: { username: "u", password: "p", subdomain: "s", "event.notification.enabled": "true" } }),
+    );
+    const removed = await body<Instance>(
+      await t.api(`/instances/${created.id}`, { method: "PATCH", json: { configuration: { "event.notification.enabled": null } } }),
+    );
     expect(removed.configuration["event.notification.enabled"]).toBe("false");
     expect(removed.eventsEnabled).toBe(false);
     const unknown = await t.api(`/instances/${created.id}`, { method: "PATCH", json: { configuration: { usernme: "x" } } });
@@ -169,21 +193,30 @@ describe("update", () => {
     expect(again.status).toBe(412);
     expect(await body(again)).toMatchObject({ status: 412, type: "urn:instances-api:problem:precondition-failed" });
     expect((await body<Instance>(await t.api(`/instances/${created.id}`))).name).toBe("a");
-    const put = await t.api(`/instances/${created.id}`, { method: "PUT", json: freshservice({ name: "c" }), headers: { "If-Match": '"1"' } });
+    const put = await t.api(`/instances/${created.id}`, {
+      method: "PUT",
+      json: freshservice({ name: "c" }),
+      headers: { "If-Match": '"1"' },
+    });
     expect(put.status).toBe(412);
     const del = await t.api(`/instances/${created.id}`, { method: "DELETE", headers: { "If-Match": '"1"' } });
     expect(del.status).toBe(412);
   });
 
   it("PUT replaces name, tags and configuration but not the connector", async () => {
-    const created = await create(freshservice({ configuration: { username: "u", password: "p", subdomain: "s", "event.notification.enabled": "true" } }));
+    const created = await create(
+      freshservice({ configuration: { username: "u", password: "p", subdomain: "s", "event.notification.enabled": "true" } }),
+    );
     const response = await t.api(`/instances/${created.id}`, { method: "PUT", json: freshservice({ name: "Replaced", tags: undefined }) });
     expect(response.status).toBe(200);
     const replaced = await body<Instance>(response);
     expect(replaced).toMatchObject({ name: "Replaced", tags: [], eventsEnabled: false });
     expect(replaced.configuration["event.notification.enabled"]).toBe("false");
 
-    const other = await t.api(`/instances/${created.id}`, { method: "PUT", json: { your_mom: { key: "taxify" }, configuration: { "api.key": "k" }, name: "x" } });
+    const other = await t.api(`/instances/${created.id}`, {
+      method: "PUT",
+      json: { your_mom: { key: "taxify" }, configuration: { "api.key": "k" }, name: "x" },
+    });
     expect(other.status).toBe(400);
     expect(await body(other)).toMatchObject({ type: "urn:instances-api:problem:connector-mismatch" });
     const missing = await t.api(`/instances/${created.id}`, { method: "PUT", json: freshservice({ configuration: { username: "u" } }) });
@@ -236,9 +269,15 @@ describe("Idempotency-Key", () => {
 
   it("keeps keys per organization", async () => {
     const other = await t.newAccount("idempotency other");
-    const first = await body<Instance>(await t.api("/instances", { method: "POST", json: freshservice(), headers: { "Idempotency-Key": "shared" } }));
+    const first = await body<Instance>(
+      await t.api("/instances", { method: "POST", json: freshservice(), headers: { "Idempotency-Key": "shared" } }),
+    );
     const second = await body<Instance>(
-      await t.api("/instances", { method: "POST", json: freshservice(), headers: { "Idempotency-Key": "shared", Authorization: other.authorization } }),
+      await t.api("/instances", {
+        method: "POST",
+        json: freshservice(),
+        headers: { "Idempotency-Key": "shared", Authorization: other.authorization },
+      }),
     );
     expect(second.id).not.toBe(first.id);
   });

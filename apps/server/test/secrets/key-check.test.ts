@@ -44,7 +44,14 @@ async function seal(dir: string, env: Record<string, string | undefined>): Promi
 
 /** Every file of the data dir with a hash of its bytes. */
 function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).map((name) => [name, createHash("sha256").update(readFileSync(path.join(dir, name))).digest("hex")]));
+  return Object.fromEntries(
+    readdirSync(dir).map((name) => [
+      name,
+      createHash("sha256")
+        .update(readFileSync(path.join(dir, name)))
+        .digest("hex"),
+    ]),
+  );
 }
 
 function expectKeyRefusal(result: ReturnType<typeof refusedStart>): void {
@@ -63,7 +70,11 @@ function keyCheckRow(dir: string): string | undefined {
 }
 
 /** Starts with `env`, reads the instance back (its secret masked), stops. */
-async function readsBack(dir: string, env: Record<string, string | undefined>, { authorization, id }: { authorization: string; id: number }): Promise<void> {
+async function readsBack(
+  dir: string,
+  env: Record<string, string | undefined>,
+  { authorization, id }: { authorization: string; id: number },
+): Promise<void> {
   const server = await serveCli({ DATA_DIR: dir, ...env });
   try {
     const response = await fetch(`${server.apiUrl}/instances/${id}`, { headers: { Authorization: authorization } });
@@ -118,7 +129,10 @@ describe("a data dir from before the key check", { timeout }, () => {
   // Today's data dirs: sealed instances and idempotent responses, and no key check yet.
   const beforeTheCheck: [string, { rewind: string; instanceKept: boolean }][] = [
     ["the key-check row deleted", { rewind: "DELETE FROM key_check", instanceKept: true }],
-    ["the schema of the version before (no key_check table)", { rewind: "DROP TABLE key_check; DELETE FROM schema_migrations WHERE version = 3", instanceKept: true }],
+    [
+      "the schema of the version before (no key_check table)",
+      { rewind: "DROP TABLE key_check; DELETE FROM schema_migrations WHERE version = 3", instanceKept: true },
+    ],
     ["only an idempotent response left sealed", { rewind: "DELETE FROM key_check; DELETE FROM instances", instanceKept: false }],
   ];
 

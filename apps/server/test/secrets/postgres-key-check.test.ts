@@ -46,7 +46,11 @@ async function query(url: string, sql: string): Promise<unknown[]> {
 /** A replica on `url`: ENCRYPTION_KEY `key`, or the key file of its own fresh data dir. */
 function replica(url: string, key: Buffer | undefined, announce: (line: string) => void = () => undefined): Promise<RunningServer> {
   return startServer({
-    config: embeddedConfig(mkdtempSync(path.join(tmpdir(), "pg-key-")), { storage: { kind: "postgres", url }, encryptionKey: key, logLevel: "silent" }),
+    config: embeddedConfig(mkdtempSync(path.join(tmpdir(), "pg-key-")), {
+      storage: { kind: "postgres", url },
+      encryptionKey: key,
+      logLevel: "silent",
+    }),
     announce,
   });
 }
@@ -102,7 +106,11 @@ describe("replicas starting together on an empty database", { timeout }, () => {
 describe("a replica that joins a database holding sealed data", { timeout }, () => {
   it("with a different ENCRYPTION_KEY refuses to start, in one line", async () => {
     const url = await sealedDatabase(keyA);
-    const result = refusedStart({ DATABASE_URL: url, ENCRYPTION_KEY: keyB.toString("base64"), DATA_DIR: mkdtempSync(path.join(tmpdir(), "pg-key-")) });
+    const result = refusedStart({
+      DATABASE_URL: url,
+      ENCRYPTION_KEY: keyB.toString("base64"),
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), "pg-key-")),
+    });
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
       "instances-api: the encryption key does not match the stored data: ENCRYPTION_KEY does not open the data in the database; start with the key it was sealed with\n",
@@ -116,7 +124,9 @@ describe("a replica that joins a database holding sealed data", { timeout }, () 
     const dataDir = mkdtempSync(path.join(tmpdir(), "pg-key-"));
     const result = refusedStart({ DATABASE_URL: url, DATA_DIR: dataDir });
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^instances-api: the encryption key does not match the stored data: the key file .*encryption\.key is missing[^\n]*\n$/);
+    expect(result.stderr).toMatch(
+      /^instances-api: the encryption key does not match the stored data: the key file .*encryption\.key is missing[^\n]*\n$/,
+    );
     expect(readdirSync(dataDir)).toEqual([]);
   });
 
