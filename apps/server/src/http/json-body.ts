@@ -3,14 +3,15 @@
 // 401, whatever the body; only then does a malformed or oversized body get its 400 or 413.
 // Held back the same way: a body that is JSON but not an object, and text that cannot be stored
 // as sent, in the body or in the URL (storable-text.ts).
-import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from "express";
 import { isAuthenticated } from "../accounts/authentication.js";
 import { InvalidRequestError } from "../errors.js";
 import { unstorableUrlText, verifyBodyText } from "./storable-text.js";
 
 // Not strict: `"x"` or `1` is JSON, and is refused below as what it is, not as malformed JSON.
 const parse = express.json({ limit: "1mb", type: ["application/json", "application/*+json"], strict: false, verify: verifyBodyText });
-const heldBack = new WeakMap<Request, unknown>();
+// The parser's failure, held back on the response's locals until the validator has routed the request.
+const heldBack = (res: Response) => res.locals as { bodyError?: unknown };
 
 function isObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -33,7 +34,7 @@ export function jsonBody(): RequestHandler {
     parse(req, res, (parseError?: unknown) => {
       const error = parseError ?? bodyError(req.body);
       if (error) {
-        heldBack.set(req, error);
+        heldBack(res).bodyError = error;
         req.body = undefined;
       }
       next();
@@ -49,7 +50,7 @@ function takesBody(req: Request): boolean {
 
 /** The request's own error, held back until now: text in its URL that cannot be stored, then its body's. */
 function requestError(req: Request): unknown {
-  return unstorableUrlText(req) ?? (takesBody(req) ? heldBack.get(req) : undefined);
+  return unstorableUrlText(req) ?? (takesBody(req) ? heldBack(req.res!).bodyError : undefined);
 }
 
 /** After the validator: a request it let through now fails with its own error. */
