@@ -2,6 +2,7 @@
 // The `instances-api` command: `serve` runs the server; `accounts create --organization <name>`
 // creates an organization with one user and prints its secrets as one JSON object. Both read the
 // same environment (DATA_DIR, DATABASE_URL, ...).
+import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { createAccount } from "./accounts/accounts.js";
 import { ConfigError, readConfig } from "./config.js";
@@ -9,9 +10,19 @@ import { openStorage } from "./storage.js";
 import { startServer } from "./server.js";
 import { StartupError } from "./startup-error.js";
 
+const usages = {
+  serve:
+    "instances-api serve                                  run the server (PORT, HOST, DATA_DIR, DATABASE_URL, ENCRYPTION_KEY; see the README)",
+  accountsCreate:
+    "instances-api accounts create --organization <name>  create an organization and its first user; prints their secrets as JSON",
+};
 const usage = `Usage:
-  instances-api serve                                  run the server (PORT, HOST, DATA_DIR, DATABASE_URL, ENCRYPTION_KEY)
-  instances-api accounts create --organization <name>  create an organization and its first user; prints their secrets as JSON`;
+  ${usages.serve}
+  ${usages.accountsCreate}
+  instances-api --version                              print the version
+  instances-api [command] --help                       print this help, or a command's`;
+
+const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
 async function serve(): Promise<void> {
   // Listen for the signals before the server starts, so that one sent as soon as it says it
@@ -46,14 +57,16 @@ async function createAccountCommand(args: string[]): Promise<void> {
   }
 }
 
+const asksForHelp = (args: string[]) => args.includes("--help") || args.includes("-h");
+
 async function main(argv: string[]): Promise<void> {
   const [command = "serve", ...rest] = argv;
+  if (command === "--version" || command === "-v" || command === "version") return void console.log(version);
+  if (command === "help" || command === "--help" || command === "-h") return void console.log(usage);
+  if (command === "serve" && asksForHelp(rest)) return void console.log(`Usage:\n  ${usages.serve}`);
+  if (command === "accounts" && asksForHelp(rest)) return void console.log(`Usage:\n  ${usages.accountsCreate}`);
   if (command === "serve" && rest.length === 0) return serve();
   if (command === "accounts" && rest[0] === "create") return createAccountCommand(rest.slice(1));
-  if (command === "help" || command === "--help" || command === "-h") {
-    console.log(usage);
-    return;
-  }
   throw new ConfigError(`unknown command: ${argv.join(" ")}\n${usage}`);
 }
 

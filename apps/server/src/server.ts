@@ -12,6 +12,7 @@ import { createApp } from "./app.js";
 import type { Config, HttpLimits } from "./config.js";
 import { ApiError, problemType } from "./errors.js";
 import { problemBody } from "./http/problem.js";
+import { StartupError } from "./startup-error.js";
 import { ConnectorRegistry } from "./connectors/registry.js";
 import { openStorage, type Storage } from "./storage.js";
 import { docsBuilt } from "./http/published-docs.js";
@@ -128,9 +129,18 @@ function listen(app: ReturnType<typeof createApp>, port: number, host: string, l
   server.maxConnections = limits.maxConnections;
   server.on("clientError", answerClientError);
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    // A port that is taken or not ours to bind is a reason not to start, said in one line.
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE" || error.code === "EACCES" || error.code === "EADDRNOTAVAIL"
+          ? new StartupError(
+              `cannot listen on ${host}:${port}: ${error.code === "EADDRINUSE" ? "the port is in use" : error.code === "EACCES" ? "permission denied" : "the address is not on this machine"}`,
+            )
+          : error,
+      ),
+    );
     server.listen(port, host, () => {
-      server.off("error", reject);
+      server.removeAllListeners("error");
       resolve(server);
     });
   });

@@ -3,7 +3,8 @@
 // runs on the same data dir.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { request } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -165,5 +166,52 @@ describe("instances-api accounts create", () => {
     });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("accounts create needs --organization <name>");
+  });
+});
+
+describe("instances-api --version and --help", () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 20_000 });
+
+  it("prints the package's version", () => {
+    const { version } = JSON.parse(readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8")) as { version: string };
+    for (const flag of ["--version", "-v"]) {
+      const result = run(flag);
+      expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({
+        status: 0,
+        stdout: `${version}\n`,
+        stderr: "",
+      });
+    }
+  });
+
+  it.each([
+    [["serve", "--help"], "instances-api serve "],
+    [["accounts", "--help"], "instances-api accounts create --organization <name>"],
+    [["accounts", "create", "--help"], "instances-api accounts create --organization <name>"],
+    [["--help"], "instances-api --version"],
+  ])("%j prints the usage on stdout and starts nothing", (args, expected) => {
+    const result = run(...args);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(expected);
+    expect(result.stderr).toBe("");
+  });
+});
+
+describe("a port the server cannot listen on", () => {
+  it("stops the start with one plain line naming it, exit 1", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const result = spawnSync(process.execPath, [cli, "serve"], {
+        env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), DATA_DIR: dataDir() },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe(`instances-api: cannot listen on 127.0.0.1:${port}: the port is in use\n`);
+    } finally {
+      taken.close();
+    }
   });
 });
