@@ -1,10 +1,15 @@
 // Type tests: the generated types make the spec's rules compile-time errors. Each case is a
-// source compiled in memory against the client; the seeds' requests are the fixtures.
-import { fillPlaceholders, placeholderEntries, readSeeds, type JsonObject } from "@instances-api/seeds";
+// source compiled in memory against the client; the spec's own create examples (the guides'
+// requests, filled in) are the fixtures, and the spec says which entries are required.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { readConnectors, readCreateExamples, type SpecDocument } from "@instances-api/connectors";
 import { describe, expect, it } from "vitest";
 import { compile } from "./compile.js";
 
-const seeds = readSeeds();
+type JsonObject = { [key: string]: unknown };
+const spec = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument;
+const examples = readCreateExamples(spec);
 const header =
   'import type { CreateInstanceRequest, ConfigurationOf, ConnectorKey, Instance, Problem, InstancesClient } from "@instances-api/client";\n';
 
@@ -18,36 +23,36 @@ function withoutEntry(request: JsonObject, entry: string): JsonObject {
   return copy;
 }
 
-// Required entries per connector, from the seeds: every entry their requests fill with a placeholder.
-const requiredBySeed = Object.fromEntries(seeds.map((seed) => [seed.connectorKey, placeholderEntries(seed.request)]));
+// Required entries per connector, as the spec says (its tests hold them equal to the guides' placeholders).
+const requiredByConnector = Object.fromEntries(
+  readConnectors(spec).map((c) => [c.key, c.entries.filter((e) => e.required).map((e) => e.key)]),
+);
 
 const sources: Record<string, string> = {};
 const mustCompile: string[] = [];
 const mustNotCompile: [name: string, reason: RegExp][] = [];
 
-for (const seed of seeds) {
-  const request = fillPlaceholders(seed.request);
-  sources[`${seed.connectorKey}-complete`] = createRequestSource(request);
-  mustCompile.push(`${seed.connectorKey}-complete`);
-  sources[`${seed.connectorKey}-configuration-of`] =
-    `${header}export const c: ConfigurationOf<"${seed.connectorKey}"> = ${JSON.stringify(request.configuration)};\n`;
-  mustCompile.push(`${seed.connectorKey}-configuration-of`);
-  for (const entry of requiredBySeed[seed.connectorKey] ?? []) {
+for (const { key, body } of examples) {
+  const request = body as unknown as JsonObject;
+  sources[`${key}-complete`] = createRequestSource(request);
+  mustCompile.push(`${key}-complete`);
+  sources[`${key}-configuration-of`] = `${header}export const c: ConfigurationOf<"${key}"> = ${JSON.stringify(request.configuration)};\n`;
+  mustCompile.push(`${key}-configuration-of`);
+  for (const entry of requiredByConnector[key] ?? []) {
     // In a whole create request the error points at `configuration` (TypeScript does not narrow a
     // union by a nested key, so its message may name another connector's entries) ...
-    const name = `${seed.connectorKey}-without-${entry}`;
+    const name = `${key}-without-${entry}`;
     sources[name] = createRequestSource(withoutEntry(request, entry));
     mustNotCompile.push([name, /^at "?configuration"?: /]);
     // ... and in the connector's own configuration type it names the missing entry.
-    const own = `${seed.connectorKey}-configuration-of-without-${entry}`;
-    sources[own] =
-      `${header}export const c: ConfigurationOf<"${seed.connectorKey}"> = ${JSON.stringify(withoutEntry(request, entry).configuration)};\n`;
+    const own = `${key}-configuration-of-without-${entry}`;
+    sources[own] = `${header}export const c: ConfigurationOf<"${key}"> = ${JSON.stringify(withoutEntry(request, entry).configuration)};\n`;
     mustNotCompile.push([own, new RegExp(`Property '"?${entry.replace(/\./g, "\\.")}"?' is missing`)]);
   }
   const unknown = structuredClone(request);
   (unknown.configuration as JsonObject)["no.such.entry"] = "x";
-  sources[`${seed.connectorKey}-unknown-entry`] = createRequestSource(unknown);
-  mustNotCompile.push([`${seed.connectorKey}-unknown-entry`, /'"no\.such\.entry"' does not exist/]);
+  sources[`${key}-unknown-entry`] = createRequestSource(unknown);
+  mustNotCompile.push([`${key}-unknown-entry`, /'"no\.such\.entry"' does not exist/]);
 }
 
 sources["unknown-connector"] = createRequestSource({ your_mom: { key: "freshdesk" }, configuration: {}, name: "x" });
@@ -123,8 +128,8 @@ describe("the client's types", () => {
     expect(diagnostics[name]!.join("\n")).toMatch(reason);
   });
 
-  it("covers every connector and every required entry of the seeds", () => {
-    expect(mustNotCompile.filter(([n]) => n.includes("-without-")).length).toBe(2 * Object.values(requiredBySeed).flat().length);
-    expect(Object.values(requiredBySeed).flat().length).toBeGreaterThanOrEqual(12);
+  it("covers every connector and every required entry", () => {
+    expect(mustNotCompile.filter(([n]) => n.includes("-without-")).length).toBe(2 * Object.values(requiredByConnector).flat().length);
+    expect(Object.values(requiredByConnector).flat().length).toBeGreaterThanOrEqual(12);
   });
 });

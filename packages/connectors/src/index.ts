@@ -1,3 +1,10 @@
 // @instances-api/connectors: the connectors, as the bundled spec describes them.
-export { readConnectors } from "./read-connectors.js";
-export type { ConfigurationEntry, ConfigurationValues, ConnectorCatalog, ConnectorDefinition, SpecDocument } from "./read-connectors.js";
+export { readConnectors, readCreateExamples } from "./read-connectors.js";
+export type {
+  CreateExample,
+  ConfigurationEntry,
+  ConfigurationValues,
+  ConnectorCatalog,
+  ConnectorDefinition,
+  SpecDocument,
+} from "./read-connectors.js";

@@ -132,3 +132,29 @@ function deepDeref(node: unknown, deref: (node: unknown) => Schema): Schema {
   if (!isObject(resolved)) return resolved;
   return Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, isObject(v) || Array.isArray(v) ? deepDeref(v, deref) : v]));
 }
+
+/** A create request the spec gives as an example, for one connector. */
+export interface CreateExample {
+  key: string;
+  /** The example's name in the spec (`taxify`, `sugarcrmv2`, ...). */
+  name: string;
+  body: { your_mom: { key: string }; configuration: Record<string, string>; tags?: string[]; name: string };
+}
+
+/**
+ * The request examples of `POST /instances`, one per connector: the guides' requests with their
+ * placeholders filled in (the spec's tests hold them equal to the guides). Fixtures that need no
+ * copy of the guides beside the repository.
+ */
+export function readCreateExamples(spec: SpecDocument): CreateExample[] {
+  const deref = dereferencer(spec);
+  const paths = spec.paths as Record<string, Record<string, Schema>> | undefined;
+  const content = (paths?.["/instances"]?.post?.requestBody as Schema | undefined)?.content as Record<string, Schema> | undefined;
+  const examples = (content?.["application/json"]?.examples ?? {}) as Record<string, unknown>;
+  return Object.entries(examples)
+    .map(([name, example]) => {
+      const body = deref(example).value as CreateExample["body"];
+      return { key: body.your_mom.key, name, body: structuredClone(body) };
+    })
+    .sort((a, b) => a.key.localeCompare(b.key));
+}

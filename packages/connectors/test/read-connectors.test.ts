@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { readConnectors, type SpecDocument } from "../src/index.js";
+import { readConnectors, readCreateExamples, type SpecDocument } from "../src/index.js";
 
 const spec = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument;
 const connectors = readConnectors(spec);
@@ -56,5 +56,25 @@ describe("readConnectors", () => {
     const broken = structuredClone(spec);
     (broken.components.schemas.TaxifyInstanceRequest as { properties: Record<string, unknown> }).properties.your_mom = { type: "object" };
     expect(() => readConnectors(broken)).toThrow(/TaxifyInstanceRequest has x-connector but no your_mom.key const/);
+  });
+});
+
+describe("readCreateExamples", () => {
+  it("gives one complete create request per connector, every required entry filled", () => {
+    const examples = readCreateExamples(spec);
+    expect(examples.map((e) => e.key)).toEqual(connectors.map((c) => c.key));
+    for (const example of examples) {
+      const required = byKey
+        .get(example.key)!
+        .entries.filter((e) => e.required)
+        .map((e) => e.key);
+      expect(Object.keys(example.body.configuration)).toEqual(expect.arrayContaining(required));
+      expect(example.body.name).toBeTypeOf("string");
+    }
+  });
+
+  it("hands out copies, so a test changing one cannot change the next", () => {
+    readCreateExamples(spec)[0]!.body.configuration.changed = "yes";
+    expect(readCreateExamples(spec)[0]!.body.configuration).not.toHaveProperty("changed");
   });
 });

@@ -36,6 +36,35 @@ export function seedsDir(): string {
   return process.env.SEEDS_DIR ?? path.resolve(here, "../../../../shared/seeds");
 }
 
+/** Whether the guides are there: `SEEDS_DIR`, else `shared/seeds` beside the repository. */
+export function guidesPresent(dir: string = seedsDir()): boolean {
+  try {
+    return readdirSync(dir).some((name) => name.endsWith("-create-instance.md"));
+  } catch {
+    return false;
+  }
+}
+
+let saidSkipped = false;
+
+/**
+ * The guides, for a test that compares against them. A clone with nothing beside it has no
+ * guides: then this says so once on stderr and returns undefined, and those tests are skipped
+ * (every other test uses the spec's own examples). With SEEDS_REQUIRED set, as CI sets it, their
+ * absence is an error instead.
+ */
+export function guidesIfPresent(dir: string = seedsDir()): Seed[] | undefined {
+  if (guidesPresent(dir)) return readSeeds(dir);
+  if (process.env.SEEDS_REQUIRED) throw new Error(`SEEDS_REQUIRED is set, but there are no *-create-instance.md guides in ${dir}`);
+  if (!saidSkipped) {
+    saidSkipped = true;
+    process.stderr.write(
+      `note: no Create Instance guides in ${dir}: the tests that compare the project against them are skipped (put the guides there, or set SEEDS_DIR, to run them)\n`,
+    );
+  }
+  return undefined;
+}
+
 export function readSeeds(dir: string = seedsDir()): Seed[] {
   const files = readdirSync(dir)
     .filter((name) => name.endsWith("-create-instance.md"))

@@ -1,6 +1,8 @@
-// The client against the real reference server: every connector created from the seeds'
+// The client against the real reference server: every connector created from the spec's example
 // requests, filtered and paged lists, update, token rotation, delete, and typed errors.
-import { fillPlaceholders, readSeeds } from "@instances-api/seeds";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { readCreateExamples, type SpecDocument } from "@instances-api/connectors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createInstancesClient,
@@ -11,6 +13,8 @@ import {
 } from "@instances-api/client";
 import { startReferenceServer, type ReferenceServer } from "./reference-server.js";
 
+const spec = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument;
+const examples = readCreateExamples(spec);
 let reference: ReferenceServer;
 let client: InstancesClient;
 
@@ -25,14 +29,14 @@ beforeAll(async () => {
 afterAll(() => reference.stop());
 
 describe("the client", () => {
-  it.each(readSeeds().map((seed) => [seed.heading, seed] as const))(
-    "creates a %s instance from the guide's request",
-    async (_heading, seed) => {
-      const body = fillPlaceholders(seed.request) as unknown as CreateInstanceRequest;
+  it.each(examples.map((example) => [example.key, example] as const))(
+    "creates a %s instance from the spec's example request",
+    async (_key, example) => {
+      const body = example.body as unknown as CreateInstanceRequest;
       const { data, error, response } = await client.POST("/instances", { body: { ...body, tags: ["seed"] } });
       expect(error).toBeUndefined();
       expect(response.status).toBe(200);
-      expect(data?.your_mom).toMatchObject({ key: seed.connectorKey, id: seed.connectorId });
+      expect(data?.your_mom).toMatchObject({ key: example.key });
       expect(data?.token).toBeTypeOf("string");
     },
   );

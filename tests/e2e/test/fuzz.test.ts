@@ -9,15 +9,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fillPlaceholders, readSeeds, type JsonObject } from "@instances-api/seeds";
+import { readConnectors, readCreateExamples, type SpecDocument } from "@instances-api/connectors";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basePath, checkResponse } from "./spec-responses.js";
+import { basePath, checkResponse, spec } from "./spec-responses.js";
 import { residentBytes, spawnServer, type SpawnedServer } from "./spawned-server.js";
 
 const seed = Number(process.env.FUZZ_SEED ?? 20261127);
 const runs = Number(process.env.FUZZ_RUNS ?? 2400);
-const secretPattern = /password|secret|api\.key|token/;
 const maxErrorBytes = 64 * 1024;
 
 let server: SpawnedServer;
@@ -46,7 +45,11 @@ afterAll(async () => {
 
 // ---- what a request is made of -------------------------------------------------------------
 
-const seeds = readSeeds();
+type JsonObject = { [key: string]: unknown };
+// The spec's create examples (the guides' requests, filled in), with each secret entry given the
+// run's secret, so that the suite can tell whether an answer or a log line ever holds one.
+const examples = readCreateExamples(spec as unknown as SpecDocument);
+const secretKeysOf = new Map(readConnectors(spec as unknown as SpecDocument).map((c) => [c.key, c.secretKeys]));
 const printable = fc.string({ unit: "grapheme-ascii", maxLength: 40 });
 /** Text a store could not keep as sent, or that sits at an edge: surrogates, NUL, control characters, emoji around maxLength. */
 const oddText = fc.oneof(
@@ -130,18 +133,20 @@ const mutations = fc.oneof(
 );
 type Mutation = typeof mutations extends fc.Arbitrary<infer T> ? T : never;
 
-/** A create body: a seed's request with real-looking values, then maybe broken in one way. */
+/** A create body: a spec example with real-looking values, then maybe broken in one way. */
 const createBodyOf = (name: fc.Arbitrary<unknown>, tags: fc.Arbitrary<unknown>, mutation: fc.Arbitrary<Mutation>) =>
   fc
-    .record({ seed: fc.constantFrom(...seeds), secret: secretValue, name, tags, mutation })
-    .map(({ seed: s, secret, name, tags, mutation }) => {
-      const body = fillPlaceholders(s.request, (p: string) =>
-        secretPattern.test(p.toLowerCase()) ? secret : p.slice(8, -1).toLowerCase().replace(/_/g, "-"),
-      );
+    .record({ example: fc.constantFrom(...examples), secret: secretValue, name, tags, mutation })
+    .map(({ example, secret, name, tags, mutation }) => {
+      const body = structuredClone(example.body) as JsonObject;
       const configuration = body.configuration as JsonObject;
-      if (Object.keys(configuration).some((k) => secretPattern.test(k))) secretsSent.add(secret);
-      body.name = name as string;
-      body.tags = tags as string[];
+      for (const key of Object.keys(configuration)) {
+        if (!secretKeysOf.get(example.key)?.has(key)) continue;
+        configuration[key] = secret;
+        secretsSent.add(secret);
+      }
+      body.name = name;
+      body.tags = tags;
       const keys = Object.keys(configuration);
       const at = (index: number) => keys[index % keys.length]!;
       switch (mutation.kind) {
@@ -149,10 +154,10 @@ const createBodyOf = (name: fc.Arbitrary<unknown>, tags: fc.Arbitrary<unknown>, 
           delete configuration[at(mutation.index)];
           break;
         case "wrongType":
-          configuration[at(mutation.index)] = mutation.value as never;
+          configuration[at(mutation.index)] = mutation.value;
           break;
         case "extraEntry":
-          configuration[mutation.key] = mutation.value as never;
+          configuration[mutation.key] = mutation.value;
           break;
         case "extraField":
           (body as Record<string, unknown>)[mutation.key] = mutation.value;
@@ -361,7 +366,7 @@ const anyRequest = fc.record({
     { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") },
   ),
   id: idSegment,
-  key: fc.oneof(fc.constantFrom(...seeds.map((s) => s.connectorKey)), printable),
+  key: fc.oneof(fc.constantFrom(...examples.map((e) => e.key)), printable),
   query: fc.option(queryString, { nil: undefined }),
   auth: authHeader,
   contentType,
