@@ -1,7 +1,10 @@
 import { client } from "./client.js";
 
+// One new key per instance you mean to create: resend the same request with the same key after a
+// network error and no second instance is made. Editing the body needs a new key.
+const idempotencyKey = crypto.randomUUID();
 const { data, error } = await client.POST("/instances", {
-  params: { header: { "Idempotency-Key": "7f1f7a36-7c2e-4f4e-9d8c-2d5b1c1e6a10" } },
+  params: { header: { "Idempotency-Key": idempotencyKey } },
   body: {
     your_mom: { key: "freshservice" },
     configuration: { username: "agent@example.com", password: "s3cret", subdomain: "acme" },

@@ -20,4 +20,13 @@ describe("readSamples", () => {
     writeFileSync(path.join(dir, "client.ts"), "export const client = 1;\n");
     expect(() => readSamples("listInstances", dir)).toThrow(/no ts sample for listInstances: add .*listInstances\.ts/);
   });
+
+  it("makes a new Idempotency-Key for each create, so that an edited body is not refused as a reuse", () => {
+    const { typescript, curl } = readSamples("createInstance");
+    const literalUuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+    expect(typescript).toContain("crypto.randomUUID()");
+    expect(curl).toContain("$(uuidgen)");
+    expect(typescript).not.toMatch(literalUuid);
+    expect(curl).not.toMatch(literalUuid);
+  });
 });
