@@ -37,4 +37,16 @@ execFileSync(
   ],
   { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" } },
 );
-console.log(`docs: ${path.join(dist, "index.html")}`);
+// Redoc still names two CDN images (its own logo, shown in the sidebar) and gives the page no icon,
+// so a browser asks the network for the logo and the server for /favicon.ico (a 404). The page
+// must not send a request anywhere: the logo becomes a small local picture and the icon an empty one.
+const page = path.join(dist, "index.html");
+const localLogo = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><rect width="16" height="16" rx="3" fill="#32329f"/></svg>')}`;
+const html = readFileSync(page, "utf8")
+  .replaceAll("https://cdn.redoc.ly/redoc/logo-mini-full.svg", localLogo)
+  .replaceAll("https://cdn.redoc.ly/redoc/logo-mini.svg", localLogo)
+  .replace("<head>", '<head>\n  <link rel="icon" href="data:,">');
+if (html.includes("cdn.redoc.ly") || !html.includes('rel="icon"'))
+  throw new Error("docs: Redoc's page changed: it still names cdn.redoc.ly or has no <head>");
+writeFileSync(page, html);
+console.log(`docs: ${page}`);
