@@ -15,6 +15,8 @@ export interface HttpLimits {
   keepAliveTimeoutMs: number;
   /** Connections beyond this are refused at once (each holds a file descriptor). */
   maxConnections: number;
+  /** A connection on which no byte moves for this long is closed: a client that stops reading its answer included. */
+  idleTimeoutMs: number;
 }
 
 export const defaultHttpLimits: Readonly<HttpLimits> = Object.freeze({
@@ -22,6 +24,7 @@ export const defaultHttpLimits: Readonly<HttpLimits> = Object.freeze({
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   maxConnections: 1_000,
+  idleTimeoutMs: 30_000,
 });
 
 export interface Config {
@@ -125,6 +128,7 @@ function parseHttpLimits(env: NodeJS.ProcessEnv): Readonly<HttpLimits> {
     requestTimeoutMs: positiveInteger("HTTP_REQUEST_TIMEOUT_MS", env.HTTP_REQUEST_TIMEOUT_MS, defaultHttpLimits.requestTimeoutMs),
     keepAliveTimeoutMs: positiveInteger("HTTP_KEEP_ALIVE_TIMEOUT_MS", env.HTTP_KEEP_ALIVE_TIMEOUT_MS, defaultHttpLimits.keepAliveTimeoutMs),
     maxConnections: positiveInteger("HTTP_MAX_CONNECTIONS", env.HTTP_MAX_CONNECTIONS, defaultHttpLimits.maxConnections),
+    idleTimeoutMs: positiveInteger("HTTP_IDLE_TIMEOUT_MS", env.HTTP_IDLE_TIMEOUT_MS, defaultHttpLimits.idleTimeoutMs),
   };
   // Node refuses a headers timeout longer than the request timeout.
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {

@@ -127,6 +127,10 @@ function listen(app: ReturnType<typeof createApp>, port: number, host: string, l
     app,
   );
   server.maxConnections = limits.maxConnections;
+  // Node sets no idle timeout: a client that stops reading a large answer (the 2.7 MB docs page)
+  // would hold its connection, past every request timeout, for ever. With none listening for the
+  // event, Node destroys the socket.
+  server.setTimeout(limits.idleTimeoutMs);
   server.on("clientError", answerClientError);
   return new Promise((resolve, reject) => {
     // A port that is taken or not ours to bind is a reason not to start, said in one line.

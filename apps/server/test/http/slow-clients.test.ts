@@ -13,7 +13,7 @@ import { startServer, type RunningServer } from "../../src/server.js";
 let server: RunningServer;
 let dataDir: string;
 let authorization = "";
-const limits = { headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 500, maxConnections: 20 };
+const limits = { headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 500, maxConnections: 20, idleTimeoutMs: 1_500 };
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "slow-clients-"));
@@ -109,6 +109,31 @@ describe("a greedy client", () => {
   });
 });
 
+describe("a client that stops reading", () => {
+  it("has its connection closed once nothing moved for the idle timeout, whatever it asked for", async () => {
+    const page = (await (await fetch(`${server.url}/docs/`)).arrayBuffer()).byteLength;
+    const c = await open();
+    // Twenty copies of the docs page, asked for at once and then not read: more than every buffer
+    // between the two ends holds, so the server's writes stall.
+    c.socket.pause();
+    c.socket.write("GET /docs/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(20));
+    await new Promise((resolve) => setTimeout(resolve, limits.idleTimeoutMs + 2_500));
+    // Reading again drains what the buffers held. A cut connection then ends, short of the twenty
+    // pages; one still open would go on to deliver them all.
+    let received = 0;
+    c.socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    c.socket.resume();
+    const closed = await Promise.race([
+      c.closed.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 8_000)),
+    ]);
+    c.socket.destroy();
+    expect(closed).toBe(true);
+    expect(received).toBeLessThan(20 * page);
+    expect(await healthy()).toBe(200);
+  });
+});
+
 describe("the HTTP limits' configuration", () => {
   it("defaults to a 10 s headers and 30 s request timeout, 5 s keep-alive, 1,000 connections", () => {
     expect(readConfig({}).http).toEqual({
@@ -116,6 +141,7 @@ describe("the HTTP limits' configuration", () => {
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
       maxConnections: 1_000,
+      idleTimeoutMs: 30_000,
     });
     expect(readConfig({}).http).toEqual(defaultHttpLimits);
   });
