@@ -1,10 +1,10 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
 //   1. security headers (helmet, no-store), request id and the log line, CORS (when set)
 //   2. /healthz, /docs, /openapi.json|yaml
-//   3. the per-address throttle of failed authentication
-//   4. the caller authenticated, then (for a known caller only) the JSON body, 1 MB at most; the query kept as sent
+//   3. the caller authenticated (failed guesses throttled per address), the per-organization limit
+//      (when set), then, for a known caller only, the JSON body, 1 MB at most; the query kept as sent
 //   5. the spec's validator (routing, security, requests, responses), HEAD beside each GET
-//   6. the per-organization limit (when set), the query as sent again (nested keys refused),
+//   6. the query as sent again (nested keys refused),
 //      JSON-only answers, the body's own errors, keys that could pollute, the API routes
 //   7. 404 for the rest, then the one error handler
 // Routing is case-sensitive (`/INSTANCES` is not `/instances`); the validator reads the same setting.
@@ -23,7 +23,8 @@ import { corsForOrigins } from "./http/cors.js";
 import { jsonOnly } from "./http/json-only.js";
 import { keepQueryAsSent, restoreQueryAsSent } from "./http/parameters-as-sent.js";
 import { publishedDocs } from "./http/published-docs.js";
-import { limitOrganizationRequests, throttleAuthenticationFailures } from "./http/rate-limits.js";
+import { limitOrganizationRequests } from "./http/rate-limits.js";
+import { AuthenticationThrottle } from "./accounts/authentication-throttle.js";
 import { rejectNestedQueryKeys, rejectPollutingKeys } from "./http/reject-polluting-keys.js";
 import { requestLogging } from "./http/request-logging.js";
 import { securityHeaders } from "./http/security-headers.js";
@@ -66,8 +67,10 @@ export function createApp(options: AppOptions): express.Express {
     res.status(200).json({ status: "ok" });
   });
   app.use(publishedDocs(spec, docsDir));
-  app.use(basePath, throttleAuthenticationFailures(rateLimits.authenticationFailuresPerMinute));
-  app.use(basePath, authenticateCaller(accounts), jsonBody(), keepQueryAsSent());
+  app.use(basePath, authenticateCaller(accounts, new AuthenticationThrottle(rateLimits.authenticationFailuresPerMinute)));
+  if (rateLimits.requestsPerMinutePerOrganization !== undefined)
+    app.use(basePath, limitOrganizationRequests(rateLimits.requestsPerMinutePerOrganization));
+  app.use(basePath, jsonBody(), keepQueryAsSent());
 
   app.use(
     OpenApiValidator.middleware({
@@ -81,8 +84,6 @@ export function createApp(options: AppOptions): express.Express {
     }),
   );
   app.use(basePath, restoreAuthenticationFailure());
-  if (rateLimits.requestsPerMinutePerOrganization !== undefined)
-    app.use(basePath, limitOrganizationRequests(rateLimits.requestsPerMinutePerOrganization));
   app.use(basePath, restoreQueryAsSent(), rejectNestedQueryKeys(), jsonOnly());
   app.use(basePath, raiseBodyError(), preferBodyError());
   app.use(basePath, explainConnectorErrors(registry));

@@ -72,17 +72,13 @@ export class AuthenticationCache {
   }
 }
 
-/** The caller the header names, or UnauthorizedError. Secrets are compared as hashes, in constant time. */
-export async function authenticate(store: AccountStore, header: string | undefined, cache?: AuthenticationCache): Promise<Caller> {
-  const cacheKey = cache && header ? hashSecret(header).toString("base64") : undefined;
-  const cached = cacheKey === undefined ? undefined : cache?.get(cacheKey);
-  if (cached) return cached;
-  const caller = await lookUp(store, header);
-  if (cacheKey !== undefined) cache?.set(cacheKey, caller);
-  return caller;
+/** The key under which a header's caller is remembered: the header's SHA-256. */
+export function authenticationCacheKey(header: string): string {
+  return hashSecret(header).toString("base64");
 }
 
-async function lookUp(store: AccountStore, header: string | undefined): Promise<Caller> {
+/** The caller the header names, or UnauthorizedError. Secrets are compared as hashes, in constant time. */
+export async function lookUpCaller(store: AccountStore, header: string | undefined): Promise<Caller> {
   const [, userSecret, organizationSecret] = headerForm.exec(header ?? "") ?? [];
   if (!userSecret || !organizationSecret) throw new UnauthorizedError();
   const userHash = hashSecret(userSecret);

@@ -1,12 +1,14 @@
 // Authentication, once per request and before the body is read: authenticateCaller() finds the
-// caller from the Authorization header and keeps the outcome on res.locals, without answering, so
+// caller from the Authorization header (failed guesses throttled per client address, see
+// authentication-throttle.ts) and keeps the outcome on res.locals, without answering, so
 // that an unknown path still gets 404 and a wrong method 405 from the validator. The body parser
 // reads and parses a body only for an authenticated caller (an anonymous 1 MB body costs no
 // parse). The validator's security step (the spec's UserOrganization scheme) then only reads the
 // outcome, and the routes read the caller with callerOf(req).
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
-import { ApiError } from "../errors.js";
-import { AuthenticationCache, authenticate } from "./accounts.js";
+import { ApiError, TooManyRequestsError } from "../errors.js";
+import { AuthenticationCache, authenticationCacheKey, lookUpCaller } from "./accounts.js";
+import { AuthenticationThrottle } from "./authentication-throttle.js";
 import type { AccountStore, Caller } from "./store.js";
 
 interface AuthenticationLocals {
@@ -17,19 +19,57 @@ interface AuthenticationLocals {
 
 const localsOf = (res: Response) => res.locals as AuthenticationLocals;
 
-export function authenticateCaller(store: AccountStore): RequestHandler {
+export function authenticateCaller(store: AccountStore, throttle: AuthenticationThrottle): RequestHandler {
   const cache = new AuthenticationCache();
+  // Lookups in flight, by header: concurrent requests of one caller share one lookup (and one
+  // reservation), so a valid caller's burst never counts against its own address.
+  const inFlight = new Map<string, Promise<Caller>>();
+
+  const lookUp = (header: string | undefined, key: string | undefined): { lookup: Promise<Caller>; shared: boolean } => {
+    const running = key === undefined ? undefined : inFlight.get(key);
+    if (running) return { lookup: running, shared: true };
+    const lookup = lookUpCaller(store, header);
+    if (key !== undefined) {
+      inFlight.set(key, lookup);
+      void lookup
+        .then(
+          (caller) => cache.set(key, caller),
+          () => undefined,
+        )
+        .finally(() => inFlight.delete(key));
+    }
+    return { lookup, shared: false };
+  };
+
   return (req, res, next) => {
-    authenticate(store, req.get("Authorization"), cache).then(
-      (caller) => {
-        localsOf(res).caller = caller;
-        next();
-      },
-      (error: unknown) => {
+    const header = req.get("Authorization");
+    const key = header === undefined ? undefined : authenticationCacheKey(header);
+    const cached = key === undefined ? undefined : cache.get(key);
+    if (cached) {
+      localsOf(res).caller = cached;
+      return next();
+    }
+    const address = AuthenticationThrottle.addressOf(req);
+    void (async () => {
+      const admission = await throttle.reserve(address);
+      if (!admission.admitted) {
+        res.set("Retry-After", String(admission.retryAfterSeconds));
+        return next(
+          new TooManyRequestsError(`Too many failed authentications from this address; retry in ${admission.retryAfterSeconds} s`),
+        );
+      }
+      const { lookup, shared } = lookUp(header, key);
+      if (shared) await throttle.release(address); // the first request's reservation stands for this guess
+      try {
+        localsOf(res).caller = await lookup;
+        if (!shared) await throttle.release(address);
+      } catch (error) {
         localsOf(res).authenticationFailure = error;
-        next();
-      },
-    );
+        const callersFault = error instanceof ApiError && error.status === 401;
+        if (!callersFault && !shared) await throttle.release(address);
+      }
+      next();
+    })().catch(next);
   };
 }
 

@@ -80,6 +80,9 @@ export function errorHandler(): ErrorRequestHandler {
     const allow = (error as HttpLikeError | undefined)?.headers?.Allow;
     if (allow) res.set("Allow", allow);
     if (apiError.status === 401) res.set("WWW-Authenticate", authenticationChallenge);
+    // An answer sent before the request's body was read (a 429, a 415, a 413...) closes the
+    // connection: otherwise Node would read and discard the whole body, however large, to keep it.
+    if (!req.complete) res.set("Connection", "close");
     res
       .status(apiError.status)
       .type("application/problem+json")

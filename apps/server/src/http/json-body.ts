@@ -8,8 +8,15 @@ import { isAuthenticated } from "../accounts/authentication.js";
 import { InvalidRequestError } from "../errors.js";
 import { unstorableUrlText, verifyBodyText } from "./storable-text.js";
 
+const bodyLimitBytes = 1024 * 1024;
+const jsonTypes = ["application/json", "application/*+json"];
 // Not strict: `"x"` or `1` is JSON, and is refused below as what it is, not as malformed JSON.
-const parse = express.json({ limit: "1mb", type: ["application/json", "application/*+json"], strict: false, verify: verifyBodyText });
+const parse = express.json({
+  limit: bodyLimitBytes,
+  type: jsonTypes,
+  strict: false,
+  verify: verifyBodyText,
+});
 // The parser's failure, held back on the response's locals until the validator has routed the request.
 const heldBack = (res: Response) => res.locals as { bodyError?: unknown };
 
@@ -29,6 +36,12 @@ export function jsonBody(): RequestHandler {
     // connection is closed after the answer rather than drained of a body nobody wants.
     if (!isAuthenticated(res)) {
       if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) res.set("Connection", "close");
+      return next();
+    }
+    // A body announced over the limit is refused unread (the parser would read it all first).
+    if (Number(req.headers["content-length"]) > bodyLimitBytes && req.is(jsonTypes)) {
+      heldBack(res).bodyError = Object.assign(new Error("request entity too large"), { status: 413, type: "entity.too.large" });
+      res.set("Connection", "close");
       return next();
     }
     parse(req, res, (parseError?: unknown) => {

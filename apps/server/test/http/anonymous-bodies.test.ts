@@ -10,15 +10,15 @@ let t: TestServer;
 beforeAll(async () => (t = await startTestServer()));
 afterAll(() => t.stop());
 
-/** Sends the headers of a create announcing a 900 kB body, and only its first bytes. */
-function announceBody(authorization: string | undefined): Promise<{ answer: string; waitedMs: number; closed: boolean }> {
+/** Sends the headers of a create announcing a body (900 kB unless said), and only its first bytes. */
+function announceBody(authorization: string | undefined, length = 900_000): Promise<{ answer: string; waitedMs: number; closed: boolean }> {
   const { port } = new URL(t.server.url);
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const socket = connect(Number(port), "127.0.0.1", () => {
       socket.write(
         `POST /your_moms/api-v2/instances HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization ? `Authorization: ${authorization}\r\n` : ""}` +
-          `Content-Type: application/json\r\nContent-Length: 900000\r\n\r\n{"name": "`,
+          `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{"name": "`,
       );
     });
     let answer = "";
@@ -50,5 +50,35 @@ describe("a request's body", () => {
     const known = await announceBody(t.authorization);
     expect(known.answer).toBe("");
     expect(known.closed).toBe(false);
+  });
+
+  it("announced over 1 MB is refused with 413 before it is read, and the connection closed", async () => {
+    const huge = await announceBody(t.authorization, 500_000_000);
+    expect(huge.answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(huge.answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(huge.closed).toBe(true);
+    expect(huge.waitedMs).toBeLessThan(1_000);
+  });
+
+  it("is not read either when the answer comes before it (a 415), and the connection is closed", async () => {
+    const { port } = new URL(t.server.url);
+    const answer = await new Promise<{ text: string; closed: boolean }>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () =>
+        socket.write(
+          `POST /your_moms/api-v2/instances HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${t.authorization}\r\nContent-Type: text/plain\r\nContent-Length: 500000000\r\n\r\nabc`,
+        ),
+      );
+      let text = "";
+      socket.on("data", (chunk) => (text += chunk.toString()));
+      socket.on("error", reject);
+      socket.on("close", () => resolve({ text, closed: true }));
+      setTimeout(() => {
+        socket.destroy();
+        resolve({ text, closed: false });
+      }, 1_500);
+    });
+    expect(answer.text).toMatch(/^HTTP\/1\.1 415 /);
+    expect(answer.text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answer.closed).toBe(true);
   });
 });

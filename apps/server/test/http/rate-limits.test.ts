@@ -37,10 +37,10 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
-/** GET /instances from a chosen loopback address. */
-function list(server: RunningServer, authorization: string, from = "127.0.0.1"): Promise<Answer> {
+/** GET /instances (or another path of the API) from a chosen loopback address. */
+function list(server: RunningServer, authorization: string, from = "127.0.0.1", apiPath = "/instances"): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(`${server.apiUrl}/instances`, { headers: { Authorization: authorization }, localAddress: from }, (res) => {
+    const req = request(`${server.apiUrl}${apiPath}`, { headers: { Authorization: authorization }, localAddress: from }, (res) => {
       let text = "";
       res.on("data", (chunk: Buffer) => (text += chunk.toString()));
       res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) as Record<string, unknown> }));
@@ -81,6 +81,22 @@ describe("failed authentication", () => {
   });
 });
 
+describe("failed authentication, pressed hard", () => {
+  it("checks no more guesses than the limit, however many arrive at once", async () => {
+    const { server } = await start({ authenticationFailuresPerMinute: 5, requestsPerMinutePerOrganization: undefined });
+    const guesses = await Promise.all(Array.from({ length: 60 }, (_, i) => list(server, `User guess-${i}, Organization guess-${i}`)));
+    const statuses = guesses.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+  });
+
+  it("counts a wrong guess whatever the path, so an unknown path is no way around the limit", async () => {
+    const { server } = await start({ authenticationFailuresPerMinute: 5, requestsPerMinutePerOrganization: undefined });
+    for (let i = 0; i < 5; i++) expect((await list(server, wrong, "127.0.0.1", "/no-such-path")).status).toBe(404);
+    expect((await list(server, wrong)).status).toBe(429);
+  });
+});
+
 describe("the per-organization limit", () => {
   it("is off by default", async () => {
     expect(readConfig({}).rateLimits).toEqual({ authenticationFailuresPerMinute: 30, requestsPerMinutePerOrganization: undefined });
@@ -107,6 +123,13 @@ describe("the per-organization limit", () => {
     expect(over.body).toMatchObject({ status: 429, type: "urn:instances-api:problem:too-many-requests" });
     expect(Number(over.headers["retry-after"])).toBeGreaterThanOrEqual(1);
     expect((await list(server, other.authorization)).status).toBe(200);
+  });
+
+  it("counts the requests the validator refuses too", async () => {
+    const { server, authorization } = await start({ authenticationFailuresPerMinute: 30, requestsPerMinutePerOrganization: 3 });
+    for (let i = 0; i < 3; i++) expect((await list(server, authorization, "127.0.0.1", "/instances?pageSize=0")).status).toBe(400);
+    const over = await list(server, authorization, "127.0.0.1", "/instances?pageSize=0");
+    expect(over.status).toBe(429);
   });
 
   it.each([
