@@ -8,7 +8,7 @@
 //      JSON-only answers, the body's own errors, keys that could pollute, the API routes
 //   7. 404 for the rest, then the one error handler
 // Routing is case-sensitive (`/INSTANCES` is not `/instances`); the validator reads the same setting.
-import express, { type ErrorRequestHandler } from "express";
+import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
 import type { OpenApiDocument } from "./api-types.js";
@@ -31,6 +31,7 @@ import { securityHeaders } from "./http/security-headers.js";
 import type { InstancesService } from "./instances/instances.js";
 import { instancesRouter } from "./instances/routes.js";
 import { basePathOf } from "./spec.js";
+import { echo, NotFoundError } from "./errors.js";
 import type { RateLimits } from "./config.js";
 
 export interface AppOptions {
@@ -57,6 +58,7 @@ export function createApp(options: AppOptions): express.Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("case sensitive routing", true);
+  app.set("strict routing", true); // `/instances/` is not `/instances`: one spelling per resource
 
   app.use(securityHeaders());
   app.use(requestLogging(logger));
@@ -70,7 +72,7 @@ export function createApp(options: AppOptions): express.Express {
   app.use(basePath, authenticateCaller(accounts, new AuthenticationThrottle(rateLimits.authenticationFailuresPerMinute)));
   if (rateLimits.requestsPerMinutePerOrganization !== undefined)
     app.use(basePath, limitOrganizationRequests(rateLimits.requestsPerMinutePerOrganization));
-  app.use(basePath, jsonBody(), keepQueryAsSent());
+  app.use(basePath, refuseTrailingSlash(), jsonBody(), keepQueryAsSent());
 
   app.use(
     OpenApiValidator.middleware({
@@ -93,6 +95,20 @@ export function createApp(options: AppOptions): express.Express {
   app.use(notFound());
   app.use(errorHandler());
   return app;
+}
+
+/**
+ * `/instances/` is not `/instances`: one spelling per resource. Refused before the validator,
+ * which would otherwise match it to the path without the slash.
+ */
+function refuseTrailingSlash(): RequestHandler {
+  return (req, _res, next) => {
+    next(
+      req.path.length > 1 && req.path.endsWith("/")
+        ? new NotFoundError(`There is no ${req.method} ${echo(req.originalUrl.split("?")[0]!)}`)
+        : undefined,
+    );
+  };
 }
 
 /**

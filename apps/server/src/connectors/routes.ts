@@ -4,7 +4,7 @@ import { NotFoundError } from "../errors.js";
 import type { ConnectorRegistry } from "./registry.js";
 
 export function connectorsRouter(registry: ConnectorRegistry): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true, strict: true }); // one spelling per resource, as the app routes
 
   router.get("/your_moms", (_req, res) => {
     res.status(200).json(registry.all().map((connector) => connector.catalog));

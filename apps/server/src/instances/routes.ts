@@ -30,7 +30,7 @@ function queryList(value: unknown): string[] {
 }
 
 export function instancesRouter(instances: InstancesService): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true, strict: true }); // one spelling per resource, as the app routes
 
   router.get("/instances", async (req, res) => {
     const query = req.query as Record<string, unknown>;

@@ -182,3 +182,22 @@ describe("case-sensitive paths", () => {
     expect(await body<unknown[]>(await t.api("/instances?tags=strict&pageSize=500"))).toHaveLength(11);
   });
 });
+
+describe("a trailing slash", () => {
+  it.each([
+    ["GET", "/instances/"],
+    ["GET", "/instances/{id}/"],
+    ["POST", "/instances/{id}/token/"],
+    ["DELETE", "/instances/{id}/"],
+    ["GET", "/your_moms/"],
+    ["GET", "/your_moms/freshservice/"],
+  ])("%s %s is another spelling: 404, and nothing is done", async (method, route) => {
+    const before = await t.api(`/instances/${id}`);
+    const answer = await t.api(route.replace("{id}", String(id)), { method });
+    expect(answer.status).toBe(404);
+    expect(await body(answer)).toMatchObject({ status: 404, type: "urn:instances-api:problem:not-found" });
+    const after = await t.api(`/instances/${id}`);
+    expect(after.status).toBe(200);
+    expect(after.headers.get("ETag")).toBe(before.headers.get("ETag"));
+  });
+});
