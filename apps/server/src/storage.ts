@@ -12,7 +12,7 @@ import type { KeyCheckStore } from "./secrets/key-check.js";
 import { postgresKeyCheckStore } from "./secrets/postgres-key-check-store.js";
 import { sqliteKeyCheckStore } from "./secrets/sqlite-key-check-store.js";
 import { guarded, openPostgres } from "./database/postgres.js";
-import { isUnreadable, openSqlite, probeSqlite, unreadableDatabaseError } from "./database/sqlite.js";
+import { isStorageFault, openSqlite, probeSqlite, storageFaultError } from "./database/sqlite.js";
 
 export interface Storage {
   accounts: AccountStore;
@@ -55,7 +55,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
 }
 
 /**
- * The store, with SQLite's "the file cannot be read" (SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_IOERR)
+ * The store, with SQLite's storage faults (a damaged, missing or read-only file, a failing or full disk)
  * turned into a 503: the code is not at fault, the storage is, and a 503 tells a load balancer and
  * a client what /healthz tells them, as PostgreSQL being unreachable does.
  */
@@ -71,7 +71,7 @@ function answeringUnreadable<T extends object>(store: T): T {
       try {
         return await method(...args);
       } catch (error) {
-        throw isUnreadable(error) ? unreadableDatabaseError(error) : error;
+        throw isStorageFault(error) ? storageFaultError(error) : error;
       }
     };
   }

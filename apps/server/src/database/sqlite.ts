@@ -66,16 +66,20 @@ function isDamaged(error: unknown): boolean {
   return code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB";
 }
 
-/** Whether the file cannot be read: damaged, or the disk fails to read it (rather than a fault of ours). */
-export function isUnreadable(error: unknown): boolean {
-  return isDamaged(error) || sqliteCode(error).startsWith("SQLITE_IOERR");
+/**
+ * Whether the storage fails rather than our code: the file damaged, gone or read-only, the disk
+ * failing or full.
+ */
+export function isStorageFault(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return isDamaged(error) || ["SQLITE_IOERR", "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_READONLY"].some((fault) => code.startsWith(fault));
 }
 
 /** For a request or the health check that met an unreadable file: 503, SQLite's error kept for the log. */
-export function unreadableDatabaseError(cause: unknown): DatabaseUnavailableError {
+export function storageFaultError(cause: unknown): DatabaseUnavailableError {
   return new DatabaseUnavailableError(
     cause,
-    "The database cannot be read (its file is damaged or the disk fails); the operator must restore it",
+    "The database cannot be read or written (its file is damaged, gone or read-only, or the disk fails or is full); the operator must repair the storage",
   );
 }
 
@@ -89,7 +93,7 @@ export function probeSqlite(file: string): void {
     probe = new Database(file, { readonly: true, fileMustExist: true });
     probe.prepare("SELECT id FROM instances ORDER BY id DESC LIMIT 1").get();
   } catch (error) {
-    throw isUnreadable(error) ? unreadableDatabaseError(error) : error;
+    throw isStorageFault(error) ? storageFaultError(error) : error;
   } finally {
     probe?.close();
   }

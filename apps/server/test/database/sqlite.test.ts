@@ -1,7 +1,20 @@
 // The SQLite file as the server finds it: created readable by its owner only; refused at start,
 // naming it, when its pages are damaged; reported by /healthz (503) and answered 503 when it is
 // damaged under a running server; a data directory it cannot use is one plain line, not a stack.
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync, chmodSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+  chmodSync,
+} from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -146,6 +159,25 @@ describe("a damaged database file", { timeout }, () => {
         (line) => line.msg === "the database is unavailable" && (line.req as { url: string }).url.endsWith("/instances"),
       );
       expect((failed[0]?.err as { message?: string } | undefined)?.message).toContain("database disk image is malformed");
+    } finally {
+      await t.server.close();
+    }
+  });
+});
+
+describe("a database file moved away under a running server", { timeout }, () => {
+  it("makes /healthz answer 503 with Retry-After, not a 500", async () => {
+    const t = await startTestServer({ dataDir: scratch() });
+    const elsewhere = scratch();
+    try {
+      expect((await fetch(`${t.server.url}/healthz`)).status).toBe(200);
+      for (const name of readdirSync(t.dataDir).filter((f) => f.startsWith("instances.sqlite"))) {
+        renameSync(path.join(t.dataDir, name), path.join(elsewhere, name));
+      }
+      const health = await fetch(`${t.server.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(health.headers.get("Retry-After")).toMatch(/^\d+$/);
+      expect(await body(health)).toMatchObject({ status: 503, type: "urn:instances-api:problem:unavailable" });
     } finally {
       await t.server.close();
     }
