@@ -48,6 +48,14 @@ describe("the packed client", () => {
     execFileSync("npm", ["pack", "--pack-destination", work, "--silent"], { cwd: packageDir, stdio: "pipe" });
     const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"));
     expect(tarball).toBeDefined();
+    // What a user gets: code, types, README and LICENSE; no source map naming sources it lacks.
+    const listed = execFileSync("tar", ["tzf", path.join(work, tarball!)], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean);
+    expect(listed).toEqual(
+      expect.arrayContaining(["package/LICENSE", "package/README.md", "package/dist/index.js", "package/dist/index.d.ts"]),
+    );
+    expect(listed.filter((file) => file.endsWith(".map"))).toEqual([]);
 
     const project = path.join(work, "project");
     execFileSync("mkdir", ["-p", path.join(project, "src")]);
