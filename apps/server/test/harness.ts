@@ -7,7 +7,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { createAccount, type NewAccount } from "../src/accounts/accounts.js";
 import type { OpenApiDocument } from "../src/api-types.js";
-import { embeddedConfig, type StorageConfig } from "../src/config.js";
+import { embeddedConfig, type Config, type StorageConfig } from "../src/config.js";
 import { startServer, type RunningServer } from "../src/server.js";
 
 export interface TestServer {
@@ -28,7 +28,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { dataDir?: string; spec?: OpenApiDocument; authorization?: string; storage?: StorageConfig } = {},
+  options: { dataDir?: string; spec?: OpenApiDocument; authorization?: string; storage?: StorageConfig; config?: Partial<Config> } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "instances-api-test-"));
   let raw = "";
@@ -40,7 +40,7 @@ export async function startTestServer(
   });
   let announced = options.authorization;
   const server = await startServer({
-    config: embeddedConfig(dataDir, options.storage ? { storage: options.storage } : {}),
+    config: embeddedConfig(dataDir, { ...options.config, ...(options.storage ? { storage: options.storage } : {}) }),
     ...(options.spec ? { spec: options.spec } : {}),
     logDestination: destination,
     announce: (line) => {

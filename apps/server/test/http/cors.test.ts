@@ -1,30 +1,20 @@
 // CORS: off by default (a page of another origin gets no Access-Control-Allow-Origin, and its
 // preflight is refused), on for the origins CORS_ORIGINS lists: their preflights are answered and
 // their requests carry the CORS headers; any other origin still gets none.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { embeddedConfig, readConfig } from "../../src/config.js";
-import { startServer, type RunningServer } from "../../src/server.js";
+import { readConfig } from "../../src/config.js";
+import type { RunningServer } from "../../src/server.js";
+import { startTestServer, type TestServer } from "../harness.js";
 
-const running: { server: RunningServer; dataDir: string }[] = [];
+const running: TestServer[] = [];
 afterEach(async () => {
-  for (const { server, dataDir } of running.splice(0)) {
-    await server.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  for (const t of running.splice(0)) await t.stop();
 });
 
-async function start(corsOrigins: string[]) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "cors-"));
-  let authorization = "";
-  const server = await startServer({
-    config: embeddedConfig(dataDir, { corsOrigins, logLevel: "silent" }),
-    announce: (line) => (authorization = /Authorization: (.*)$/.exec(line)?.[1] ?? ""),
-  });
-  running.push({ server, dataDir });
-  return { server, authorization };
+async function start(corsOrigins: string[]): Promise<TestServer> {
+  const t = await startTestServer({ config: { corsOrigins } });
+  running.push(t);
+  return t;
 }
 
 const app = "https://app.example.com";

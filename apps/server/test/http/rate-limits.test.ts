@@ -3,32 +3,22 @@
 // counted against anyone), and an optional per-organization limit sends the IETF RateLimit headers.
 // Other client addresses are real: Linux routes all of 127.0.0.0/8 to loopback, so a request sent
 // from 127.0.0.2 or 127.0.0.3 arrives from that address.
-import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createAccount } from "../../src/accounts/accounts.js";
-import { defaultRateLimits, embeddedConfig, readConfig, type RateLimits } from "../../src/config.js";
-import { startServer, type RunningServer } from "../../src/server.js";
+import { defaultRateLimits, readConfig, type RateLimits } from "../../src/config.js";
+import type { RunningServer } from "../../src/server.js";
+import { startTestServer, type TestServer } from "../harness.js";
 
-const running: { server: RunningServer; dataDir: string }[] = [];
+const running: TestServer[] = [];
 afterEach(async () => {
-  for (const { server, dataDir } of running.splice(0)) {
-    await server.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  for (const t of running.splice(0)) await t.stop();
 });
 
-async function start(rateLimits: RateLimits) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "rate-limits-"));
-  let authorization = "";
-  const server = await startServer({
-    config: embeddedConfig(dataDir, { rateLimits, logLevel: "silent" }),
-    announce: (line) => (authorization = /Authorization: (.*)$/.exec(line)?.[1] ?? ""),
-  });
-  running.push({ server, dataDir });
-  return { server, authorization };
+async function start(rateLimits: RateLimits): Promise<TestServer> {
+  const t = await startTestServer({ config: { rateLimits } });
+  running.push(t);
+  return t;
 }
 
 interface Answer {
