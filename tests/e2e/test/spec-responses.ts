@@ -45,9 +45,9 @@ function decodedPath(path: string): string | undefined {
 export function checkResponse(method: string, pathname: string, status: number, contentType: string | null, body: string): string[] {
   const problems: string[] = [];
   if (status >= 500) problems.push(`a ${status}`);
-  // Express routes are not strict: /your_moms/ is /your_moms.
+  // Routes are strict: /your_moms/ is no path of the spec (404), not another spelling of /your_moms.
   const raw = pathname.startsWith(`${basePath}/`) ? pathname.slice(basePath.length) : undefined;
-  const inApi = raw === undefined ? undefined : (decodedPath(raw) ?? raw).replace(/(.)\/$/, "$1");
+  const inApi = raw === undefined ? undefined : (decodedPath(raw) ?? raw);
   const template = inApi === undefined ? undefined : templates.find((t) => t.pattern.test(inApi))?.template;
   if (template && decodedPath(raw!) === undefined) {
     // A path of the API whose escapes are not UTF-8 cannot be routed: 400, whatever the method.
