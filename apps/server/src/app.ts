@@ -2,16 +2,18 @@
 //   1. security headers (helmet, no-store), request id and the log line, CORS (when set)
 //   2. /healthz, /docs, /openapi.json|yaml
 //   3. the caller authenticated (failed guesses throttled per address), the per-organization limit
-//      (when set), then, for a known caller only, the JSON body, 1 MB at most; the query kept as sent
-//   5. the spec's validator (routing, security, requests, responses), HEAD beside each GET
-//   6. the query as sent again (nested keys refused),
-//      JSON-only answers, the body's own errors, keys that could pollute, the API routes
-//   7. 404 for the rest, then the one error handler
+//      (when set), a trailing slash refused, then, for a known caller only, the JSON body (1 MB at
+//      most); the query kept as sent
+//   4. the spec's validator (routing, security, requests, responses), HEAD beside each GET
+//   5. the query as sent again (nested keys refused), JSON-only answers, the body's own errors,
+//      keys that could pollute, the API routes
+//   6. 404 for the rest, then the one error handler
 // Routing is case-sensitive (`/INSTANCES` is not `/instances`); the validator reads the same setting.
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
 import type { OpenApiDocument } from "./api-types.js";
+import { AuthenticationThrottle } from "./accounts/authentication-throttle.js";
 import { authenticateCaller, restoreAuthenticationFailure, securityHandler } from "./accounts/authentication.js";
 import type { AccountStore } from "./accounts/store.js";
 import type { ConnectorRegistry } from "./connectors/registry.js";
@@ -24,7 +26,6 @@ import { jsonOnly } from "./http/json-only.js";
 import { keepQueryAsSent, restoreQueryAsSent } from "./http/parameters-as-sent.js";
 import { publishedDocs } from "./http/published-docs.js";
 import { limitOrganizationRequests } from "./http/rate-limits.js";
-import { AuthenticationThrottle } from "./accounts/authentication-throttle.js";
 import { rejectNestedQueryKeys, rejectPollutingKeys } from "./http/reject-polluting-keys.js";
 import { requestLogging } from "./http/request-logging.js";
 import { securityHeaders } from "./http/security-headers.js";
