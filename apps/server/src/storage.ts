@@ -40,8 +40,8 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
   }
   const db = openSqlite(config.file);
   return {
-    accounts: answeringUnreadable(sqliteAccountStore(db)),
-    instances: answeringUnreadable(sqliteInstanceStore(db)),
+    accounts: answeringStorageFaults(sqliteAccountStore(db)),
+    instances: answeringStorageFaults(sqliteInstanceStore(db)),
     keyCheck: sqliteKeyCheckStore(db),
     ping: () => {
       probeSqlite(config.file);
@@ -59,7 +59,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
  * turned into a 503: the code is not at fault, the storage is, and a 503 tells a load balancer and
  * a client what /healthz tells them, as PostgreSQL being unreachable does.
  */
-function answeringUnreadable<T extends object>(store: T): T {
+function answeringStorageFaults<T extends object>(store: T): T {
   const wrapped: Record<string, unknown> = {};
   for (const [name, member] of Object.entries(store)) {
     if (typeof member !== "function") {

@@ -19,6 +19,9 @@ interface AuthenticationLocals {
 
 const localsOf = (res: Response) => res.locals as AuthenticationLocals;
 
+/** A failure that is the caller's (wrong or missing secrets: 401), not the server's (the database away). */
+const isCallersFault = (error: unknown): error is ApiError => error instanceof ApiError && error.status === 401;
+
 export function authenticateCaller(store: AccountStore, throttle: AuthenticationThrottle): RequestHandler {
   const cache = new AuthenticationCache();
   // Lookups in flight, by header: concurrent requests of one caller share one lookup (and one
@@ -65,8 +68,7 @@ export function authenticateCaller(store: AccountStore, throttle: Authentication
         if (!shared) await throttle.release(address);
       } catch (error) {
         localsOf(res).authenticationFailure = error;
-        const callersFault = error instanceof ApiError && error.status === 401;
-        if (!callersFault && !shared) await throttle.release(address);
+        if (!isCallersFault(error) && !shared) await throttle.release(address);
       }
       next();
     })().catch(next);
@@ -83,7 +85,7 @@ export function securityHandler() {
   return (req: Request): boolean => {
     const { caller, authenticationFailure } = localsOf(req.res!);
     if (caller) return true;
-    if (authenticationFailure instanceof ApiError && authenticationFailure.status === 401) throw authenticationFailure;
+    if (isCallersFault(authenticationFailure)) throw authenticationFailure;
     // The validator turns any other error of a security handler into a 401 or a 500; the real
     // one (the database unreachable: 503; a fault) is restored after it.
     throw Object.assign(new Error("authentication could not be done"), { status: 500 });
@@ -94,10 +96,7 @@ export function securityHandler() {
 export function restoreAuthenticationFailure(): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
     const { caller, authenticationFailure } = localsOf(res);
-    const notTheCallers =
-      !caller &&
-      authenticationFailure !== undefined &&
-      !(authenticationFailure instanceof ApiError && authenticationFailure.status === 401);
+    const notTheCallers = !caller && authenticationFailure !== undefined && !isCallersFault(authenticationFailure);
     next(notTheCallers ? authenticationFailure : error);
   };
 }
