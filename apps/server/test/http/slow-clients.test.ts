@@ -67,8 +67,9 @@ describe("a slow client", () => {
     trickle(c.socket, body, 300); // the whole body would take about 25 s
     expect(await healthy()).toBe(200); // others are served meanwhile
     const elapsed = await c.closed;
-    expect(elapsed).toBeLessThan(limits.requestTimeoutMs + 6_000);
-    expect(c.received()).toMatch(/^HTTP\/1\.1 408 Request timeout\r\n/);
+    const seen = `after ${elapsed} ms the server sent: ${JSON.stringify(c.received().slice(0, 300))}`;
+    expect(elapsed, seen).toBeLessThan(limits.requestTimeoutMs + 6_000);
+    expect(c.received(), seen).toMatch(/^HTTP\/1\.1 408 Request timeout\r\n/);
     expect(c.received()).toContain("Content-Type: application/problem+json");
     const problem = JSON.parse(c.received().split("\r\n\r\n")[1]!) as Record<string, unknown>;
     expect(problem).toMatchObject({ status: 408, type: "urn:instances-api:problem:request-timeout" });
