@@ -43,7 +43,18 @@ export interface Config {
   rateLimits: Readonly<RateLimits>;
   /** Origins whose browser pages may call the API (CORS); empty: none but the server's own. */
   corsOrigins: readonly string[];
+  /** How credentials are checked with the vendor: simulated (the default), for real, or not at all. */
+  provisioning: ProvisioningMode;
+  /**
+   * `host:port` pairs the outbound guard lets through although their address is private or
+   * loopback (plain http allowed too): for tests and local development only.
+   */
+  outboundAllowedHosts: readonly string[];
 }
+
+/** PROVISIONING: `sandbox` simulates each vendor's check offline, `live` calls the vendor, `off` checks nothing. */
+export type ProvisioningMode = "sandbox" | "live" | "off";
+const provisioningModes: readonly ProvisioningMode[] = ["sandbox", "live", "off"];
 
 /** Abuse limits, per replica (each keeps its own counts). */
 export interface RateLimits {
@@ -90,7 +101,30 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
         : undefined,
     }),
     corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
+    provisioning: parseProvisioningMode(env.PROVISIONING),
+    outboundAllowedHosts: parseOutboundAllowedHosts(env.OUTBOUND_ALLOWED_HOSTS),
   });
+}
+
+function parseProvisioningMode(value: string | undefined): ProvisioningMode {
+  if (value === undefined || value === "") return "sandbox";
+  const mode = provisioningModes.find((m) => m === value);
+  if (!mode) throw new ConfigError(`PROVISIONING must be one of ${provisioningModes.join(", ")}, not "${value}"`);
+  return mode;
+}
+
+/** OUTBOUND_ALLOWED_HOSTS: comma-separated `host:port` (`127.0.0.1:8443`, `[::1]:9000`, `vendor.test:443`). */
+function parseOutboundAllowedHosts(value: string | undefined): readonly string[] {
+  const hosts = (value ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  for (const host of hosts) {
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):[1-9][0-9]{0,4}$/.test(host) || Number(host.slice(host.lastIndexOf(":") + 1)) > 65535) {
+      throw new ConfigError(`OUTBOUND_ALLOWED_HOSTS must list host:port pairs such as 127.0.0.1:8443, not "${host}"`);
+    }
+  }
+  return Object.freeze(hosts);
 }
 
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {
@@ -180,6 +214,8 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     idempotencyKeyTtlSeconds: defaultIdempotencyKeyTtlSeconds,
     rateLimits: defaultRateLimits,
     corsOrigins: [],
+    provisioning: "sandbox",
+    outboundAllowedHosts: [],
     ...overrides,
   });
 }

@@ -35,3 +35,36 @@ describe("ENCRYPTION_KEY", () => {
     expect(() => readConfig({ ENCRYPTION_KEY: value })).toThrow(/ENCRYPTION_KEY must be 32 bytes/);
   });
 });
+
+describe("PROVISIONING", () => {
+  it("is sandbox unless told otherwise, so that a fresh server never calls a vendor", () => {
+    expect(readConfig({}).provisioning).toBe("sandbox");
+    expect(readConfig({ PROVISIONING: "" }).provisioning).toBe("sandbox");
+  });
+
+  it.each(["sandbox", "live", "off"])("accepts %s", (mode) => {
+    expect(readConfig({ PROVISIONING: mode }).provisioning).toBe(mode);
+  });
+
+  it.each(["Live", "on", "true"])("refuses %s, naming the modes", (mode) => {
+    expect(() => readConfig({ PROVISIONING: mode })).toThrow(/PROVISIONING must be one of sandbox, live, off/);
+  });
+});
+
+describe("OUTBOUND_ALLOWED_HOSTS", () => {
+  it("is empty unless set", () => {
+    expect(readConfig({}).outboundAllowedHosts).toEqual([]);
+  });
+
+  it("reads host:port pairs, in lower case", () => {
+    expect(readConfig({ OUTBOUND_ALLOWED_HOSTS: "127.0.0.1:8443, Vendor.Test:443,[::1]:9000" }).outboundAllowedHosts).toEqual([
+      "127.0.0.1:8443",
+      "vendor.test:443",
+      "[::1]:9000",
+    ]);
+  });
+
+  it.each(["127.0.0.1", "https://vendor.test:443", "vendor.test:0", "vendor.test:70000", "vendor.test:443/path"])("refuses %s", (value) => {
+    expect(() => readConfig({ OUTBOUND_ALLOWED_HOSTS: value })).toThrow(/OUTBOUND_ALLOWED_HOSTS must list host:port pairs/);
+  });
+});
