@@ -1,42 +1,23 @@
-// The bundled document (dist/openapi.json, built by `npm run build`) and an Ajv that validates
-// values against any schema in it by JSON pointer, as OpenAPI 3.1 (JSON Schema 2020-12) reads it.
-import { readFileSync } from "node:fs";
+// The bundled document (dist/openapi.json, built by `npm run build`), read with the spec tools: a
+// validator that reports every error, and `resolve` for the bundle's local `$ref`s.
 import { fileURLToPath } from "node:url";
-import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import { readSpecDocument, resolveRef, schemaValidator, type JsonObject as JsonSchema, type SpecDocument } from "@instances-api/spec-tools";
 
-export type JsonSchema = Record<string, unknown>;
-export interface OpenApiDocument {
-  openapi: string;
+export type { JsonSchema };
+
+/** The bundle; this spec has paths (a bare OpenAPI document need not). */
+export const bundle = readSpecDocument(fileURLToPath(new URL("../dist/openapi.json", import.meta.url))) as SpecDocument & {
   paths: Record<string, Record<string, unknown>>;
-  components: Record<string, Record<string, unknown>>;
-  [key: string]: unknown;
-}
+};
 
-export const bundle = JSON.parse(readFileSync(fileURLToPath(new URL("../dist/openapi.json", import.meta.url)), "utf8")) as OpenApiDocument;
+/** Validates `value` against the schema at `pointer` (such as `#/components/schemas/Instance`), listing every error. */
+export const { validate } = schemaValidator(bundle, { allErrors: true });
 
-const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
-addFormats.default(ajv);
-ajv.addSchema(bundle, "openapi.json");
-
-/** Validates `value` against the schema at `pointer` (such as `#/components/schemas/Instance`). */
-export function validate(pointer: string, value: unknown): ErrorObject[] {
-  const check = ajv.getSchema(`openapi.json${pointer}`);
-  if (!check) throw new Error(`no schema at ${pointer}`);
-  return check(value) ? [] : [...(check.errors ?? [])];
-}
-
-export const schemas = bundle.components.schemas as Record<string, JsonSchema>;
+export const schemas = bundle.components.schemas;
 
 /** Follows a local `$ref` in the bundle. */
 export function resolve<T = JsonSchema>(node: unknown): T {
-  const ref = (node as { $ref?: string }).$ref;
-  if (!ref) return node as T;
-  return ref
-    .slice(2)
-    .split("/")
-    .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
-    .reduce<unknown>((at, part) => (at as Record<string, unknown>)[part], bundle) as T;
+  return resolveRef<T>(bundle, node);
 }
 
 export interface ConnectorSchema extends JsonSchema {

@@ -1,5 +1,6 @@
 // Every example in the spec validates against the schema it illustrates: media-type examples,
 // parameter examples and schema-level `example`s.
+import { pointerOf as pointer } from "@instances-api/spec-tools";
 import { describe, expect, it } from "vitest";
 import { bundle, resolve, validate } from "./bundle.js";
 
@@ -7,10 +8,6 @@ interface Found {
   where: string;
   schemaPointer: string;
   value: unknown;
-}
-
-function pointer(path: string[]): string {
-  return "#/" + path.map((p) => p.replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
 }
 
 /** Walks the bundle for examples and the schema each one belongs to. */

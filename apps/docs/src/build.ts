@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SpecDocument } from "@instances-api/connectors";
+import type { SpecDocument } from "@instances-api/spec-tools";
 import { docsDocument } from "./docs-document.js";
 import { readSamples } from "./samples.js";
 

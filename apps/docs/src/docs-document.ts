@@ -1,7 +1,7 @@
 // The document the docs render: the bundled spec plus what readers need that the spec holds only
 // as data: a section per connector (its entries as a table, its sample request and response), the
 // missing-entries error as an example, and curl and TypeScript samples on every operation.
-import { readConnectors, type ConnectorDefinition, type SpecDocument } from "@instances-api/connectors";
+import { readConnectors, walk, type ConnectorDefinition, type SpecDocument } from "@instances-api/spec-tools";
 
 export interface CodeSample {
   lang: string;
@@ -91,23 +91,6 @@ function connectorSection(spec: Document, connector: ConnectorDefinition): strin
   ]
     .filter(Boolean)
     .join("\n\n");
-}
-
-/** The value at `path` in the document, following each `$ref` met on the way. */
-function walk(spec: Document, path: string[]): unknown {
-  const follow = (node: unknown): unknown => {
-    const ref = (node as { $ref?: unknown } | undefined)?.$ref;
-    return typeof ref === "string"
-      ? walk(
-          spec,
-          ref
-            .slice(2)
-            .split("/")
-            .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~")),
-        )
-      : node;
-  };
-  return path.reduce<unknown>((at, part) => follow((follow(at) as Record<string, unknown> | undefined)?.[part]), spec);
 }
 
 /** Markdown table cell text: one line, no pipe breaking the row. */

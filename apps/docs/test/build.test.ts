@@ -2,7 +2,7 @@
 // operation and every configuration entry, with curl and TypeScript samples on every operation.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { readConnectors, type SpecDocument } from "@instances-api/connectors";
+import { readConnectors, type SpecDocument } from "@instances-api/spec-tools";
 import { describe, expect, it } from "vitest";
 import { operationsOf } from "../src/docs-document.js";
 import { docsDir } from "../src/index.js";

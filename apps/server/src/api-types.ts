@@ -16,11 +16,3 @@ export interface CreateInstanceBody {
   tags?: string[];
   name: string;
 }
-
-/** The bundled OpenAPI document, as far as the server reads it. */
-export interface OpenApiDocument {
-  openapi: string;
-  servers?: { url: string }[];
-  components: { schemas: Record<string, Record<string, unknown>> };
-  [key: string]: unknown;
-}

@@ -12,7 +12,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
-import type { OpenApiDocument } from "./api-types.js";
+import type { SpecDocument } from "@instances-api/spec-tools";
 import { AuthenticationThrottle } from "./accounts/authentication-throttle.js";
 import { authenticateCaller, restoreAuthenticationFailure, securityHandler } from "./accounts/authentication.js";
 import type { AccountStore } from "./accounts/store.js";
@@ -36,7 +36,7 @@ import { echo, NotFoundError } from "./errors.js";
 import type { RateLimits } from "./config.js";
 
 export interface AppOptions {
-  spec: OpenApiDocument;
+  spec: SpecDocument;
   registry: ConnectorRegistry;
   accounts: AccountStore;
   instances: InstancesService;

@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { createServer, type Server } from "node:http";
 import { pino, type DestinationStream, type Logger } from "pino";
 import { createFirstAccount } from "./accounts/accounts.js";
-import type { OpenApiDocument } from "./api-types.js";
+import type { SpecDocument } from "@instances-api/spec-tools";
 import { docsDir as builtDocsDir } from "@instances-api/docs";
 import { createApp } from "./app.js";
 import type { Config, HttpLimits } from "./config.js";
@@ -24,7 +24,7 @@ import { basePathOf, loadBundledSpec } from "./spec.js";
 export interface StartOptions {
   config: Readonly<Config>;
   /** The bundled spec; the package's own by default. */
-  spec?: OpenApiDocument;
+  spec?: SpecDocument;
   /** Where log lines go; stdout by default. */
   logDestination?: DestinationStream;
   /** Where the first start prints the default account's Authorization header; stdout by default. */

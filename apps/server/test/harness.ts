@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { createAccount, type NewAccount } from "../src/accounts/accounts.js";
-import type { OpenApiDocument } from "../src/api-types.js";
+import type { SpecDocument } from "@instances-api/spec-tools";
 import { embeddedConfig, type Config, type StorageConfig } from "../src/config.js";
 import { startServer, type RunningServer } from "../src/server.js";
 
@@ -28,7 +28,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { dataDir?: string; spec?: OpenApiDocument; authorization?: string; storage?: StorageConfig; config?: Partial<Config> } = {},
+  options: { dataDir?: string; spec?: SpecDocument; authorization?: string; storage?: StorageConfig; config?: Partial<Config> } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "instances-api-test-"));
   let raw = "";

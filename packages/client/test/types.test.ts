@@ -3,7 +3,7 @@
 // requests, filled in) are the fixtures, and the spec says which entries are required.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { readConnectors, readCreateExamples, type SpecDocument } from "@instances-api/connectors";
+import { readConnectors, readCreateExamples, type SpecDocument } from "@instances-api/spec-tools";
 import { describe, expect, it } from "vitest";
 import { compile } from "./compile.js";
 

@@ -1,8 +1,6 @@
 // The client against the real reference server: every connector created from the spec's example
 // requests, filtered and paged lists, update, token rotation, delete, and typed errors.
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { readCreateExamples, type SpecDocument } from "@instances-api/connectors";
+import { readCreateExamples } from "@instances-api/spec-tools";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createInstancesClient,
@@ -12,8 +10,8 @@ import {
   type InstancesClient,
 } from "@instances-api/client";
 import { startReferenceServer, type ReferenceServer } from "./reference-server.js";
+import { spec } from "./spec-responses.js";
 
-const spec = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument;
 const examples = readCreateExamples(spec);
 let reference: ReferenceServer;
 let client: InstancesClient;

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { readConnectors, readCreateExamples, type SpecDocument } from "@instances-api/connectors";
+import { readConnectors, readCreateExamples } from "@instances-api/spec-tools";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basePath, checkResponse, spec } from "./spec-responses.js";
@@ -48,8 +48,8 @@ afterAll(async () => {
 type JsonObject = { [key: string]: unknown };
 // The spec's create examples (the guides' requests, filled in), with each secret entry given the
 // run's secret, so that the suite can tell whether an answer or a log line ever holds one.
-const examples = readCreateExamples(spec as unknown as SpecDocument);
-const secretKeysOf = new Map(readConnectors(spec as unknown as SpecDocument).map((c) => [c.key, c.secretKeys]));
+const examples = readCreateExamples(spec);
+const secretKeysOf = new Map(readConnectors(spec).map((c) => [c.key, c.secretKeys]));
 const printable = fc.string({ unit: "grapheme-ascii", maxLength: 40 });
 /** Text a store could not keep as sent, or that sits at an edge: surrogates, NUL, control characters, emoji around maxLength. */
 const oddText = fc.oneof(

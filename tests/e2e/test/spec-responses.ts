@@ -1,35 +1,25 @@
 // Checks a response against the bundled spec: is the status one the operation documents, and
 // does the body validate against the schema of that status and content type?
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import { partsOf, pointerOf, readSpecDocument, schemaValidator, walk, type JsonObject as Json } from "@instances-api/spec-tools";
 
-type Json = Record<string, unknown>;
-interface Spec {
-  servers: { url: string }[];
-  paths: Record<string, Record<string, { responses: Record<string, Json> }>>;
-  components: Json;
+interface Operation {
+  responses: Record<string, Json>;
 }
 
-export const spec = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as Spec;
-export const basePath = new URL(spec.servers[0]!.url).pathname;
+export const spec = readSpecDocument(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"));
+export const basePath = new URL(spec.servers![0]!.url).pathname;
+const paths = spec.paths as Record<string, Record<string, Operation>>;
 
-const ajv = new Ajv2020({ strict: false, allErrors: false, validateSchema: false });
-addFormats.default(ajv);
-ajv.addSchema(spec, "openapi.json");
+const validator = schemaValidator(spec);
 
-const templates = Object.keys(spec.paths).map((template) => ({
+const templates = Object.keys(paths).map((template) => ({
   template,
   pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`),
 }));
 
 export interface Verdict {
   problems: string[];
-}
-
-function pointer(parts: string[]): string {
-  return "openapi.json#/" + parts.map((p) => p.replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
 }
 
 /** The path decoded, or undefined when its escapes are not UTF-8. */
@@ -52,38 +42,31 @@ export function checkResponse(method: string, pathname: string, status: number, 
   if (template && decodedPath(raw!) === undefined) {
     // A path of the API whose escapes are not UTF-8 cannot be routed: 400, whatever the method.
     if (status !== 400) problems.push(`status ${status} for a path that is not UTF-8 (want 400)`);
-    const check = ajv.getSchema(pointer(["components", "schemas", "Problem"]))!;
-    if (!check(JSON.parse(body))) problems.push(`a body that breaks the spec: ${ajv.errorsText(check.errors)}`);
+    const errors = validator.validate(pointerOf(["components", "schemas", "Problem"]), JSON.parse(body));
+    if (errors.length) problems.push(`a body that breaks the spec: ${validator.errorsText(errors)}`);
     return problems;
   }
-  const operation = template ? spec.paths[template]![method.toLowerCase()] : undefined;
+  const operation = template ? paths[template]![method.toLowerCase()] : undefined;
 
   let schemaPointer: string | undefined;
   if (!template) {
     if (status !== 404) problems.push(`status ${status} for a path the spec does not have (want 404)`);
-    schemaPointer = pointer(["components", "schemas", "Problem"]);
+    schemaPointer = pointerOf(["components", "schemas", "Problem"]);
   } else if (!operation) {
     if (status !== 405) problems.push(`status ${status} for a method ${template} does not have (want 405)`);
-    schemaPointer = pointer(["components", "schemas", "Problem"]);
+    schemaPointer = pointerOf(["components", "schemas", "Problem"]);
   } else {
     const documented = operation.responses[String(status)];
     if (!documented) {
       problems.push(`status ${status} is not documented for ${method} ${template}`);
       return problems;
     }
-    const responseParts = ["paths", template, method.toLowerCase(), "responses", String(status)];
-    let response = documented;
-    if (typeof response.$ref === "string") {
-      responseParts.splice(
-        0,
-        responseParts.length,
-        ...response.$ref
-          .slice(2)
-          .split("/")
-          .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~")),
-      );
-      response = responseParts.reduce<Json>((at, part) => at[part] as Json, spec as unknown as Json);
-    }
+    // The schema's pointer goes through the response's own $ref, if it has one.
+    const responseParts =
+      typeof documented.$ref === "string"
+        ? partsOf(documented.$ref)
+        : ["paths", template, method.toLowerCase(), "responses", String(status)];
+    const response = walk<Json>(spec, responseParts);
     const content = response.content as Record<string, unknown> | undefined;
     if (!content) {
       if (body !== "") problems.push(`a body on a ${status} that has none`);
@@ -91,7 +74,7 @@ export function checkResponse(method: string, pathname: string, status: number, 
     }
     const mediaType = (contentType ?? "").split(";")[0]!.trim();
     if (!(mediaType in content)) problems.push(`content type ${contentType} is not documented for ${status}`);
-    else schemaPointer = pointer([...responseParts, "content", mediaType, "schema"]);
+    else schemaPointer = pointerOf([...responseParts, "content", mediaType, "schema"]);
   }
   if (schemaPointer) {
     let parsed: unknown;
@@ -101,9 +84,8 @@ export function checkResponse(method: string, pathname: string, status: number, 
       problems.push(`a body that is not JSON: ${body.slice(0, 80)}`);
       return problems;
     }
-    const check = ajv.getSchema(schemaPointer);
-    if (!check) problems.push(`no schema at ${schemaPointer}`);
-    else if (!check(parsed)) problems.push(`a body that breaks the spec: ${ajv.errorsText(check.errors)}`);
+    const errors = validator.validate(schemaPointer, parsed);
+    if (errors.length) problems.push(`a body that breaks the spec: ${validator.errorsText(errors)}`);
   }
   return problems;
 }

@@ -1,10 +1,18 @@
-// The connector registry: the connectors read from the bundled spec (@instances-api/connectors),
+// The connector registry: the connectors read from the bundled spec (@instances-api/spec-tools),
 // each with validators compiled from its schemas. No connector is named in code.
-import { readConnectors, type ConfigurationValues, type ConnectorDefinition } from "@instances-api/connectors";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import {
+  pointerOf,
+  readConnectors,
+  schemaValidator,
+  type ConfigurationValues,
+  type ConnectorDefinition,
+  type ErrorObject,
+  type SchemaValidator,
+  type ValidateFunction,
+} from "@instances-api/spec-tools";
 import { closest } from "fastest-levenshtein";
-import type { ConnectorBody, OpenApiDocument } from "../api-types.js";
+import type { ConnectorBody } from "../api-types.js";
+import type { SpecDocument } from "@instances-api/spec-tools";
 import { echo, echoedAtMost, invalidPart, InvalidRequestError, listedAtMost, type InvalidPart } from "../errors.js";
 import {
   InvalidConfigurationError,
@@ -30,11 +38,9 @@ interface CompiledConnector extends Connector {
 export class ConnectorRegistry {
   private readonly connectors: Map<string, CompiledConnector>;
 
-  constructor(spec: OpenApiDocument) {
-    const ajv = new Ajv2020({ strict: false, allErrors: false, validateSchema: false });
-    addFormats.default(ajv);
-    ajv.addSchema(spec, "openapi.json");
-    this.connectors = new Map(readConnectors(spec).map((connector) => [connector.key, compile(connector, ajv)]));
+  constructor(spec: SpecDocument) {
+    const validator = schemaValidator(spec);
+    this.connectors = new Map(readConnectors(spec).map((connector) => [connector.key, compile(connector, validator)]));
   }
 
   keys(): string[] {
@@ -115,11 +121,10 @@ export class ConnectorRegistry {
   }
 }
 
-function compile(connector: Connector, ajv: Ajv2020): CompiledConnector {
-  const pointer = `openapi.json#/components/schemas/${connector.schemaName.replace(/~/g, "~0").replace(/\//g, "~1")}`;
-  const validateBody = ajv.getSchema(pointer);
-  const validateConfiguration = ajv.getSchema(`${pointer}/properties/configuration`);
-  if (!validateBody || !validateConfiguration) throw new Error(`spec: cannot compile ${connector.schemaName}`);
+function compile(connector: Connector, validator: SchemaValidator): CompiledConnector {
+  const schemaParts = ["components", "schemas", connector.schemaName];
+  const validateBody = validator.compile(pointerOf(schemaParts));
+  const validateConfiguration = validator.compile(pointerOf([...schemaParts, "properties", "configuration"]));
   return {
     ...connector,
     requiredKeys: connector.entries.filter((e) => e.required).map((e) => e.key),

@@ -14,9 +14,9 @@ import path from "node:path";
 import express, { Router, type RequestHandler } from "express";
 import helmet from "helmet";
 import { stringify as toYaml } from "yaml";
-import type { OpenApiDocument } from "../api-types.js";
+import type { SpecDocument } from "@instances-api/spec-tools";
 
-export function publishedDocs(spec: OpenApiDocument, docsDir: string): Router {
+export function publishedDocs(spec: SpecDocument, docsDir: string): Router {
   const router = Router({ caseSensitive: true });
   const json = JSON.stringify(spec, null, 2);
   const yaml = toYaml(spec);

@@ -1,11 +1,11 @@
 // A sixth connector added to a copy of the spec is served with no code change: the registry,
 // the catalog, validation and defaults all come from the spec.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { OpenApiDocument } from "../../src/api-types.js";
+import type { SpecDocument } from "@instances-api/spec-tools";
 import { loadBundledSpec } from "../../src/spec.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 
-function withSixthConnector(): OpenApiDocument {
+function withSixthConnector(): SpecDocument {
   const spec = loadBundledSpec();
   const schemas = spec.components.schemas;
   schemas.ZendeskInstanceRequest = {

@@ -2,14 +2,10 @@
 // `x-connector` is one. Everything about a connector comes from there (spec/README.md documents
 // the extension), so the server and the docs describe the same connectors the same way.
 
-type Schema = Record<string, unknown>;
-export type ConfigurationValues = Record<string, string | null>;
+import type { JsonObject as Schema, SpecDocument } from "./document.js";
+import { dereferenced, resolveRef, walk } from "./json-pointer.js";
 
-/** The bundled OpenAPI document, as far as connectors are concerned. */
-export interface SpecDocument {
-  components: { schemas: Record<string, Schema> };
-  [key: string]: unknown;
-}
+export type ConfigurationValues = Record<string, string | null>;
 
 /** A connector's catalog data, as in an instance's `your_mom`. */
 export interface ConnectorCatalog {
@@ -65,21 +61,20 @@ interface ConnectorExtension {
 
 /** Every connector in the spec, by key. */
 export function readConnectors(spec: SpecDocument): ConnectorDefinition[] {
-  const deref = dereferencer(spec);
   return Object.entries(spec.components.schemas)
     .filter(([, schema]) => "x-connector" in schema)
-    .map(([name, schema]) => readConnector(name, schema, deref))
+    .map(([name, schema]) => readConnector(name, schema, spec))
     .sort((a, b) => a.key.localeCompare(b.key));
 }
 
-function readConnector(schemaName: string, schema: Schema, deref: (node: unknown) => Schema): ConnectorDefinition {
+function readConnector(schemaName: string, schema: Schema, spec: SpecDocument): ConnectorDefinition {
   const extension = schema["x-connector"] as ConnectorExtension;
   const properties = schema.properties as Record<string, Schema>;
-  const connectorSchema = deref(properties.your_mom) as Schema | undefined;
-  const key = (deref(connectorSchema?.properties) as Record<string, Schema> | undefined)?.key?.const;
+  const connectorSchema = resolveRef<Schema | undefined>(spec, properties.your_mom);
+  const key = resolveRef<Record<string, Schema> | undefined>(spec, connectorSchema?.properties)?.key?.const;
   if (typeof key !== "string") throw new Error(`spec: ${schemaName} has x-connector but no your_mom.key const`);
 
-  const configurationSchema = deepDeref(properties.configuration, deref);
+  const configurationSchema = dereferenced<Schema>(spec, properties.configuration);
   const entrySchemas = (configurationSchema.properties ?? {}) as Record<string, Schema>;
   const required = (configurationSchema.required ?? []) as string[];
   const entries: ConfigurationEntry[] = Object.entries(entrySchemas)
@@ -108,31 +103,6 @@ function readConnector(schemaName: string, schema: Schema, deref: (node: unknown
   };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Resolves one local `$ref` (`#/components/...`) of the bundle. */
-function dereferencer(spec: SpecDocument): (node: unknown) => Schema {
-  return (node) => {
-    const ref = isObject(node) ? node.$ref : undefined;
-    if (typeof ref !== "string") return node as Schema;
-    return ref
-      .slice(2)
-      .split("/")
-      .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
-      .reduce<unknown>((at, part) => (at as Record<string, unknown>)[part], spec) as Schema;
-  };
-}
-
-/** A copy of a schema with every `$ref` in it resolved (the spec's schemas have no cycles). */
-function deepDeref(node: unknown, deref: (node: unknown) => Schema): Schema {
-  const resolved = deref(node);
-  if (Array.isArray(resolved)) return resolved.map((item) => deepDeref(item, deref)) as unknown as Schema;
-  if (!isObject(resolved)) return resolved;
-  return Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, isObject(v) || Array.isArray(v) ? deepDeref(v, deref) : v]));
-}
-
 /** A create request the spec gives as an example, for one connector. */
 export interface CreateExample {
   key: string;
@@ -147,13 +117,18 @@ export interface CreateExample {
  * copy of the guides beside the repository.
  */
 export function readCreateExamples(spec: SpecDocument): CreateExample[] {
-  const deref = dereferencer(spec);
-  const paths = spec.paths as Record<string, Record<string, Schema>> | undefined;
-  const content = (paths?.["/instances"]?.post?.requestBody as Schema | undefined)?.content as Record<string, Schema> | undefined;
-  const examples = (content?.["application/json"]?.examples ?? {}) as Record<string, unknown>;
-  return Object.entries(examples)
+  const examples = walk<Record<string, unknown> | undefined>(spec, [
+    "paths",
+    "/instances",
+    "post",
+    "requestBody",
+    "content",
+    "application/json",
+    "examples",
+  ]);
+  return Object.entries(examples ?? {})
     .map(([name, example]) => {
-      const body = deref(example).value as CreateExample["body"];
+      const body = resolveRef<Schema>(spec, example).value as CreateExample["body"];
       return { key: body.your_mom.key, name, body: structuredClone(body) };
     })
     .sort((a, b) => a.key.localeCompare(b.key));

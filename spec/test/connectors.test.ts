@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+// The spec's connectors, as the spec tools read them for the server and the docs.
+import { readConnectors, readCreateExamples } from "@instances-api/spec-tools";
 import { describe, expect, it } from "vitest";
-import { readConnectors, readCreateExamples, type SpecDocument } from "../src/index.js";
+import { bundle as spec } from "./bundle.js";
 
-const spec = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument;
 const connectors = readConnectors(spec);
 const byKey = new Map(connectors.map((c) => [c.key, c]));
 

@@ -1,0 +1,9 @@
+// @instances-api/spec-tools: everything a workspace needs to read the bundled spec: the document's
+// type and loader, JSON pointers and `$ref`s, a schema validator, and the connectors it declares.
+export { isJsonObject, readSpecDocument } from "./document.js";
+export type { JsonObject, SpecDocument } from "./document.js";
+export { dereferenced, partsOf, pointerOf, resolveRef, walk } from "./json-pointer.js";
+export { schemaValidator } from "./schema-validator.js";
+export type { ErrorObject, SchemaValidator, ValidateFunction } from "./schema-validator.js";
+export { readConnectors, readCreateExamples } from "./connectors.js";
+export type { CreateExample, ConfigurationEntry, ConfigurationValues, ConnectorCatalog, ConnectorDefinition } from "./connectors.js";
