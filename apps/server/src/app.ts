@@ -1,26 +1,30 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
 //   1. security headers (helmet, no-store), request id and the log line, CORS (when set)
 //   2. /healthz, /docs, /openapi.json|yaml
-//   3. the caller authenticated (failed guesses throttled per address), the per-organization limit
-//      (when set), a trailing slash refused, then, for a known caller only, the JSON body (1 MB at
-//      most); the query kept as sent
+//   3. before the validator, under the base path: the caller authenticated (failed guesses
+//      throttled per address), the per-organization limit (when set), a trailing slash refused,
+//      then, for a known caller only, the JSON body (1 MB at most); the query kept as sent
 //   4. the spec's validator (routing, security, requests, responses), HEAD beside each GET
-//   5. the query as sent again (nested keys refused), JSON-only answers, the body's own errors,
-//      keys that could pollute, the API routes
-//   6. 404 for the rest, then the one error handler
-// Routing is case-sensitive (`/INSTANCES` is not `/instances`); the validator reads the same setting.
-import express, { type ErrorRequestHandler, type RequestHandler } from "express";
+//   5. a request it refused: its verdict translated, in one place (http/validator-verdict.ts)
+//   6. a request it let through, under the base path: the query as sent again (nested keys
+//      refused), JSON-only answers, the request's own held-back errors, keys that could pollute,
+//      then the API's routes
+//   7. 404 for the rest, then the one error handler
+// Steps 3 and 6 are one Router each, mounted once: Express matches the base path once per step,
+// not once per middleware. Routing is case-sensitive (`/INSTANCES` is not `/instances`) and
+// strict (`/instances/` is not `/instances`); the validator reads the same settings.
+import express, { type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
 import type { SpecDocument } from "@instances-api/spec-tools";
 import { AuthenticationThrottle } from "./accounts/authentication-throttle.js";
-import { authenticateCaller, restoreAuthenticationFailure, securityHandler } from "./accounts/authentication.js";
+import { authenticateCaller, securityHandler } from "./accounts/authentication.js";
 import type { AccountStore } from "./accounts/store.js";
 import type { ConnectorRegistry } from "./connectors/registry.js";
 import { connectorsRouter } from "./connectors/routes.js";
 import { answerSpecViolation, errorHandler, notFound } from "./http/error-handler.js";
 import { withHeadOperations } from "./http/head-requests.js";
-import { jsonBody, preferBodyError, raiseBodyError } from "./http/json-body.js";
+import { jsonBody, raiseBodyError } from "./http/json-body.js";
 import { corsForOrigins } from "./http/cors.js";
 import { jsonOnly } from "./http/json-only.js";
 import { keepQueryAsSent, restoreQueryAsSent } from "./http/parameters-as-sent.js";
@@ -29,6 +33,7 @@ import { limitOrganizationRequests } from "./http/rate-limits.js";
 import { rejectNestedQueryKeys, rejectPollutingKeys } from "./http/reject-polluting-keys.js";
 import { requestLogging } from "./http/request-logging.js";
 import { securityHeaders } from "./http/security-headers.js";
+import { translateValidatorVerdict } from "./http/validator-verdict.js";
 import type { InstancesService } from "./instances/instances.js";
 import { instancesRouter } from "./instances/routes.js";
 import { basePathOf } from "./spec.js";
@@ -53,7 +58,7 @@ export interface AppOptions {
 }
 
 export function createApp(options: AppOptions): express.Express {
-  const { spec, registry, accounts, instances, logger, validateResponses, healthCheck, docsDir, rateLimits, corsOrigins } = options;
+  const { spec, registry, logger, validateResponses, healthCheck, docsDir, corsOrigins } = options;
   const basePath = basePathOf(spec);
   const app = express();
   app.disable("x-powered-by");
@@ -70,11 +75,7 @@ export function createApp(options: AppOptions): express.Express {
     res.status(200).json({ status: "ok" });
   });
   app.use(publishedDocs(spec, docsDir));
-  app.use(basePath, authenticateCaller(accounts, new AuthenticationThrottle(rateLimits.authenticationFailuresPerMinute)));
-  if (rateLimits.requestsPerMinutePerOrganization !== undefined)
-    app.use(basePath, limitOrganizationRequests(rateLimits.requestsPerMinutePerOrganization));
-  app.use(basePath, refuseTrailingSlash(), jsonBody(), keepQueryAsSent());
-
+  app.use(basePath, beforeValidation(options));
   app.use(
     OpenApiValidator.middleware({
       apiSpec: withHeadOperations(spec) as never,
@@ -86,16 +87,31 @@ export function createApp(options: AppOptions): express.Express {
       ajvFormats: { mode: "full" },
     }),
   );
-  app.use(basePath, restoreAuthenticationFailure());
-  app.use(basePath, restoreQueryAsSent(), rejectNestedQueryKeys(), jsonOnly());
-  app.use(basePath, raiseBodyError(), preferBodyError());
-  app.use(basePath, explainConnectorErrors(registry));
-  app.use(basePath, rejectPollutingKeys());
-  app.use(basePath, instancesRouter(instances));
-  app.use(basePath, connectorsRouter(registry));
+  app.use(basePath, translateValidatorVerdict(registry));
+  app.use(basePath, afterValidation(options));
   app.use(notFound());
   app.use(errorHandler());
   return app;
+}
+
+const routerOptions = { caseSensitive: true, strict: true } as const;
+
+/** Step 3: who is calling, how often, and (for a known caller only) what they sent. */
+function beforeValidation({ accounts, rateLimits }: AppOptions): express.Router {
+  const router = express.Router(routerOptions);
+  router.use(authenticateCaller(accounts, new AuthenticationThrottle(rateLimits.authenticationFailuresPerMinute)));
+  if (rateLimits.requestsPerMinutePerOrganization !== undefined)
+    router.use(limitOrganizationRequests(rateLimits.requestsPerMinutePerOrganization));
+  router.use(refuseTrailingSlash(), jsonBody(), keepQueryAsSent());
+  return router;
+}
+
+/** Step 6: what the validator let through, checked for what it cannot see, then routed. */
+function afterValidation({ instances, registry }: AppOptions): express.Router {
+  const router = express.Router(routerOptions);
+  router.use(restoreQueryAsSent(), rejectNestedQueryKeys(), jsonOnly(), raiseBodyError(), rejectPollutingKeys());
+  router.use(instancesRouter(instances), connectorsRouter(registry));
+  return router;
 }
 
 /**
@@ -109,25 +125,5 @@ function refuseTrailingSlash(): RequestHandler {
         ? new NotFoundError(`There is no ${req.method} ${echo(req.originalUrl.split("?")[0]!)}`)
         : undefined,
     );
-  };
-}
-
-/**
- * The spec's create body is a oneOf over the connectors, so the validator's 400 lists every
- * branch's failure. For create and replace, ask the registry instead: it names the connector's
- * missing or unknown entries, or the first invalid value, in that connector's terms.
- */
-function explainConnectorErrors(registry: ConnectorRegistry): ErrorRequestHandler {
-  return (error: { status?: number; errors?: { path?: string }[] }, req, _res, next) => {
-    const isCreateOrReplace =
-      (req.method === "POST" && req.path === "/instances") || (req.method === "PUT" && /^\/instances\/[^/]+$/.test(req.path));
-    const aboutBody = error.status === 400 && error.errors?.some((e) => e.path?.startsWith("/body"));
-    if (!isCreateOrReplace || !aboutBody) return next(error);
-    try {
-      registry.checkCreateBody(req.body);
-    } catch (explained) {
-      return next(explained);
-    }
-    next(error);
   };
 }

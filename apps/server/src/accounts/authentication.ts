@@ -5,7 +5,7 @@
 // reads and parses a body only for an authenticated caller (an anonymous 1 MB body costs no
 // parse). The validator's security step (the spec's UserOrganization scheme) then only reads the
 // outcome, and the routes read the caller with callerOf(req).
-import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import { ApiError, TooManyRequestsError } from "../errors.js";
 import { AuthenticationCache, authenticationCacheKey, lookUpCaller } from "./accounts.js";
 import { AuthenticationThrottle } from "./authentication-throttle.js";
@@ -92,13 +92,13 @@ export function securityHandler() {
   };
 }
 
-/** After the validator: a failure of authentication that was not the caller's, in place of the validator's 500. */
-export function restoreAuthenticationFailure(): ErrorRequestHandler {
-  return (error: unknown, _req, res, next) => {
-    const { caller, authenticationFailure } = localsOf(res);
-    const notTheCallers = !caller && authenticationFailure !== undefined && !isCallersFault(authenticationFailure);
-    next(notTheCallers ? authenticationFailure : error);
-  };
+/**
+ * A failure of authentication that was not the caller's (the database away), if there was one:
+ * the validator only saw the security handler refuse, and answers 500 for it.
+ */
+export function serverSideAuthenticationFailure(res: Response): unknown {
+  const { caller, authenticationFailure } = localsOf(res);
+  return !caller && authenticationFailure !== undefined && !isCallersFault(authenticationFailure) ? authenticationFailure : undefined;
 }
 
 export function callerOf(req: Request): Caller {

@@ -3,7 +3,7 @@
 // 401, whatever the body; only then does a malformed or oversized body get its 400 or 413.
 // Held back the same way: a body that is JSON but not an object, and text that cannot be stored
 // as sent, in the body or in the URL (storable-text.ts).
-import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from "express";
+import express, { type Request, type RequestHandler, type Response } from "express";
 import { isAuthenticated } from "../accounts/authentication.js";
 import { InvalidRequestError } from "../errors.js";
 import { unstorableUrlText, verifyBodyText } from "./storable-text.js";
@@ -62,20 +62,11 @@ function takesBody(req: Request): boolean {
 }
 
 /** The request's own error, held back until now: text in its URL that cannot be stored, then its body's. */
-function requestError(req: Request): unknown {
+export function heldBackRequestError(req: Request): unknown {
   return unstorableUrlText(req) ?? (takesBody(req) ? heldBack(req.res!).bodyError : undefined);
 }
 
 /** After the validator: a request it let through now fails with its own error. */
 export function raiseBodyError(): RequestHandler {
-  return (req, _res, next) => next(requestError(req));
-}
-
-/** After the validator: its complaint about a request gives way to the request's own error (unparsable body, unstorable text). */
-export function preferBodyError(): ErrorRequestHandler {
-  return (error: { status?: number }, req, _res, next) => {
-    const own = requestError(req);
-    const routingOrAuth = error.status === 401 || error.status === 404 || error.status === 405;
-    next(own && !routingOrAuth ? own : error);
-  };
+  return (req, _res, next) => next(heldBackRequestError(req));
 }

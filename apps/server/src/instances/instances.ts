@@ -112,7 +112,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
 
   return {
     async create(caller: Caller, body: CreateInstanceBody, idempotencyKey: string | undefined): Promise<InstanceResult> {
-      registry.checkCreateBody(body);
+      // The body passed the spec's validator: it is one connector's create request.
       const connector = registry.require(body.your_mom.key);
       const { clear, sealedSecrets, secretKeys } = seal(connector, caller.organizationId, body.configuration);
       const token = newToken();
@@ -204,7 +204,6 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
     },
 
     replace(caller: Caller, id: number, body: CreateInstanceBody, ifMatch: string | undefined): Promise<InstanceResult> {
-      registry.checkCreateBody(body);
       return write(caller, id, ifMatch, (record) => {
         if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
         const sealed = seal(registry.require(record.connectorKey), record.organizationId, body.configuration);
