@@ -91,7 +91,7 @@ export async function startServer({
     const stopPruning = pruneIdempotencyKeysPeriodically(instances, config.idempotencyKeyTtlSeconds, logger);
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
-    logger.info({ url, docs: `${url}/docs/` }, `listening on ${url}`);
+    logger.info(...listeningLine(url, config));
     if (!docsBuilt(docsDir)) logger.warn({ docsDir }, "the docs are not built: /docs answers 404 until `npm run build`");
     logger.flush();
     return {
@@ -108,6 +108,23 @@ export async function startServer({
     await storage.close();
     throw error;
   }
+}
+
+/**
+ * The start-up line: where the server listens, how it provisions, and, loudly, the hosts the
+ * outbound guard lets through although private or loopback (meant for tests and local
+ * development, so a production log that shows them shows a mistake).
+ */
+function listeningLine(url: string, config: Readonly<Config>): [Record<string, unknown>, string] {
+  const allowed = config.outboundAllowedHosts;
+  const fields = {
+    url,
+    docs: `${url}/docs/`,
+    provisioning: config.provisioning,
+    ...(allowed.length > 0 ? { outboundAllowedHosts: allowed } : {}),
+  };
+  const note = allowed.length > 0 ? `; OUTBOUND_ALLOWED_HOSTS lets ${allowed.join(", ")} through (tests and local development only)` : "";
+  return [fields, `listening on ${url} (PROVISIONING=${config.provisioning})${note}`];
 }
 
 /**

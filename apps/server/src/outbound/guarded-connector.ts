@@ -1,0 +1,80 @@
+// The connector undici opens every outbound connection through. It resolves the host itself,
+// checks every address before a socket exists, then hands exactly those addresses to Node's
+// connect through a fixed `lookup`: the socket can only go where the check looked, so a resolver
+// that answers a public address to a check and a private one to the connection (DNS rebinding)
+// has nothing to exploit. The address the socket really reached is checked once more.
+import type { LookupAddress, LookupOptions } from "node:dns";
+import type { Socket } from "node:net";
+import { buildConnector } from "undici";
+import {
+  checkAddresses,
+  endpointOf,
+  outboundTarget,
+  resolveTarget,
+  type AllowedHosts,
+  type OutboundLookup,
+  type ResolvedAddress,
+} from "./outbound-target.js";
+import { OutboundError } from "./outbound.js";
+
+export interface GuardedConnectorOptions {
+  allowedHosts: AllowedHosts;
+  lookup: OutboundLookup;
+  /** Name resolution, TCP connect and TLS handshake each within this. */
+  connectTimeoutMs: number;
+  /** Trusted CAs instead of Node's store (tests); production adds its own through NODE_EXTRA_CA_CERTS. */
+  ca?: string | readonly string[] | undefined;
+}
+
+export function guardedConnector(options: GuardedConnectorOptions): buildConnector.connector {
+  return (connectOptions, callback) => {
+    const url = new URL(`${connectOptions.protocol}//${connectOptions.host ?? connectOptions.hostname}`);
+    if (connectOptions.port) url.port = connectOptions.port;
+    void connectChecked(url, connectOptions, options).then(
+      (socket) => callback(null, socket),
+      (error: Error) => callback(error, null),
+    );
+  };
+}
+
+async function connectChecked(url: URL, connectOptions: buildConnector.Options, options: GuardedConnectorOptions): Promise<Socket> {
+  const target = outboundTarget(url, options.allowedHosts);
+  const addresses = await resolveTarget(target, options.lookup, options.connectTimeoutMs);
+  checkAddresses(target, addresses, options.allowedHosts);
+  const connect = buildConnector({
+    timeout: options.connectTimeoutMs,
+    // Each connection is checked afresh; a cached TLS session would only save a round trip.
+    maxCachedSessions: 0,
+    lookup: answerOnly(addresses),
+    ...(options.ca === undefined ? {} : { ca: options.ca as string | string[] }),
+  });
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    connect(connectOptions, (error, connected) => (error ? reject(error) : resolve(connected)));
+  });
+  const reached = socket.remoteAddress;
+  if (!target.listed && !addresses.some(({ address }) => reached !== undefined && endpointOf(address, 0) === endpointOf(reached, 0))) {
+    socket.destroy();
+    throw new OutboundError(
+      "address-not-allowed",
+      `the address of ${target.endpoint} is not allowed: the connection reached an address that was not checked`,
+    );
+  }
+  return socket;
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** A `lookup` for net.connect that answers the checked addresses and nothing else. */
+function answerOnly(addresses: readonly ResolvedAddress[]) {
+  return (_hostname: string, lookupOptions: LookupOptions, callback: LookupCallback): void => {
+    const wanted = addresses.filter(({ family }) => !lookupOptions.family || family === lookupOptions.family);
+    const first = wanted[0];
+    if (lookupOptions.all)
+      callback(
+        null,
+        wanted.map(({ address, family }) => ({ address, family })),
+      );
+    else if (first) callback(null, first.address, first.family);
+    else callback(Object.assign(new Error("no checked address of that family"), { code: "ENOTFOUND" }), "");
+  };
+}
