@@ -28,16 +28,17 @@ export interface GuardedConnectorOptions {
 
 export function guardedConnector(options: GuardedConnectorOptions): buildConnector.connector {
   return (connectOptions, callback) => {
-    const url = new URL(`${connectOptions.protocol}//${connectOptions.host ?? connectOptions.hostname}`);
-    if (connectOptions.port) url.port = connectOptions.port;
-    void connectChecked(url, connectOptions, options).then(
+    void connectChecked(connectOptions, options).then(
       (socket) => callback(null, socket),
       (error: Error) => callback(error, null),
     );
   };
 }
 
-async function connectChecked(url: URL, connectOptions: buildConnector.Options, options: GuardedConnectorOptions): Promise<Socket> {
+async function connectChecked(connectOptions: buildConnector.Options, options: GuardedConnectorOptions): Promise<Socket> {
+  // The origin undici is connecting to, as a URL again, so it passes the same checks as a request's.
+  const url = new URL(`${connectOptions.protocol}//${connectOptions.host ?? connectOptions.hostname}`);
+  if (connectOptions.port) url.port = connectOptions.port;
   const target = outboundTarget(url, options.allowedHosts);
   const addresses = await resolveTarget(target, options.lookup, options.connectTimeoutMs);
   checkAddresses(target, addresses, options.allowedHosts);

@@ -77,7 +77,8 @@ describe("guarded sender: a vendor over TLS", () => {
         method: "POST",
         path: "/oauth2/token?grant=password",
         body: '{"username":"u"}',
-        headers: expect.objectContaining({ authorization: "Basic c2VjcmV0" }) as unknown,
+        // No keep-alive: the next request opens (and checks) a connection of its own.
+        headers: expect.objectContaining({ authorization: "Basic c2VjcmV0", connection: "close" }) as unknown,
       }),
     ]);
     expect(sockets.attempts).toEqual([{ module: "tls", host: "127.0.0.1", port: vendor.port }]);
