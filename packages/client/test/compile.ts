@@ -16,9 +16,10 @@ function compilerOptions(): ts.CompilerOptions {
 /**
  * Diagnostics per source name (an empty array: it compiles), each as `at <word>: <message>`,
  * where <word> is the source text where the error points (`configuration`, `key`, ...).
+ * `overrides` change the package's compiler options (say, to compile against the built package).
  */
-export function compile(sources: Record<string, string>): Record<string, string[]> {
-  const options = compilerOptions();
+export function compile(sources: Record<string, string>, overrides: ts.CompilerOptions = {}): Record<string, string[]> {
+  const options = { ...compilerOptions(), ...overrides };
   const files = new Map(Object.entries(sources).map(([name, text]) => [path.join(packageDir, "test", "virtual", `${name}.ts`), text]));
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);

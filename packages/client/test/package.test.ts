@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { compile } from "./compile.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const manifest = JSON.parse(readFileSync(path.join(packageDir, "package.json"), "utf8")) as {
@@ -78,6 +79,29 @@ describe("npm publish --dry-run", () => {
     const { files } = await dryRun;
     const targets = Object.values(manifest.exports).flatMap((target) => (typeof target === "string" ? [target] : Object.values(target)));
     for (const target of targets) expect(files, target).toContain(target.replace(/^\.\//, ""));
+  });
+});
+
+describe("the shipped declarations", () => {
+  // What a user's project compiles: dist/*.d.ts, found through the package's exports (no path
+  // mapping to src/), with skipLibCheck off so that an error inside them would show.
+  const shipped = { paths: undefined, skipLibCheck: false };
+  const program = (configuration: string) => `import { createInstance, createInstancesClient } from "@instances-api/client";
+const client = createInstancesClient({ baseUrl: "http://127.0.0.1:3000/your_moms/api-v2", userSecret: "u", organizationSecret: "o" });
+export const created = createInstance(client, { your_mom: { key: "freshservice" }, configuration: ${configuration}, name: "Help desk" });
+`;
+
+  it("compile in a strict project, and name the missing entry", () => {
+    const diagnostics = compile(
+      {
+        complete: program('{ username: "agent@example.com", password: "s3cret", subdomain: "acme" }'),
+        incomplete: program('{ username: "agent@example.com", password: "s3cret" }'),
+      },
+      shipped,
+    );
+    expect(diagnostics.complete).toEqual([]);
+    expect(diagnostics.incomplete).toHaveLength(1);
+    expect(diagnostics.incomplete![0]).toMatch(/Property 'subdomain' is missing/);
   });
 });
 
