@@ -181,6 +181,12 @@ sources["created-instance-secrets-masked"] =
   `${header}declare const created: CreatedInstance;\nexport const secret: "hunter2" | undefined = created.configuration?.password;\n`;
 mustNotCompile.push(["created-instance-secrets-masked", /Type '"\*\*\*\*\*\*\*\*"' is not assignable to type '"hunter2"'/, []]);
 
+// A body built beforehand keeps its connector when typed as that connector's request.
+sources["create-from-a-typed-variable"] = `${header}const body: CreateInstanceRequestOf<"freshservice"> = ${json(freshservice)};
+export const r = createInstance(client, body);
+`;
+mustCompile.push("create-from-a-typed-variable");
+
 sources["options-misspelled"] =
   `${header}export const r = createInstance(client, ${json(freshservice)}, { params: { header: { "Idempotency-Kye": "k" } } });\n`;
 mustNotCompile.push(["options-misspelled", /'"Idempotency-Kye"' does not exist/, []]);
