@@ -1,4 +1,4 @@
-import { createInstancesClient } from "@instances-api/client";
+import { createInstance, createInstancesClient } from "@instances-api/client";
 
 const client = createInstancesClient({
   baseUrl: "http://127.0.0.1:3000/your_moms/api-v2",
@@ -6,14 +6,13 @@ const client = createInstancesClient({
   organizationSecret: process.env.ORGANIZATION_SECRET ?? "",
 });
 
-// `your_mom.key` chooses the connector, and with it the configuration entries that are required.
-const { data, error } = await client.POST("/instances", {
-  body: {
-    your_mom: { key: "freshservice" },
-    configuration: { username: "agent@example.com", password: "s3cret", subdomain: "acme" },
-    tags: ["helpdesk"],
-    name: "Help desk",
-  },
+// `your_mom.key` chooses the connector, and with it the configuration entries that are required:
+// leave out `subdomain`, or write `subdomian`, and this does not compile, naming `subdomain`.
+const { data, error } = await createInstance(client, {
+  your_mom: { key: "freshservice" },
+  configuration: { username: "agent@example.com", password: "s3cret", subdomain: "acme" },
+  tags: ["helpdesk"],
+  name: "Help desk",
 });
 if (error) throw new Error(error.message);
 console.log(`created instance ${data.id}; keep its token: ${data.token}`);

@@ -18,6 +18,17 @@ describe("the README", () => {
     for (const file of files) expect(blocks).toContain(file);
   });
 
+  it("tells the truth about its first example's errors: leaving out subdomain, or misspelling it", () => {
+    const quickStart = readFileSync(new URL("quick-start.ts", examplesDir), "utf8");
+    expect(quickStart).toContain(', subdomain: "acme" }');
+    const diagnostics = compile({
+      without: quickStart.replace(', subdomain: "acme" }', " }"),
+      misspelled: quickStart.replace(', subdomain: "acme" }', ', subdomian: "acme" }'),
+    });
+    expect(diagnostics.without!.join("\n")).toMatch(/Property 'subdomain' is missing/);
+    expect(diagnostics.misspelled!.join("\n")).toMatch(/'subdomian' does not exist in type '[^']*'\. Did you mean to write 'subdomain'\?/);
+  });
+
   it("has examples that compile against the client", () => {
     const sources = Object.fromEntries(examples.map((f) => [f.replace(/\.ts$/, ""), readFileSync(new URL(f, examplesDir), "utf8")]));
     const diagnostics = compile(sources);

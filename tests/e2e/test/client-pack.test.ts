@@ -23,7 +23,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const program = `import { createInstancesClient, listAllInstances, type ConfigurationOf } from "@instances-api/client";
+const program = `import { createInstance, createInstancesClient, listAllInstances, type ConfigurationOf } from "@instances-api/client";
 
 const configuration: ConfigurationOf<"infobip"> = {
   "messaging.sms.infobip.sender": "+17777777777",
@@ -36,11 +36,12 @@ const client = createInstancesClient({
   userSecret: process.env.USER_SECRET ?? "",
   organizationSecret: process.env.ORGANIZATION_SECRET ?? "",
 });
-const { data, error } = await client.POST("/instances", { body: { your_mom: { key: "infobip" }, configuration, name: "SMS" } });
+const { data, error } = await createInstance(client, { your_mom: { key: "infobip" }, configuration, name: "SMS" });
 if (error) throw new Error(error.message);
+const token: string = data.token;
 const names: string[] = [];
 for await (const instance of listAllInstances(client)) names.push(instance.name);
-console.log(JSON.stringify({ id: data.id, key: data.your_mom.key, names }));
+console.log(JSON.stringify({ id: data.id, key: data.your_mom.key, names, token }));
 `;
 
 describe("the packed client", () => {
@@ -95,7 +96,9 @@ describe("the packed client", () => {
       encoding: "utf8",
       timeout: 30_000,
     });
-    expect(JSON.parse(stdout)).toMatchObject({ key: "infobip", names: ["SMS"] });
+    const printed = JSON.parse(stdout) as { key: string; names: string[]; token: unknown };
+    expect(printed).toMatchObject({ key: "infobip", names: ["SMS"] });
+    expect(typeof printed.token).toBe("string");
   });
 
   it("fails to compile a program that leaves out a required entry", () => {
