@@ -4,7 +4,7 @@
 // examples (all five connectors) are the fixtures; the spec says which entries are required.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { readConnectors, readCreateExamples, type SpecDocument } from "@instances-api/connectors";
+import { readConnectors, readCreateExamples, type SpecDocument } from "@instances-api/spec-tools";
 import { describe, expect, it } from "vitest";
 import { createInstance, createInstancesClient, replaceInstance, updateInstance } from "../src/index.js";
 import { compile } from "./compile.js";
