@@ -29,6 +29,8 @@ import { limitOrganizationRequests } from "./http/rate-limits.js";
 import { rejectNestedQueryKeys, rejectPollutingKeys } from "./http/reject-polluting-keys.js";
 import { requestLogging } from "./http/request-logging.js";
 import { securityHeaders } from "./http/security-headers.js";
+import type { DeliveriesService } from "./events/deliveries.js";
+import { deliveriesRouter } from "./events/routes.js";
 import type { InstancesService } from "./instances/instances.js";
 import { instancesRouter } from "./instances/routes.js";
 import { basePathOf } from "./spec.js";
@@ -40,6 +42,7 @@ export interface AppOptions {
   registry: ConnectorRegistry;
   accounts: AccountStore;
   instances: InstancesService;
+  deliveries: DeliveriesService;
   logger: Logger;
   /** Check every response against the spec too (development and tests; off in production). */
   validateResponses: boolean;
@@ -53,7 +56,8 @@ export interface AppOptions {
 }
 
 export function createApp(options: AppOptions): express.Express {
-  const { spec, registry, accounts, instances, logger, validateResponses, healthCheck, docsDir, rateLimits, corsOrigins } = options;
+  const { spec, registry, accounts, instances, deliveries, logger, validateResponses, healthCheck, docsDir, rateLimits, corsOrigins } =
+    options;
   const basePath = basePathOf(spec);
   const app = express();
   app.disable("x-powered-by");
@@ -92,6 +96,7 @@ export function createApp(options: AppOptions): express.Express {
   app.use(basePath, explainConnectorErrors(registry));
   app.use(basePath, rejectPollutingKeys());
   app.use(basePath, instancesRouter(instances));
+  app.use(basePath, deliveriesRouter(deliveries));
   app.use(basePath, connectorsRouter(registry));
   app.use(notFound());
   app.use(errorHandler());
