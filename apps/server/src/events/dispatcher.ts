@@ -141,6 +141,7 @@ export function eventDispatcher(options: DispatcherOptions): Dispatcher {
   return {
     start: () => {
       stopped = false;
+      logger.info({ owner }, "dispatching events");
       timer = setInterval(() => void claim(), pollIntervalMs);
       timer.unref();
       void claim(); // what is due since before this start (a crash, another replica's writes)
