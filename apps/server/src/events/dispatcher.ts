@@ -39,6 +39,9 @@ export interface Dispatcher {
 
 // A lease outlives the attempt it covers (the sender's timeout) by this much.
 const leaseMarginMs = 5_000;
+// Settled deliveries are listed for this long after their event, then forgotten (checked hourly).
+export const settledDeliveriesKeptMs = 30 * 24 * 3_600_000;
+const pruneEveryMs = 3_600_000;
 
 export function eventDispatcher(options: DispatcherOptions): Dispatcher {
   const { store, send, secretBox, logger, retry, deliveryTimeoutMs, pollIntervalMs, concurrency = 16 } = options;
@@ -46,6 +49,7 @@ export function eventDispatcher(options: DispatcherOptions): Dispatcher {
   const inFlight = new Set<Promise<void>>();
   let stopped = true;
   let timer: NodeJS.Timeout | undefined;
+  let pruner: NodeJS.Timeout | undefined;
   let claiming = false;
   let claimAgain = false;
 
@@ -145,6 +149,14 @@ export function eventDispatcher(options: DispatcherOptions): Dispatcher {
       timer = setInterval(() => void claim(), pollIntervalMs);
       timer.unref();
       void claim(); // what is due since before this start (a crash, another replica's writes)
+      const prune = () =>
+        store.pruneSettled(Date.now() - settledDeliveriesKeptMs).then(
+          (pruned) => pruned > 0 && logger.info({ pruned }, "forgot settled event deliveries"),
+          (error: unknown) => logger.warn({ err: error }, "could not forget settled event deliveries; trying again later"),
+        );
+      void prune();
+      pruner = setInterval(() => void prune(), pruneEveryMs);
+      pruner.unref();
     },
     nudge: () => {
       if (!stopped) void claim();
@@ -152,6 +164,7 @@ export function eventDispatcher(options: DispatcherOptions): Dispatcher {
     stop: async () => {
       stopped = true;
       clearInterval(timer);
+      clearInterval(pruner);
       await Promise.allSettled([...inFlight]);
     },
   };

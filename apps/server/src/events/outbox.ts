@@ -79,6 +79,8 @@ export interface EventStore {
   recordAttempt(id: number, owner: string, outcome: AttemptOutcome): Promise<void>;
   /** An instance's deliveries, newest first. */
   listForInstance(organizationId: number, instanceId: number, limit: number): Promise<Delivery[]>;
+  /** Forgets the deliveries settled (delivered, failed, dropped) whose event is older than `createdBefore`; returns how many. */
+  pruneSettled(createdBefore: number): Promise<number>;
 }
 
 /** Why pending deliveries were dropped, as the listing says. */

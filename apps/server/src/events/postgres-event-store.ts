@@ -90,5 +90,10 @@ export function postgresEventStore(pool: pg.Pool): EventStore {
         );
         return rows;
       }),
+    pruneSettled: (createdBefore) =>
+      guarded(
+        async () =>
+          (await pool.query("DELETE FROM event_deliveries WHERE status <> 'pending' AND created_at < $1", [createdBefore])).rowCount ?? 0,
+      ),
   };
 }

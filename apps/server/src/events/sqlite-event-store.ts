@@ -73,6 +73,7 @@ export function sqliteEventStore(db: SqliteDatabase): EventStore {
   const list = db.prepare(
     `SELECT ${deliveryColumns} FROM event_deliveries WHERE organization_id = ? AND instance_id = ? ORDER BY id DESC LIMIT ?`,
   );
+  const prune = db.prepare("DELETE FROM event_deliveries WHERE status <> 'pending' AND created_at < ?");
   return {
     claimDue: (owner, now, leaseUntil, limit) => {
       const rows = claim.all({ owner, now, leaseUntil, limit }) as Delivery[];
@@ -91,5 +92,6 @@ export function sqliteEventStore(db: SqliteDatabase): EventStore {
       return Promise.resolve();
     },
     listForInstance: (organizationId, instanceId, limit) => Promise.resolve(list.all(organizationId, instanceId, limit) as Delivery[]),
+    pruneSettled: (createdBefore) => Promise.resolve(prune.run(createdBefore).changes),
   };
 }

@@ -254,6 +254,17 @@ describe("events", () => {
     receiver.answer(() => 204);
   });
 
+  it("are sent once for a create retried with its Idempotency-Key, whose replay repeats the signing secret", async () => {
+    const headers = { "Idempotency-Key": "events-once" };
+    const first = await body<Created>(await t.api("/instances", { method: "POST", json: taxify("/idempotent"), headers }));
+    const replay = await body<Created>(await t.api("/instances", { method: "POST", json: taxify("/idempotent"), headers }));
+    expect(replay.id).toBe(first.id);
+    expect(replay.eventSigningSecret).toBe(first.eventSigningSecret);
+    const [delivery] = await deliveriesOnce(first.id, (all) => all[0]?.status === "delivered");
+    expect(await deliveries(first.id)).toHaveLength(1);
+    expect(receiver.received.filter((r) => r.path === "/idempotent").map((r) => r.headers["webhook-id"])).toEqual([delivery!.webhookId]);
+  });
+
   it("of another organization's instance are not listed (404)", async () => {
     const created = await create(taxify("/private"));
     const stranger = await t.newAccount("stranger");

@@ -144,4 +144,27 @@ describe.each(stores)("the event outbox on %s", (_name, open) => {
     });
     expect((await storage.events.listForInstance(caller.organizationId, ids[0]!, 1))[0]).toMatchObject({ status: "pending", attempts: 0 });
   });
+
+  it("forgets settled deliveries older than asked, never a pending one", async () => {
+    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", events.newSigningSecret()));
+    if (!("created" in outcome)) throw new Error("expected a create");
+    const { id } = outcome.created;
+    await storage.instances.update(caller.organizationId, id, undefined, {}, intent("instance.updated"));
+    const now = Date.now();
+    const [head] = (await storage.events.claimDue("p", now, now + 60_000, 100)).filter((d) => d.instanceId === id);
+    await storage.events.recordAttempt(head!.id, "p", {
+      attemptAt: now,
+      status: 204,
+      error: undefined,
+      delivered: true,
+      nextAttemptAt: undefined,
+    });
+    const listed = async () => (await storage.events.listForInstance(caller.organizationId, id, 100)).length;
+    await storage.events.pruneSettled(head!.createdAt); // not older than asked: kept
+    expect(await listed()).toBe(2);
+    expect(await storage.events.pruneSettled(Date.now() + 1)).toBeGreaterThanOrEqual(1);
+    expect((await storage.events.listForInstance(caller.organizationId, id, 100)).map((d) => [d.eventType, d.status])).toEqual([
+      ["instance.updated", "pending"],
+    ]);
+  });
 });
