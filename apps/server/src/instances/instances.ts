@@ -7,7 +7,6 @@ import type { CreateInstanceBody, InstanceBody, UpdateInstanceRequest } from "..
 import type { Caller } from "../accounts/store.js";
 import type { Connector, ConnectorRegistry } from "../connectors/registry.js";
 import type { LifecycleEvents } from "../events/lifecycle.js";
-import type { EventType } from "../events/outbox.js";
 import { NotFoundError, PreconditionFailedError } from "../errors.js";
 import { sealingContexts } from "../secrets/contexts.js";
 import type { SecretBox } from "../secrets/secret-box.js";
@@ -91,9 +90,10 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
     id: number,
     ifMatch: string | undefined,
     change: (record: InstanceRecord) => InstanceChanges,
-    event: EventType,
     issued?: { token: string; eventSigningSecret: string },
   ) {
+    // A write that issues a token is a rotation; any other, an update.
+    const event = issued ? "instance.token_rotated" : "instance.updated";
     for (let attempt = 1; ; attempt++) {
       const record = await find(caller, id);
       checkIfMatch(ifMatch, record);
@@ -205,55 +205,43 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
 
     async update(caller: Caller, id: number, patch: UpdateInstanceRequest, ifMatch: string | undefined): Promise<InstanceResult> {
       await events.checkCallbackUrl(patch.configuration);
-      return write(
-        caller,
-        id,
-        ifMatch,
-        (record) => {
-          const changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
-          if (patch.configuration !== undefined) {
-            const connector = registry.require(record.connectorKey);
-            // Every name the patch sends, to set or to remove, must be one of the connector's entries.
-            registry.checkEntryNames(connector.key, Object.keys(patch.configuration));
-            // A Map, then fromEntries: keys such as __proto__ stay plain data and fail validation.
-            const merged = new Map(Object.entries({ ...record.configuration, ...openSecrets(record) }));
-            for (const [key, value] of Object.entries(patch.configuration)) {
-              if (value === null) merged.delete(key);
-              else merged.set(key, value);
-            }
-            const configuration = Object.fromEntries(merged);
-            registry.checkConfiguration(connector.key, configuration);
-            const sealed = seal(connector, record.organizationId, configuration);
-            changes.configuration = sealed.clear;
-            changes.sealedSecrets = sealed.sealedSecrets;
-            changes.secretKeys = sealed.secretKeys;
+      return write(caller, id, ifMatch, (record) => {
+        const changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
+        if (patch.configuration !== undefined) {
+          const connector = registry.require(record.connectorKey);
+          // Every name the patch sends, to set or to remove, must be one of the connector's entries.
+          registry.checkEntryNames(connector.key, Object.keys(patch.configuration));
+          // A Map, then fromEntries: keys such as __proto__ stay plain data and fail validation.
+          const merged = new Map(Object.entries({ ...record.configuration, ...openSecrets(record) }));
+          for (const [key, value] of Object.entries(patch.configuration)) {
+            if (value === null) merged.delete(key);
+            else merged.set(key, value);
           }
-          return changes;
-        },
-        "instance.updated",
-      );
+          const configuration = Object.fromEntries(merged);
+          registry.checkConfiguration(connector.key, configuration);
+          const sealed = seal(connector, record.organizationId, configuration);
+          changes.configuration = sealed.clear;
+          changes.sealedSecrets = sealed.sealedSecrets;
+          changes.secretKeys = sealed.secretKeys;
+        }
+        return changes;
+      });
     },
 
     async replace(caller: Caller, id: number, body: CreateInstanceBody, ifMatch: string | undefined): Promise<InstanceResult> {
       registry.checkCreateBody(body);
       await events.checkCallbackUrl(body.configuration);
-      return write(
-        caller,
-        id,
-        ifMatch,
-        (record) => {
-          if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
-          const sealed = seal(registry.require(record.connectorKey), record.organizationId, body.configuration);
-          return {
-            name: body.name,
-            tags: body.tags ?? [],
-            configuration: sealed.clear,
-            sealedSecrets: sealed.sealedSecrets,
-            secretKeys: sealed.secretKeys,
-          };
-        },
-        "instance.updated",
-      );
+      return write(caller, id, ifMatch, (record) => {
+        if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
+        const sealed = seal(registry.require(record.connectorKey), record.organizationId, body.configuration);
+        return {
+          name: body.name,
+          tags: body.tags ?? [],
+          configuration: sealed.clear,
+          sealedSecrets: sealed.sealedSecrets,
+          secretKeys: sealed.secretKeys,
+        };
+      });
     },
 
     async remove(caller: Caller, id: number, ifMatch: string | undefined): Promise<void> {
@@ -273,10 +261,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
     rotateToken(caller: Caller, id: number): Promise<InstanceResult> {
       const token = newToken();
       const eventSigningSecret = events.newSigningSecret();
-      return write(caller, id, undefined, () => ({ tokenHash: hashSecret(token) }), "instance.token_rotated", {
-        token,
-        eventSigningSecret,
-      });
+      return write(caller, id, undefined, () => ({ tokenHash: hashSecret(token) }), { token, eventSigningSecret });
     },
   };
 }
