@@ -44,6 +44,7 @@ describe("the bundle", () => {
       "getConnector",
       "getInstance",
       "listConnectors",
+      "listInstanceDeliveries",
       "listInstances",
       "replaceInstance",
       "rotateInstanceToken",

@@ -37,6 +37,7 @@ describe("the built docs", () => {
       "getConnector",
       "getInstance",
       "listConnectors",
+      "listInstanceDeliveries",
       "listInstances",
       "replaceInstance",
       "rotateInstanceToken",

@@ -34,6 +34,8 @@ import { rejectNestedQueryKeys, rejectPollutingKeys } from "./http/reject-pollut
 import { requestLogging } from "./http/request-logging.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { translateValidatorVerdict } from "./http/validator-verdict.js";
+import type { DeliveriesService } from "./events/deliveries.js";
+import { deliveriesRouter } from "./events/routes.js";
 import type { InstancesService } from "./instances/instances.js";
 import { instancesRouter } from "./instances/routes.js";
 import { basePathOf } from "./spec.js";
@@ -45,6 +47,7 @@ export interface AppOptions {
   registry: ConnectorRegistry;
   accounts: AccountStore;
   instances: InstancesService;
+  deliveries: DeliveriesService;
   logger: Logger;
   /** Check every response against the spec too (development and tests; off in production). */
   validateResponses: boolean;
@@ -107,10 +110,10 @@ function beforeValidation({ accounts, rateLimits }: AppOptions): express.Router 
 }
 
 /** Step 6: what the validator let through, checked for what it cannot see, then routed. */
-function afterValidation({ instances, registry }: AppOptions): express.Router {
+function afterValidation({ instances, deliveries, registry }: AppOptions): express.Router {
   const router = express.Router(routerOptions);
   router.use(restoreQueryAsSent(), rejectNestedQueryKeys(), jsonOnly(), raiseBodyError(), rejectPollutingKeys());
-  router.use(instancesRouter(instances), connectorsRouter(registry));
+  router.use(instancesRouter(instances), deliveriesRouter(deliveries), connectorsRouter(registry));
   return router;
 }
 

@@ -50,7 +50,28 @@ export interface Config {
    * loopback (plain http allowed too): for tests and local development only.
    */
   outboundAllowedHosts: readonly string[];
+  /** Event deliveries to callback URLs (events/). */
+  events: Readonly<EventDeliveryConfig>;
 }
+
+/** How events are delivered: how long a receiver has, when to retry, when to give up. */
+export interface EventDeliveryConfig {
+  /** A receiver must answer within this. */
+  deliveryTimeoutMs: number;
+  /** The first retry comes within this (backoff with jitter); each later wait is three times longer, at most 3 h. */
+  firstRetryMs: number;
+  /** After this long since the event, a delivery that keeps failing is given up and marked failed. */
+  retryHorizonSeconds: number;
+  /** How often each replica looks for due deliveries (besides right after each write). */
+  pollIntervalMs: number;
+}
+
+export const defaultEventDelivery: Readonly<EventDeliveryConfig> = Object.freeze({
+  deliveryTimeoutMs: 10_000,
+  firstRetryMs: 5_000,
+  retryHorizonSeconds: 86_400,
+  pollIntervalMs: 1_000,
+});
 
 /** PROVISIONING: `sandbox` simulates each vendor's check offline, `live` calls the vendor, `off` checks nothing. */
 export type ProvisioningMode = "sandbox" | "live" | "off";
@@ -103,6 +124,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
     provisioning: parseProvisioningMode(env.PROVISIONING),
     outboundAllowedHosts: parseOutboundAllowedHosts(env.OUTBOUND_ALLOWED_HOSTS),
+    events: parseEventDelivery(env),
+  });
+}
+
+function parseEventDelivery(env: NodeJS.ProcessEnv): Readonly<EventDeliveryConfig> {
+  const d = defaultEventDelivery;
+  return Object.freeze({
+    deliveryTimeoutMs: positiveInteger("EVENT_DELIVERY_TIMEOUT_MS", env.EVENT_DELIVERY_TIMEOUT_MS, d.deliveryTimeoutMs),
+    firstRetryMs: positiveInteger("EVENT_FIRST_RETRY_MS", env.EVENT_FIRST_RETRY_MS, d.firstRetryMs),
+    retryHorizonSeconds: positiveInteger("EVENT_RETRY_HORIZON_SECONDS", env.EVENT_RETRY_HORIZON_SECONDS, d.retryHorizonSeconds),
+    pollIntervalMs: positiveInteger("EVENT_POLL_INTERVAL_MS", env.EVENT_POLL_INTERVAL_MS, d.pollIntervalMs),
   });
 }
 
@@ -216,6 +248,7 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     corsOrigins: [],
     provisioning: "sandbox",
     outboundAllowedHosts: [],
+    events: defaultEventDelivery,
     ...overrides,
   });
 }

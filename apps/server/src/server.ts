@@ -18,6 +18,11 @@ import { openStorage, type Storage } from "./storage.js";
 import { docsBuilt } from "./http/published-docs.js";
 import { pruneIdempotencyKeysPeriodically } from "./instances/idempotency-pruning.js";
 import { instancesService } from "./instances/instances.js";
+import { deliveriesService } from "./events/deliveries.js";
+import { eventDispatcher } from "./events/dispatcher.js";
+import { lifecycleEvents, type CheckOutboundUrl } from "./events/lifecycle.js";
+import type { OutboundSend } from "./outbound/outbound.js";
+import { checkOutboundUrl, guardedSender } from "./outbound/guarded-sender.js";
 import { unlockSecretBox } from "./secrets/key-check.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
 
@@ -31,6 +36,8 @@ export interface StartOptions {
   announce?: (line: string) => void;
   /** The built docs; @instances-api/docs's by default. */
   docsDir?: string;
+  /** How events reach callback URLs (tests record or refuse here); the outbound guard by default. */
+  outbound?: { send: OutboundSend; checkOutboundUrl: CheckOutboundUrl };
 }
 
 export interface RunningServer {
@@ -59,6 +66,10 @@ export async function startServer({
   logDestination,
   announce = (line) => console.log(line),
   docsDir = builtDocsDir,
+  outbound = {
+    send: guardedSender({ allowedHosts: config.outboundAllowedHosts }),
+    checkOutboundUrl: (url) => checkOutboundUrl(url, config.outboundAllowedHosts),
+  },
 }: StartOptions): Promise<RunningServer> {
   const logger = createLogger(config, logDestination);
   const storage = await openStorage(config.storage);
@@ -68,17 +79,29 @@ export async function startServer({
     const registry = new ConnectorRegistry(spec);
     const account = await createFirstAccount(storage.accounts, "default");
     if (account) announce(`Created the default account (shown once). Authorization: ${account.authorization}`);
+    const dispatcher = eventDispatcher({
+      store: storage.events,
+      send: outbound.send,
+      secretBox,
+      logger,
+      retry: { firstRetryMs: config.events.firstRetryMs, horizonMs: config.events.retryHorizonSeconds * 1000 },
+      deliveryTimeoutMs: config.events.deliveryTimeoutMs,
+      pollIntervalMs: config.events.pollIntervalMs,
+    });
+    const events = lifecycleEvents({ secretBox, checkOutboundUrl: outbound.checkOutboundUrl, onCommitted: () => dispatcher.nudge() });
     const instances = instancesService({
       store: storage.instances,
       registry,
       secretBox,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
+      events,
     });
     const app = createApp({
       spec,
       registry,
       accounts: storage.accounts,
       instances,
+      deliveries: deliveriesService({ instances: storage.instances, events: storage.events }),
       logger,
       validateResponses: config.validateResponses,
       healthCheck: () => storage.ping(),
@@ -89,6 +112,7 @@ export async function startServer({
     const server = await listen(app, config.port, config.host, config.http);
     // Only once the start can no longer fail: a refused start writes nothing and leaves no timer.
     const stopPruning = pruneIdempotencyKeysPeriodically(instances, config.idempotencyKeyTtlSeconds, logger);
+    dispatcher.start();
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info(...listeningLine(url, config));
@@ -99,8 +123,9 @@ export async function startServer({
       apiUrl: `${url}${basePathOf(spec)}`,
       logger,
       storage,
-      close: () => {
+      close: async () => {
         stopPruning();
+        await dispatcher.stop();
         return stop(server, storage);
       },
     };

@@ -5,6 +5,9 @@ import { sqliteAccountStore } from "./accounts/sqlite-account-store.js";
 import type { AccountStore } from "./accounts/store.js";
 import { postgresAccountStore } from "./accounts/postgres-account-store.js";
 import type { StorageConfig } from "./config.js";
+import type { EventStore } from "./events/outbox.js";
+import { postgresEventStore } from "./events/postgres-event-store.js";
+import { sqliteEventStore } from "./events/sqlite-event-store.js";
 import { postgresInstanceStore } from "./instances/postgres-instance-store.js";
 import { sqliteInstanceStore } from "./instances/sqlite-instance-store.js";
 import type { InstanceStore } from "./instances/store.js";
@@ -17,6 +20,8 @@ import { isStorageFault, openSqlite, probeSqlite, storageFaultError } from "./da
 export interface Storage {
   accounts: AccountStore;
   instances: InstanceStore;
+  /** The event outbox, for the dispatcher and the deliveries listing. */
+  events: EventStore;
   keyCheck: KeyCheckStore;
   /** Resolves when the database answers a read of the instances table; for the health check. */
   ping(): Promise<void>;
@@ -33,6 +38,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
     return {
       accounts: postgresAccountStore(pool),
       instances: postgresInstanceStore(pool),
+      events: postgresEventStore(pool),
       keyCheck: postgresKeyCheckStore(pool),
       ping: () => guarded(async () => void (await pool.query(newestInstance))),
       close: () => pool.end(),
@@ -42,6 +48,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
   return {
     accounts: answeringStorageFaults(sqliteAccountStore(db)),
     instances: answeringStorageFaults(sqliteInstanceStore(db)),
+    events: answeringStorageFaults(sqliteEventStore(db)),
     keyCheck: sqliteKeyCheckStore(db),
     ping: () => {
       probeSqlite(config.file);

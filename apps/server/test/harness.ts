@@ -8,7 +8,8 @@ import { Writable } from "node:stream";
 import { createAccount, type NewAccount } from "../src/accounts/accounts.js";
 import type { SpecDocument } from "@instances-api/spec-tools";
 import { embeddedConfig, type Config, type StorageConfig } from "../src/config.js";
-import { startServer, type RunningServer } from "../src/server.js";
+import { startServer, type RunningServer, type StartOptions } from "../src/server.js";
+import { sendingNothingAway } from "./events/outbound-fakes.js";
 
 export interface TestServer {
   server: RunningServer;
@@ -28,7 +29,15 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { dataDir?: string; spec?: SpecDocument; authorization?: string; storage?: StorageConfig; config?: Partial<Config> } = {},
+  options: {
+    dataDir?: string;
+    spec?: SpecDocument;
+    authorization?: string;
+    storage?: StorageConfig;
+    config?: Partial<Config>;
+    /** How events leave; by default to nowhere off this machine (test/events/outbound-fakes.ts). */
+    outbound?: StartOptions["outbound"];
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "instances-api-test-"));
   let raw = "";
@@ -42,6 +51,7 @@ export async function startTestServer(
   const server = await startServer({
     config: embeddedConfig(dataDir, { ...options.config, ...(options.storage ? { storage: options.storage } : {}) }),
     ...(options.spec ? { spec: options.spec } : {}),
+    outbound: options.outbound ?? sendingNothingAway(),
     logDestination: destination,
     announce: (line) => {
       announced = /Authorization: (.*)$/.exec(line)?.[1];

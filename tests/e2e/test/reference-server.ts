@@ -17,6 +17,8 @@ export async function startReferenceServer(): Promise<ReferenceServer> {
   let announced = "";
   const server = await startServer({
     config: embeddedConfig(dataDir, { logLevel: "warn" }),
+    // An instance with notifications on gets its events nowhere: no test sends off this machine.
+    outbound: { send: () => Promise.reject(new Error("the end-to-end tests send no events")), checkOutboundUrl: () => Promise.resolve() },
     announce: (line) => {
       announced = line;
     },

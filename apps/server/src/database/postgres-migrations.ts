@@ -58,4 +58,38 @@ export const postgresMigrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: "event signing secrets and the event outbox",
+    // As SQLite's migration 5.
+    sql: `
+      CREATE TABLE event_signing_secrets (
+        instance_id BIGINT PRIMARY KEY,
+        organization_id BIGINT NOT NULL,
+        sealed TEXT NOT NULL,          -- whsec_..., sealed (events/signing-secret.ts)
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE event_deliveries (
+        id BIGSERIAL PRIMARY KEY,
+        organization_id BIGINT NOT NULL,
+        instance_id BIGINT NOT NULL,
+        webhook_id TEXT NOT NULL UNIQUE,
+        event_type TEXT NOT NULL,
+        payload TEXT NOT NULL,         -- the body, exactly as signed and sent
+        secret TEXT NOT NULL,          -- the signing secret, sealed
+        url TEXT NOT NULL,
+        status TEXT NOT NULL,          -- pending, delivered, failed, dropped
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT,
+        last_attempt_at BIGINT,
+        last_status INTEGER,
+        last_error TEXT,
+        lease_owner TEXT,
+        lease_until BIGINT,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX event_deliveries_due ON event_deliveries (status, next_attempt_at);
+      CREATE INDEX event_deliveries_by_instance ON event_deliveries (instance_id, id);
+    `,
+  },
 ];

@@ -69,4 +69,41 @@ export const sqliteMigrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: "event signing secrets and the event outbox",
+    // The events of an instance's lifecycle (events/). Written in the same transaction as the
+    // change that causes them; a delivery row outlives its instance (so no foreign key), and keeps
+    // a sealed copy of the signing secret its event is signed with. Times to compare are
+    // milliseconds since the epoch.
+    sql: `
+      CREATE TABLE event_signing_secrets (
+        instance_id INTEGER PRIMARY KEY,
+        organization_id INTEGER NOT NULL,
+        sealed TEXT NOT NULL,          -- whsec_..., sealed (events/signing-secret.ts)
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE event_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        organization_id INTEGER NOT NULL,
+        instance_id INTEGER NOT NULL,
+        webhook_id TEXT NOT NULL UNIQUE,
+        event_type TEXT NOT NULL,
+        payload TEXT NOT NULL,         -- the body, exactly as signed and sent
+        secret TEXT NOT NULL,          -- the signing secret, sealed
+        url TEXT NOT NULL,
+        status TEXT NOT NULL,          -- pending, delivered, failed, dropped
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        last_attempt_at INTEGER,
+        last_status INTEGER,
+        last_error TEXT,
+        lease_owner TEXT,
+        lease_until INTEGER,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX event_deliveries_due ON event_deliveries (status, next_attempt_at);
+      CREATE INDEX event_deliveries_by_instance ON event_deliveries (instance_id, id);
+    `,
+  },
 ];

@@ -6,6 +6,7 @@ import { stringify } from "safe-stable-stringify";
 import type { CreateInstanceBody, InstanceBody, UpdateInstanceRequest } from "../api-types.js";
 import type { Caller } from "../accounts/store.js";
 import type { Connector, ConnectorRegistry } from "../connectors/registry.js";
+import type { LifecycleEvents } from "../events/lifecycle.js";
 import { NotFoundError, PreconditionFailedError } from "../errors.js";
 import { sealingContexts } from "../secrets/contexts.js";
 import type { SecretBox } from "../secrets/secret-box.js";
@@ -31,6 +32,8 @@ export interface InstancesDeps {
   secretBox: SecretBox;
   /** How long an Idempotency-Key is remembered. */
   idempotencyKeyTtlSeconds: number;
+  /** The lifecycle events each write records (events/). */
+  events: LifecycleEvents;
 }
 
 // An update retried this often when other writers keep moving the version under it.
@@ -38,7 +41,7 @@ const maxUpdateAttempts = 5;
 
 export type InstancesService = ReturnType<typeof instancesService>;
 
-export function instancesService({ store, registry, secretBox, idempotencyKeyTtlSeconds }: InstancesDeps) {
+export function instancesService({ store, registry, secretBox, idempotencyKeyTtlSeconds, events }: InstancesDeps) {
   const { instanceSecrets: secretsContext, idempotentResponse: idempotencyContext } = sealingContexts;
 
   /** Splits a configuration into the entries kept in clear and the sealed secret ones. */
@@ -66,6 +69,9 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
     return { instance: instanceBody(record, connector, secretKeys, token), etag: etagOf(record) };
   }
 
+  /** The instance as an event shows it: as the API does, with no token. */
+  const presentForEvent = (record: InstanceRecord) => present(record).instance;
+
   async function find(caller: Caller, id: number): Promise<InstanceRecord> {
     const record = await store.get(caller.organizationId, id);
     if (!record) throw new NotFoundError(`There is no instance ${id}`);
@@ -84,14 +90,21 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
     id: number,
     ifMatch: string | undefined,
     change: (record: InstanceRecord) => InstanceChanges,
-    token?: string,
+    issued?: { token: string; eventSigningSecret: string },
   ) {
+    // A write that issues a token is a rotation; any other, an update.
+    const event = issued ? "instance.token_rotated" : "instance.updated";
     for (let attempt = 1; ; attempt++) {
       const record = await find(caller, id);
       checkIfMatch(ifMatch, record);
-      const outcome = await store.update(caller.organizationId, id, record.version, change(record));
+      const intent = events.intent(event, presentForEvent, issued?.eventSigningSecret);
+      const outcome = await store.update(caller.organizationId, id, record.version, change(record), intent);
       if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
-      if (outcome !== "version-mismatch") return present(outcome, token);
+      if (outcome !== "version-mismatch") {
+        events.committed();
+        const result = present(outcome, issued?.token);
+        return issued ? { ...result, instance: { ...result.instance, eventSigningSecret: issued.eventSigningSecret } } : result;
+      }
       if (ifMatch !== undefined)
         throw new PreconditionFailedError("The instance changed while this request was being applied; read it again");
       if (attempt >= maxUpdateAttempts) throw new WriteConflictError();
@@ -112,10 +125,13 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
 
   return {
     async create(caller: Caller, body: CreateInstanceBody, idempotencyKey: string | undefined): Promise<InstanceResult> {
+      await events.checkCallbackUrl(body.configuration);
       // The body passed the spec's validator: it is one connector's create request.
       const connector = registry.require(body.your_mom.key);
       const { clear, sealedSecrets, secretKeys } = seal(connector, caller.organizationId, body.configuration);
       const token = newToken();
+      const eventSigningSecret = events.newSigningSecret();
+      const intent = events.intent("instance.created", (record) => instanceBody(record, connector, secretKeys), eventSigningSecret);
       const created = {
         organizationId: caller.organizationId,
         connectorKey: connector.key,
@@ -128,11 +144,12 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
         createdAt: new Date().toISOString(),
       };
       const result = (record: InstanceRecord): InstanceResult => ({
-        instance: instanceBody(record, connector, secretKeys, token),
+        instance: { ...instanceBody(record, connector, secretKeys, token), eventSigningSecret },
         etag: etagOf(record),
       });
       if (idempotencyKey === undefined) {
-        const outcome = await store.create(created);
+        const outcome = await store.create(created, undefined, intent);
+        events.committed();
         if ("created" in outcome) return result(outcome.created);
         throw new Error("a create without an idempotency key cannot be a replay");
       }
@@ -141,13 +158,20 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
         .update(stringify(body) ?? "")
         .digest("base64url");
       const context = idempotencyContext(caller.organizationId, idempotencyKey);
-      const outcome = await store.create(created, {
-        key: idempotencyKey,
-        requestHash,
-        expiredBefore: new Date(Date.now() - idempotencyKeyTtlSeconds * 1000).toISOString(),
-        sealResponse: (record) => secretBox.seal(JSON.stringify(result(record)), context),
-      });
-      if ("created" in outcome) return result(outcome.created);
+      const outcome = await store.create(
+        created,
+        {
+          key: idempotencyKey,
+          requestHash,
+          expiredBefore: new Date(Date.now() - idempotencyKeyTtlSeconds * 1000).toISOString(),
+          sealResponse: (record) => secretBox.seal(JSON.stringify(result(record)), context),
+        },
+        intent,
+      );
+      if ("created" in outcome) {
+        events.committed();
+        return result(outcome.created);
+      }
       if (outcome.replay.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
       return replay(caller, JSON.parse(secretBox.open(outcome.replay.sealedResponse, context)) as InstanceResult);
     },
@@ -179,7 +203,8 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       return present(await find(caller, id));
     },
 
-    update(caller: Caller, id: number, patch: UpdateInstanceRequest, ifMatch: string | undefined): Promise<InstanceResult> {
+    async update(caller: Caller, id: number, patch: UpdateInstanceRequest, ifMatch: string | undefined): Promise<InstanceResult> {
+      await events.checkCallbackUrl(patch.configuration);
       return write(caller, id, ifMatch, (record) => {
         const changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
         if (patch.configuration !== undefined) {
@@ -203,7 +228,8 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       });
     },
 
-    replace(caller: Caller, id: number, body: CreateInstanceBody, ifMatch: string | undefined): Promise<InstanceResult> {
+    async replace(caller: Caller, id: number, body: CreateInstanceBody, ifMatch: string | undefined): Promise<InstanceResult> {
+      await events.checkCallbackUrl(body.configuration);
       return write(caller, id, ifMatch, (record) => {
         if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
         const sealed = seal(registry.require(record.connectorKey), record.organizationId, body.configuration);
@@ -224,15 +250,17 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
         checkIfMatch(ifMatch, record);
         expectedVersion = record.version;
       }
-      const outcome = await store.delete(caller.organizationId, id, expectedVersion);
+      const outcome = await store.delete(caller.organizationId, id, expectedVersion, events.intent("instance.deleted", presentForEvent));
       if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
       if (outcome === "version-mismatch")
         throw new PreconditionFailedError("The instance changed while this request was being applied; read it again");
+      events.committed();
     },
 
     rotateToken(caller: Caller, id: number): Promise<InstanceResult> {
       const token = newToken();
-      return write(caller, id, undefined, () => ({ tokenHash: hashSecret(token) }), token);
+      const eventSigningSecret = events.newSigningSecret();
+      return write(caller, id, undefined, () => ({ tokenHash: hashSecret(token) }), { token, eventSigningSecret });
     },
   };
 }

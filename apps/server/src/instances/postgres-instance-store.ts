@@ -5,6 +5,7 @@
 // replays what it kept.
 import type pg from "pg";
 import { guarded, inTransaction } from "../database/postgres.js";
+import { postgresEventWriter, type PostgresEventWriter } from "../events/postgres-event-store.js";
 import {
   changedColumns,
   instanceColumns,
@@ -29,9 +30,9 @@ async function selectOne(client: pg.Pool | pg.PoolClient, organizationId: number
   return rows[0];
 }
 
-export function postgresInstanceStore(pool: pg.Pool): InstanceStore {
+export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter = postgresEventWriter): InstanceStore {
   return {
-    create: (instance, idempotency) =>
+    create: (instance, idempotency, event) =>
       guarded(() =>
         inTransaction(pool, async (client) => {
           if (idempotency) {
@@ -74,6 +75,7 @@ export function postgresInstanceStore(pool: pg.Pool): InstanceStore {
               idempotency.sealResponse(created),
             ]);
           }
+          if (event) await events.record(client, event, created);
           return { created };
         }),
       ),
@@ -100,7 +102,7 @@ export function postgresInstanceStore(pool: pg.Pool): InstanceStore {
         return rows.map(toRecord);
       }),
 
-    update: (organizationId, id, expectedVersion, changes: InstanceChanges) =>
+    update: (organizationId, id, expectedVersion, changes: InstanceChanges, event) =>
       guarded(() =>
         inTransaction(pool, async (client): Promise<WriteOutcome<InstanceRecord>> => {
           const current = await selectOne(client, organizationId, id, true);
@@ -116,17 +118,20 @@ export function postgresInstanceStore(pool: pg.Pool): InstanceStore {
             `UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = $1 AND id = $2 RETURNING ${columns}`,
             params,
           );
-          return toRecord(rows[0]!);
+          const updated = toRecord(rows[0]!);
+          if (event) await events.record(client, event, updated);
+          return updated;
         }),
       ),
 
-    delete: (organizationId, id, expectedVersion) =>
+    delete: (organizationId, id, expectedVersion, event) =>
       guarded(() =>
         inTransaction(pool, async (client): Promise<WriteOutcome<"deleted">> => {
           const current = await selectOne(client, organizationId, id, true);
           if (!current) return "not-found";
           if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
           await client.query("DELETE FROM instances WHERE organization_id = $1 AND id = $2", [organizationId, id]);
+          if (event) await events.record(client, event, toRecord(current));
           return "deleted";
         }),
       ),

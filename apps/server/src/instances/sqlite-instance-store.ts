@@ -3,6 +3,8 @@
 import type { Statement } from "better-sqlite3";
 import { groupCommit, type GroupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
+import type { EventIntent, SqliteEventWriter } from "../events/outbox.js";
+import { sqliteEventWriter } from "../events/sqlite-event-store.js";
 import {
   changedColumns,
   instanceColumns,
@@ -37,7 +39,11 @@ function toRecord(row: Row): InstanceRecord {
   });
 }
 
-export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = groupCommit(db)): InstanceStore {
+export function sqliteInstanceStore(
+  db: SqliteDatabase,
+  commit: GroupCommit = groupCommit(db),
+  events: SqliteEventWriter = sqliteEventWriter(db),
+): InstanceStore {
   // Lists and updates build their SQL from the filters and fields at hand: a handful of shapes,
   // each prepared once.
   const statements = new Map<string, Statement<unknown[]>>();
@@ -63,7 +69,7 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
   );
   const deleteOne = db.prepare("DELETE FROM instances WHERE organization_id = ? AND id = ? AND (? IS NULL OR version = ?)");
 
-  const create = (instance: NewInstance, idempotency?: Parameters<InstanceStore["create"]>[1]) => {
+  const create = (instance: NewInstance, idempotency?: Parameters<InstanceStore["create"]>[1], event?: EventIntent) => {
     if (idempotency) {
       const kept = selectIdempotent.get(instance.organizationId, idempotency.key) as
         (StoredIdempotentResponse & { createdAt: string }) | undefined;
@@ -88,6 +94,7 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
         instance.createdAt,
       );
     }
+    if (event) events.record(event, created);
     return { created };
   };
 
@@ -96,6 +103,7 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
     id: number,
     expectedVersion: number | undefined,
     changes: InstanceChanges,
+    event?: EventIntent,
   ): WriteOutcome<InstanceRecord> => {
     const current = selectOne.get(organizationId, id) as Row | undefined;
     if (!current) return "not-found";
@@ -109,11 +117,13 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
     const row = prepared(
       `UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = @organizationId AND id = @id RETURNING ${columns}`,
     ).get(values) as Row;
-    return toRecord(row);
+    const updated = toRecord(row);
+    if (event) events.record(event, updated);
+    return updated;
   };
 
   return {
-    create: (instance, idempotency) => commit(() => create(instance, idempotency)),
+    create: (instance, idempotency, event) => commit(() => create(instance, idempotency, event)),
     get: (organizationId, id) => {
       const row = selectOne.get(organizationId, id) as Row | undefined;
       return Promise.resolve(row && toRecord(row));
@@ -138,13 +148,16 @@ export function sqliteInstanceStore(db: SqliteDatabase, commit: GroupCommit = gr
       ) as Row[];
       return Promise.resolve(rows.map(toRecord));
     },
-    update: (organizationId, id, expectedVersion, changes) => commit(() => update(organizationId, id, expectedVersion, changes)),
-    delete: (organizationId, id, expectedVersion) =>
+    update: (organizationId, id, expectedVersion, changes, event) =>
+      commit(() => update(organizationId, id, expectedVersion, changes, event)),
+    delete: (organizationId, id, expectedVersion, event) =>
       commit((): WriteOutcome<"deleted"> => {
         const current = selectOne.get(organizationId, id) as Row | undefined;
         if (!current) return "not-found";
         const version = expectedVersion ?? null;
-        return deleteOne.run(organizationId, id, version, version).changes === 1 ? "deleted" : "version-mismatch";
+        if (deleteOne.run(organizationId, id, version, version).changes !== 1) return "version-mismatch";
+        if (event) events.record(event, toRecord(current));
+        return "deleted";
       }),
     pruneIdempotencyKeys: (createdBefore) => commit(() => pruneIdempotent.run(createdBefore).changes),
   };

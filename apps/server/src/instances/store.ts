@@ -1,5 +1,7 @@
 // Where instances are kept. Secret entries arrive here already sealed and the token only as a
 // hash: the store never sees a credential in clear.
+import type { EventIntent } from "../events/outbox.js";
+
 export interface InstanceRecord {
   id: number;
   organizationId: number;
@@ -55,11 +57,15 @@ export interface ListQuery {
 
 export type WriteOutcome<T> = T | "not-found" | "version-mismatch";
 
+// Each write may carry an event (events/outbox.ts): the store records it in the write's own
+// transaction, from the record as written (as it was, for a delete), or not at all if the write fails.
+
 export interface InstanceStore {
   /** Creates the instance, or, when the idempotency key was used before, returns what was kept instead. */
   create(
     instance: NewInstance,
     idempotency?: IdempotentCreate,
+    event?: EventIntent,
   ): Promise<{ created: InstanceRecord } | { replay: StoredIdempotentResponse }>;
   get(organizationId: number, id: number): Promise<InstanceRecord | undefined>;
   /** Oldest first (by id). */
@@ -70,8 +76,9 @@ export interface InstanceStore {
     id: number,
     expectedVersion: number | undefined,
     changes: InstanceChanges,
+    event?: EventIntent,
   ): Promise<WriteOutcome<InstanceRecord>>;
-  delete(organizationId: number, id: number, expectedVersion: number | undefined): Promise<WriteOutcome<"deleted">>;
+  delete(organizationId: number, id: number, expectedVersion: number | undefined, event?: EventIntent): Promise<WriteOutcome<"deleted">>;
   /** Forgets the idempotency keys kept from before `createdBefore` (ISO 8601); returns how many. */
   pruneIdempotencyKeys(createdBefore: string): Promise<number>;
 }

@@ -6,4 +6,5 @@ export const sealingContexts = {
   instanceSecrets: (organizationId: number) => `instance-secrets:${organizationId}`,
   idempotentResponse: (organizationId: number, key: string) => `idempotent-response:${organizationId}:${key}`,
   keyCheck: "key-check",
+  eventSigningSecret: (organizationId: number, instanceId: number) => `event-signing-secret:${organizationId}:${instanceId}`,
 } as const;

@@ -1,0 +1,2 @@
+curl 'http://localhost:3000/your_moms/api-v2/instances/123/deliveries' \
+  -H 'Authorization: User <INSERT_USER_SECRET>, Organization <INSERT_ORGANIZATION_SECRET>'

@@ -1,0 +1,51 @@
+// An instance's recent deliveries, as the application sees them: which event, its webhook-id, how
+// many attempts, what the receiver last answered, and when the next attempt is due.
+import type { Caller } from "../accounts/store.js";
+import { NotFoundError } from "../errors.js";
+import type { InstanceStore } from "../instances/store.js";
+import type { Delivery, EventStore } from "./outbox.js";
+
+/** The listing holds this many, newest first. */
+export const listedDeliveries = 100;
+
+export interface DeliveryBody {
+  webhookId: string;
+  eventType: string;
+  status: string;
+  attempts: number;
+  createdDate: string;
+  lastAttemptDate?: string;
+  lastStatus?: number;
+  lastError?: string;
+  nextAttemptDate?: string;
+}
+
+function date(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function deliveryBody(delivery: Delivery): DeliveryBody {
+  return {
+    webhookId: delivery.webhookId,
+    eventType: delivery.eventType,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    createdDate: date(delivery.createdAt),
+    ...(delivery.lastAttemptAt === null ? {} : { lastAttemptDate: date(delivery.lastAttemptAt) }),
+    ...(delivery.lastStatus === null ? {} : { lastStatus: delivery.lastStatus }),
+    ...(delivery.lastError === null ? {} : { lastError: delivery.lastError }),
+    ...(delivery.nextAttemptAt === null ? {} : { nextAttemptDate: date(delivery.nextAttemptAt) }),
+  };
+}
+
+export type DeliveriesService = ReturnType<typeof deliveriesService>;
+
+export function deliveriesService({ instances, events }: { instances: InstanceStore; events: EventStore }) {
+  return {
+    async list(caller: Caller, instanceId: number): Promise<DeliveryBody[]> {
+      if (!(await instances.get(caller.organizationId, instanceId))) throw new NotFoundError(`There is no instance ${instanceId}`);
+      const deliveries = await events.listForInstance(caller.organizationId, instanceId, listedDeliveries);
+      return deliveries.map(deliveryBody);
+    },
+  };
+}

@@ -1,0 +1,171 @@
+// The background dispatcher: after a write commits (and every poll interval, for what other
+// replicas wrote or what a crash left), it claims due deliveries with a lease and sends each one,
+// signed, through the outbound sender. Each delivery runs on its own, so a receiver that hangs
+// holds back only its own instance's later events, until the sender's timeout cuts it. A failed
+// attempt (non-2xx, timeout, refused connection) is retried with backoff until the horizon; a
+// replica that dies mid-attempt leaves a lease that runs out, and the attempt is made again.
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { cut } from "../errors.js";
+import { OutboundError, type OutboundSend } from "../outbound/outbound.js";
+import { sealingContexts } from "../secrets/contexts.js";
+import type { SecretBox } from "../secrets/secret-box.js";
+import type { AttemptOutcome, Delivery, EventStore } from "./outbox.js";
+import { nextAttemptAt, type RetryPolicy } from "./retry-schedule.js";
+import { webhookSignature } from "./signing-secret.js";
+
+export interface DispatcherOptions {
+  store: EventStore;
+  send: OutboundSend;
+  secretBox: SecretBox;
+  logger: Logger;
+  retry: RetryPolicy;
+  /** How long a receiver has to answer. */
+  deliveryTimeoutMs: number;
+  /** How often to look for due deliveries besides the cues after each write. */
+  pollIntervalMs: number;
+  /** Deliveries in flight at once, across instances. */
+  concurrency?: number;
+}
+
+export interface Dispatcher {
+  /** Starts claiming: at once (what is due since before this start), then every poll interval. */
+  start(): void;
+  /** Look for due deliveries now (after a commit); nothing before start(). */
+  nudge(): void;
+  /** Stops claiming, and waits for the attempts in flight. */
+  stop(): Promise<void>;
+}
+
+// A lease outlives the attempt it covers (the sender's timeout) by this much.
+const leaseMarginMs = 5_000;
+// Settled deliveries are listed for this long after their event, then forgotten (checked hourly).
+export const settledDeliveriesKeptMs = 30 * 24 * 3_600_000;
+const pruneEveryMs = 3_600_000;
+
+export function eventDispatcher(options: DispatcherOptions): Dispatcher {
+  const { store, send, secretBox, logger, retry, deliveryTimeoutMs, pollIntervalMs, concurrency = 16 } = options;
+  const owner = randomUUID();
+  const inFlight = new Set<Promise<void>>();
+  let stopped = true;
+  let timer: NodeJS.Timeout | undefined;
+  let pruner: NodeJS.Timeout | undefined;
+  let claiming = false;
+  let claimAgain = false;
+
+  async function attempt(delivery: Delivery): Promise<AttemptOutcome> {
+    const attemptAt = Date.now();
+    const secret = secretBox.open(delivery.sealedSecret, sealingContexts.eventSigningSecret(delivery.organizationId, delivery.instanceId));
+    // Each attempt is signed at its own time, so a retry passes the receiver's 5-minute rule.
+    const timestamp = Math.floor(attemptAt / 1000);
+    let status: number | undefined;
+    let error: string | undefined;
+    try {
+      const response = await send({
+        method: "POST",
+        url: new URL(delivery.url),
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "instances-api-events",
+          "webhook-id": delivery.webhookId,
+          "webhook-timestamp": String(timestamp),
+          "webhook-signature": webhookSignature(secret, delivery.webhookId, timestamp, delivery.payload),
+        },
+        body: delivery.payload,
+        timeoutMs: deliveryTimeoutMs,
+      });
+      status = response.status;
+      if (status < 200 || status > 299) error = `the receiver answered ${status}`;
+    } catch (failure) {
+      error = failure instanceof OutboundError ? `${failure.reason}: ${failure.message}` : String(failure);
+    }
+    const delivered = error === undefined;
+    return {
+      attemptAt,
+      status,
+      error: error === undefined ? undefined : cut(error, 200),
+      delivered,
+      nextAttemptAt: delivered ? undefined : nextAttemptAt(retry, delivery.attempts + 1, delivery.createdAt, attemptAt),
+    };
+  }
+
+  async function deliver(delivery: Delivery): Promise<void> {
+    const outcome = await attempt(delivery);
+    await store.recordAttempt(delivery.id, owner, outcome);
+    const fields = {
+      webhookId: delivery.webhookId,
+      eventType: delivery.eventType,
+      instanceId: delivery.instanceId,
+      attempts: delivery.attempts + 1,
+    };
+    if (outcome.delivered) logger.info({ ...fields, status: outcome.status }, "event delivered");
+    else if (outcome.nextAttemptAt === undefined) logger.warn({ ...fields, error: outcome.error }, "event delivery failed; gave up");
+    else
+      logger.info(
+        { ...fields, error: outcome.error, retryAt: new Date(outcome.nextAttemptAt).toISOString() },
+        "event delivery failed; will retry",
+      );
+  }
+
+  function track(delivery: Delivery): void {
+    const running = deliver(delivery).catch((error: unknown) =>
+      // The database away: the lease runs out and the attempt is made again (at least once).
+      logger.warn({ err: error, webhookId: delivery.webhookId }, "could not record an event delivery; it will be tried again"),
+    );
+    inFlight.add(running);
+    void running.finally(() => {
+      inFlight.delete(running);
+      if (!stopped) void claim(); // this instance's next event may be due now
+    });
+  }
+
+  async function claim(): Promise<void> {
+    if (claiming) {
+      claimAgain = true;
+      return;
+    }
+    claiming = true;
+    try {
+      do {
+        claimAgain = false;
+        const room = concurrency - inFlight.size;
+        if (stopped || room <= 0) break;
+        const now = Date.now();
+        const claimed = await store.claimDue(owner, now, now + deliveryTimeoutMs + leaseMarginMs, room);
+        for (const delivery of claimed) track(delivery);
+        if (claimed.length === room) claimAgain = true;
+      } while (claimAgain);
+    } catch (error) {
+      logger.warn({ err: error }, "could not claim due event deliveries; trying again later");
+    } finally {
+      claiming = false;
+    }
+  }
+
+  return {
+    start: () => {
+      stopped = false;
+      logger.info({ owner }, "dispatching events");
+      timer = setInterval(() => void claim(), pollIntervalMs);
+      timer.unref();
+      void claim(); // what is due since before this start (a crash, another replica's writes)
+      const prune = () =>
+        store.pruneSettled(Date.now() - settledDeliveriesKeptMs).then(
+          (pruned) => pruned > 0 && logger.info({ pruned }, "forgot settled event deliveries"),
+          (error: unknown) => logger.warn({ err: error }, "could not forget settled event deliveries; trying again later"),
+        );
+      void prune();
+      pruner = setInterval(() => void prune(), pruneEveryMs);
+      pruner.unref();
+    },
+    nudge: () => {
+      if (!stopped) void claim();
+    },
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      clearInterval(pruner);
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

@@ -1,0 +1,99 @@
+// The event outbox on PostgreSQL, shared by every replica. The writer runs on the instance
+// store's client, inside its transaction. A claim leases each row it takes with `FOR UPDATE SKIP
+// LOCKED`: two replicas claiming at once take different rows, and a row leased by one is not due
+// for the other until its lease runs out (a replica that died mid-attempt).
+import type pg from "pg";
+import { guarded } from "../database/postgres.js";
+import type { InstanceRecord } from "../instances/store.js";
+import { deliveryColumns } from "./sqlite-event-store.js";
+import { droppedReason, newDelivery, type Delivery, type EventIntent, type EventStore } from "./outbox.js";
+
+export interface PostgresEventWriter {
+  record(client: pg.PoolClient, intent: EventIntent, record: InstanceRecord): Promise<void>;
+}
+
+export const postgresEventWriter: PostgresEventWriter = {
+  async record(client, intent, record) {
+    const now = new Date();
+    if (intent.sealNewSecret) {
+      await client.query(
+        `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (instance_id) DO UPDATE SET sealed = EXCLUDED.sealed, created_at = EXCLUDED.created_at`,
+        [record.id, record.organizationId, intent.sealNewSecret(record), now.toISOString()],
+      );
+    }
+    const { rows } = await client.query<{ sealed: string }>("SELECT sealed FROM event_signing_secrets WHERE instance_id = $1", [record.id]);
+    const delivery = newDelivery(intent, record, rows[0]?.sealed, now);
+    if (delivery) {
+      // Pending events follow the callback URL to where it points now.
+      await client.query("UPDATE event_deliveries SET url = $1 WHERE instance_id = $2 AND status = 'pending' AND url <> $1", [
+        delivery.url,
+        record.id,
+      ]);
+      await client.query(
+        `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, url, status, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)`,
+        [
+          delivery.organizationId,
+          delivery.instanceId,
+          delivery.webhookId,
+          delivery.eventType,
+          delivery.payload,
+          delivery.sealedSecret,
+          delivery.url,
+          delivery.createdAt,
+        ],
+      );
+    } else {
+      await client.query(
+        "UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = $1 WHERE instance_id = $2 AND status = 'pending'",
+        [droppedReason, record.id],
+      );
+    }
+    if (intent.type === "instance.deleted") await client.query("DELETE FROM event_signing_secrets WHERE instance_id = $1", [record.id]);
+  },
+};
+
+export function postgresEventStore(pool: pg.Pool): EventStore {
+  return {
+    claimDue: (owner, now, leaseUntil, limit) =>
+      guarded(async () => {
+        const { rows } = await pool.query<Delivery>(
+          `UPDATE event_deliveries SET lease_owner = $1, lease_until = $3 WHERE id IN (
+             SELECT d.id FROM event_deliveries d
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until <= $2)
+               AND d.id = (SELECT min(e.id) FROM event_deliveries e WHERE e.instance_id = d.instance_id AND e.status = 'pending')
+             ORDER BY d.next_attempt_at, d.id LIMIT $4
+             FOR UPDATE SKIP LOCKED)
+           RETURNING ${deliveryColumns}`,
+          [owner, now, leaseUntil, limit],
+        );
+        return rows.sort((a, b) => a.id - b.id);
+      }),
+    recordAttempt: (id, owner, outcome) =>
+      guarded(async () => {
+        await pool.query(
+          `UPDATE event_deliveries SET
+             attempts = attempts + 1, last_attempt_at = $3, last_status = $4, last_error = $5,
+             status = CASE WHEN status <> 'pending' THEN status WHEN $6::boolean THEN 'delivered' WHEN $7::bigint IS NULL THEN 'failed' ELSE 'pending' END,
+             next_attempt_at = CASE WHEN status = 'pending' THEN $7::bigint ELSE NULL END,
+             lease_owner = NULL, lease_until = NULL
+           WHERE id = $1 AND lease_owner = $2`,
+          [id, owner, outcome.attemptAt, outcome.status ?? null, outcome.error ?? null, outcome.delivered, outcome.nextAttemptAt ?? null],
+        );
+      }),
+    listForInstance: (organizationId, instanceId, limit) =>
+      guarded(async () => {
+        const { rows } = await pool.query<Delivery>(
+          `SELECT ${deliveryColumns} FROM event_deliveries WHERE organization_id = $1 AND instance_id = $2 ORDER BY id DESC LIMIT $3`,
+          [organizationId, instanceId, limit],
+        );
+        return rows;
+      }),
+    pruneSettled: (createdBefore) =>
+      guarded(
+        async () =>
+          (await pool.query("DELETE FROM event_deliveries WHERE status <> 'pending' AND created_at < $1", [createdBefore])).rowCount ?? 0,
+      ),
+  };
+}

@@ -1,0 +1,97 @@
+// The event outbox on SQLite. The writer runs inside the instance store's transaction (the group
+// commit's work, so an acknowledged write has its event on disk with it); the dispatcher's claims
+// and results are single statements, each its own transaction.
+import type { SqliteDatabase } from "../database/sqlite.js";
+import type { InstanceRecord } from "../instances/store.js";
+import {
+  droppedReason,
+  newDelivery,
+  type AttemptOutcome,
+  type Delivery,
+  type EventIntent,
+  type EventStore,
+  type SqliteEventWriter,
+} from "./outbox.js";
+
+export const deliveryColumns = `id, organization_id AS "organizationId", instance_id AS "instanceId", webhook_id AS "webhookId",
+  event_type AS "eventType", payload, secret AS "sealedSecret", url, status, attempts, created_at AS "createdAt",
+  next_attempt_at AS "nextAttemptAt", last_attempt_at AS "lastAttemptAt", last_status AS "lastStatus", last_error AS "lastError"`;
+
+// The oldest pending delivery of each instance that is due and not leased: events go out in
+// order per instance, and one instance's stuck delivery holds back none of another's.
+const dueHeads = `
+  SELECT d.id FROM event_deliveries d
+  WHERE d.status = 'pending' AND d.next_attempt_at <= :now AND (d.lease_until IS NULL OR d.lease_until <= :now)
+    AND d.id = (SELECT min(e.id) FROM event_deliveries e WHERE e.instance_id = d.instance_id AND e.status = 'pending')
+  ORDER BY d.next_attempt_at, d.id LIMIT :limit`;
+
+const recordAttemptSql = `
+  UPDATE event_deliveries SET
+    attempts = attempts + 1, last_attempt_at = :attemptAt, last_status = :status, last_error = :error,
+    status = CASE WHEN status <> 'pending' THEN status WHEN :delivered THEN 'delivered' WHEN :next IS NULL THEN 'failed' ELSE 'pending' END,
+    next_attempt_at = CASE WHEN status = 'pending' THEN :next ELSE NULL END,
+    lease_owner = NULL, lease_until = NULL
+  WHERE id = :id AND lease_owner = :owner`;
+
+export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
+  const saveSecret = db.prepare(
+    `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, created_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (instance_id) DO UPDATE SET sealed = excluded.sealed, created_at = excluded.created_at`,
+  );
+  const readSecret = db.prepare("SELECT sealed FROM event_signing_secrets WHERE instance_id = ?").pluck();
+  const forgetSecret = db.prepare("DELETE FROM event_signing_secrets WHERE instance_id = ?");
+  const dropPending = db.prepare(
+    "UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = ? WHERE instance_id = ? AND status = 'pending'",
+  );
+  const redirectPending = db.prepare("UPDATE event_deliveries SET url = ? WHERE instance_id = ? AND status = 'pending' AND url <> ?");
+  const insert = db.prepare(
+    `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, url, status, next_attempt_at, created_at)
+     VALUES (@organizationId, @instanceId, @webhookId, @eventType, @payload, @sealedSecret, @url, 'pending', @createdAt, @createdAt)`,
+  );
+  return {
+    record(intent: EventIntent, record: InstanceRecord) {
+      const now = new Date();
+      if (intent.sealNewSecret) saveSecret.run(record.id, record.organizationId, intent.sealNewSecret(record), now.toISOString());
+      const delivery = newDelivery(intent, record, readSecret.get(record.id) as string | undefined, now);
+      if (delivery) {
+        // Pending events follow the callback URL to where it points now.
+        redirectPending.run(delivery.url, record.id, delivery.url);
+        insert.run(delivery);
+      } else {
+        dropPending.run(droppedReason, record.id);
+      }
+      if (intent.type === "instance.deleted") forgetSecret.run(record.id);
+    },
+  };
+}
+
+export function sqliteEventStore(db: SqliteDatabase): EventStore {
+  const claim = db.prepare(
+    `UPDATE event_deliveries SET lease_owner = :owner, lease_until = :leaseUntil WHERE id IN (${dueHeads}) RETURNING ${deliveryColumns}`,
+  );
+  const recordAttempt = db.prepare(recordAttemptSql);
+  const list = db.prepare(
+    `SELECT ${deliveryColumns} FROM event_deliveries WHERE organization_id = ? AND instance_id = ? ORDER BY id DESC LIMIT ?`,
+  );
+  const prune = db.prepare("DELETE FROM event_deliveries WHERE status <> 'pending' AND created_at < ?");
+  return {
+    claimDue: (owner, now, leaseUntil, limit) => {
+      const rows = claim.all({ owner, now, leaseUntil, limit }) as Delivery[];
+      return Promise.resolve(rows.sort((a, b) => a.id - b.id));
+    },
+    recordAttempt: (id, owner, outcome: AttemptOutcome) => {
+      recordAttempt.run({
+        id,
+        owner,
+        attemptAt: outcome.attemptAt,
+        status: outcome.status ?? null,
+        error: outcome.error ?? null,
+        delivered: outcome.delivered ? 1 : 0,
+        next: outcome.nextAttemptAt ?? null,
+      });
+      return Promise.resolve();
+    },
+    listForInstance: (organizationId, instanceId, limit) => Promise.resolve(list.all(organizationId, instanceId, limit) as Delivery[]),
+    pruneSettled: (createdBefore) => Promise.resolve(prune.run(createdBefore).changes),
+  };
+}

@@ -1,0 +1,33 @@
+// The event delivery settings: defaults as documented, each one read from its variable, and a
+// bad value stops the start naming it.
+import { describe, expect, it } from "vitest";
+import { readConfig } from "../../src/config.js";
+
+describe("event delivery settings", () => {
+  it("default to a 10 s timeout, a first retry within 5 s, 24 h of retries, a look every second", () => {
+    expect(readConfig({}).events).toEqual({
+      deliveryTimeoutMs: 10_000,
+      firstRetryMs: 5_000,
+      retryHorizonSeconds: 86_400,
+      pollIntervalMs: 1_000,
+    });
+  });
+
+  it("are read from the environment", () => {
+    const env = {
+      EVENT_DELIVERY_TIMEOUT_MS: "1500",
+      EVENT_FIRST_RETRY_MS: "300",
+      EVENT_RETRY_HORIZON_SECONDS: "60",
+      EVENT_POLL_INTERVAL_MS: "100",
+    };
+    expect(readConfig(env).events).toEqual({ deliveryTimeoutMs: 1_500, firstRetryMs: 300, retryHorizonSeconds: 60, pollIntervalMs: 100 });
+  });
+
+  it.each(["EVENT_DELIVERY_TIMEOUT_MS", "EVENT_FIRST_RETRY_MS", "EVENT_RETRY_HORIZON_SECONDS", "EVENT_POLL_INTERVAL_MS"])(
+    "refuse a bad %s",
+    (name) => {
+      expect(() => readConfig({ [name]: "0" })).toThrow(new RegExp(`${name} must be a positive whole number`));
+      expect(() => readConfig({ [name]: "5s" })).toThrow(new RegExp(name));
+    },
+  );
+});

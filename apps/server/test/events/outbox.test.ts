@@ -1,0 +1,170 @@
+// The outbox on both stores: an event is recorded in the transaction of the write that causes it,
+// so a write that does not happen (a stale version, a failure inside its transaction) records
+// none; intents such as the provisioning's instance.invalid ride on a plain store.update; a claim
+// takes only the oldest pending event of each instance, and a leased one is not claimed again.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startPostgresCluster } from "@instances-api/postgres-cluster";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { InstanceBody } from "../../src/api-types.js";
+import type { Caller } from "../../src/accounts/store.js";
+import { lifecycleEvents } from "../../src/events/lifecycle.js";
+import type { EventType } from "../../src/events/outbox.js";
+import { createSecretBox } from "../../src/secrets/secret-box.js";
+import type { InstanceRecord, NewInstance } from "../../src/instances/store.js";
+import { openStorage, type Storage } from "../../src/storage.js";
+
+const events = lifecycleEvents({ secretBox: createSecretBox(randomBytes(32)), checkOutboundUrl: () => Promise.resolve() });
+const url = "https://receiver.invalid/events"; // never sent to: nothing here delivers
+const show = (record: InstanceRecord) =>
+  ({
+    id: record.id,
+    name: record.name,
+    configuration: { "event.notification.enabled": "true", "event.notification.callback.url": url },
+  }) as unknown as InstanceBody;
+const intent = (type: EventType, secret?: string) => events.intent(type, show, secret);
+
+const stores: [string, () => Promise<{ storage: Storage; close: () => Promise<void> }>][] = [
+  [
+    "SQLite",
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), "outbox-sqlite-"));
+      const storage = await openStorage({ kind: "sqlite", file: path.join(dir, "instances.sqlite") });
+      return { storage, close: async () => (await storage.close(), rmSync(dir, { recursive: true, force: true })) };
+    },
+  ],
+  [
+    "PostgreSQL",
+    async () => {
+      const cluster = await startPostgresCluster();
+      const storage = await openStorage({ kind: "postgres", url: cluster.url });
+      return { storage, close: async () => (await storage.close(), cluster.stop()) };
+    },
+  ],
+];
+
+describe.each(stores)("the event outbox on %s", (_name, open) => {
+  let storage: Storage;
+  let close: () => Promise<void>;
+  let caller: Caller;
+  beforeAll(async () => {
+    ({ storage, close } = await open());
+    caller = await storage.accounts.createAccount({
+      organizationName: "o",
+      organizationSecretHash: randomBytes(32),
+      userSecretHash: randomBytes(32),
+    });
+  }, 60_000);
+  afterAll(() => close());
+
+  const instance = (): NewInstance => ({
+    organizationId: caller.organizationId,
+    connectorKey: "taxify",
+    name: "n",
+    tags: [],
+    configuration: {},
+    sealedSecrets: "v1.sealed",
+    secretKeys: [],
+    tokenHash: randomBytes(32),
+    createdAt: new Date().toISOString(),
+  });
+  const types = async (id: number) =>
+    (await storage.events.listForInstance(caller.organizationId, id, 100)).map((d) => d.eventType).reverse();
+
+  it("records each write's event with it, the provisioning's instance.invalid on a plain update included", async () => {
+    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", events.newSigningSecret()));
+    if (!("created" in outcome)) throw new Error("expected a create");
+    const { id, version } = outcome.created;
+    expect(await storage.instances.update(caller.organizationId, id, version, { name: "m" }, intent("instance.invalid"))).not.toBe(
+      "version-mismatch",
+    );
+    expect(await types(id)).toEqual(["instance.created", "instance.invalid"]);
+  });
+
+  it("records nothing for a write that does not happen", async () => {
+    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", events.newSigningSecret()));
+    if (!("created" in outcome)) throw new Error("expected a create");
+    const { id, version } = outcome.created;
+    expect(await storage.instances.update(caller.organizationId, id, version + 7, { name: "x" }, intent("instance.updated"))).toBe(
+      "version-mismatch",
+    );
+    expect(await storage.instances.delete(caller.organizationId, id, version + 7, intent("instance.deleted"))).toBe("version-mismatch");
+    // A failure inside the create's transaction (after the insert) takes the create and its event with it.
+    const failing = storage.instances.create(
+      instance(),
+      {
+        key: `k-${id}`,
+        requestHash: "h",
+        expiredBefore: "",
+        sealResponse: () => {
+          throw new Error("sealing failed");
+        },
+      },
+      intent("instance.created", events.newSigningSecret()),
+    );
+    await expect(failing).rejects.toThrow("sealing failed");
+    const next = await storage.instances.create(instance());
+    if (!("created" in next)) throw new Error("expected a create");
+    for (let other = id + 1; other <= next.created.id; other++) expect(await types(other)).toEqual([]);
+    expect(await types(id)).toEqual(["instance.created"]);
+  });
+
+  it("claims the oldest pending event of each instance only, and nothing leased", async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", events.newSigningSecret()));
+      if (!("created" in outcome)) throw new Error("expected a create");
+      await storage.instances.update(caller.organizationId, outcome.created.id, undefined, {}, intent("instance.updated"));
+      ids.push(outcome.created.id);
+    }
+    const now = Date.now();
+    const claimed = await storage.events.claimDue("one", now, now + 60_000, 100);
+    const mine = claimed.filter((d) => ids.includes(d.instanceId));
+    expect(mine.map((d) => [d.instanceId, d.eventType])).toEqual(ids.map((id) => [id, "instance.created"]));
+    expect((await storage.events.claimDue("two", now, now + 60_000, 100)).filter((d) => ids.includes(d.instanceId))).toEqual([]);
+    // Once the first is delivered, the second is due.
+    await storage.events.recordAttempt(mine[0]!.id, "one", {
+      attemptAt: now,
+      status: 204,
+      error: undefined,
+      delivered: true,
+      nextAttemptAt: undefined,
+    });
+    const after = (await storage.events.claimDue("two", now, now + 60_000, 100)).filter((d) => ids.includes(d.instanceId));
+    expect(after.map((d) => [d.instanceId, d.eventType])).toEqual([[ids[0], "instance.updated"]]);
+    // A result recorded by a replica that lost the lease changes nothing.
+    await storage.events.recordAttempt(after[0]!.id, "one", {
+      attemptAt: now,
+      status: 204,
+      error: undefined,
+      delivered: true,
+      nextAttemptAt: undefined,
+    });
+    expect((await storage.events.listForInstance(caller.organizationId, ids[0]!, 1))[0]).toMatchObject({ status: "pending", attempts: 0 });
+  });
+
+  it("forgets settled deliveries older than asked, never a pending one", async () => {
+    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", events.newSigningSecret()));
+    if (!("created" in outcome)) throw new Error("expected a create");
+    const { id } = outcome.created;
+    await storage.instances.update(caller.organizationId, id, undefined, {}, intent("instance.updated"));
+    const now = Date.now();
+    const [head] = (await storage.events.claimDue("p", now, now + 60_000, 100)).filter((d) => d.instanceId === id);
+    await storage.events.recordAttempt(head!.id, "p", {
+      attemptAt: now,
+      status: 204,
+      error: undefined,
+      delivered: true,
+      nextAttemptAt: undefined,
+    });
+    const listed = async () => (await storage.events.listForInstance(caller.organizationId, id, 100)).length;
+    await storage.events.pruneSettled(head!.createdAt); // not older than asked: kept
+    expect(await listed()).toBe(2);
+    expect(await storage.events.pruneSettled(Date.now() + 1)).toBeGreaterThanOrEqual(1);
+    expect((await storage.events.listForInstance(caller.organizationId, id, 100)).map((d) => [d.eventType, d.status])).toEqual([
+      ["instance.updated", "pending"],
+    ]);
+  });
+});

@@ -1,0 +1,101 @@
+// Events with two replicas on one PostgreSQL: each event is delivered once in the normal case,
+// whichever replica wrote it, in order per instance; and a replica killed mid-attempt leaves a
+// lease that runs out, after which the other replica delivers the event (same webhook-id).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventEnv, startEventReceiver, type EventReceiver } from "./event-receiver.js";
+import { spawnServer, type SpawnedServer } from "./spawned-server.js";
+
+let cluster: PostgresCluster;
+let receiver: EventReceiver;
+let a: SpawnedServer;
+let b: SpawnedServer;
+let authorization: string;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  [cluster, receiver] = await Promise.all([startPostgresCluster(), startEventReceiver()]);
+  const env = { DATABASE_URL: cluster.url, ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64"), ...eventEnv(receiver) };
+  const dir = () => {
+    const d = mkdtempSync(path.join(tmpdir(), "events-replica-"));
+    dirs.push(d);
+    return d;
+  };
+  [a, b] = await Promise.all([spawnServer({ ...env, DATA_DIR: dir() }), spawnServer({ ...env, DATA_DIR: dir() })]);
+  authorization = [a.authorization, b.authorization].find(Boolean)!;
+}, 60_000);
+
+afterAll(async () => {
+  for (const server of [a, b]) server?.child.kill("SIGKILL");
+  await Promise.all([a?.exited, b?.exited]);
+  await receiver?.close();
+  cluster?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const call = (server: SpawnedServer, apiPath: string, method: string, json?: unknown) =>
+  fetch(`${server.apiUrl}${apiPath}`, {
+    method,
+    headers: { Authorization: authorization, "Content-Type": "application/json" },
+    ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+  });
+
+const taxify = (name: string, path: string) => ({
+  your_mom: { key: "taxify" },
+  configuration: { "api.key": "k", "event.notification.enabled": "true", "event.notification.callback.url": receiver.url(path) },
+  name,
+});
+
+describe("events with two replicas on one PostgreSQL", () => {
+  it("are each delivered once, in order per instance, whichever replica wrote them", async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const writer = i % 2 ? a : b;
+        const created = await call(writer, "/instances", "POST", taxify(`replica ${i}`, "/once"));
+        expect(created.status).toBe(200);
+        const { id } = (await created.json()) as { id: number };
+        // The update through the other replica.
+        expect((await call(i % 2 ? b : a, `/instances/${id}`, "PATCH", { name: `replica ${i} renamed` })).status).toBe(200);
+        return id;
+      }),
+    );
+    const onPath = () => receiver.received.filter((r) => r.path === "/once");
+    await receiver.until(() => new Set(onPath().map((r) => r.webhookId)).size >= 40);
+    // Give a duplicate time to show up, if any would.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const received = onPath();
+    expect(received).toHaveLength(40);
+    expect(new Set(received.map((r) => r.webhookId)).size).toBe(40);
+    for (const id of ids) {
+      expect(received.filter((r) => r.instanceId === id).map((r) => r.type)).toEqual(["instance.created", "instance.updated"]);
+    }
+  });
+
+  it("left leased by a replica killed mid-attempt are delivered by the other once the lease runs out", async () => {
+    receiver.answer((event) => (event.path === "/killed" ? "hang" : 204));
+    const created = await call(a, "/instances", "POST", taxify("killed mid-attempt", "/killed"));
+    expect(created.status).toBe(200);
+    const { id } = (await created.json()) as { id: number };
+    await receiver.until((all) => all.some((r) => r.path === "/killed"));
+    const [attempt] = receiver.received.filter((r) => r.path === "/killed");
+    // The replica that holds the lease (it logged its owner id when it started) dies mid-attempt.
+    const owner = (await cluster.sql(`SELECT lease_owner FROM event_deliveries WHERE webhook_id = '${attempt!.webhookId}'`)).trim();
+    const [holder, survivor] = a.output().includes(owner) ? [a, b] : [b, a];
+    expect(holder.output()).toContain(owner);
+    receiver.answer(() => 204);
+    holder.child.kill("SIGKILL");
+    await holder.exited;
+    await receiver.until((all) => all.filter((r) => r.path === "/killed").length >= 2, 60_000);
+    const attempts = receiver.received.filter((r) => r.path === "/killed");
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1]!.webhookId).toBe(attempt!.webhookId);
+    expect(attempts[1]!.instanceId).toBe(id);
+    // Not before the lease ran out (the delivery timeout, 1.5 s, and 5 s more): the lease held.
+    expect(attempts[1]!.at - attempt!.at).toBeGreaterThanOrEqual(6_000);
+    const listed = (await (await call(survivor, `/instances/${id}/deliveries`, "GET")).json()) as { status: string; attempts: number }[];
+    expect(listed[0]).toMatchObject({ status: "delivered", attempts: 1 });
+  });
+});
