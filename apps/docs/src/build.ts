@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import zlib, { brotliCompressSync, gzipSync } from "node:zlib";
 import type { SpecDocument } from "@instances-api/connectors";
 import { docsDocument } from "./docs-document.js";
 import { readSamples } from "./samples.js";
@@ -49,4 +50,18 @@ const html = readFileSync(page, "utf8")
 if (html.includes("cdn.redoc.ly") || !html.includes('rel="icon"'))
   throw new Error("docs: Redoc's page changed: it still names cdn.redoc.ly or has no <head>");
 writeFileSync(page, html);
-console.log(`docs: ${page}`);
+// The page changes only when it is built, so it is compressed once, here, at the best ratios
+// (brotli 11 takes seconds: too slow per request), and the server sends the variant a browser
+// accepts (apps/server/src/http/published-docs.ts). Written after the page, so never older than it.
+const bytes = Buffer.from(html, "utf8");
+const brotli = brotliCompressSync(bytes, {
+  params: {
+    [zlib.constants.BROTLI_PARAM_QUALITY]: zlib.constants.BROTLI_MAX_QUALITY,
+    [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+  },
+});
+const gzip = gzipSync(bytes, { level: zlib.constants.Z_BEST_COMPRESSION });
+writeFileSync(`${page}.br`, brotli);
+writeFileSync(`${page}.gz`, gzip);
+const kB = (n: number) => `${Math.round(n / 1024)} kB`;
+console.log(`docs: ${page} (${kB(bytes.length)}; brotli ${kB(brotli.length)}, gzip ${kB(gzip.length)})`);
