@@ -43,10 +43,12 @@ execFileSync(
 // must not send a request anywhere: the logo becomes a small local picture and the icon an empty one.
 const page = path.join(dist, "index.html");
 const localLogo = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><rect width="16" height="16" rx="3" fill="#32329f"/></svg>')}`;
+// Our layout fixes over Redoc's styles (src/page.css says which and why).
+const pageCss = readFileSync(path.join(packageDir, "src", "page.css"), "utf8");
 const html = readFileSync(page, "utf8")
   .replaceAll("https://cdn.redoc.ly/redoc/logo-mini-full.svg", localLogo)
   .replaceAll("https://cdn.redoc.ly/redoc/logo-mini.svg", localLogo)
-  .replace("<head>", '<head>\n  <link rel="icon" href="data:,">');
+  .replace("<head>", () => `<head>\n  <link rel="icon" href="data:,">\n  <style>\n${pageCss}</style>`);
 if (html.includes("cdn.redoc.ly") || !html.includes('rel="icon"'))
   throw new Error("docs: Redoc's page changed: it still names cdn.redoc.ly or has no <head>");
 writeFileSync(page, html);
