@@ -161,6 +161,12 @@ describe("the docs in Chromium", () => {
       expect(curl).toContain("curl -X POST");
       expect(typescript).toContain(`"key": "${key}"`);
       expect(typescript).toContain("createInstancesClient");
+      // A new Idempotency-Key for every create, never a fixed one that an edited body would reuse.
+      const literalUuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+      expect(curl).toContain('-H "Idempotency-Key: $IDEMPOTENCY_KEY"');
+      expect(curl).toContain("IDEMPOTENCY_KEY=$(uuidgen)");
+      expect(typescript).toContain("crypto.randomUUID()");
+      expect(curl + typescript).not.toMatch(literalUuid);
       for (const other of connectors.filter((c) => c.key !== key))
         expect(curl + typescript, `${key} shows ${other.key}`).not.toContain(`"${other.key}"`);
       mkdirSync(results, { recursive: true });
@@ -168,10 +174,16 @@ describe("the docs in Chromium", () => {
     }
   });
 
-  it("send no request outside the server, and none that fails", () => {
+  it("send no request outside the server, and none that fails", async () => {
     expect(outsideScriptsOrStyles).toEqual([]);
     expect([...new Set(blocked)]).toEqual([]);
     expect(failedResponses).toEqual([]);
+    // Headless Chromium may not ask for an icon at all: the page must name its own (an empty one),
+    // and every picture it shows (Redoc's logo among them) must come from the page itself.
+    expect(await page.evaluate(() => document.querySelector<HTMLLinkElement>('link[rel="icon"]')?.href)).toBe("data:,");
+    const pictures = await page.evaluate(() => [...document.images].map((image) => image.src));
+    expect(pictures.length).toBeGreaterThan(0);
+    expect(pictures.filter((src) => !src.startsWith("data:") && new URL(src).hostname !== "127.0.0.1")).toEqual([]);
   });
 
   it("log no console error of our making", () => {
