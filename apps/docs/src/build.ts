@@ -65,5 +65,5 @@ const brotli = brotliCompressSync(bytes, {
 const gzip = gzipSync(bytes, { level: zlib.constants.Z_BEST_COMPRESSION });
 writeFileSync(`${page}.br`, brotli);
 writeFileSync(`${page}.gz`, gzip);
-const kB = (n: number) => `${Math.round(n / 1024)} kB`;
+const kB = (n: number) => `${Math.round(n / 1000)} kB`;
 console.log(`docs: ${page} (${kB(bytes.length)}; brotli ${kB(brotli.length)}, gzip ${kB(gzip.length)})`);
