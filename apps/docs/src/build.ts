@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import zlib, { brotliCompressSync, gzipSync } from "node:zlib";
 import type { SpecDocument } from "@instances-api/spec-tools";
 import { docsDocument } from "./docs-document.js";
 import { readSamples } from "./samples.js";
@@ -42,11 +43,27 @@ execFileSync(
 // must not send a request anywhere: the logo becomes a small local picture and the icon an empty one.
 const page = path.join(dist, "index.html");
 const localLogo = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><rect width="16" height="16" rx="3" fill="#32329f"/></svg>')}`;
+// Our layout fixes over Redoc's styles (src/page.css says which and why).
+const pageCss = readFileSync(path.join(packageDir, "src", "page.css"), "utf8");
 const html = readFileSync(page, "utf8")
   .replaceAll("https://cdn.redoc.ly/redoc/logo-mini-full.svg", localLogo)
   .replaceAll("https://cdn.redoc.ly/redoc/logo-mini.svg", localLogo)
-  .replace("<head>", '<head>\n  <link rel="icon" href="data:,">');
+  .replace("<head>", () => `<head>\n  <link rel="icon" href="data:,">\n  <style>\n${pageCss}</style>`);
 if (html.includes("cdn.redoc.ly") || !html.includes('rel="icon"'))
   throw new Error("docs: Redoc's page changed: it still names cdn.redoc.ly or has no <head>");
 writeFileSync(page, html);
-console.log(`docs: ${page}`);
+// The page changes only when it is built, so it is compressed once, here, at the best ratios
+// (brotli 11 takes seconds: too slow per request), and the server sends the variant a browser
+// accepts (apps/server/src/http/published-docs.ts). Written after the page, so never older than it.
+const bytes = Buffer.from(html, "utf8");
+const brotli = brotliCompressSync(bytes, {
+  params: {
+    [zlib.constants.BROTLI_PARAM_QUALITY]: zlib.constants.BROTLI_MAX_QUALITY,
+    [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+  },
+});
+const gzip = gzipSync(bytes, { level: zlib.constants.Z_BEST_COMPRESSION });
+writeFileSync(`${page}.br`, brotli);
+writeFileSync(`${page}.gz`, gzip);
+const kB = (n: number) => `${Math.round(n / 1000)} kB`;
+console.log(`docs: ${page} (${kB(bytes.length)}; brotli ${kB(brotli.length)}, gzip ${kB(gzip.length)})`);

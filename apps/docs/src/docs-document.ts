@@ -1,7 +1,8 @@
 // The document the docs render: the bundled spec plus what readers need that the spec holds only
 // as data: a section per connector (its entries as a table, its sample request and response), the
 // missing-entries error as an example, and curl and TypeScript samples on every operation.
-import { readConnectors, walk, type ConnectorDefinition, type SpecDocument } from "@instances-api/spec-tools";
+import { readConnectors, resolveRef, walk, type ConnectorDefinition, type SpecDocument } from "@instances-api/spec-tools";
+import { withBody } from "./example-samples.js";
 
 export interface CodeSample {
   lang: string;
@@ -14,7 +15,18 @@ export interface OperationSamples {
   typescript: string;
 }
 
-type Operation = { operationId?: string; "x-codeSamples"?: CodeSample[] };
+interface Example {
+  summary?: string;
+  description?: string;
+  value?: unknown;
+  $ref?: string;
+}
+
+type Operation = {
+  operationId?: string;
+  "x-codeSamples"?: CodeSample[];
+  requestBody?: { content?: Record<string, { examples?: Record<string, Example> }> };
+};
 type Document = SpecDocument & { info: { description?: string }; paths: Record<string, Record<string, unknown>> };
 
 const methods = ["get", "put", "post", "patch", "delete"] as const;
@@ -34,11 +46,29 @@ export function operationsOf(spec: Document): Map<string, Operation> {
 export function docsDocument(bundle: SpecDocument, samples: (operationId: string) => OperationSamples): Document {
   const spec = structuredClone(bundle) as Document;
   for (const [operationId, operation] of operationsOf(spec)) {
-    const { curl, typescript } = samples(operationId);
-    operation["x-codeSamples"] = [
-      { lang: "curl", label: "curl", source: curl },
-      { lang: "TypeScript", label: "TypeScript", source: typescript },
-    ];
+    const examples = operation.requestBody?.content?.["application/json"]?.examples ?? {};
+    if (Object.keys(examples).length < 2) {
+      const { curl, typescript } = samples(operationId);
+      operation["x-codeSamples"] = [
+        { lang: "curl", label: "curl", source: curl },
+        { lang: "TypeScript", label: "TypeScript", source: typescript },
+      ];
+      continue;
+    }
+    // Redoc shows x-codeSamples whatever example the reader picks beside them (a create would
+    // show Freshservice's body under "SugarCRM"), but it shows the picked example's description:
+    // the samples go there, each with that example's body.
+    for (const [name, example] of Object.entries(examples)) {
+      const { summary, description, value } = resolveRef<Example>(spec, example);
+      const { curl, typescript } = withBody(samples(operationId), operationId, value);
+      examples[name] = {
+        ...(summary === undefined ? {} : { summary }),
+        description: [description, "curl:", "```bash\n" + curl + "\n```", "TypeScript:", "```typescript\n" + typescript + "\n```"]
+          .filter(Boolean)
+          .join("\n\n"),
+        value,
+      };
+    }
   }
   const connectors = readConnectors(spec).map((connector) => connectorSection(spec, connector));
   spec.info.description =
@@ -64,7 +94,7 @@ function connectorSection(spec: Document, connector: ConnectorDefinition): strin
   const { catalog } = connector;
   const rows = connector.entries.map((entry) =>
     [
-      `\`${entry.key}\``,
+      entryKey(entry.key),
       entry.required ? "yes" : "no",
       entry.secret ? "yes" : "no",
       entry.default == null ? "" : `\`${entry.default}\``,
@@ -82,7 +112,9 @@ function connectorSection(spec: Document, connector: ConnectorDefinition): strin
     connector.description,
     catalog.description,
     `Key \`${connector.key}\` · catalog id ${catalog.id} · OAuth: ${catalog.typeOauth ? "yes" : "no"} · trial account: ${catalog.trialAccount ? "yes" : "no"}${catalog.signupURL ? ` · [sign up](${catalog.signupURL})` : ""}`,
-    "| Entry | Required | Secret | Default | Description |\n|---|---|---|---|---|\n" + rows.map((row) => `| ${row} |`).join("\n"),
+    '<div class="connector-entries">\n\n| Entry | Required | Secret | Default | Description |\n|---|---|---|---|---|\n' +
+      rows.map((row) => `| ${row} |`).join("\n") +
+      "\n\n</div>",
     platform.length ? `The platform adds: ${platform.join(", ")}.` : "The platform adds no entries of its own.",
     "**Sample request**",
     "```json\n" + JSON.stringify(request, null, 2) + "\n```",
@@ -91,6 +123,18 @@ function connectorSection(spec: Document, connector: ConnectorDefinition): strin
   ]
     .filter(Boolean)
     .join("\n\n");
+}
+
+/**
+ * An entry's key as code that may break after each dot and nowhere else: the keys are long
+ * (`event.notification.callback.url`) and a narrow column must not cut a word in two.
+ */
+function entryKey(key: string): string {
+  return `<code>${key.split(".").map(escapeHtml).join(".<wbr>")}</code>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 /** Markdown table cell text: one line, no pipe breaking the row. */

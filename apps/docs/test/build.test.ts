@@ -26,7 +26,9 @@ describe("the built docs", () => {
     expect(connectors).toHaveLength(5);
     for (const connector of connectors) {
       expect(html, connector.key).toContain(`## ${connector.catalog.name}`);
-      for (const entry of connector.entries) expect(html, `${connector.key} ${entry.key}`).toContain(`\`${entry.key}\``);
+      // Each key as code that may break after a dot only (<wbr>), never inside a word.
+      for (const entry of connector.entries)
+        expect(document.info.description, `${connector.key} ${entry.key}`).toContain(`<code>${entry.key.split(".").join(".<wbr>")}</code>`);
     }
   });
 
@@ -45,6 +47,19 @@ describe("the built docs", () => {
     ]);
     for (const [operationId, operation] of operations) {
       expect(html, operationId).toContain(operationId);
+      // An operation with several request examples has its samples in each of them instead
+      // (test/example-samples.test.ts).
+      const examples = (operation as { requestBody?: { content?: Record<string, { examples?: object }> } }).requestBody?.content?.[
+        "application/json"
+      ]?.examples;
+      if (Object.keys(examples ?? {}).length > 1) {
+        expect(operation["x-codeSamples"], operationId).toBeUndefined();
+        for (const example of Object.values(examples!) as { description: string }[]) {
+          expect(example.description, operationId).toMatch(/```bash\n[\s\S]*^curl /m);
+          expect(example.description, operationId).toMatch(/```typescript\n[\s\S]*createInstancesClient/);
+        }
+        continue;
+      }
       const samples = operation["x-codeSamples"] ?? [];
       expect(
         samples.map((s) => s.label),
@@ -63,7 +78,7 @@ describe("the built docs", () => {
 
   it("give each connector a table of its entries and its corrected sample response", () => {
     const freshservice = document.info.description!.split("## Freshservice Beta")[1]!.split("\n## ")[0]!;
-    expect(freshservice).toContain("| `password` | yes | yes |  | The Freshservice agent's password. Required. Secret. |");
+    expect(freshservice).toContain("| <code>password</code> | yes | yes |  | The Freshservice agent's password. Required. Secret. |");
     expect(freshservice).toContain("**Sample response**");
     expect(freshservice).toContain('"id": 252');
     expect(freshservice).toContain('"password": "********"');

@@ -2,7 +2,9 @@
 // running server. It must render every connector and its entries, navigate, load no script or
 // stylesheet from outside 127.0.0.1, render fully with every other outside request blocked, and
 // log no console error of our making, and break none of its Content-Security-Policy (which the
-// server sends). A screenshot goes to test-results/. No browser, no pass:
+// server sends). The create sample's connector picker must show that connector's samples. At
+// 1400 and 390 px wide nothing may stick out or hide behind a scroll (code, tables), and no
+// configuration key may break inside a word. Screenshots go to test-results/. No browser, no pass:
 // this test fails (it does not skip) when Chromium is missing.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -120,24 +122,68 @@ describe("the docs in Chromium", () => {
 
   it("show the operations, with curl and TypeScript samples", async () => {
     await page.getByText("Instances", { exact: true }).first().click();
-    await page.getByText("Create an instance", { exact: true }).first().click();
-    await expect.poll(() => page.evaluate(() => document.body.innerText.includes("curl -X POST"))).toBe(true);
+    await page.getByText("Get an instance", { exact: true }).first().click();
+    await expect
+      .poll(() => page.evaluate(() => document.body.innerText.includes("curl -i 'http://localhost:3000")), { timeout: 10_000 })
+      .toBe(true);
     await page
       .locator("button", { hasText: /^curl$/ })
       .filter({ visible: true })
       .first()
       .click();
     // The language is one choice for the whole page; its menu may open outside the viewport.
+    // (Only the typed client's samples say `await client.GET(`.)
     await page.getByRole("menuitem", { name: "TypeScript" }).dispatchEvent("click");
-    await expect.poll(() => page.evaluate(() => document.body.innerText.includes("createInstancesClient"))).toBe(true);
+    await expect.poll(() => page.evaluate(() => document.body.innerText.includes("await client.GET(")), { timeout: 10_000 }).toBe(true);
     mkdirSync(results, { recursive: true });
-    await page.screenshot({ path: `${results}docs-create-instance.png` });
+    await page.screenshot({ path: `${results}docs-get-instance.png` });
   });
 
-  it("send no request outside the server, and none that fails", () => {
+  it("show, for the connector picked beside the create samples, that connector's curl and TypeScript samples", async () => {
+    await page.getByText("Create an instance", { exact: true }).first().click();
+    const panel = page.locator(".panel-request-samples").filter({ hasText: "IDEMPOTENCY_KEY=$(uuidgen)" }).first();
+    await panel.waitFor();
+    const samplesOf = async () => {
+      const text = await panel.innerText();
+      const curl = text.slice(text.indexOf("curl:"), text.indexOf("TypeScript:"));
+      const typescript = text.slice(text.indexOf("TypeScript:"));
+      return { curl, typescript };
+    };
+    for (const [key, summary, entry] of [
+      ["sugarcrmv2", "SugarCRM", "site.url"],
+      ["taxify", "Taxify", "api.key"],
+    ] as const) {
+      await panel.getByRole("button", { name: "Example" }).click();
+      await page.getByRole("menuitem", { name: summary, exact: true }).click();
+      await expect.poll(async () => (await samplesOf()).curl, { message: key, timeout: 10_000 }).toContain(`"key": "${key}"`);
+      const { curl, typescript } = await samplesOf();
+      expect(curl).toContain(`"${entry}"`);
+      expect(curl).toContain("curl -X POST");
+      expect(typescript).toContain(`"key": "${key}"`);
+      expect(typescript).toContain("createInstancesClient");
+      // A new Idempotency-Key for every create, never a fixed one that an edited body would reuse.
+      const literalUuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+      expect(curl).toContain('-H "Idempotency-Key: $IDEMPOTENCY_KEY"');
+      expect(curl).toContain("IDEMPOTENCY_KEY=$(uuidgen)");
+      expect(typescript).toContain("crypto.randomUUID()");
+      expect(curl + typescript).not.toMatch(literalUuid);
+      for (const other of connectors.filter((c) => c.key !== key))
+        expect(curl + typescript, `${key} shows ${other.key}`).not.toContain(`"${other.key}"`);
+      mkdirSync(results, { recursive: true });
+      await page.screenshot({ path: `${results}docs-create-${key}.png` });
+    }
+  });
+
+  it("send no request outside the server, and none that fails", async () => {
     expect(outsideScriptsOrStyles).toEqual([]);
     expect([...new Set(blocked)]).toEqual([]);
     expect(failedResponses).toEqual([]);
+    // Headless Chromium may not ask for an icon at all: the page must name its own (an empty one),
+    // and every picture it shows (Redoc's logo among them) must come from the page itself.
+    expect(await page.evaluate(() => document.querySelector<HTMLLinkElement>('link[rel="icon"]')?.href)).toBe("data:,");
+    const pictures = await page.evaluate(() => [...document.images].map((image) => image.src));
+    expect(pictures.length).toBeGreaterThan(0);
+    expect(pictures.filter((src) => !src.startsWith("data:") && new URL(src).hostname !== "127.0.0.1")).toEqual([]);
   });
 
   it("log no console error of our making", () => {
@@ -158,6 +204,43 @@ describe("the docs in Chromium", () => {
     expect(violations.filter((v) => !searchProbe(v))).toEqual([]);
   });
 
+  describe.each([1400, 390])("at %i px wide", (width) => {
+    let narrow: Page;
+    beforeAll(async () => {
+      narrow = await browser.newPage({ viewport: { width, height: 900 } });
+      await narrow.route("**/*", (route) => (new URL(route.request().url()).hostname === "127.0.0.1" ? route.continue() : route.abort()));
+    });
+    afterAll(() => narrow?.close());
+
+    it("let no code block or table stick out or hide content, and break no configuration key inside a word", async () => {
+      await narrow.goto(`${reference.server.url}/docs/`, { waitUntil: "load" });
+      await narrow
+        .locator("h2", { hasText: /^Connectors$/ })
+        .first()
+        .waitFor({ timeout: 30_000 });
+      const connectorsPage = await narrow.evaluate(layoutProblems);
+      expect(connectorsPage.measured.keys).toBeGreaterThanOrEqual(connectors.flatMap((c) => c.entries).length);
+      expect(connectorsPage.measured.blocks).toBeGreaterThan(connectors.length * 2); // tables and sample bodies
+      expect(connectorsPage.problems).toEqual([]);
+      await narrow
+        .locator("h2", { hasText: /^SugarCRM Beta$/ })
+        .first()
+        .scrollIntoViewIfNeeded();
+      mkdirSync(results, { recursive: true });
+      await narrow.screenshot({ path: `${results}docs-${width}px-sugarcrmv2.png` });
+
+      await narrow.goto(`${reference.server.url}/docs/#/instances/createinstance`, { waitUntil: "load" });
+      const panel = narrow.locator(".panel-request-samples").filter({ hasText: "IDEMPOTENCY_KEY=$(uuidgen)" }).first();
+      await panel.waitFor({ timeout: 30_000 });
+      await panel.scrollIntoViewIfNeeded();
+      const createPage = await narrow.evaluate(layoutProblems);
+      expect(createPage.measured.samples).toBeGreaterThan(0);
+      expect(createPage.problems).toEqual([]);
+      await panel.scrollIntoViewIfNeeded(); // Redoc scrolls to the operation once it has rendered
+      await narrow.screenshot({ path: `${results}docs-${width}px-create-instance.png` });
+    });
+  });
+
   it("save a screenshot of the whole page", async () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     mkdirSync(results, { recursive: true });
@@ -165,3 +248,41 @@ describe("the docs in Chromium", () => {
     expect(existsSync(`${results}docs.png`)).toBe(true);
   });
 });
+
+/**
+ * Runs in the page: every code block, table and configuration key on it, measured. A block whose
+ * content is wider than its box (scrollWidth > clientWidth) hides some of it; one whose right edge
+ * passes the viewport's is cut off; a key whose text between two dots lies on two lines was broken
+ * inside a word.
+ */
+function layoutProblems(): { problems: string[]; measured: { blocks: number; samples: number; keys: number } } {
+  const problems: string[] = [];
+  const viewport = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth > viewport)
+    problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${viewport}`);
+  const describe = (element: Element) => `${element.tagName.toLowerCase()} "${(element.textContent ?? "").trim().slice(0, 40)}"`;
+  const blocks = [...document.querySelectorAll("pre, table, .md-table-wrapper")].filter(
+    (element) => element.getBoundingClientRect().width > 0,
+  );
+  for (const block of blocks) {
+    const box = block.getBoundingClientRect();
+    if (box.right > viewport + 0.5)
+      problems.push(`${describe(block)} ends at ${Math.round(box.right)} px, past the viewport (${viewport})`);
+    if (block.scrollWidth > block.clientWidth + 1)
+      problems.push(`${describe(block)} is ${block.scrollWidth} px wide in a ${block.clientWidth} px box`);
+  }
+  const keys = [...document.querySelectorAll(".connector-entries td:first-child code")];
+  for (const key of keys) {
+    const cell = key.closest("td")!.getBoundingClientRect();
+    if (key.getBoundingClientRect().right > cell.right + 0.5) problems.push(`key ${key.textContent} sticks out of its cell`);
+    for (const part of key.childNodes) {
+      if (part.nodeType !== Node.TEXT_NODE) continue;
+      const range = document.createRange();
+      range.selectNodeContents(part);
+      const lines = [...range.getClientRects()].filter((rect) => rect.width > 0).length;
+      if (lines > 1) problems.push(`key ${key.textContent} is broken inside "${part.textContent}" (${lines} lines)`);
+    }
+  }
+  const samples = blocks.filter((block) => block.closest(".panel-request-samples")).length;
+  return { problems, measured: { blocks: blocks.length, samples, keys: keys.length } };
+}

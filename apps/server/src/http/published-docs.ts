@@ -7,12 +7,18 @@
 // connection; styles may be inline (Redoc's styled-components writes <style> elements as it
 // renders), fonts come as data: URLs, images may come from https (the connectors' logos). Each
 // source was checked in Chromium (tests/e2e/test/docs-browser.test.ts fails on any violation).
-// Unlike the API's answers, the page may be cached.
+//
+// Unlike the API's answers, the page may be cached, but it changes with each release: caches keep
+// it and ask each time whether it changed (`Cache-Control: no-cache`, answered `304` by ETag or
+// Last-Modified), so a new release shows at once and an unchanged page costs one small round trip.
+// The page (about 2.7 MB, nearly all of it Redoc) is sent compressed: the docs build writes
+// brotli and gzip copies beside it, and the server picks the one the browser accepts.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import express, { Router, type RequestHandler } from "express";
 import helmet from "helmet";
+import Negotiator from "negotiator";
 import { stringify as toYaml } from "yaml";
 import type { SpecDocument } from "@instances-api/spec-tools";
 
@@ -28,6 +34,7 @@ export function publishedDocs(spec: SpecDocument, docsDir: string): Router {
     "/docs",
     docsPolicy(path.join(docsDir, "index.html")),
     revalidate,
+    precompressedPage(docsDir),
     express.static(docsDir, { index: "index.html", fallthrough: true }),
   );
   router.get(["/docs", "/docs/"], (_req, res) => {
@@ -48,6 +55,48 @@ const revalidate: RequestHandler = (_req, res, next) => {
   res.set("Cache-Control", "no-cache");
   next();
 };
+
+/** Precompressed copies of the page, best first, and the encoding each one is. */
+const encodings = [
+  { encoding: "br", suffix: ".br" },
+  { encoding: "gzip", suffix: ".gz" },
+] as const;
+
+/**
+ * Sends the page's brotli or gzip copy to a browser that accepts it (`Accept-Encoding`, with its
+ * q-values). `send` gives each copy its own ETag and Last-Modified (from its file), and answers
+ * `304` to a matching `If-None-Match`/`If-Modified-Since`. A copy older than the page (a build cut
+ * short) is never sent; the page goes uncompressed instead, as to a browser that accepts neither.
+ */
+function precompressedPage(docsDir: string): RequestHandler {
+  const page = path.join(docsDir, "index.html");
+  return (req, res, next) => {
+    // `/docs` (no slash) also reaches here as path "/": express.static redirects it to `/docs/`.
+    const servesPage = (req.path === "/" && req.originalUrl.split("?")[0]!.endsWith("/")) || req.path === "/index.html";
+    if ((req.method !== "GET" && req.method !== "HEAD") || !servesPage) return next();
+    res.vary("Accept-Encoding");
+    const pageStat = statSync(page, { throwIfNoEntry: false });
+    if (!pageStat) return next();
+    const fresh = encodings.filter(({ suffix }) => {
+      const stat = statSync(page + suffix, { throwIfNoEntry: false });
+      return stat !== undefined && stat.mtimeMs >= pageStat.mtimeMs;
+    });
+    // Browsers list gzip before br with equal weight; the order means nothing (RFC 9110 §12.5.3),
+    // so among equals the smaller copy wins. Express's acceptsEncodings cannot say so; negotiator can.
+    const offered = [...fresh.map(({ encoding }) => encoding), "identity"];
+    const [chosen] = (new Negotiator(req) as unknown as EncodingNegotiator).encodings(offered, { preferred: offered });
+    const copy = fresh.find(({ encoding }) => encoding === chosen);
+    if (!copy) return next();
+    res.set("Content-Encoding", copy.encoding);
+    res.type("html");
+    res.sendFile(page + copy.suffix, { cacheControl: false }, (error) => {
+      if (error && !res.headersSent) next(error);
+    });
+  };
+}
+
+/** negotiator 1.x takes the server's order among equally weighted encodings; its types (0.6) predate that. */
+type EncodingNegotiator = { encodings(available: readonly string[], options: { preferred: readonly string[] }): string[] };
 
 function docsPolicy(indexHtml: string): RequestHandler {
   const scriptHashes = inlineScriptHashes(indexHtml);
