@@ -6,5 +6,10 @@ export type {
   ConfigurationValues,
   ConnectorCatalog,
   ConnectorDefinition,
+  CredentialAuth,
+  CredentialCheck,
+  NoCheck,
+  OAuth2PasswordCheck,
+  RequestCheck,
   SpecDocument,
 } from "./read-connectors.js";
