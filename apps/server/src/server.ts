@@ -18,6 +18,10 @@ import { openStorage, type Storage } from "./storage.js";
 import { docsBuilt } from "./http/published-docs.js";
 import { pruneIdempotencyKeysPeriodically } from "./instances/idempotency-pruning.js";
 import { instancesService } from "./instances/instances.js";
+import type { OutboundSend } from "./outbound/outbound.js";
+import { instanceProvisioning } from "./provisioning/instance-provisioning.js";
+import { provisioner } from "./provisioning/provisioner.js";
+import { startRefresher, type Refresher, type RefresherOptions } from "./provisioning/refresher.js";
 import { unlockSecretBox } from "./secrets/key-check.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
 
@@ -31,6 +35,12 @@ export interface StartOptions {
   announce?: (line: string) => void;
   /** The built docs; @instances-api/docs's by default. */
   docsDir?: string;
+  /** What sends the vendor checks with PROVISIONING=live (the outbound guard); tests pass their own. */
+  outbound?: OutboundSend;
+  /** How long a vendor has to answer one check or refresh; 10 s by default. */
+  vendorTimeoutMs?: number;
+  /** The token refresher's poll and lease, for tests. */
+  refresher?: Pick<RefresherOptions, "pollMs" | "leaseMs">;
 }
 
 export interface RunningServer {
@@ -40,6 +50,8 @@ export interface RunningServer {
   apiUrl: string;
   logger: Logger;
   storage: Storage;
+  /** The background token refresher (its `runDue` lets a test run a round at once). */
+  refresher: Refresher;
   /** Stops accepting, finishes in-flight requests, closes the database. */
   close(): Promise<void>;
 }
@@ -59,6 +71,9 @@ export async function startServer({
   logDestination,
   announce = (line) => console.log(line),
   docsDir = builtDocsDir,
+  outbound,
+  vendorTimeoutMs,
+  refresher: refresherOptions,
 }: StartOptions): Promise<RunningServer> {
   const logger = createLogger(config, logDestination);
   const storage = await openStorage(config.storage);
@@ -68,11 +83,22 @@ export async function startServer({
     const registry = new ConnectorRegistry(spec);
     const account = await createFirstAccount(storage.accounts, "default");
     if (account) announce(`Created the default account (shown once). Authorization: ${account.authorization}`);
+    if (config.provisioning === "live" && !outbound) {
+      throw new StartupError("PROVISIONING=live needs the outbound guard, which this build does not have; use sandbox or off");
+    }
     const instances = instancesService({
       store: storage.instances,
       registry,
       secretBox,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
+      provisioning: instanceProvisioning({
+        provisioner: provisioner({
+          mode: config.provisioning,
+          ...(outbound ? { outbound } : {}),
+          ...(vendorTimeoutMs ? { timeoutMs: vendorTimeoutMs } : {}),
+        }),
+        secretBox,
+      }),
     });
     const app = createApp({
       spec,
@@ -89,9 +115,15 @@ export async function startServer({
     const server = await listen(app, config.port, config.host, config.http);
     // Only once the start can no longer fail: a refused start writes nothing and leaves no timer.
     const stopPruning = pruneIdempotencyKeysPeriodically(instances, config.idempotencyKeyTtlSeconds, logger);
+    const refresher = startRefresher({
+      store: storage.refreshes,
+      refresh: (organizationId, id) => instances.refreshTokens(organizationId, id),
+      logger,
+      ...refresherOptions,
+    });
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
-    logger.info({ url, docs: `${url}/docs/` }, `listening on ${url}`);
+    logger.info({ url, docs: `${url}/docs/`, provisioning: config.provisioning }, `listening on ${url}`);
     if (!docsBuilt(docsDir)) logger.warn({ docsDir }, "the docs are not built: /docs answers 404 until `npm run build`");
     logger.flush();
     return {
@@ -99,9 +131,10 @@ export async function startServer({
       apiUrl: `${url}${basePathOf(spec)}`,
       logger,
       storage,
+      refresher,
       close: () => {
         stopPruning();
-        return stop(server, storage);
+        return stop(server, storage, () => refresher.stop());
       },
     };
   } catch (error) {
@@ -189,7 +222,7 @@ const clientErrorAnswers: Record<string, [status: number, title: string, name: s
 // In-flight requests get this long to finish before their connections are cut.
 const drainMilliseconds = 10_000;
 
-async function stop(server: Server, storage: Storage): Promise<void> {
+async function stop(server: Server, storage: Storage, stopRefresher: () => Promise<void>): Promise<void> {
   await new Promise<void>((resolve) => {
     const cut = setTimeout(() => server.closeAllConnections(), drainMilliseconds).unref();
     server.close(() => {
@@ -198,5 +231,7 @@ async function stop(server: Server, storage: Storage): Promise<void> {
     });
     server.closeIdleConnections();
   });
+  // Refreshes under way finish and this replica's claims are released, before the database goes.
+  await stopRefresher();
   await storage.close();
 }

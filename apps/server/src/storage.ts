@@ -9,6 +9,9 @@ import { postgresInstanceStore } from "./instances/postgres-instance-store.js";
 import { sqliteInstanceStore } from "./instances/sqlite-instance-store.js";
 import type { InstanceStore } from "./instances/store.js";
 import type { KeyCheckStore } from "./secrets/key-check.js";
+import { postgresRefreshStore } from "./provisioning/postgres-refresh-store.js";
+import type { RefreshStore } from "./provisioning/refresh-store.js";
+import { sqliteRefreshStore } from "./provisioning/sqlite-refresh-store.js";
 import { postgresKeyCheckStore } from "./secrets/postgres-key-check-store.js";
 import { sqliteKeyCheckStore } from "./secrets/sqlite-key-check-store.js";
 import { guarded, openPostgres } from "./database/postgres.js";
@@ -18,6 +21,8 @@ export interface Storage {
   accounts: AccountStore;
   instances: InstanceStore;
   keyCheck: KeyCheckStore;
+  /** Due token refreshes, claimed by one replica at a time. */
+  refreshes: RefreshStore;
   /** Resolves when the database answers a read of the instances table; for the health check. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -34,6 +39,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
       accounts: postgresAccountStore(pool),
       instances: postgresInstanceStore(pool),
       keyCheck: postgresKeyCheckStore(pool),
+      refreshes: postgresRefreshStore(pool),
       ping: () => guarded(async () => void (await pool.query(newestInstance))),
       close: () => pool.end(),
     };
@@ -43,6 +49,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
     accounts: answeringStorageFaults(sqliteAccountStore(db)),
     instances: answeringStorageFaults(sqliteInstanceStore(db)),
     keyCheck: sqliteKeyCheckStore(db),
+    refreshes: sqliteRefreshStore(db),
     ping: () => {
       probeSqlite(config.file);
       return Promise.resolve();

@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import { createAccount, type NewAccount } from "../src/accounts/accounts.js";
 import type { OpenApiDocument } from "../src/api-types.js";
 import { embeddedConfig, type Config, type StorageConfig } from "../src/config.js";
-import { startServer, type RunningServer } from "../src/server.js";
+import { startServer, type RunningServer, type StartOptions } from "../src/server.js";
 
 export interface TestServer {
   server: RunningServer;
@@ -28,7 +28,15 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { dataDir?: string; spec?: OpenApiDocument; authorization?: string; storage?: StorageConfig; config?: Partial<Config> } = {},
+  options: {
+    dataDir?: string;
+    spec?: OpenApiDocument;
+    authorization?: string;
+    storage?: StorageConfig;
+    config?: Partial<Config>;
+    /** The vendors' sender, their timeout and the refresher's pace (provisioning tests). */
+    provisioning?: Pick<StartOptions, "outbound" | "vendorTimeoutMs" | "refresher">;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "instances-api-test-"));
   let raw = "";
@@ -42,6 +50,7 @@ export async function startTestServer(
   const server = await startServer({
     config: embeddedConfig(dataDir, { ...options.config, ...(options.storage ? { storage: options.storage } : {}) }),
     ...(options.spec ? { spec: options.spec } : {}),
+    ...options.provisioning,
     logDestination: destination,
     announce: (line) => {
       announced = /Authorization: (.*)$/.exec(line)?.[1];

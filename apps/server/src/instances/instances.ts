@@ -8,6 +8,7 @@ import type { Caller } from "../accounts/store.js";
 import type { Connector, ConnectorRegistry } from "../connectors/registry.js";
 import { NotFoundError, PreconditionFailedError } from "../errors.js";
 import { sealingContexts } from "../secrets/contexts.js";
+import type { InstanceProvisioning } from "../provisioning/instance-provisioning.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import { hashSecret, newToken } from "../secrets/tokens.js";
 import { decodeCursor, encodeCursor, type ListFilters } from "./cursor.js";
@@ -31,6 +32,8 @@ export interface InstancesDeps {
   secretBox: SecretBox;
   /** How long an Idempotency-Key is remembered. */
   idempotencyKeyTtlSeconds: number;
+  /** Checks credentials with the vendor before a create or a credential change, and refreshes tokens. */
+  provisioning: InstanceProvisioning;
 }
 
 // An update retried this often when other writers keep moving the version under it.
@@ -38,7 +41,7 @@ const maxUpdateAttempts = 5;
 
 export type InstancesService = ReturnType<typeof instancesService>;
 
-export function instancesService({ store, registry, secretBox, idempotencyKeyTtlSeconds }: InstancesDeps) {
+export function instancesService({ store, registry, secretBox, idempotencyKeyTtlSeconds, provisioning }: InstancesDeps) {
   const { instanceSecrets: secretsContext, idempotentResponse: idempotencyContext } = sealingContexts;
 
   /** Splits a configuration into the entries kept in clear and the sealed secret ones. */
@@ -83,13 +86,13 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
     caller: Caller,
     id: number,
     ifMatch: string | undefined,
-    change: (record: InstanceRecord) => InstanceChanges,
+    change: (record: InstanceRecord) => InstanceChanges | Promise<InstanceChanges>,
     token?: string,
   ) {
     for (let attempt = 1; ; attempt++) {
       const record = await find(caller, id);
       checkIfMatch(ifMatch, record);
-      const outcome = await store.update(caller.organizationId, id, record.version, change(record));
+      const outcome = await store.update(caller.organizationId, id, record.version, await change(record));
       if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
       if (outcome !== "version-mismatch") return present(outcome, token);
       if (ifMatch !== undefined)
@@ -115,6 +118,9 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       registry.checkCreateBody(body);
       const connector = registry.require(body.your_mom.key);
       const { clear, sealedSecrets, secretKeys } = seal(connector, caller.organizationId, body.configuration);
+      // Before anything is stored: refused or unreachable, nothing is created (and a retry under
+      // the same Idempotency-Key, which was not kept, checks again).
+      const provisioned = await provisioning.forCreate(connector, caller.organizationId, body.configuration);
       const token = newToken();
       const created = {
         organizationId: caller.organizationId,
@@ -126,6 +132,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
         secretKeys,
         tokenHash: hashSecret(token),
         createdAt: new Date().toISOString(),
+        ...provisioned,
       };
       const result = (record: InstanceRecord): InstanceResult => ({
         instance: instanceBody(record, connector, secretKeys, token),
@@ -180,14 +187,15 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
     },
 
     update(caller: Caller, id: number, patch: UpdateInstanceRequest, ifMatch: string | undefined): Promise<InstanceResult> {
-      return write(caller, id, ifMatch, (record) => {
-        const changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
+      return write(caller, id, ifMatch, async (record) => {
+        let changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
         if (patch.configuration !== undefined) {
           const connector = registry.require(record.connectorKey);
           // Every name the patch sends, to set or to remove, must be one of the connector's entries.
           registry.checkEntryNames(connector.key, Object.keys(patch.configuration));
           // A Map, then fromEntries: keys such as __proto__ stay plain data and fail validation.
-          const merged = new Map(Object.entries({ ...record.configuration, ...openSecrets(record) }));
+          const before = { ...record.configuration, ...openSecrets(record) };
+          const merged = new Map(Object.entries(before));
           for (const [key, value] of Object.entries(patch.configuration)) {
             if (value === null) merged.delete(key);
             else merged.set(key, value);
@@ -198,6 +206,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
           changes.configuration = sealed.clear;
           changes.sealedSecrets = sealed.sealedSecrets;
           changes.secretKeys = sealed.secretKeys;
+          changes = { ...changes, ...(await provisioning.forChange(connector, record, before, configuration)) };
         }
         return changes;
       });
@@ -205,15 +214,18 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
 
     replace(caller: Caller, id: number, body: CreateInstanceBody, ifMatch: string | undefined): Promise<InstanceResult> {
       registry.checkCreateBody(body);
-      return write(caller, id, ifMatch, (record) => {
+      return write(caller, id, ifMatch, async (record) => {
         if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
-        const sealed = seal(registry.require(record.connectorKey), record.organizationId, body.configuration);
+        const connector = registry.require(record.connectorKey);
+        const sealed = seal(connector, record.organizationId, body.configuration);
+        const before = { ...record.configuration, ...openSecrets(record) };
         return {
           name: body.name,
           tags: body.tags ?? [],
           configuration: sealed.clear,
           sealedSecrets: sealed.sealedSecrets,
           secretKeys: sealed.secretKeys,
+          ...(await provisioning.forChange(connector, record, before, body.configuration)),
         };
       });
     },
@@ -234,6 +246,38 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
     rotateToken(caller: Caller, id: number): Promise<InstanceResult> {
       const token = newToken();
       return write(caller, id, undefined, () => ({ tokenHash: hashSecret(token) }), token);
+    },
+
+    /** Checks the credentials again now; the outcome, refused or unreachable included, is the instance's state. */
+    async verify(caller: Caller, id: number): Promise<InstanceResult> {
+      if (provisioning.mode === "off") return present(await find(caller, id));
+      return write(caller, id, undefined, async (record) => {
+        const connector = registry.require(record.connectorKey);
+        return provisioning.verify(connector, record, { ...record.configuration, ...openSecrets(record) });
+      });
+    },
+
+    /**
+     * Refreshes the vendor's tokens of one instance whose refresh is due (the refresher claimed
+     * it). A write in between that re-provisioned the instance wins: this refresh is dropped.
+     * Returns whether the instance is valid after it, or undefined when it was gone or changed.
+     */
+    async refreshTokens(organizationId: number, id: number): Promise<boolean | undefined> {
+      const record = await store.get(organizationId, id);
+      if (!record) return undefined;
+      const connector = registry.require(record.connectorKey);
+      const changes = await provisioning.refresh(connector, record, { ...record.configuration, ...openSecrets(record) });
+      if (!changes) return undefined;
+      // Only over the state this refresh started from: the tokens it renewed replace those.
+      let current: InstanceRecord | undefined = record;
+      for (let attempt = 1; attempt <= maxUpdateAttempts; attempt++) {
+        const outcome = await store.update(organizationId, id, current.version, changes);
+        if (outcome === "not-found") return undefined;
+        if (outcome !== "version-mismatch") return present(outcome).instance.valid;
+        current = await store.get(organizationId, id);
+        if (!current || current.provisioning !== record.provisioning) return undefined;
+      }
+      return undefined;
     },
   };
 }

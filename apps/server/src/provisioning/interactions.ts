@@ -1,0 +1,55 @@
+// What an instance shows of its provisioning: each exchange with the vendor (or the sandbox's
+// simulation of it) as one step, with where it went but never a query string, a header or a
+// body, so that no secret can be in it. Only the last few are kept.
+import type { OutboundRequest } from "../outbound/outbound.js";
+
+export type InteractionStep = "credential-check" | "token" | "refresh";
+export type InteractionOutcome = "accepted" | "refused" | "unreachable" | "timeout" | "address-not-allowed" | "vendor-error";
+
+export interface ProvisionInteraction {
+  /** When the step started (ISO 8601, UTC). */
+  time: string;
+  step: InteractionStep;
+  method: string;
+  host: string;
+  /** The path only: no query string. */
+  path: string;
+  /** The vendor's HTTP status, or null when no answer came. */
+  status: number | null;
+  outcome: InteractionOutcome;
+  /** True in the sandbox: the vendor was simulated, nothing left the server. */
+  simulated: boolean;
+  /** What the vendor said, or why the step failed, with every secret blotted out. */
+  detail?: string;
+}
+
+/** How many interactions an instance keeps: the newest. */
+export const interactionsKept = 20;
+
+export function interaction(
+  step: InteractionStep,
+  request: Pick<OutboundRequest, "method" | "url">,
+  started: Date,
+  simulated: boolean,
+  result: { status: number | null; outcome: InteractionOutcome; detail?: string },
+): ProvisionInteraction {
+  return {
+    time: started.toISOString(),
+    step,
+    method: request.method,
+    host: request.url.host,
+    path: request.url.pathname,
+    status: result.status,
+    outcome: result.outcome,
+    simulated,
+    ...(result.detail === undefined ? {} : { detail: result.detail }),
+  };
+}
+
+/** The earlier interactions with the new ones after them, the newest `interactionsKept` kept. */
+export function appendInteractions(
+  earlier: readonly ProvisionInteraction[],
+  added: readonly ProvisionInteraction[],
+): ProvisionInteraction[] {
+  return [...earlier, ...added].slice(-interactionsKept);
+}
