@@ -84,6 +84,7 @@ function connectorSection(spec: Document, connector: ConnectorDefinition): strin
     `Key \`${connector.key}\` · catalog id ${catalog.id} · OAuth: ${catalog.typeOauth ? "yes" : "no"} · trial account: ${catalog.trialAccount ? "yes" : "no"}${catalog.signupURL ? ` · [sign up](${catalog.signupURL})` : ""}`,
     "| Entry | Required | Secret | Default | Description |\n|---|---|---|---|---|\n" + rows.map((row) => `| ${row} |`).join("\n"),
     platform.length ? `The platform adds: ${platform.join(", ")}.` : "The platform adds no entries of its own.",
+    credentialCheckText(connector),
     "**Sample request**",
     "```json\n" + JSON.stringify(request, null, 2) + "\n```",
     "**Sample response** (the guide's, corrected; secrets masked as this server returns them)",
@@ -91,6 +92,36 @@ function connectorSection(spec: Document, connector: ConnectorDefinition): strin
   ]
     .filter(Boolean)
     .join("\n\n");
+}
+
+/** What the platform checks with the vendor when an instance is created (x-connector.credentialCheck). */
+function credentialCheckText({ credentialCheck: check }: ConnectorDefinition): string {
+  const statuses = (accepted: number[], refused: number[]) => `accepted on ${accepted.join(", ")}, refused on ${refused.join(", ")}`;
+  const sandbox =
+    "In the sandbox (`PROVISIONING=sandbox`, the reference server's default) the vendor is simulated: a secret entry `invalid-credentials` is refused (`422`), `vendor-unavailable` is unreachable (`502`).";
+  if (check.type === "none") return `**Credential check**: none. ${check.reason}.`;
+  if (check.type === "request") {
+    const auth =
+      check.auth.type === "basic"
+        ? `HTTP basic authentication (\`${check.auth.username}\`, \`${check.auth.password}\`)`
+        : check.auth.type === "bearer"
+          ? `a bearer token (\`${check.auth.token}\`)`
+          : check.auth.type === "header"
+            ? `the header \`${check.auth.name}: ${check.auth.value}\``
+            : `a JSON body \`${JSON.stringify(check.auth.json)}\``;
+    return `**Credential check**: \`${check.method} ${check.url}\` with ${auth}; ${statuses(check.accepted, check.refused)}. ${sandbox}`;
+  }
+  const { tokens } = check;
+  return [
+    `**Credential check**: the OAuth 2.0 password grant, \`POST ${check.tokenUrl}\` with \`client_id\` = \`${check.clientId}\`, \`client_secret\` = \`${check.clientSecret}\`, \`username\`, \`password\`${
+      check.parameters
+        ? ` and ${Object.entries(check.parameters)
+            .map(([k, v]) => `\`${k}\` = \`${v}\``)
+            .join(", ")}`
+        : ""
+    }; ${statuses(check.accepted, check.refused)}.`,
+    `The tokens it issues are kept in \`${tokens.accessToken}\` and \`${tokens.refreshToken}\` (secret: sealed, masked), their issue time (epoch ms) in \`${tokens.issuedAt}\`, and refreshed with the refresh-token grant before they expire: at the earlier of the vendor's \`expires_in\`${tokens.refreshInterval ? ` and \`${tokens.refreshInterval}\`` : ""}, less a tenth (at most five minutes). A refused refresh makes the instance \`valid: false\`. ${sandbox}`,
+  ].join(" ");
 }
 
 /** The value at `path` in the document, following each `$ref` met on the way. */
