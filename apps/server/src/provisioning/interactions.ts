@@ -1,27 +1,13 @@
 // What an instance shows of its provisioning: each exchange with the vendor (or the sandbox's
 // simulation of it) as one step, with where it went but never a query string, a header or a
 // body, so that no secret can be in it. Only the last few are kept.
+import type { ProvisionInteractionBody } from "../api-types.js";
 import type { OutboundRequest } from "../outbound/outbound.js";
 
-export type InteractionStep = "credential-check" | "token" | "refresh";
-export type InteractionOutcome = "accepted" | "refused" | "unreachable" | "timeout" | "address-not-allowed" | "vendor-error";
-
-export interface ProvisionInteraction {
-  /** When the step started (ISO 8601, UTC). */
-  time: string;
-  step: InteractionStep;
-  method: string;
-  host: string;
-  /** The path only: no query string. */
-  path: string;
-  /** The vendor's HTTP status, or null when no answer came. */
-  status: number | null;
-  outcome: InteractionOutcome;
-  /** True in the sandbox: the vendor was simulated, nothing left the server. */
-  simulated: boolean;
-  /** What the vendor said, or why the step failed, with every secret blotted out. */
-  detail?: string;
-}
+/** One step, as the spec's ProvisionInteraction describes it. */
+export type ProvisionInteraction = ProvisionInteractionBody;
+export type InteractionStep = ProvisionInteraction["step"];
+export type InteractionOutcome = ProvisionInteraction["outcome"];
 
 /** How many interactions an instance keeps: the newest. */
 export const interactionsKept = 20;
