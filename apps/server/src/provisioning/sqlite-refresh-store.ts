@@ -17,12 +17,19 @@ export function sqliteRefreshStore(db: SqliteDatabase): RefreshStore {
   const releaseAll = db.prepare(
     "UPDATE instances SET refresh_claimed_by = NULL, refresh_claimed_until = NULL WHERE refresh_claimed_by = ?",
   );
+  // Async, so that SQLite's errors (a damaged or vanished file) reject rather than throw.
   return {
-    claimDue: (owner, now, leaseMs, limit) => Promise.resolve(claim.all({ owner, until: now + leaseMs, now, limit }) as DueRefresh[]),
-    release: (owner, id) => {
-      release.run(id, owner);
-      return Promise.resolve();
+    claimDue: async (owner, now, leaseMs, limit) => {
+      await Promise.resolve();
+      return claim.all({ owner, until: now + leaseMs, now, limit }) as DueRefresh[];
     },
-    releaseAll: (owner) => Promise.resolve(releaseAll.run(owner).changes),
+    release: async (owner, id) => {
+      await Promise.resolve();
+      release.run(id, owner);
+    },
+    releaseAll: async (owner) => {
+      await Promise.resolve();
+      return releaseAll.run(owner).changes;
+    },
   };
 }
