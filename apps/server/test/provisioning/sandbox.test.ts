@@ -8,6 +8,7 @@ import { loadBundledSpec } from "../../src/spec.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 
 interface Interaction {
+  time: string;
   step: string;
   method: string;
   host: string;
@@ -130,6 +131,19 @@ describe("in the sandbox, SugarCRM's tokens", () => {
     const issuedAt = Number(instance.configuration["oauth.user.refresh_time"]);
     expect(record?.refreshDueAt).toBe(issuedAt + 3_600_000 - 300_000);
     expect(record?.provisioning).not.toMatch(/access_token|oauth\.user\.token/);
+  });
+});
+
+describe("provisionInteractions", () => {
+  it("keeps the last 20 steps, newest last", async () => {
+    const fresh = examples.find((e) => e.key === "freshservice")!;
+    const created = await body<Instance>(await create(fresh.body));
+    let last: Instance | undefined;
+    for (let i = 0; i < 22; i++) last = await body<Instance>(await t.api(`/instances/${created.id}/verify`, { method: "POST" }));
+    expect(last?.provisionInteractions).toHaveLength(20);
+    const times = last!.provisionInteractions.map((i) => i.time);
+    expect(times).toEqual([...times].sort());
+    expect(times[0]! > created.provisionInteractions[0]!.time).toBe(true); // the oldest went first
   });
 });
 
