@@ -49,6 +49,7 @@ describe("the bundle", () => {
       "replaceInstance",
       "rotateInstanceToken",
       "updateInstance",
+      "verifyInstance",
     ]);
     for (const op of operations) {
       expect(op.tags.length, op.operationId).toBeGreaterThan(0);

@@ -116,6 +116,7 @@ function connectorSection(spec: Document, connector: ConnectorDefinition): strin
       rows.map((row) => `| ${row} |`).join("\n") +
       "\n\n</div>",
     platform.length ? `The platform adds: ${platform.join(", ")}.` : "The platform adds no entries of its own.",
+    credentialCheckText(connector),
     "**Sample request**",
     "```json\n" + JSON.stringify(request, null, 2) + "\n```",
     "**Sample response** (the guide's, corrected; secrets masked as this server returns them)",
@@ -135,6 +136,36 @@ function entryKey(key: string): string {
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** What the platform checks with the vendor when an instance is created (x-connector.credentialCheck). */
+function credentialCheckText({ credentialCheck: check }: ConnectorDefinition): string {
+  const statuses = (accepted: number[], refused: number[]) => `accepted on ${accepted.join(", ")}, refused on ${refused.join(", ")}`;
+  const sandbox =
+    "In the sandbox (`PROVISIONING=sandbox`, the reference server's default) the vendor is simulated: a secret entry `invalid-credentials` is refused (`422`), `vendor-unavailable` is unreachable (`502`).";
+  if (check.type === "none") return `**Credential check**: none. ${check.reason}.`;
+  if (check.type === "request") {
+    const auth =
+      check.auth.type === "basic"
+        ? `HTTP basic authentication (\`${check.auth.username}\`, \`${check.auth.password}\`)`
+        : check.auth.type === "bearer"
+          ? `a bearer token (\`${check.auth.token}\`)`
+          : check.auth.type === "header"
+            ? `the header \`${check.auth.name}: ${check.auth.value}\``
+            : `a JSON body \`${JSON.stringify(check.auth.json)}\``;
+    return `**Credential check**: \`${check.method} ${check.url}\` with ${auth}; ${statuses(check.accepted, check.refused)}. ${sandbox}`;
+  }
+  const { tokens } = check;
+  return [
+    `**Credential check**: the OAuth 2.0 password grant, \`POST ${check.tokenUrl}\` with \`client_id\` = \`${check.clientId}\`, \`client_secret\` = \`${check.clientSecret}\`, \`username\`, \`password\`${
+      check.parameters
+        ? ` and ${Object.entries(check.parameters)
+            .map(([k, v]) => `\`${k}\` = \`${v}\``)
+            .join(", ")}`
+        : ""
+    }; ${statuses(check.accepted, check.refused)}.`,
+    `The tokens it issues are kept in \`${tokens.accessToken}\` and \`${tokens.refreshToken}\` (secret: sealed, masked), their issue time (epoch ms) in \`${tokens.issuedAt}\`, and refreshed with the refresh-token grant before they expire: at the earlier of the vendor's \`expires_in\`${tokens.refreshInterval ? ` and \`${tokens.refreshInterval}\`` : ""}, less a tenth (at most five minutes). A refused refresh makes the instance \`valid: false\`. ${sandbox}`,
+  ].join(" ");
 }
 
 /** Markdown table cell text: one line, no pipe breaking the row. */

@@ -44,6 +44,7 @@ describe("the built docs", () => {
       "replaceInstance",
       "rotateInstanceToken",
       "updateInstance",
+      "verifyInstance",
     ]);
     for (const [operationId, operation] of operations) {
       expect(html, operationId).toContain(operationId);
@@ -82,5 +83,22 @@ describe("the built docs", () => {
     expect(freshservice).toContain("**Sample response**");
     expect(freshservice).toContain('"id": 252');
     expect(freshservice).toContain('"password": "********"');
+  });
+
+  it("say for each connector what its credentials are checked against, and the sandbox's magic values", () => {
+    const section = (name: string) => document.info.description!.split(`## ${name}`)[1]!.split("\n## ")[0]!;
+    expect(section("Freshservice Beta")).toContain(
+      "**Credential check**: `GET https://{subdomain}.freshservice.com/api/v2/agents/me` with HTTP basic authentication (`{username}`, `{password}`); accepted on 200, refused on 401, 403.",
+    );
+    expect(section("SugarCRM Beta")).toContain("the OAuth 2.0 password grant, `POST {oauth.token.url}`");
+    expect(section("SugarCRM Beta")).toContain("`oauth.user.token` and `oauth.user.refresh_token` (secret: sealed, masked)");
+    expect(section("QuickBooks Enterprise")).toContain(
+      "**Credential check**: none. QuickBooks Enterprise talks to the platform through the QuickBooks Web Connector",
+    );
+    for (const connector of connectors) {
+      const text = section(connector.catalog.name);
+      expect(text, connector.key).toContain("**Credential check**");
+      if (connector.credentialCheck.type !== "none") expect(text, connector.key).toContain("`invalid-credentials` is refused");
+    }
   });
 });

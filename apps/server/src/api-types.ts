@@ -8,6 +8,7 @@ export type ConnectorBody = Schemas["Connector"];
 export type ConfigurationEntry = Schemas["ConfigurationEntry"];
 export type UpdateInstanceRequest = Schemas["UpdateInstanceRequest"];
 export type Problem = Schemas["Problem"];
+export type ProvisionInteractionBody = Schemas["ProvisionInteraction"];
 
 /** A create (or replace) body of any connector, as the server handles them: by key, not by type. */
 export interface CreateInstanceBody {

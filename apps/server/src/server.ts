@@ -23,6 +23,9 @@ import { eventDispatcher } from "./events/dispatcher.js";
 import { lifecycleEvents, type CheckOutboundUrl } from "./events/lifecycle.js";
 import type { OutboundSend } from "./outbound/outbound.js";
 import { checkOutboundUrl, guardedSender } from "./outbound/guarded-sender.js";
+import { instanceProvisioning } from "./provisioning/instance-provisioning.js";
+import { provisioner } from "./provisioning/provisioner.js";
+import { startRefresher, type Refresher, type RefresherOptions } from "./provisioning/refresher.js";
 import { unlockSecretBox } from "./secrets/key-check.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
 
@@ -36,8 +39,16 @@ export interface StartOptions {
   announce?: (line: string) => void;
   /** The built docs; @instances-api/docs's by default. */
   docsDir?: string;
-  /** How events reach callback URLs (tests record or refuse here); the outbound guard by default. */
+  /**
+   * What the server sends on its own goes through: vendor checks with PROVISIONING=live and event
+   * deliveries, and the check of a callback URL at create. The outbound guard by default; tests
+   * record or refuse here.
+   */
   outbound?: { send: OutboundSend; checkOutboundUrl: CheckOutboundUrl };
+  /** How long a vendor has to answer one check or refresh; 10 s by default. */
+  vendorTimeoutMs?: number;
+  /** The token refresher's poll and lease, for tests. */
+  refresher?: Pick<RefresherOptions, "pollMs" | "leaseMs">;
 }
 
 export interface RunningServer {
@@ -47,6 +58,8 @@ export interface RunningServer {
   apiUrl: string;
   logger: Logger;
   storage: Storage;
+  /** The background token refresher (its `runDue` lets a test run a round at once). */
+  refresher: Refresher;
   /** Stops accepting, finishes in-flight requests, closes the database. */
   close(): Promise<void>;
 }
@@ -70,6 +83,8 @@ export async function startServer({
     send: guardedSender({ allowedHosts: config.outboundAllowedHosts }),
     checkOutboundUrl: (url) => checkOutboundUrl(url, config.outboundAllowedHosts),
   },
+  vendorTimeoutMs,
+  refresher: refresherOptions,
 }: StartOptions): Promise<RunningServer> {
   const logger = createLogger(config, logDestination);
   const storage = await openStorage(config.storage);
@@ -95,6 +110,14 @@ export async function startServer({
       secretBox,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
       events,
+      provisioning: instanceProvisioning({
+        provisioner: provisioner({
+          mode: config.provisioning,
+          outbound: outbound.send,
+          ...(vendorTimeoutMs ? { timeoutMs: vendorTimeoutMs } : {}),
+        }),
+        secretBox,
+      }),
     });
     const app = createApp({
       spec,
@@ -113,6 +136,12 @@ export async function startServer({
     // Only once the start can no longer fail: a refused start writes nothing and leaves no timer.
     const stopPruning = pruneIdempotencyKeysPeriodically(instances, config.idempotencyKeyTtlSeconds, logger);
     dispatcher.start();
+    const refresher = startRefresher({
+      store: storage.refreshes,
+      refresh: (organizationId, id) => instances.refreshTokens(organizationId, id),
+      logger,
+      ...refresherOptions,
+    });
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info(...listeningLine(url, config));
@@ -123,10 +152,11 @@ export async function startServer({
       apiUrl: `${url}${basePathOf(spec)}`,
       logger,
       storage,
+      refresher,
       close: async () => {
         stopPruning();
         await dispatcher.stop();
-        return stop(server, storage);
+        return stop(server, storage, () => refresher.stop());
       },
     };
   } catch (error) {
@@ -231,7 +261,7 @@ const clientErrorAnswers: Record<string, [status: number, title: string, name: s
 // In-flight requests get this long to finish before their connections are cut.
 const drainMilliseconds = 10_000;
 
-async function stop(server: Server, storage: Storage): Promise<void> {
+async function stop(server: Server, storage: Storage, stopRefresher: () => Promise<void>): Promise<void> {
   await new Promise<void>((resolve) => {
     const cut = setTimeout(() => server.closeAllConnections(), drainMilliseconds).unref();
     server.close(() => {
@@ -240,5 +270,7 @@ async function stop(server: Server, storage: Storage): Promise<void> {
     });
     server.closeIdleConnections();
   });
+  // Refreshes under way finish and this replica's claims are released, before the database goes.
+  await stopRefresher();
   await storage.close();
 }

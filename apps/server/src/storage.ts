@@ -12,6 +12,9 @@ import { postgresInstanceStore } from "./instances/postgres-instance-store.js";
 import { sqliteInstanceStore } from "./instances/sqlite-instance-store.js";
 import type { InstanceStore } from "./instances/store.js";
 import type { KeyCheckStore } from "./secrets/key-check.js";
+import { postgresRefreshStore } from "./provisioning/postgres-refresh-store.js";
+import type { RefreshStore } from "./provisioning/refresh-store.js";
+import { sqliteRefreshStore } from "./provisioning/sqlite-refresh-store.js";
 import { postgresKeyCheckStore } from "./secrets/postgres-key-check-store.js";
 import { sqliteKeyCheckStore } from "./secrets/sqlite-key-check-store.js";
 import { guarded, openPostgres } from "./database/postgres.js";
@@ -23,6 +26,8 @@ export interface Storage {
   /** The event outbox, for the dispatcher and the deliveries listing. */
   events: EventStore;
   keyCheck: KeyCheckStore;
+  /** Due token refreshes, claimed by one replica at a time. */
+  refreshes: RefreshStore;
   /** Resolves when the database answers a read of the instances table; for the health check. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -40,6 +45,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
       instances: postgresInstanceStore(pool),
       events: postgresEventStore(pool),
       keyCheck: postgresKeyCheckStore(pool),
+      refreshes: postgresRefreshStore(pool),
       ping: () => guarded(async () => void (await pool.query(newestInstance))),
       close: () => pool.end(),
     };
@@ -50,6 +56,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
     instances: answeringStorageFaults(sqliteInstanceStore(db)),
     events: answeringStorageFaults(sqliteEventStore(db)),
     keyCheck: sqliteKeyCheckStore(db),
+    refreshes: sqliteRefreshStore(db),
     ping: () => {
       probeSqlite(config.file);
       return Promise.resolve();

@@ -9,6 +9,7 @@ import { createAccount, type NewAccount } from "../src/accounts/accounts.js";
 import type { SpecDocument } from "@instances-api/spec-tools";
 import { embeddedConfig, type Config, type StorageConfig } from "../src/config.js";
 import { startServer, type RunningServer, type StartOptions } from "../src/server.js";
+import type { OutboundSend } from "../src/outbound/outbound.js";
 import { sendingNothingAway } from "./events/outbound-fakes.js";
 
 export interface TestServer {
@@ -37,6 +38,8 @@ export async function startTestServer(
     config?: Partial<Config>;
     /** How events leave; by default to nowhere off this machine (test/events/outbound-fakes.ts). */
     outbound?: StartOptions["outbound"];
+    /** The vendors' sender, their timeout and the refresher's pace (provisioning tests). */
+    provisioning?: Pick<StartOptions, "vendorTimeoutMs" | "refresher"> & { outbound?: OutboundSend };
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "instances-api-test-"));
@@ -51,7 +54,8 @@ export async function startTestServer(
   const server = await startServer({
     config: embeddedConfig(dataDir, { ...options.config, ...(options.storage ? { storage: options.storage } : {}) }),
     ...(options.spec ? { spec: options.spec } : {}),
-    outbound: options.outbound ?? sendingNothingAway(),
+    ...options.provisioning,
+    outbound: options.outbound ?? withVendorSender(options.provisioning?.outbound),
     logDestination: destination,
     announce: (line) => {
       announced = /Authorization: (.*)$/.exec(line)?.[1];
@@ -93,4 +97,13 @@ export async function startTestServer(
 
 export async function body<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;
+}
+
+/**
+ * Where the server sends: nowhere off this machine by default; a provisioning test's own sender
+ * for its vendor checks (callback URLs checked as for any test that is not about events).
+ */
+function withVendorSender(send: OutboundSend | undefined): NonNullable<StartOptions["outbound"]> {
+  const nowhere = sendingNothingAway();
+  return send ? { ...nowhere, send } : nowhere;
 }

@@ -51,12 +51,65 @@ export interface ConnectorDefinition {
   defaults: ConfigurationValues;
   /** Entries that are credentials: the caller's `writeOnly` ones and the platform's secrets. */
   secretKeys: ReadonlySet<string>;
+  /** How the platform checks the credentials with the vendor (x-connector.credentialCheck). */
+  credentialCheck: CredentialCheck;
+}
+
+/**
+ * How an instance's credentials are checked with the vendor, as spec/README.md documents
+ * `x-connector.credentialCheck`. Strings in it are templates over the instance's configuration:
+ * `{subdomain}` is the entry's value (a value that is itself a template is expanded in turn).
+ */
+export type CredentialCheck = RequestCheck | OAuth2PasswordCheck | NoCheck;
+
+/** One request; the answer's status says whether the vendor accepted the credentials. */
+export interface RequestCheck {
+  type: "request";
+  method: "GET" | "POST";
+  url: string;
+  auth: CredentialAuth;
+  /** Statuses that mean the credentials were accepted, and refused; any other is the vendor's own fault. */
+  accepted: number[];
+  refused: number[];
+}
+
+/** How a request carries the credentials. */
+export type CredentialAuth =
+  | { type: "basic"; username: string; password: string }
+  | { type: "bearer"; token: string }
+  | { type: "header"; name: string; value: string }
+  /** In a JSON body: a template object whose string values are expanded. */
+  | { type: "body"; json: Record<string, unknown> };
+
+/** The OAuth 2.0 password grant (RFC 6749 §4.3); the tokens it issues are kept and refreshed (§6). */
+export interface OAuth2PasswordCheck {
+  type: "oauth2-password";
+  tokenUrl: string;
+  /** How the grant's parameters are sent: a form (RFC 6749's) or a JSON object (SugarCRM's). */
+  bodyEncoding: "form" | "json";
+  clientId: string;
+  clientSecret: string;
+  username: string;
+  password: string;
+  /** Further parameters of the vendor's (SugarCRM's `platform`). */
+  parameters?: Record<string, string>;
+  /** The configuration entries the issued tokens are kept in. */
+  tokens: { accessToken: string; refreshToken: string; issuedAt: string; refreshInterval?: string };
+  accepted: number[];
+  refused: number[];
+}
+
+/** No remote check exists; `reason` says why. */
+export interface NoCheck {
+  type: "none";
+  reason: string;
 }
 
 interface ConnectorExtension {
   catalog: Omit<ConnectorCatalog, "key">;
   platformConfiguration?: ConfigurationValues;
   platformSecrets?: string[];
+  credentialCheck?: CredentialCheck;
 }
 
 /** Every connector in the spec, by key. */
@@ -100,6 +153,7 @@ function readConnector(schemaName: string, schema: Schema, spec: SpecDocument): 
     platformConfiguration: { ...extension.platformConfiguration },
     defaults: Object.fromEntries(entries.filter((e) => e.default !== undefined).map((e) => [e.key, e.default ?? null])),
     secretKeys: new Set([...entries.filter((e) => e.secret).map((e) => e.key), ...(extension.platformSecrets ?? [])]),
+    credentialCheck: extension.credentialCheck ?? { type: "none", reason: "the spec declares no credential check" },
   };
 }
 

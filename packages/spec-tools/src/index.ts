@@ -6,4 +6,15 @@ export { dereferenced, partsOf, pointerOf, resolveRef, walk } from "./json-point
 export { schemaValidator } from "./schema-validator.js";
 export type { ErrorObject, SchemaValidator, ValidateFunction } from "./schema-validator.js";
 export { readConnectors, readCreateExamples } from "./connectors.js";
-export type { CreateExample, ConfigurationEntry, ConfigurationValues, ConnectorCatalog, ConnectorDefinition } from "./connectors.js";
+export type {
+  CreateExample,
+  ConfigurationEntry,
+  ConfigurationValues,
+  ConnectorCatalog,
+  ConnectorDefinition,
+  CredentialAuth,
+  CredentialCheck,
+  NoCheck,
+  OAuth2PasswordCheck,
+  RequestCheck,
+} from "./connectors.js";

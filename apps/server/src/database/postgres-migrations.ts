@@ -59,6 +59,19 @@ export const postgresMigrations: Migration[] = [
     `,
   },
   {
+    version: 4,
+    name: "provisioning: the state of the last credential check, and when its tokens are refreshed",
+    // As SQLite's migration 4. The refreshers of every replica claim due rows with
+    // FOR UPDATE SKIP LOCKED and a lease (provisioning/postgres-refresh-store.ts).
+    sql: `
+      ALTER TABLE instances ADD COLUMN provisioning TEXT;
+      ALTER TABLE instances ADD COLUMN refresh_due_at BIGINT;
+      ALTER TABLE instances ADD COLUMN refresh_claimed_by TEXT;
+      ALTER TABLE instances ADD COLUMN refresh_claimed_until BIGINT;
+      CREATE INDEX instances_refresh_due ON instances (refresh_due_at) WHERE refresh_due_at IS NOT NULL;
+    `,
+  },
+  {
     version: 5,
     name: "event signing secrets and the event outbox",
     // As SQLite's migration 5.

@@ -70,6 +70,21 @@ export const sqliteMigrations: Migration[] = [
     `,
   },
   {
+    version: 4,
+    name: "provisioning: the state of the last credential check, and when its tokens are refreshed",
+    // provisioning: JSON (valid, interactions, issued entries; issued secrets sealed), NULL for a
+    // row from before or with PROVISIONING=off. refresh_due_at: epoch ms, NULL when nothing is
+    // to refresh; a replica claims a due refresh by writing its name and a lease's end
+    // (provisioning/refresh-store.ts), so no two refresh the same instance at once.
+    sql: `
+      ALTER TABLE instances ADD COLUMN provisioning TEXT;
+      ALTER TABLE instances ADD COLUMN refresh_due_at INTEGER;
+      ALTER TABLE instances ADD COLUMN refresh_claimed_by TEXT;
+      ALTER TABLE instances ADD COLUMN refresh_claimed_until INTEGER;
+      CREATE INDEX instances_refresh_due ON instances (refresh_due_at) WHERE refresh_due_at IS NOT NULL;
+    `,
+  },
+  {
     version: 5,
     name: "event signing secrets and the event outbox",
     // The events of an instance's lifecycle (events/). Written in the same transaction as the

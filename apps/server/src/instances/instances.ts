@@ -9,6 +9,7 @@ import type { Connector, ConnectorRegistry } from "../connectors/registry.js";
 import type { LifecycleEvents } from "../events/lifecycle.js";
 import { NotFoundError, PreconditionFailedError } from "../errors.js";
 import { sealingContexts } from "../secrets/contexts.js";
+import type { InstanceProvisioning } from "../provisioning/instance-provisioning.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import { hashSecret, newToken } from "../secrets/tokens.js";
 import { decodeCursor, encodeCursor, type ListFilters } from "./cursor.js";
@@ -34,6 +35,8 @@ export interface InstancesDeps {
   idempotencyKeyTtlSeconds: number;
   /** The lifecycle events each write records (events/). */
   events: LifecycleEvents;
+  /** Checks credentials with the vendor before a create or a credential change, and refreshes tokens. */
+  provisioning: InstanceProvisioning;
 }
 
 // An update retried this often when other writers keep moving the version under it.
@@ -41,7 +44,7 @@ const maxUpdateAttempts = 5;
 
 export type InstancesService = ReturnType<typeof instancesService>;
 
-export function instancesService({ store, registry, secretBox, idempotencyKeyTtlSeconds, events }: InstancesDeps) {
+export function instancesService({ store, registry, secretBox, idempotencyKeyTtlSeconds, events, provisioning }: InstancesDeps) {
   const { instanceSecrets: secretsContext, idempotentResponse: idempotencyContext } = sealingContexts;
 
   /** Splits a configuration into the entries kept in clear and the sealed secret ones. */
@@ -89,7 +92,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
     caller: Caller,
     id: number,
     ifMatch: string | undefined,
-    change: (record: InstanceRecord) => InstanceChanges,
+    change: (record: InstanceRecord) => InstanceChanges | Promise<InstanceChanges>,
     issued?: { token: string; eventSigningSecret: string },
   ) {
     // A write that issues a token is a rotation; any other, an update.
@@ -97,8 +100,9 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
     for (let attempt = 1; ; attempt++) {
       const record = await find(caller, id);
       checkIfMatch(ifMatch, record);
+      const changes = await change(record);
       const intent = events.intent(event, presentForEvent, issued?.eventSigningSecret);
-      const outcome = await store.update(caller.organizationId, id, record.version, change(record), intent);
+      const outcome = await store.update(caller.organizationId, id, record.version, changes, intent);
       if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
       if (outcome !== "version-mismatch") {
         events.committed();
@@ -129,6 +133,9 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       // The body passed the spec's validator: it is one connector's create request.
       const connector = registry.require(body.your_mom.key);
       const { clear, sealedSecrets, secretKeys } = seal(connector, caller.organizationId, body.configuration);
+      // Before anything is stored: refused or unreachable, nothing is created (and a retry under
+      // the same Idempotency-Key, which was not kept, checks again).
+      const provisioned = await provisioning.forCreate(connector, caller.organizationId, body.configuration);
       const token = newToken();
       const eventSigningSecret = events.newSigningSecret();
       const intent = events.intent("instance.created", (record) => instanceBody(record, connector, secretKeys), eventSigningSecret);
@@ -142,6 +149,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
         secretKeys,
         tokenHash: hashSecret(token),
         createdAt: new Date().toISOString(),
+        ...provisioned,
       };
       const result = (record: InstanceRecord): InstanceResult => ({
         instance: { ...instanceBody(record, connector, secretKeys, token), eventSigningSecret },
@@ -205,14 +213,15 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
 
     async update(caller: Caller, id: number, patch: UpdateInstanceRequest, ifMatch: string | undefined): Promise<InstanceResult> {
       await events.checkCallbackUrl(patch.configuration);
-      return write(caller, id, ifMatch, (record) => {
-        const changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
+      return write(caller, id, ifMatch, async (record) => {
+        let changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
         if (patch.configuration !== undefined) {
           const connector = registry.require(record.connectorKey);
           // Every name the patch sends, to set or to remove, must be one of the connector's entries.
           registry.checkEntryNames(connector.key, Object.keys(patch.configuration));
           // A Map, then fromEntries: keys such as __proto__ stay plain data and fail validation.
-          const merged = new Map(Object.entries({ ...record.configuration, ...openSecrets(record) }));
+          const before = { ...record.configuration, ...openSecrets(record) };
+          const merged = new Map(Object.entries(before));
           for (const [key, value] of Object.entries(patch.configuration)) {
             if (value === null) merged.delete(key);
             else merged.set(key, value);
@@ -223,6 +232,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
           changes.configuration = sealed.clear;
           changes.sealedSecrets = sealed.sealedSecrets;
           changes.secretKeys = sealed.secretKeys;
+          changes = { ...changes, ...(await provisioning.forChange(connector, record, before, configuration)) };
         }
         return changes;
       });
@@ -230,15 +240,18 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
 
     async replace(caller: Caller, id: number, body: CreateInstanceBody, ifMatch: string | undefined): Promise<InstanceResult> {
       await events.checkCallbackUrl(body.configuration);
-      return write(caller, id, ifMatch, (record) => {
+      return write(caller, id, ifMatch, async (record) => {
         if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
-        const sealed = seal(registry.require(record.connectorKey), record.organizationId, body.configuration);
+        const connector = registry.require(record.connectorKey);
+        const sealed = seal(connector, record.organizationId, body.configuration);
+        const before = { ...record.configuration, ...openSecrets(record) };
         return {
           name: body.name,
           tags: body.tags ?? [],
           configuration: sealed.clear,
           sealedSecrets: sealed.sealedSecrets,
           secretKeys: sealed.secretKeys,
+          ...(await provisioning.forChange(connector, record, before, body.configuration)),
         };
       });
     },
@@ -261,6 +274,38 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       const token = newToken();
       const eventSigningSecret = events.newSigningSecret();
       return write(caller, id, undefined, () => ({ tokenHash: hashSecret(token) }), { token, eventSigningSecret });
+    },
+
+    /** Checks the credentials again now; the outcome, refused or unreachable included, is the instance's state. */
+    async verify(caller: Caller, id: number): Promise<InstanceResult> {
+      if (provisioning.mode === "off") return present(await find(caller, id));
+      return write(caller, id, undefined, async (record) => {
+        const connector = registry.require(record.connectorKey);
+        return provisioning.verify(connector, record, { ...record.configuration, ...openSecrets(record) });
+      });
+    },
+
+    /**
+     * Refreshes the vendor's tokens of one instance whose refresh is due (the refresher claimed
+     * it). A write in between that re-provisioned the instance wins: this refresh is dropped.
+     * Returns whether the instance is valid after it, or undefined when it was gone or changed.
+     */
+    async refreshTokens(organizationId: number, id: number): Promise<boolean | undefined> {
+      const record = await store.get(organizationId, id);
+      if (!record) return undefined;
+      const connector = registry.require(record.connectorKey);
+      const changes = await provisioning.refresh(connector, record, { ...record.configuration, ...openSecrets(record) });
+      if (!changes) return undefined;
+      // Only over the state this refresh started from: the tokens it renewed replace those.
+      let current: InstanceRecord | undefined = record;
+      for (let attempt = 1; attempt <= maxUpdateAttempts; attempt++) {
+        const outcome = await store.update(organizationId, id, current.version, changes);
+        if (outcome === "not-found") return undefined;
+        if (outcome !== "version-mismatch") return present(outcome).instance.valid;
+        current = await store.get(organizationId, id);
+        if (!current || current.provisioning !== record.provisioning) return undefined;
+      }
+      return undefined;
     },
   };
 }

@@ -53,8 +53,8 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
             }
           }
           const { rows } = await client.query<Row>(
-            `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, secret_keys, token_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ${columns}`,
+            `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, secret_keys, token_hash, created_at, updated_at, provisioning, refresh_due_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING ${columns}`,
             [
               instance.organizationId,
               instance.connectorKey,
@@ -65,6 +65,8 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
               JSON.stringify(instance.secretKeys),
               instance.tokenHash,
               instance.createdAt,
+              instance.provisioning ?? null,
+              instance.refreshDueAt ?? null,
             ],
           );
           const created = toRecord(rows[0]!);

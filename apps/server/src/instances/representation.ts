@@ -2,6 +2,7 @@
 // entries overlaid with the caller's, and every secret masked.
 import type { InstanceBody } from "../api-types.js";
 import type { Connector } from "../connectors/registry.js";
+import { shownState } from "../provisioning/state.js";
 import type { InstanceRecord } from "./store.js";
 
 /** What every secret entry reads as in a response. */
@@ -29,7 +30,9 @@ function baseConfiguration(connector: Connector): Record<string, string | null> 
 }
 
 export function instanceBody(record: InstanceRecord, connector: Connector, secretEntries: string[], token?: string): InstanceBody {
-  const configuration: Record<string, string | null> = { ...baseConfiguration(connector), ...record.configuration };
+  // What the vendor issued (a token's issue time; its tokens, masked below) over the platform's placeholders.
+  const provisioning = shownState(record.provisioning);
+  const configuration: Record<string, string | null> = { ...baseConfiguration(connector), ...record.configuration, ...provisioning.issued };
   for (const key of secretEntries) configuration[key] = SECRET_MASK;
   for (const key of connector.secretKeys) if (configuration[key] != null) configuration[key] = SECRET_MASK;
   return {
@@ -38,8 +41,8 @@ export function instanceBody(record: InstanceRecord, connector: Connector, secre
     createdDate: record.createdAt.replace(/\.\d+Z$/, "Z"),
     ...(token === undefined ? {} : { token }),
     your_mom: connector.catalog,
-    provisionInteractions: [],
-    valid: true,
+    provisionInteractions: provisioning.interactions,
+    valid: provisioning.valid,
     disabled: record.disabled,
     maxCacheSize: 0,
     cacheTimeToLive: 0,

@@ -78,5 +78,9 @@ export function instancesRouter(instances: InstancesService): Router {
     send(res, await instances.rotateToken(callerOf(req), instanceId(req)));
   });
 
+  router.post("/instances/:id/verify", async (req, res) => {
+    send(res, await instances.verify(callerOf(req), instanceId(req)));
+  });
+
   return router;
 }

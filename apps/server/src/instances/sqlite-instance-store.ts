@@ -54,8 +54,8 @@ export function sqliteInstanceStore(
   };
 
   const insert = db.prepare(
-    `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, secret_keys, token_hash, created_at, updated_at)
-     VALUES (@organizationId, @connectorKey, @name, @tags, @configuration, @sealedSecrets, @secretKeys, @tokenHash, @createdAt, @createdAt)
+    `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, secret_keys, token_hash, created_at, updated_at, provisioning, refresh_due_at)
+     VALUES (@organizationId, @connectorKey, @name, @tags, @configuration, @sealedSecrets, @secretKeys, @tokenHash, @createdAt, @createdAt, @provisioning, @refreshDueAt)
      RETURNING ${columns}`,
   );
   const selectOne = db.prepare(`SELECT ${columns} FROM instances WHERE organization_id = ? AND id = ?`);
@@ -83,6 +83,8 @@ export function sqliteInstanceStore(
         tags: JSON.stringify(instance.tags),
         configuration: JSON.stringify(instance.configuration),
         secretKeys: JSON.stringify(instance.secretKeys),
+        provisioning: instance.provisioning ?? null,
+        refreshDueAt: instance.refreshDueAt ?? null,
       }) as Row,
     );
     if (idempotency) {

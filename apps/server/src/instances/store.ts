@@ -18,9 +18,18 @@ export interface InstanceRecord {
   /** Bumped by every write; the ETag. */
   version: number;
   createdAt: string;
+  /** The provisioning state (provisioning/state.ts), or undefined for none. */
+  provisioning: string | undefined;
+  /** When the vendor's tokens are to be refreshed (epoch ms), or null. */
+  refreshDueAt: number | null;
 }
 
-export type NewInstance = Omit<InstanceRecord, "id" | "version" | "disabled" | "secretKeys"> & { secretKeys: string[]; tokenHash: Buffer };
+export type NewInstance = Omit<InstanceRecord, "id" | "version" | "disabled" | "secretKeys" | "provisioning" | "refreshDueAt"> & {
+  secretKeys: string[];
+  tokenHash: Buffer;
+  provisioning?: string | undefined;
+  refreshDueAt?: number | null;
+};
 
 export interface InstanceChanges {
   name?: string;
@@ -30,6 +39,8 @@ export interface InstanceChanges {
   secretKeys?: string[];
   disabled?: boolean;
   tokenHash?: Buffer;
+  provisioning?: string;
+  refreshDueAt?: number | null;
 }
 
 export interface IdempotentCreate {
@@ -96,10 +107,12 @@ export interface InstanceRow {
   disabled: boolean;
   version: number;
   created_at: string;
+  provisioning: string | null;
+  refresh_due_at: number | null;
 }
 
 export const instanceColumns =
-  "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at";
+  "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at, provisioning, refresh_due_at";
 
 export function recordFromRow(row: InstanceRow): InstanceRecord {
   return {
@@ -114,6 +127,8 @@ export function recordFromRow(row: InstanceRow): InstanceRecord {
     disabled: row.disabled,
     version: row.version,
     createdAt: row.created_at,
+    provisioning: row.provisioning ?? undefined,
+    refreshDueAt: row.refresh_due_at,
   };
 }
 
@@ -130,5 +145,7 @@ export function changedColumns(changes: InstanceChanges): [column: string, value
   if (changes.secretKeys !== undefined) columns.push(["secret_keys", JSON.stringify(changes.secretKeys)]);
   if (changes.disabled !== undefined) columns.push(["disabled", changes.disabled]);
   if (changes.tokenHash !== undefined) columns.push(["token_hash", changes.tokenHash]);
+  if (changes.provisioning !== undefined) columns.push(["provisioning", changes.provisioning]);
+  if (changes.refreshDueAt !== undefined) columns.push(["refresh_due_at", changes.refreshDueAt]);
   return columns;
 }

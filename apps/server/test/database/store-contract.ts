@@ -70,6 +70,33 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
       expect(await storage.instances.get(bob.organizationId, record.id)).toBeUndefined();
     });
 
+    it("keeps an instance's provisioning state and refresh time, and changes them", async () => {
+      const record = await created(alice, { provisioning: '{"valid":true}', refreshDueAt: 1_700_000_000_000 });
+      expect(record).toMatchObject({ provisioning: '{"valid":true}', refreshDueAt: 1_700_000_000_000 });
+      const updated = await storage.instances.update(alice.organizationId, record.id, record.version, {
+        provisioning: '{"valid":false}',
+        refreshDueAt: null,
+      });
+      expect(updated).toMatchObject({ provisioning: '{"valid":false}', refreshDueAt: null });
+      expect(await created(alice)).toMatchObject({ provisioning: undefined, refreshDueAt: null });
+    });
+
+    it("claims a due refresh for one owner until its lease ends, and gives it back", async () => {
+      const now = 2_000_000_000_000;
+      const due = await created(bob, { provisioning: "{}", refreshDueAt: now - 1 });
+      await created(bob, { provisioning: "{}", refreshDueAt: now + 60_000 }); // not yet due
+      const claims = (await storage.refreshes.claimDue("one", now, 1_000, 10)).filter((c) => c.organizationId === bob.organizationId);
+      expect(claims).toEqual([{ organizationId: bob.organizationId, id: due.id }]);
+      expect(await storage.refreshes.claimDue("two", now + 999, 1_000, 10)).toEqual([]);
+      await storage.refreshes.release("two", due.id); // not its claim: nothing changes
+      expect(await storage.refreshes.claimDue("two", now + 999, 1_000, 10)).toEqual([]);
+      expect(await storage.refreshes.claimDue("two", now + 1_001, 1_000, 10)).toEqual([{ organizationId: bob.organizationId, id: due.id }]);
+      expect(await storage.refreshes.releaseAll("two")).toBe(1);
+      expect(await storage.refreshes.claimDue("one", now + 1_002, 1_000, 10)).toEqual([{ organizationId: bob.organizationId, id: due.id }]);
+      await storage.refreshes.release("one", due.id);
+      await storage.instances.update(bob.organizationId, due.id, undefined, { refreshDueAt: null });
+    });
+
     it("lists oldest first, filtered by every tag and by connector, from a cursor", async () => {
       const org = await storage.accounts.createAccount(hashes("lister"));
       const a = await created(org, { tags: ["red", "blue"] });

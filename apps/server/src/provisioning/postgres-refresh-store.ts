@@ -1,0 +1,39 @@
+// Due refreshes on PostgreSQL, shared by every replica: a claim locks the due rows it takes with
+// FOR UPDATE SKIP LOCKED, so replicas claiming at the same moment take different rows rather
+// than wait for each other, and a row claimed (its lease running) is not due for anyone else.
+import type pg from "pg";
+import { guarded } from "../database/postgres.js";
+import type { DueRefresh, RefreshStore } from "./refresh-store.js";
+
+export function postgresRefreshStore(pool: pg.Pool): RefreshStore {
+  return {
+    claimDue: (owner, now, leaseMs, limit) =>
+      guarded(async () => {
+        const { rows } = await pool.query<DueRefresh>(
+          `UPDATE instances SET refresh_claimed_by = $1, refresh_claimed_until = $2
+           WHERE id IN (SELECT id FROM instances
+                        WHERE refresh_due_at <= $3 AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $3)
+                        ORDER BY refresh_due_at LIMIT $4
+                        FOR UPDATE SKIP LOCKED)
+           RETURNING organization_id AS "organizationId", id`,
+          [owner, now + leaseMs, now, limit],
+        );
+        return rows;
+      }),
+    release: (owner, id) =>
+      guarded(async () => {
+        await pool.query(
+          "UPDATE instances SET refresh_claimed_by = NULL, refresh_claimed_until = NULL WHERE id = $1 AND refresh_claimed_by = $2",
+          [id, owner],
+        );
+      }),
+    releaseAll: (owner) =>
+      guarded(async () => {
+        const result = await pool.query(
+          "UPDATE instances SET refresh_claimed_by = NULL, refresh_claimed_until = NULL WHERE refresh_claimed_by = $1",
+          [owner],
+        );
+        return result.rowCount ?? 0;
+      }),
+  };
+}

@@ -1,0 +1,244 @@
+// PROVISIONING=live against fake vendors on 127.0.0.1 (reached through the test's loopback
+// sender): accepted and refused credentials, a vendor down then back (an Idempotency-Key retry
+// checks again), a vendor that hangs (504, nothing stored), an address the sender refuses, and
+// SugarCRM's tokens: issued, refreshed before they expire, and a refused refresh.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { body, startTestServer, type TestServer } from "../harness.js";
+import { fakeSugarcrm, freshserviceAnswer, goodPassword, loopbackSender, startFakeVendor, type FakeVendor } from "./fake-vendors.js";
+
+interface Instance {
+  id: number;
+  valid: boolean;
+  provisionInteractions: {
+    step: string;
+    host: string;
+    path: string;
+    status: number | null;
+    outcome: string;
+    simulated: boolean;
+    detail?: string;
+  }[];
+  configuration: Record<string, string | null>;
+}
+
+let vendor: FakeVendor;
+let t: TestServer;
+beforeAll(async () => {
+  vendor = await startFakeVendor(freshserviceAnswer);
+  t = await startTestServer({
+    config: { provisioning: "live" },
+    provisioning: { outbound: loopbackSender(() => vendor.port), vendorTimeoutMs: 500, refresher: { pollMs: 50, leaseMs: 5_000 } },
+  });
+});
+afterAll(async () => {
+  await t.stop();
+  await vendor.stop();
+});
+afterEach(() => {
+  vendor.handle = freshserviceAnswer;
+  vendor.requests.length = 0;
+});
+
+const freshservice = (password: string, subdomain = "acme") => ({
+  your_mom: { key: "freshservice" },
+  configuration: { username: "agent@example.com", password, subdomain },
+  name: "Help desk",
+});
+const create = (json: unknown, headers: Record<string, string> = {}) => t.api("/instances", { method: "POST", json, headers });
+const count = async () => (await body<Instance[]>(await t.api("/instances?your_mom=freshservice"))).length;
+
+describe("live, Freshservice", () => {
+  it("creates an instance whose credentials the vendor accepts, after one real request", async () => {
+    const response = await create(freshservice(goodPassword));
+    expect(response.status).toBe(200);
+    const instance = await body<Instance>(response);
+    expect(instance.valid).toBe(true);
+    expect(instance.provisionInteractions).toEqual([
+      expect.objectContaining({
+        step: "credential-check",
+        method: "GET",
+        host: "acme.freshservice.com",
+        path: "/api/v2/agents/me",
+        status: 200,
+        outcome: "accepted",
+        simulated: false,
+      }),
+    ]);
+    expect(vendor.requests).toHaveLength(1);
+    expect(vendor.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from(`agent@example.com:${goodPassword}`).toString("base64")}`);
+  });
+
+  it("refuses what the vendor refuses with a 422 that repeats the vendor, not the secret, and stores nothing", async () => {
+    const before = await count();
+    const response = await create(freshservice("wr0ng-Passw0rd"));
+    expect(response.status).toBe(422);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({
+      connector: "freshservice",
+      vendorStatus: 401,
+      message: "Freshservice Beta refused the credentials (HTTP 401): You are not authorized to perform this action.",
+    });
+    expect(text).not.toContain("wr0ng-Passw0rd");
+    expect(await count()).toBe(before);
+  });
+
+  it("blots a secret out of what the vendor said", async () => {
+    vendor.handle = () => ({ status: 401, body: { message: "password wr0ng-Passw0rd is not agent@example.com's" } });
+    const text = await (await create(freshservice("wr0ng-Passw0rd"))).text();
+    expect(text).not.toContain("wr0ng-Passw0rd");
+    expect((JSON.parse(text) as { vendorMessage: string }).vendorMessage).toBe("password ******** is not agent@example.com's");
+  });
+
+  it("answers 502 while the vendor fails, stores nothing, and the same Idempotency-Key checks again once it is back", async () => {
+    const before = await count();
+    vendor.handle = () => ({ status: 503, body: { message: "maintenance" } });
+    const failed = await create(freshservice(goodPassword), { "Idempotency-Key": "retry-after-502" });
+    expect(failed.status).toBe(502);
+    expect(await body(failed)).toMatchObject({ type: "urn:instances-api:problem:vendor-unavailable", vendorStatus: 503 });
+    expect(await count()).toBe(before);
+
+    vendor.handle = freshserviceAnswer;
+    const retried = await create(freshservice(goodPassword), { "Idempotency-Key": "retry-after-502" });
+    expect(retried.status).toBe(200);
+    expect(vendor.requests).toHaveLength(2);
+    expect(await count()).toBe(before + 1);
+  });
+
+  it("answers 504 when the vendor hangs, within the vendor's timeout, and stores nothing", async () => {
+    const before = await count();
+    vendor.handle = () => undefined;
+    const started = Date.now();
+    const response = await create(freshservice(goodPassword));
+    expect(response.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(10_000); // does not hang
+    expect(await body(response)).toMatchObject({ type: "urn:instances-api:problem:vendor-timeout", connector: "freshservice" });
+    expect(await count()).toBe(before);
+  });
+
+  it("answers 400 when the configuration names an address the sender may not reach", async () => {
+    const response = await create({
+      your_mom: { key: "sugarcrmv2" },
+      configuration: { "oauth.api.key": "k", "oauth.api.secret": "s", "site.url": "127.0.0.2", username: "u", password: goodPassword },
+      name: "Internal",
+    });
+    expect(response.status).toBe(400);
+    expect(await body(response)).toMatchObject({ type: "urn:instances-api:problem:address-not-allowed", host: "127.0.0.2" });
+    expect(vendor.requests).toHaveLength(0);
+  });
+
+  it("answers 400 for a value that would change the URL's host", async () => {
+    const response = await create({
+      your_mom: { key: "sugarcrmv2" },
+      configuration: {
+        "oauth.api.key": "k",
+        "oauth.api.secret": "s",
+        "site.url": "crm.example.com@127.0.0.1",
+        username: "u",
+        password: goodPassword,
+      },
+      name: "Smuggled",
+    });
+    expect(response.status).toBe(400);
+    expect(await body(response)).toMatchObject({ entry: "site.url" });
+    expect(vendor.requests).toHaveLength(0);
+  });
+
+  it("makes an instance invalid when a verify is refused, and says why", async () => {
+    const created = await body<Instance>(await create(freshservice(goodPassword)));
+    vendor.handle = () => ({ status: 403, body: { message: "Your account has been locked." } });
+    const verified = await body<Instance>(await t.api(`/instances/${created.id}/verify`, { method: "POST" }));
+    expect(verified.valid).toBe(false);
+    expect(verified.provisionInteractions.at(-1)).toMatchObject({
+      outcome: "refused",
+      status: 403,
+      detail: "Your account has been locked.",
+    });
+    vendor.handle = freshserviceAnswer;
+    const again = await body<Instance>(await t.api(`/instances/${created.id}/verify`, { method: "POST" }));
+    expect(again.valid).toBe(true);
+  });
+});
+
+describe("live, SugarCRM's tokens", () => {
+  const sugar = (password = goodPassword) => ({
+    your_mom: { key: "sugarcrmv2" },
+    configuration: {
+      "oauth.api.key": "consumer-key",
+      "oauth.api.secret": "consumer-s3cret",
+      "site.url": "crm.example.com",
+      username: "sales",
+      password,
+    },
+    name: "CRM",
+  });
+
+  async function until<T>(what: () => Promise<T | undefined>, seconds = 15): Promise<T> {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+      const value = await what();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error("timed out waiting");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it("come from the password grant, with SugarCRM's parameters, and are kept sealed and masked", async () => {
+    const fake = fakeSugarcrm({ expiresIn: 3600 });
+    vendor.handle = (request) => fake.answer(request);
+    const instance = await body<Instance>(await create(sugar()));
+    expect(instance.valid).toBe(true);
+    expect(JSON.parse(vendor.requests[0]!.body)).toEqual({
+      grant_type: "password",
+      client_id: "consumer-key",
+      client_secret: "consumer-s3cret",
+      username: "sales",
+      password: goodPassword,
+      platform: "instances_api",
+    });
+    expect(vendor.requests[0]).toMatchObject({ method: "POST", host: "crm.example.com", path: "/rest/v10/oauth2/token" });
+    expect(instance.configuration["oauth.user.token"]).toBe("********");
+    const row = await t.server.storage.instances.get(1, instance.id);
+    expect(row?.provisioning).not.toContain(fake.issued[0]!.accessToken);
+    expect(row?.provisioning).not.toContain(fake.issued[0]!.refreshToken);
+    expect(t.rawLogs()).not.toContain(fake.issued[0]!.refreshToken);
+  });
+
+  it("are refreshed before they expire, with the refresh token the vendor issued", async () => {
+    const fake = fakeSugarcrm({ expiresIn: 2 });
+    vendor.handle = (request) => fake.answer(request);
+    const instance = await body<Instance>(await create(sugar()));
+    const firstIssue = Number(instance.configuration["oauth.user.refresh_time"]);
+    // Due before the token expires: its 2 s less a tenth.
+    expect((await t.server.storage.instances.get(1, instance.id))?.refreshDueAt).toBe(firstIssue + 1_800);
+    const refreshed = await until(async () => {
+      const now = await body<Instance>(await t.api(`/instances/${instance.id}`));
+      return now.provisionInteractions.some((i) => i.step === "refresh") ? now : undefined;
+    });
+    const grant = JSON.parse(vendor.requests.find((r) => r.body.includes("refresh_token"))!.body) as Record<string, string>;
+    expect(grant).toMatchObject({ grant_type: "refresh_token", refresh_token: fake.issued[0]!.refreshToken, client_id: "consumer-key" });
+    expect(Number(refreshed.configuration["oauth.user.refresh_time"])).toBeGreaterThanOrEqual(firstIssue + 1_800);
+    expect(refreshed.valid).toBe(true);
+    expect(refreshed.provisionInteractions.at(-1)).toMatchObject({ step: "refresh", outcome: "accepted", status: 200 });
+    expect(t.rawLogs()).not.toContain(fake.issued[0]!.refreshToken);
+    expect(t.rawLogs()).not.toContain(fake.issued.at(-1)!.accessToken);
+  });
+
+  it("make the instance invalid when the vendor refuses a refresh, which says why and is not retried", async () => {
+    const fake = fakeSugarcrm({ expiresIn: 2 });
+    vendor.handle = (request) => fake.answer(request);
+    const instance = await body<Instance>(await create(sugar()));
+    fake.revokeAll();
+    const invalid = await until(async () => {
+      const now = await body<Instance>(await t.api(`/instances/${instance.id}`));
+      return now.valid ? undefined : now;
+    });
+    expect(invalid.provisionInteractions.at(-1)).toMatchObject({
+      step: "refresh",
+      outcome: "refused",
+      status: 400,
+      detail: "Invalid refresh token",
+    });
+    const row = await t.server.storage.instances.get(1, instance.id);
+    expect(row?.refreshDueAt).toBeNull();
+  });
+});
