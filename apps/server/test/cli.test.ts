@@ -150,11 +150,20 @@ describe("instances-api accounts create", () => {
       timeout: 10_000,
     });
     expect(result.status, result.stderr).toBe(0);
-    const account = JSON.parse(result.stdout) as Record<string, string>;
-    expect(Object.keys(account).sort()).toEqual(["authorization", "organization", "organizationSecret", "userSecret"]);
+    const account = JSON.parse(result.stdout) as Record<string, string | number>;
+    expect(Object.keys(account).sort()).toEqual([
+      "authorization",
+      "organization",
+      "organizationId",
+      "organizationSecret",
+      "userId",
+      "userSecret",
+    ]);
     expect(account.authorization).toBe(`User ${account.userSecret}, Organization ${account.organizationSecret}`);
 
-    const response = await fetch(`${running.url}/your_moms/api-v2/instances`, { headers: { Authorization: account.authorization! } });
+    const response = await fetch(`${running.url}/your_moms/api-v2/instances`, {
+      headers: { Authorization: String(account.authorization) },
+    });
     expect(response.status).toBe(200);
   });
 
@@ -188,6 +197,9 @@ describe("instances-api --version and --help", () => {
     [["serve", "--help"], "instances-api serve "],
     [["accounts", "--help"], "instances-api accounts create --organization <name>"],
     [["accounts", "create", "--help"], "instances-api accounts create --organization <name>"],
+    [["accounts", "list", "--help"], "instances-api accounts list "],
+    [["accounts", "rotate", "--help"], "instances-api accounts rotate --organization-id <id>"],
+    [["accounts", "--help"], "instances-api accounts rotate --organization-id <id>"],
     [["--help"], "instances-api --version"],
   ])("%j prints the usage on stdout and starts nothing", (args, expected) => {
     const result = run(...args);
