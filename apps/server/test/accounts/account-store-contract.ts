@@ -22,7 +22,7 @@ export function accountStoreContract(name: string, open: () => Promise<{ storage
       const opened = await open();
       store = opened.storage.accounts;
       close = opened.close;
-    });
+    }, 120_000); // a PostgreSQL cluster's start takes tens of seconds on a loaded machine
     afterAll(() => close());
 
     it("lists nothing on an empty database, then every organization oldest first with its users, and no hash", async () => {
