@@ -33,7 +33,7 @@ function serve(env: Record<string, string>): Promise<{ child: ChildProcess; url:
   children.push(child);
   let output = "";
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
@@ -81,7 +81,8 @@ describe("instances-api on an unsupported Node", () => {
   });
 });
 
-describe("instances-api serve", () => {
+// Spawned servers: each start loads the whole server, which takes seconds on a loaded machine.
+describe("instances-api serve", { timeout: 120_000 }, () => {
   it("prints the default account once, serves, and stops on SIGTERM after finishing, exit 0", async () => {
     const dir = dataDir();
     const first = await serve({ DATA_DIR: dir });
@@ -140,7 +141,7 @@ describe("instances-api serve", () => {
   });
 });
 
-describe("instances-api accounts create", () => {
+describe("instances-api accounts create", { timeout: 120_000 }, () => {
   it("prints one JSON object with the secrets and the header, while the server runs", async () => {
     const dir = dataDir();
     const running = await serve({ DATA_DIR: dir });
@@ -150,11 +151,20 @@ describe("instances-api accounts create", () => {
       timeout: 10_000,
     });
     expect(result.status, result.stderr).toBe(0);
-    const account = JSON.parse(result.stdout) as Record<string, string>;
-    expect(Object.keys(account).sort()).toEqual(["authorization", "organization", "organizationSecret", "userSecret"]);
+    const account = JSON.parse(result.stdout) as Record<string, string | number>;
+    expect(Object.keys(account).sort()).toEqual([
+      "authorization",
+      "organization",
+      "organizationId",
+      "organizationSecret",
+      "userId",
+      "userSecret",
+    ]);
     expect(account.authorization).toBe(`User ${account.userSecret}, Organization ${account.organizationSecret}`);
 
-    const response = await fetch(`${running.url}/your_moms/api-v2/instances`, { headers: { Authorization: account.authorization! } });
+    const response = await fetch(`${running.url}/your_moms/api-v2/instances`, {
+      headers: { Authorization: String(account.authorization) },
+    });
     expect(response.status).toBe(200);
   });
 
@@ -188,6 +198,9 @@ describe("instances-api --version and --help", () => {
     [["serve", "--help"], "instances-api serve "],
     [["accounts", "--help"], "instances-api accounts create --organization <name>"],
     [["accounts", "create", "--help"], "instances-api accounts create --organization <name>"],
+    [["accounts", "list", "--help"], "instances-api accounts list "],
+    [["accounts", "rotate", "--help"], "instances-api accounts rotate --organization-id <id>"],
+    [["accounts", "--help"], "instances-api accounts rotate --organization-id <id>"],
     [["--help"], "instances-api --version"],
   ])("%j prints the usage on stdout and starts nothing", (args, expected) => {
     const result = run(...args);
@@ -197,7 +210,7 @@ describe("instances-api --version and --help", () => {
   });
 });
 
-describe("a port the server cannot listen on", () => {
+describe("a port the server cannot listen on", { timeout: 120_000 }, () => {
   it("stops the start with one plain line naming it, exit 1", async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));

@@ -31,12 +31,13 @@ export function authenticateCaller(store: AccountStore, throttle: Authentication
   const lookUp = (header: string | undefined, key: string | undefined): { lookup: Promise<Caller>; shared: boolean } => {
     const running = key === undefined ? undefined : inFlight.get(key);
     if (running) return { lookup: running, shared: true };
+    const startedAt = Date.now(); // before the read: a rotation after it is let in at most the cache's time after itself
     const lookup = lookUpCaller(store, header);
     if (key !== undefined) {
       inFlight.set(key, lookup);
       void lookup
         .then(
-          (caller) => cache.set(key, caller),
+          (caller) => cache.set(key, caller, startedAt),
           () => undefined,
         )
         .finally(() => inFlight.delete(key));

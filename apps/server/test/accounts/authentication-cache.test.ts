@@ -19,4 +19,11 @@ describe("AuthenticationCache", () => {
     expect(cache.get("a", 1)).toBeUndefined();
     expect(cache.get("c", 1)).toEqual({ organizationId: 3, userId: 3 });
   });
+
+  it("counts a caller's time from the start of the lookup that found it, so a rotation during the lookup is not outlived by more", () => {
+    const cache = new AuthenticationCache(1_000, 10);
+    cache.set("k", { organizationId: 1, userId: 2 }, 500); // the lookup started at 500 and ended later
+    expect(cache.get("k", 1_499)).toEqual({ organizationId: 1, userId: 2 });
+    expect(cache.get("k", 1_500)).toBeUndefined();
+  });
 });
