@@ -1,5 +1,5 @@
 // prepack and postpack of @instances-api/server: the workspace packages the server needs at run
-// time (the bundled spec, the connectors, the built docs) go inside its tarball, as bundled
+// time (the bundled spec, the spec tools, the built docs) go inside its tarball, as bundled
 // dependencies, so that `npm install <tarball>` in an empty folder gives a server that runs.
 //
 // npm bundles only what it finds in the package's own node_modules, and in this workspace those
@@ -34,7 +34,7 @@ const linksDir = path.join(serverDir, "node_modules", "@instances-api");
 /** What each package needs at run time: folders of its own, and which of their files. */
 const packages = [
   { name: "spec", folders: [{ folder: "dist", take: /^openapi\.(json|yaml)$/ }] },
-  { name: "connectors", folders: [{ folder: "dist", take: /\.(js|d\.ts)$/ }] },
+  { name: "spec-tools", folders: [{ folder: "dist", take: /\.(js|d\.ts)$/ }] },
   {
     name: "docs",
     folders: [

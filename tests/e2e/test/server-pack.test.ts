@@ -18,7 +18,7 @@ const repositoryRoot = path.resolve(path.dirname(require.resolve("@instances-api
 const workspaceSpec = readFileSync(require.resolve("@instances-api/spec/openapi.json"), "utf8");
 const work = mkdtempSync(path.join(tmpdir(), "instances-api-server-pack-"));
 const project = path.join(work, "project");
-const bundled = ["@instances-api/connectors", "@instances-api/docs", "@instances-api/spec"];
+const bundled = ["@instances-api/docs", "@instances-api/spec", "@instances-api/spec-tools"];
 let server: ChildProcess | undefined;
 
 afterAll(() => {
@@ -79,7 +79,7 @@ describe("the packed server", () => {
         "dist/cli.js",
         "node_modules/@instances-api/spec/dist/openapi.json",
         "node_modules/@instances-api/docs/dist/index.html",
-        "node_modules/@instances-api/connectors/dist/index.js",
+        "node_modules/@instances-api/spec-tools/dist/index.js",
       ]),
     );
     // Run-time files only: no sources, tests, source maps, build tools, nor a second copy of the bundle.
