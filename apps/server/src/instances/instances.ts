@@ -75,6 +75,18 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
   /** The instance as an event shows it: as the API does, with no token. */
   const presentForEvent = (record: InstanceRecord) => present(record).instance;
 
+  /**
+   * instance.invalid or instance.valid when these changes turn the instance's validity (a check
+   * or a refresh the vendor refused, or one that succeeds again); undefined when they do not.
+   */
+  function validityEvent(record: InstanceRecord, changes: InstanceChanges): "instance.invalid" | "instance.valid" | undefined {
+    if (changes.provisioning === undefined) return undefined;
+    const before = presentForEvent(record).valid;
+    const after = presentForEvent({ ...record, provisioning: changes.provisioning }).valid;
+    if (before === after) return undefined;
+    return after ? "instance.valid" : "instance.invalid";
+  }
+
   async function find(caller: Caller, id: number): Promise<InstanceRecord> {
     const record = await store.get(caller.organizationId, id);
     if (!record) throw new NotFoundError(`There is no instance ${id}`);
@@ -101,7 +113,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       const record = await find(caller, id);
       checkIfMatch(ifMatch, record);
       const changes = await change(record);
-      const intent = events.intent(event, presentForEvent, issued?.eventSigningSecret);
+      const intent = events.intent(validityEvent(record, changes) ?? event, presentForEvent, issued?.eventSigningSecret);
       const outcome = await store.update(caller.organizationId, id, record.version, changes, intent);
       if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
       if (outcome !== "version-mismatch") {
@@ -299,9 +311,19 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       // Only over the state this refresh started from: the tokens it renewed replace those.
       let current: InstanceRecord | undefined = record;
       for (let attempt = 1; attempt <= maxUpdateAttempts; attempt++) {
-        const outcome = await store.update(organizationId, id, current.version, changes);
+        const validity = validityEvent(current, changes);
+        const outcome = await store.update(
+          organizationId,
+          id,
+          current.version,
+          changes,
+          validity && events.intent(validity, presentForEvent),
+        );
         if (outcome === "not-found") return undefined;
-        if (outcome !== "version-mismatch") return present(outcome).instance.valid;
+        if (outcome !== "version-mismatch") {
+          if (validity) events.committed();
+          return present(outcome).instance.valid;
+        }
         current = await store.get(organizationId, id);
         if (!current || current.provisioning !== record.provisioning) return undefined;
       }
