@@ -20,5 +20,16 @@ export function readSamples(operationId: string, dir: string = samplesDir): Oper
   const typescript = file("ts");
   if (!typescript.startsWith(clientImport)) throw new Error(`docs: samples/${operationId}.ts must start with ${clientImport.trim()}`);
   const client = readFileSync(path.join(dir, "client.ts"), "utf8").replace("export const client", "const client").trimEnd();
-  return { curl: file("sh"), typescript: `${client}\n${typescript.slice(clientImport.length)}` };
+  // The sample's own imports go up with the client's, so that the page shows one import block.
+  const [clientImports, clientCode] = splitImports(client);
+  const [sampleImports, sampleCode] = splitImports(typescript.slice(clientImport.length));
+  return { curl: file("sh"), typescript: [...clientImports, ...sampleImports, "", clientCode, sampleCode].join("\n") };
+}
+
+/** The leading `import` lines of a module, and the rest (blank lines between them dropped). */
+function splitImports(source: string): [string[], string] {
+  const lines = source.split("\n");
+  let first = 0;
+  while (first < lines.length && (lines[first]!.startsWith("import ") || lines[first]!.trim() === "")) first++;
+  return [lines.slice(0, first).filter((line) => line.trim() !== ""), lines.slice(first).join("\n")];
 }
