@@ -65,7 +65,7 @@ export class ConnectorRegistry {
     return {
       ...connector.catalog,
       configuration: connector.entries,
-      configurationSchema: connector.configurationSchema as ConnectorBody["configurationSchema"],
+      configurationSchema: connector.configurationSchema,
     };
   }
 
