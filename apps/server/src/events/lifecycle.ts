@@ -60,11 +60,13 @@ export function lifecycleEvents({ secretBox, checkOutboundUrl, onCommitted = () 
      * (no token); `signingSecret`, on create and rotation, becomes the instance's new secret.
      */
     intent(type: EventType, present: (record: InstanceRecord) => InstanceBody, signingSecret?: string): EventIntent {
-      return {
+      const intent: EventIntent = {
         type,
         describe: (record) => {
           const data = present(record);
-          return { data, callbackUrl: notificationTarget(data) };
+          const callbackUrl = notificationTarget(data);
+          if (callbackUrl !== undefined) intent.enqueued = true;
+          return { data, callbackUrl };
         },
         ...(signingSecret === undefined
           ? {}
@@ -73,8 +75,15 @@ export function lifecycleEvents({ secretBox, checkOutboundUrl, onCommitted = () 
                 secretBox.seal(signingSecret, sealingContexts.eventSigningSecret(record.organizationId, record.id)),
             }),
       };
+      return intent;
     },
 
-    committed: onCommitted,
+    /**
+     * After a write has committed: the dispatcher's cue, when the write enqueued an event. Writes
+     * of instances without notifications (most, under load) cost the dispatcher nothing.
+     */
+    committed: (intent: EventIntent | undefined) => {
+      if (intent?.enqueued) onCommitted();
+    },
   };
 }

@@ -25,6 +25,8 @@ export interface EventIntent {
   describe: (record: InstanceRecord) => { data: InstanceBody; callbackUrl: string | undefined };
   /** A new signing secret for the instance, sealed for it (on create and on token rotation). */
   sealNewSecret?: (record: InstanceRecord) => string;
+  /** Set when `describe` found a callback URL: the write enqueues a delivery. */
+  enqueued?: boolean;
 }
 
 /** Records an intent in the transaction of the write that caused it (SQLite: synchronously, inside the group commit's work). */

@@ -117,7 +117,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       const outcome = await store.update(caller.organizationId, id, record.version, changes, intent);
       if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
       if (outcome !== "version-mismatch") {
-        events.committed();
+        events.committed(intent);
         const result = present(outcome, issued?.token);
         return issued ? { ...result, instance: { ...result.instance, eventSigningSecret: issued.eventSigningSecret } } : result;
       }
@@ -169,7 +169,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       });
       if (idempotencyKey === undefined) {
         const outcome = await store.create(created, undefined, intent);
-        events.committed();
+        events.committed(intent);
         if ("created" in outcome) return result(outcome.created);
         throw new Error("a create without an idempotency key cannot be a replay");
       }
@@ -189,7 +189,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
         intent,
       );
       if ("created" in outcome) {
-        events.committed();
+        events.committed(intent);
         return result(outcome.created);
       }
       if (outcome.replay.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
@@ -275,11 +275,12 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
         checkIfMatch(ifMatch, record);
         expectedVersion = record.version;
       }
-      const outcome = await store.delete(caller.organizationId, id, expectedVersion, events.intent("instance.deleted", presentForEvent));
+      const intent = events.intent("instance.deleted", presentForEvent);
+      const outcome = await store.delete(caller.organizationId, id, expectedVersion, intent);
       if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
       if (outcome === "version-mismatch")
         throw new PreconditionFailedError("The instance changed while this request was being applied; read it again");
-      events.committed();
+      events.committed(intent);
     },
 
     rotateToken(caller: Caller, id: number): Promise<InstanceResult> {
@@ -312,16 +313,11 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       let current: InstanceRecord | undefined = record;
       for (let attempt = 1; attempt <= maxUpdateAttempts; attempt++) {
         const validity = validityEvent(current, changes);
-        const outcome = await store.update(
-          organizationId,
-          id,
-          current.version,
-          changes,
-          validity && events.intent(validity, presentForEvent),
-        );
+        const intent = validity && events.intent(validity, presentForEvent);
+        const outcome = await store.update(organizationId, id, current.version, changes, intent);
         if (outcome === "not-found") return undefined;
         if (outcome !== "version-mismatch") {
-          if (validity) events.committed();
+          events.committed(intent);
           return present(outcome).instance.valid;
         }
         current = await store.get(organizationId, id);
