@@ -4,7 +4,8 @@
 // `serve` on 127.0.0.1, and the docs at /docs, the spec at /openapi.json and an authenticated
 // request answered. The workspace packages it needs must be inside the tarball: nothing of them
 // may come from the registry or from the workspace. Slow (a pack and an install: about a minute
-// here), so it lives with the other spawned tests.
+// here). Its pack links staged copies into apps/server/node_modules for a moment, which would pull
+// the spec from under tests running beside it, so `npm test` runs it alone, last (test:pack).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
