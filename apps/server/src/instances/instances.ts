@@ -10,6 +10,7 @@ import type { LifecycleEvents } from "../events/lifecycle.js";
 import { NotFoundError, PreconditionFailedError } from "../errors.js";
 import { sealingContexts } from "../secrets/contexts.js";
 import type { InstanceProvisioning } from "../provisioning/instance-provisioning.js";
+import { shownState } from "../provisioning/state.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import { hashSecret, newToken } from "../secrets/tokens.js";
 import { decodeCursor, encodeCursor, type ListFilters } from "./cursor.js";
@@ -81,8 +82,8 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
    */
   function validityEvent(record: InstanceRecord, changes: InstanceChanges): "instance.invalid" | "instance.valid" | undefined {
     if (changes.provisioning === undefined) return undefined;
-    const before = presentForEvent(record).valid;
-    const after = presentForEvent({ ...record, provisioning: changes.provisioning }).valid;
+    const before = shownState(record.provisioning).valid;
+    const after = shownState(changes.provisioning).valid;
     if (before === after) return undefined;
     return after ? "instance.valid" : "instance.invalid";
   }
