@@ -27,7 +27,7 @@ export interface LifecycleEventsDeps {
 export type LifecycleEvents = ReturnType<typeof lifecycleEvents>;
 
 /** Where an instance's notifications go: its callback URL when they are on, else undefined. */
-export function notificationTarget(instance: Pick<InstanceBody, "configuration">): string | undefined {
+export function notificationTarget(instance: { configuration?: Readonly<Record<string, string | null>> }): string | undefined {
   const configuration = instance.configuration ?? {};
   const url = configuration[callbackUrlEntry];
   return configuration[enabledEntry] === "true" && typeof url === "string" && url !== "" ? url : undefined;
@@ -63,10 +63,9 @@ export function lifecycleEvents({ secretBox, checkOutboundUrl, onCommitted = () 
       const intent: EventIntent = {
         type,
         describe: (record) => {
-          const data = present(record);
-          const callbackUrl = notificationTarget(data);
-          if (callbackUrl !== undefined) intent.enqueued = true;
-          return { data, callbackUrl };
+          // The target from the record's clear entries first: the instance is built only to be sent.
+          const callbackUrl = notificationTarget(record);
+          return callbackUrl === undefined ? undefined : { data: present(record), callbackUrl };
         },
         ...(signingSecret === undefined
           ? {}

@@ -1,7 +1,7 @@
 // The event outbox: what an instance write records, in its own transaction, for the dispatcher to
 // deliver after the commit. The instance stores call an `EventWriter` (one per dialect) with the
 // `EventIntent` the service passed them; the dispatcher then claims and delivers the rows.
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../secrets/random-bytes.js";
 import type { InstanceBody } from "../api-types.js";
 import type { InstanceRecord } from "../instances/store.js";
 
@@ -19,10 +19,11 @@ export type EventType = (typeof eventTypes)[number];
 export interface EventIntent {
   type: EventType;
   /**
-   * The instance as the API shows it (secrets masked, no token), built from the record as written
-   * (as it was, for a delete), and where its notifications go: undefined when they are off.
+   * Where the instance's notifications go and the instance as the API shows it (secrets masked,
+   * no token), built from the record as written (as it was, for a delete); undefined, and nothing
+   * built, when its notifications are off.
    */
-  describe: (record: InstanceRecord) => { data: InstanceBody; callbackUrl: string | undefined };
+  describe: (record: InstanceRecord) => { data: InstanceBody; callbackUrl: string } | undefined;
   /** A new signing secret for the instance, sealed for it (on create and on token rotation). */
   sealNewSecret?: (record: InstanceRecord) => string;
   /** Set when `describe` found a callback URL: the write enqueues a delivery. */
@@ -98,18 +99,35 @@ export function eventPayload(type: EventType, data: InstanceBody, at: Date): str
   return JSON.stringify({ type, timestamp: at.toISOString(), data });
 }
 
-/** The row an intent becomes, or undefined when notifications are off (or the instance has no signing secret). */
-export function newDelivery(intent: EventIntent, record: InstanceRecord, sealedSecret: string | undefined, now: Date) {
-  const { data, callbackUrl } = intent.describe(record);
-  if (callbackUrl === undefined || sealedSecret === undefined) return undefined;
+/**
+ * What recording `intent` writes beside `record`, decided once for both databases: the instance's
+ * new signing secret (sealed), if the write made one; whether the instance's stored secret must be
+ * read (notifications on and no new secret); the delivery, given that secret, or undefined when
+ * notifications are off (or the instance has no signing secret), in which case its pending
+ * deliveries are dropped; and whether it may have pending deliveries to drop or redirect at all (a
+ * new instance has none, so a create runs no statement for them).
+ */
+export function eventRecording(intent: EventIntent, record: InstanceRecord, now: Date) {
+  const newSecret = intent.sealNewSecret?.(record);
+  const described = intent.describe(record);
   return {
-    organizationId: record.organizationId,
-    instanceId: record.id,
-    webhookId: newWebhookId(),
-    eventType: intent.type,
-    payload: eventPayload(intent.type, data, now),
-    sealedSecret,
-    url: callbackUrl,
-    createdAt: now.getTime(),
+    newSecret,
+    needsStoredSecret: described !== undefined && newSecret === undefined,
+    mayHavePending: intent.type !== "instance.created",
+    delivery(storedSecret?: string) {
+      const sealedSecret = newSecret ?? storedSecret;
+      if (described === undefined || sealedSecret === undefined) return undefined;
+      intent.enqueued = true;
+      return {
+        organizationId: record.organizationId,
+        instanceId: record.id,
+        webhookId: newWebhookId(),
+        eventType: intent.type,
+        payload: eventPayload(intent.type, described.data, now),
+        sealedSecret,
+        url: described.callbackUrl,
+        createdAt: now.getTime(),
+      };
+    },
   };
 }

@@ -6,7 +6,7 @@ import type pg from "pg";
 import { guarded } from "../database/postgres.js";
 import type { InstanceRecord } from "../instances/store.js";
 import { deliveryColumns } from "./sqlite-event-store.js";
-import { droppedReason, newDelivery, type Delivery, type EventIntent, type EventStore } from "./outbox.js";
+import { droppedReason, eventRecording, type Delivery, type EventIntent, type EventStore } from "./outbox.js";
 
 export interface PostgresEventWriter {
   record(client: pg.PoolClient, intent: EventIntent, record: InstanceRecord): Promise<void>;
@@ -15,21 +15,26 @@ export interface PostgresEventWriter {
 export const postgresEventWriter: PostgresEventWriter = {
   async record(client, intent, record) {
     const now = new Date();
-    if (intent.sealNewSecret) {
+    const recording = eventRecording(intent, record, now);
+    if (recording.newSecret !== undefined) {
       await client.query(
         `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (instance_id) DO UPDATE SET sealed = EXCLUDED.sealed, created_at = EXCLUDED.created_at`,
-        [record.id, record.organizationId, intent.sealNewSecret(record), now.toISOString()],
+        [record.id, record.organizationId, recording.newSecret, now.toISOString()],
       );
     }
-    const { rows } = await client.query<{ sealed: string }>("SELECT sealed FROM event_signing_secrets WHERE instance_id = $1", [record.id]);
-    const delivery = newDelivery(intent, record, rows[0]?.sealed, now);
+    const stored = recording.needsStoredSecret
+      ? (await client.query<{ sealed: string }>("SELECT sealed FROM event_signing_secrets WHERE instance_id = $1", [record.id])).rows[0]
+          ?.sealed
+      : undefined;
+    const delivery = recording.delivery(stored);
     if (delivery) {
       // Pending events follow the callback URL to where it points now.
-      await client.query("UPDATE event_deliveries SET url = $1 WHERE instance_id = $2 AND status = 'pending' AND url <> $1", [
-        delivery.url,
-        record.id,
-      ]);
+      if (recording.mayHavePending)
+        await client.query("UPDATE event_deliveries SET url = $1 WHERE instance_id = $2 AND status = 'pending' AND url <> $1", [
+          delivery.url,
+          record.id,
+        ]);
       await client.query(
         `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, url, status, next_attempt_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)`,
@@ -44,7 +49,7 @@ export const postgresEventWriter: PostgresEventWriter = {
           delivery.createdAt,
         ],
       );
-    } else {
+    } else if (recording.mayHavePending) {
       await client.query(
         "UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = $1 WHERE instance_id = $2 AND status = 'pending'",
         [droppedReason, record.id],

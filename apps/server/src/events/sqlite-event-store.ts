@@ -5,7 +5,7 @@ import type { SqliteDatabase } from "../database/sqlite.js";
 import type { InstanceRecord } from "../instances/store.js";
 import {
   droppedReason,
-  newDelivery,
+  eventRecording,
   type AttemptOutcome,
   type Delivery,
   type EventIntent,
@@ -51,13 +51,14 @@ export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
   return {
     record(intent: EventIntent, record: InstanceRecord) {
       const now = new Date();
-      if (intent.sealNewSecret) saveSecret.run(record.id, record.organizationId, intent.sealNewSecret(record), now.toISOString());
-      const delivery = newDelivery(intent, record, readSecret.get(record.id) as string | undefined, now);
+      const recording = eventRecording(intent, record, now);
+      if (recording.newSecret !== undefined) saveSecret.run(record.id, record.organizationId, recording.newSecret, now.toISOString());
+      const delivery = recording.delivery(recording.needsStoredSecret ? (readSecret.get(record.id) as string | undefined) : undefined);
       if (delivery) {
         // Pending events follow the callback URL to where it points now.
-        redirectPending.run(delivery.url, record.id, delivery.url);
+        if (recording.mayHavePending) redirectPending.run(delivery.url, record.id, delivery.url);
         insert.run(delivery);
-      } else {
+      } else if (recording.mayHavePending) {
         dropPending.run(droppedReason, record.id);
       }
       if (intent.type === "instance.deleted") forgetSecret.run(record.id);

@@ -19,11 +19,7 @@ import { openStorage, type Storage } from "../../src/storage.js";
 const events = lifecycleEvents({ secretBox: createSecretBox(randomBytes(32)), checkOutboundUrl: () => Promise.resolve() });
 const url = "https://receiver.invalid/events"; // never sent to: nothing here delivers
 const show = (record: InstanceRecord) =>
-  ({
-    id: record.id,
-    name: record.name,
-    configuration: { "event.notification.enabled": "true", "event.notification.callback.url": url },
-  }) as unknown as InstanceBody;
+  ({ id: record.id, name: record.name, configuration: record.configuration }) as unknown as InstanceBody;
 const intent = (type: EventType, secret?: string) => events.intent(type, show, secret);
 
 const stores: [string, () => Promise<{ storage: Storage; close: () => Promise<void> }>][] = [
@@ -64,7 +60,7 @@ describe.each(stores)("the event outbox on %s", (_name, open) => {
     connectorKey: "taxify",
     name: "n",
     tags: [],
-    configuration: {},
+    configuration: { "event.notification.enabled": "true", "event.notification.callback.url": url },
     sealedSecrets: "v1.sealed",
     secretKeys: [],
     tokenHash: randomBytes(32),
