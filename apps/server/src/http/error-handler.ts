@@ -15,6 +15,7 @@ import {
   type InvalidPart,
 } from "../errors.js";
 import { problemBody } from "./problem.js";
+import { requestLogger } from "./request-logging.js";
 
 interface HttpLikeError {
   status?: number;
@@ -74,19 +75,16 @@ export function errorHandler(): ErrorRequestHandler {
     const apiError = toApiError(error);
     if (apiError instanceof ServiceUnavailableError) {
       // What the driver or SQLite said, for the operator; the caller gets the plain message.
-      req.log.warn({ err: error instanceof DatabaseUnavailableError ? error.cause : error }, "the database is unavailable");
+      requestLogger(req).warn({ err: error instanceof DatabaseUnavailableError ? error.cause : error }, "the database is unavailable");
       res.set("Retry-After", String(apiError.retryAfterSeconds));
-    } else if (apiError.status >= 500) req.log.error({ err: error }, "request failed");
+    } else if (apiError.status >= 500) requestLogger(req).error({ err: error }, "request failed");
     const allow = (error as HttpLikeError | undefined)?.headers?.Allow;
     if (allow) res.set("Allow", allow);
     if (apiError.status === 401) res.set("WWW-Authenticate", authenticationChallenge);
     // An answer sent before the request's body was read (a 429, a 415, a 413...) closes the
     // connection: otherwise Node would read and discard the whole body, however large, to keep it.
     if (!req.complete) res.set("Connection", "close");
-    res
-      .status(apiError.status)
-      .type("application/problem+json")
-      .json(problemBody(apiError, req.id as string)); // request-logging.ts makes every id a string
+    res.status(apiError.status).type("application/problem+json").json(problemBody(apiError, req.id));
   };
 }
 
@@ -97,12 +95,12 @@ export function errorHandler(): ErrorRequestHandler {
  */
 export function answerSpecViolation(error: Error, _body: unknown, req: Request): void {
   const res = req.res;
-  req.log.error({ err: error }, "a response broke the spec");
+  requestLogger(req).error({ err: error }, "a response broke the spec");
   if (!res || res.headersSent) return;
   res
     .status(500)
     .type("application/problem+json")
-    .end(JSON.stringify(problemBody(internalError(), req.id as string)));
+    .end(JSON.stringify(problemBody(internalError(), req.id)));
 }
 
 /** The answer for a path outside the API. */

@@ -1,33 +1,55 @@
-// One structured log line per request (pino-http): request id, method, path, status, duration.
-// The request id is the caller's X-Request-Id when it is sane, else a new UUID, and is returned in
-// the X-Request-Id header. Headers and bodies are not logged, and Authorization is redacted should
-// a serializer ever include it.
+// One structured log line per request: request id, method, path, status, duration. The request id
+// is the caller's X-Request-Id when it is sane, else a new UUID, and is returned in the X-Request-Id
+// header. The line is built from named fields only: no header and no body can reach it.
+//
+// Not pino-http: it makes a child logger per request and serializes (and redacts) its bindings up
+// front, for a line written once at the end. Measured on get-by-id, the request log cost about a
+// third of the server's CPU per request; this writes the same line for a fraction of it.
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import type { Request, RequestHandler } from "express";
 import type { Logger } from "pino";
-import { pinoHttp } from "pino-http";
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own way to type what a middleware adds
+  namespace Express {
+    interface Request {
+      /** The request's id, as logged and returned in X-Request-Id. */
+      id: string;
+      /** The server's logger; `requestLogger(req)` for a line that names this request. */
+      log: Logger;
+    }
+  }
+}
 
 const saneRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestLogging(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId: (req, res) => {
-      const given = req.headers["x-request-id"];
-      const id = typeof given === "string" && saneRequestId.test(given) ? given : randomUUID();
-      res.setHeader("X-Request-Id", id);
-      return id;
-    },
-    serializers: {
-      req: (req: IncomingMessage & { id?: unknown; raw?: IncomingMessage }) => ({
-        id: req.id,
-        method: req.method,
-        url: (req.url ?? "").split("?")[0],
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? "error" : "info"),
-    // The serializers above keep no header and no body; should one ever be added, these stay out.
-    redact: ["req.headers.authorization", "req.headers.cookie"],
-  });
+/** What a log line says of the request: its id, method and path (never the query: it may carry anything). */
+function requestFields(req: Request) {
+  const url = req.originalUrl;
+  const query = url.indexOf("?");
+  return { id: req.id, method: req.method, url: query === -1 ? url : url.slice(0, query) };
+}
+
+/** A logger whose lines name the request, for what is logged beyond its own line (an error). */
+export function requestLogger(req: Request): Logger {
+  return req.log.child({ req: requestFields(req) });
+}
+
+export function requestLogging(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const given = req.headers["x-request-id"];
+    req.id = typeof given === "string" && saneRequestId.test(given) ? given : randomUUID();
+    req.log = logger;
+    res.setHeader("X-Request-Id", req.id);
+    const started = Date.now();
+    // `close` comes once, whether the answer was sent in full or the caller went away first.
+    res.once("close", () => {
+      const failed = res.statusCode >= 500;
+      const line = { req: requestFields(req), res: { statusCode: res.statusCode }, responseTime: Date.now() - started };
+      if (!res.writableFinished) logger.info({ ...line, aborted: true }, "request aborted before its answer was sent");
+      else if (failed) logger.error(line, "request errored");
+      else logger.info(line, "request completed");
+    });
+    next();
+  };
 }
