@@ -1,6 +1,6 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
 //   1. security headers (helmet, no-store), request id and the log line, CORS (when set)
-//   2. /healthz, /docs, /openapi.json|yaml
+//   2. /healthz
 //   3. before the validator, under the base path: the caller authenticated (failed guesses
 //      throttled per address), the per-organization limit (when set), a trailing slash refused,
 //      then, for a known caller only, the JSON body (1 MB at most); the query kept as sent
@@ -9,7 +9,8 @@
 //   6. a request it let through, under the base path: the query as sent again (nested keys
 //      refused), JSON-only answers, the request's own held-back errors, keys that could pollute,
 //      then the API's routes
-//   7. 404 for the rest, then the one error handler
+//   7. /docs, /openapi.json|yaml (outside the base path, which the validator leaves alone)
+//   8. 404 for the rest, then the one error handler
 // Steps 3 and 6 are one Router each, mounted once: Express matches the base path once per step,
 // not once per middleware. Routing is case-sensitive (`/INSTANCES` is not `/instances`) and
 // strict (`/instances/` is not `/instances`); the validator reads the same settings.
@@ -77,7 +78,6 @@ export function createApp(options: AppOptions): express.Express {
     await healthCheck();
     res.status(200).json({ status: "ok" });
   });
-  app.use(publishedDocs(spec, docsDir));
   app.use(basePath, beforeValidation(options));
   app.use(
     OpenApiValidator.middleware({
@@ -92,6 +92,7 @@ export function createApp(options: AppOptions): express.Express {
   );
   app.use(basePath, translateValidatorVerdict(registry));
   app.use(basePath, afterValidation(options));
+  app.use(publishedDocs(spec, docsDir)); // after the API: an API request never walks its routes
   app.use(notFound());
   app.use(errorHandler());
   return app;

@@ -117,12 +117,16 @@ function decodeUrlPart(raw: string): { text: string } | { flaw: string } {
   return flaw ? { flaw } : { text };
 }
 
+/** Printable ASCII without a `%`: a URL that decodes to itself, so holds nothing unstorable. */
+const plainUrl = /^[!-$&-~]*$/;
+
 /**
  * The error for the first query parameter or path parameter of this request that cannot be
  * stored, if there is one. Read from the raw URL: Express's parsers put U+FFFD in place of
  * bytes that are not UTF-8. A path parameter is named from the route the validator matched.
  */
 export function unstorableUrlText(req: Request): InvalidRequestError | undefined {
+  if (plainUrl.test(req.originalUrl)) return undefined; // most requests: nothing to decode
   const [rawPath = "", rawQuery = ""] = req.originalUrl.split(/\?(.*)/s);
   for (const pair of rawQuery.split("&")) {
     const [rawName = "", rawValue = ""] = pair.replace(/\+/g, " ").split(/=(.*)/s);
