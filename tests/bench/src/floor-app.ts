@@ -9,7 +9,7 @@ import * as OpenApiValidator from "express-openapi-validator";
 
 const require = createRequire(import.meta.url);
 const base = "/your_moms/api-v2";
-const bodies = JSON.parse(readFileSync(process.argv[3]!, "utf8")) as { create: string; get: string; list: string };
+const bodies = JSON.parse(readFileSync(process.argv[3]!, "utf8")) as { create: string; get: string; list: string; list20: string };
 
 const app = express();
 app.use(express.json({ limit: "1mb" }));
@@ -28,7 +28,7 @@ const send = (body: string) => (_req: express.Request, res: express.Response) =>
 };
 app.post(`${base}/instances`, send(bodies.create));
 app.get(`${base}/instances/:id`, send(bodies.get));
-app.get(`${base}/instances`, send(bodies.list));
+app.get(`${base}/instances`, (req, res) => send(req.query.pageSize === "20" ? bodies.list20 : bodies.list)(req, res));
 app.use(((error: { status?: number; message?: string }, _req, res, _next) => {
   res.status(error.status ?? 500).json({ message: error.message });
 }) as express.ErrorRequestHandler);

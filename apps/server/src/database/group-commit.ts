@@ -13,23 +13,31 @@ interface Pending {
 
 export type GroupCommit = <T>(work: () => T) => Promise<T>;
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 export function groupCommit(db: SqliteDatabase): GroupCommit {
   let pending: Pending[] = [];
+  // Both made once (making a transaction function costs more than a small write): called inside
+  // the batch's transaction, better-sqlite3 runs `inSavepoint` as a savepoint.
+  const inSavepoint = db.transaction((work: () => unknown) => work());
+  const runBatch = db.transaction((batch: Pending[]) => {
+    const outcomes: Outcome[] = [];
+    for (const { work } of batch) {
+      try {
+        outcomes.push({ ok: true, value: inSavepoint(work) });
+      } catch (error) {
+        outcomes.push({ ok: false, error });
+      }
+    }
+    return outcomes;
+  });
 
   const flush = () => {
     const batch = pending;
     pending = [];
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let outcomes: Outcome[];
     try {
-      db.transaction(() => {
-        for (const { work } of batch) {
-          try {
-            outcomes.push({ ok: true, value: db.transaction(work)() }); // nested: a savepoint
-          } catch (error) {
-            outcomes.push({ ok: false, error });
-          }
-        }
-      }).immediate();
+      outcomes = runBatch.immediate(batch);
     } catch (error) {
       for (const item of batch) item.reject(error); // the commit failed: nothing of it is kept
       return;
