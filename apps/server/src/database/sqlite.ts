@@ -4,11 +4,12 @@
 // Before any of that it makes sure it may: the file and its directory are created readable by
 // their owner only (SQLite gives the -wal and -shm files the database file's mode), and a file
 // that fails SQLite's quick integrity check is refused, naming it, before anything is written.
-import { accessSync, closeSync, constants, mkdirSync, openSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { DatabaseUnavailableError } from "./unavailable.js";
 import { StartupError, describeFileError } from "../startup-error.js";
+import { makeDirectory } from "../make-directory.js";
 import { sqliteMigrations, type Migration } from "./sqlite-migrations.js";
 
 export type SqliteDatabase = Database.Database;
@@ -35,7 +36,7 @@ export function openSqlite(file: string, migrations: Migration[] = sqliteMigrati
 function createOwnerOnly(file: string): void {
   const dir = path.dirname(file);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirectory(dir, 0o700);
     accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK); // SQLite creates -wal and -shm there
   } catch (error) {
     throw new StartupError(`cannot use the data directory ${dir}: ${describeFileError(error)}`);

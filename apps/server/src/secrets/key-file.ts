@@ -3,9 +3,10 @@
 // replaced: key-check.ts decides. Created with the exclusive flag, so two processes starting at
 // once cannot each write a different key.
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { StartupError, describeFileError } from "../startup-error.js";
+import { makeDirectory } from "../make-directory.js";
 import { decodeKey } from "./secret-box.js";
 
 export function keyFilePath(dataDir: string): string {
@@ -30,7 +31,7 @@ export function readKeyFile(file: string): Buffer | undefined {
 export function createKeyFile(file: string): Buffer {
   const dir = path.dirname(file);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirectory(dir, 0o700);
   } catch (error) {
     throw new StartupError(`cannot use the data directory ${dir}: ${describeFileError(error)}`);
   }

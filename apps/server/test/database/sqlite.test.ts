@@ -3,6 +3,7 @@
 // damaged under a running server; a data directory it cannot use is one plain line, not a stack.
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -221,6 +222,14 @@ describe("a DATA_DIR the server cannot use", { timeout }, () => {
           /^cannot use the data directory .*data: permission denied$/,
         ],
   ];
+
+  // Node's recursive mkdir never returns for a path under /proc: the server makes it level by level.
+  if (existsSync("/proc/self"))
+    faults.push([
+      "a path no directory can be made at (under /proc)",
+      () => "/proc/instances-api-nowhere/data",
+      /^cannot use the data directory \/proc\/instances-api-nowhere\/data: ENOENT: no such file or directory, mkdir '\/proc\/instances-api-nowhere'$/,
+    ]);
 
   it.each(faults)("that is %s stops the start with one plain line naming it", (_name, make, message) => {
     const dataDir = make(scratch());
