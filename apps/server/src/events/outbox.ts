@@ -26,7 +26,7 @@ export interface EventIntent {
   describe: (record: InstanceRecord) => { data: InstanceBody; callbackUrl: string } | undefined;
   /** A new signing secret for the instance, sealed for it (on create and on token rotation). */
   sealNewSecret?: (record: InstanceRecord) => string;
-  /** Set when `describe` found a callback URL: the write enqueues a delivery. */
+  /** Set when recording the write made a delivery (see eventRecording): the dispatcher has work. */
   enqueued?: boolean;
 }
 
