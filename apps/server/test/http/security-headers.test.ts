@@ -26,7 +26,7 @@ async function headersThrough(middleware: RequestHandler): Promise<Record<string
 
 describe("security headers", () => {
   it("are what helmet sets on a response, and Cache-Control: no-store", async () => {
-    const fromHelmet = await headersThrough(helmetFor() as unknown as RequestHandler);
+    const fromHelmet = await headersThrough(helmetFor());
     expect(Object.keys(fromHelmet).length).toBeGreaterThan(8);
     expect(await headersThrough(securityHeaders())).toEqual({ ...fromHelmet, "cache-control": "no-store" });
   });
