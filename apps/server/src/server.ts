@@ -47,8 +47,8 @@ export interface StartOptions {
   outbound?: { send: OutboundSend; checkOutboundUrl: CheckOutboundUrl };
   /** How long a vendor has to answer one check or refresh; 10 s by default. */
   vendorTimeoutMs?: number;
-  /** The token refresher's poll and lease, for tests. */
-  refresher?: Pick<RefresherOptions, "pollMs" | "leaseMs">;
+  /** The token refresher's poll and lease, and how soon a failed refresh is tried again (a minute), for tests. */
+  refresher?: Pick<RefresherOptions, "pollMs" | "leaseMs"> & { retryMs?: number };
 }
 
 export interface RunningServer {
@@ -84,7 +84,7 @@ export async function startServer({
     checkOutboundUrl: (url) => checkOutboundUrl(url, config.outboundAllowedHosts),
   },
   vendorTimeoutMs,
-  refresher: refresherOptions,
+  refresher: { retryMs: refreshRetryMs, ...refresherOptions } = {},
 }: StartOptions): Promise<RunningServer> {
   const logger = createLogger(config, logDestination);
   const storage = await openStorage(config.storage);
@@ -115,6 +115,7 @@ export async function startServer({
           mode: config.provisioning,
           outbound: outbound.send,
           ...(vendorTimeoutMs ? { timeoutMs: vendorTimeoutMs } : {}),
+          ...(refreshRetryMs ? { refreshRetryMs } : {}),
         }),
         secretBox,
       }),

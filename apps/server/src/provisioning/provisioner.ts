@@ -25,6 +25,8 @@ export interface ProvisionerOptions {
   outbound?: OutboundSend;
   /** How long a vendor has to answer one request. */
   timeoutMs?: number;
+  /** How much later a refresh that failed (other than a refusal) is tried again; a minute by default. */
+  refreshRetryMs?: number;
   now?: () => number;
 }
 
@@ -56,7 +58,13 @@ export function refreshMargin(periodMs: number): number {
 
 export type Provisioner = ReturnType<typeof provisioner>;
 
-export function provisioner({ mode, outbound, timeoutMs = defaultVendorTimeoutMs, now = Date.now }: ProvisionerOptions) {
+export function provisioner({
+  mode,
+  outbound,
+  timeoutMs = defaultVendorTimeoutMs,
+  refreshRetryMs = 60_000,
+  now = Date.now,
+}: ProvisionerOptions) {
   if (mode === "live" && !outbound) throw new Error("live provisioning needs an outbound sender");
 
   async function exchange(
@@ -237,9 +245,6 @@ export function provisioner({ mode, outbound, timeoutMs = defaultVendorTimeoutMs
     },
   };
 }
-
-/** A failed refresh (other than a refusal) is tried again this much later. */
-export const refreshRetryMs = 60_000;
 
 function reasonOf(connector: Connector, verdict: Exclude<Verdict, { kind: "accepted" }>, what = "check"): string {
   const name = connector.catalog.name;

@@ -27,7 +27,11 @@ beforeAll(async () => {
   vendor = await startFakeVendor(freshserviceAnswer);
   t = await startTestServer({
     config: { provisioning: "live" },
-    provisioning: { outbound: loopbackSender(() => vendor.port), vendorTimeoutMs: 500, refresher: { pollMs: 50, leaseMs: 5_000 } },
+    provisioning: {
+      outbound: loopbackSender(() => vendor.port),
+      vendorTimeoutMs: 500,
+      refresher: { pollMs: 50, leaseMs: 5_000, retryMs: 300 },
+    },
   });
 });
 afterAll(async () => {
@@ -240,5 +244,32 @@ describe("live, SugarCRM's tokens", () => {
     });
     const row = await t.server.storage.instances.get(1, instance.id);
     expect(row?.refreshDueAt).toBeNull();
+  });
+
+  it("make the instance invalid while the vendor fails a refresh, and valid again once a retry succeeds", async () => {
+    const fake = fakeSugarcrm({ expiresIn: 2 });
+    let failing = false;
+    vendor.handle = (request) =>
+      failing ? { status: 503, body: { error: "unavailable", error_message: "Down for maintenance" } } : fake.answer(request);
+    const instance = await body<Instance>(await create(sugar()));
+    failing = true;
+    const invalid = await until(async () => {
+      const now = await body<Instance>(await t.api(`/instances/${instance.id}`));
+      return now.valid ? undefined : now;
+    });
+    expect(invalid.provisionInteractions.at(-1)).toMatchObject({ step: "refresh", outcome: "vendor-error", status: 503 });
+    // Not given up, as a refusal is: tried again after the retry delay (300 ms here, a minute by default).
+    expect((await t.server.storage.instances.get(1, instance.id))?.refreshDueAt).not.toBeNull();
+    const failedRefreshes = () => vendor.requests.filter((r) => r.body.includes("refresh_token")).length;
+    await until(() => Promise.resolve(failedRefreshes() >= 2 ? true : undefined));
+    failing = false;
+    const valid = await until(async () => {
+      const now = await body<Instance>(await t.api(`/instances/${instance.id}`));
+      return now.valid ? now : undefined;
+    });
+    expect(valid.provisionInteractions.at(-1)).toMatchObject({ step: "refresh", outcome: "accepted", status: 200 });
+    // The refresh that succeeded used the refresh token the vendor issued last, which the failures did not use up.
+    const grant = JSON.parse(vendor.requests.filter((r) => r.body.includes("refresh_token")).at(-1)!.body) as Record<string, string>;
+    expect(grant.refresh_token).toBe(fake.issued[0]!.refreshToken);
   });
 });
