@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../support/until.js";
 import { fakeSugarcrm, goodPassword, startFakeVendor, type FakeAnswer, type FakeVendor } from "./fake-vendors.js";
 
 const fixture = fileURLToPath(new URL("fixtures/serve-live.mjs", import.meta.url));
@@ -50,16 +51,6 @@ function killed(child: ChildProcess): Promise<void> {
   });
 }
 
-async function until<T>(what: () => T | undefined | Promise<T | undefined>, seconds = 30): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await what();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const refreshGrants = () => vendor.requests.filter((r) => r.body.includes('"grant_type":"refresh_token"'));
 const sugar = {
   your_mom: { key: "sugarcrmv2" },
@@ -97,12 +88,12 @@ describe("kill -9", () => {
     expect(refreshGrants()).toHaveLength(0);
 
     const second = await serve(dataDir, 60_000);
-    const grant = await until(() => refreshGrants()[0]);
+    const grant = await until(() => refreshGrants()[0], 30);
     expect(JSON.parse(grant.body)).toMatchObject({ refresh_token: fake.issued[0]!.refreshToken });
     const after = await until(async () => {
       const now = await instance(second.apiUrl, authorization, id);
       return now.provisionInteractions.some((i) => i.step === "refresh") ? now : undefined;
-    });
+    }, 30);
     expect(after.valid).toBe(true);
     expect(after.provisionInteractions.at(-1)).toMatchObject({ step: "refresh", outcome: "accepted" });
   }, 60_000);
@@ -119,7 +110,7 @@ describe("kill -9", () => {
     const first = await serve(dataDir, 2_000);
     const authorization = first.authorization!;
     const id = await createSugarcrm(first.apiUrl, authorization);
-    await until(() => refreshGrants()[0]); // claimed, and hanging at the vendor
+    await until(() => refreshGrants()[0], 30); // claimed, and hanging at the vendor
     await killed(first.child);
     hang = false;
 
@@ -127,7 +118,7 @@ describe("kill -9", () => {
     const after = await until(async () => {
       const now = await instance(second.apiUrl, authorization, id);
       return now.provisionInteractions.some((i) => i.step === "refresh") ? now : undefined;
-    });
+    }, 30);
     expect(after.valid).toBe(true);
     const grants = refreshGrants().map((r) => (JSON.parse(r.body) as { refresh_token: string }).refresh_token);
     // The dead process's attempt and the new one, with the same token: it was never answered.

@@ -4,6 +4,7 @@
 // SugarCRM's tokens: issued, refreshed before they expire, and a refused refresh.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { body, startTestServer, type TestServer } from "../harness.js";
+import { until } from "../support/until.js";
 import { fakeSugarcrm, freshserviceAnswer, goodPassword, loopbackSender, startFakeVendor, type FakeVendor } from "./fake-vendors.js";
 
 interface Instance {
@@ -176,16 +177,6 @@ describe("live, SugarCRM's tokens", () => {
     name: "CRM",
   });
 
-  async function until<T>(what: () => Promise<T | undefined>, seconds = 15): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    for (;;) {
-      const value = await what();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error("timed out waiting");
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
   it("come from the password grant, with SugarCRM's parameters, and are kept sealed and masked", async () => {
     const fake = fakeSugarcrm({ expiresIn: 3600 });
     vendor.handle = (request) => fake.answer(request);
@@ -261,7 +252,7 @@ describe("live, SugarCRM's tokens", () => {
     // Not given up, as a refusal is: tried again after the retry delay (300 ms here, a minute by default).
     expect((await t.server.storage.instances.get(1, instance.id))?.refreshDueAt).not.toBeNull();
     const failedRefreshes = () => vendor.requests.filter((r) => r.body.includes("refresh_token")).length;
-    await until(() => Promise.resolve(failedRefreshes() >= 2 ? true : undefined));
+    await until(() => (failedRefreshes() >= 2 ? true : undefined));
     failing = false;
     const valid = await until(async () => {
       const now = await body<Instance>(await t.api(`/instances/${instance.id}`));
