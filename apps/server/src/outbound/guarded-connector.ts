@@ -2,7 +2,9 @@
 // checks every address before a socket exists, then hands exactly those addresses to Node's
 // connect through a fixed `lookup`: the socket can only go where the check looked, so a resolver
 // that answers a public address to a check and a private one to the connection (DNS rebinding)
-// has nothing to exploit. The address the socket really reached is checked once more.
+// has nothing to exploit. The address the socket really reached is checked once more. A name whose
+// addresses are refused, or a socket that reached another address, fails as `unreachable`, in the
+// words of any other connection that could not be made (outbound-target.ts says why).
 import type { LookupAddress, LookupOptions } from "node:dns";
 import type { Socket } from "node:net";
 import { buildConnector } from "undici";
@@ -15,7 +17,7 @@ import {
   type OutboundLookup,
   type ResolvedAddress,
 } from "./outbound-target.js";
-import { OutboundError } from "./outbound.js";
+import { unreachableError } from "./outbound.js";
 
 export interface GuardedConnectorOptions {
   allowedHosts: AllowedHosts;
@@ -55,10 +57,7 @@ async function connectChecked(connectOptions: buildConnector.Options, options: G
   const reached = socket.remoteAddress;
   if (!target.listed && !addresses.some(({ address }) => reached !== undefined && endpointOf(address, 0) === endpointOf(reached, 0))) {
     socket.destroy();
-    throw new OutboundError(
-      "address-not-allowed",
-      `the address of ${target.endpoint} is not allowed: the connection reached an address that was not checked`,
-    );
+    throw unreachableError(target.host);
   }
   return socket;
 }

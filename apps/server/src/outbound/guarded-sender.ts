@@ -11,8 +11,16 @@
 import type { Readable } from "node:stream";
 import { Agent } from "undici";
 import { guardedConnector } from "./guarded-connector.js";
-import { allowedHostSet, checkAddresses, outboundTarget, resolveTarget, systemLookup, type OutboundLookup } from "./outbound-target.js";
-import { OutboundError, type OutboundRequest, type OutboundResponse, type OutboundSend } from "./outbound.js";
+import { allowedHostSet, outboundTarget, systemLookup, type OutboundLookup } from "./outbound-target.js";
+import {
+  OutboundError,
+  timeoutError,
+  unreachableError,
+  untrustedCertificateError,
+  type OutboundRequest,
+  type OutboundResponse,
+  type OutboundSend,
+} from "./outbound.js";
 
 export type { OutboundLookup, ResolvedAddress } from "./outbound-target.js";
 
@@ -64,10 +72,7 @@ export function guardedSender(options: GuardedSenderOptions): OutboundSend {
     const target = outboundTarget(request.url, allowedHosts);
     const limitMs = request.timeoutMs ?? timeoutMs;
     const deadline = new AbortController();
-    const timer = setTimeout(
-      () => deadline.abort(new OutboundError("timeout", `no complete answer from ${target.endpoint} within ${limitMs} ms`)),
-      limitMs,
-    );
+    const timer = setTimeout(() => deadline.abort(timeoutError(target.host)), limitMs);
     try {
       const response = await agent.request({
         origin: request.url.origin,
@@ -82,7 +87,7 @@ export function guardedSender(options: GuardedSenderOptions): OutboundSend {
       const { text, truncated } = await readCapped(response.body, maxResponseBytes);
       return { status: response.statusCode, headers: flatHeaders(response.headers), body: text, truncated };
     } catch (error) {
-      throw outboundFailure(error, deadline.signal, target.endpoint);
+      throw outboundFailure(error, deadline.signal, target.host);
     } finally {
       clearTimeout(timer);
     }
@@ -90,24 +95,16 @@ export function guardedSender(options: GuardedSenderOptions): OutboundSend {
 }
 
 /**
- * Throws address-not-allowed when `url` could never be sent: a scheme other than https (http
- * only for an allowed host), a user name or password in it, or a host that is, or resolves to, a
- * refused address. For create and update time, so a refused callback URL or site URL is a 4xx
- * then rather than a failed delivery later. A name that does not resolve (yet) is not refused:
- * every send checks again, connection by connection.
+ * Throws address-not-allowed when `url` as written could never be sent: a scheme other than https
+ * (http only for an allowed host), a user name or password in it, or an address literal that is
+ * not public. For create and update time, so a refused callback URL or site URL is a 4xx then
+ * rather than a failed delivery later. A name is not resolved here: a name that resolves to a
+ * private address must read exactly like one that does not resolve (yet), and both are let
+ * through; every send resolves and checks again, connection by connection, and fails as
+ * `unreachable` for either.
  */
-export async function checkOutboundUrl(url: URL, allowedHosts: readonly string[], lookup: OutboundLookup = systemLookup): Promise<void> {
-  const allowed = allowedHostSet(allowedHosts);
-  const target = outboundTarget(url, allowed);
-  if (target.listed) return;
-  let addresses;
-  try {
-    addresses = await resolveTarget(target, lookup, defaultOutboundLimits.connectTimeoutMs);
-  } catch (error) {
-    if (error instanceof OutboundError) return;
-    throw error;
-  }
-  checkAddresses(target, addresses, allowed);
+export function checkOutboundUrl(url: URL, allowedHosts: readonly string[]): Promise<void> {
+  return new Promise((resolve) => resolve(void outboundTarget(url, allowedHostSet(allowedHosts))));
 }
 
 /** At most `cap` bytes of the body; past that, the body is destroyed (closing the connection) unread. */
@@ -145,19 +142,51 @@ const invalidRequestCodes = new Set([
   "ERR_INVALID_ARG_VALUE",
   "ERR_INVALID_CHAR",
 ]);
+/**
+ * How Node says the server's certificate failed verification: OpenSSL's X509 verification results
+ * as Node names them, and Node's own check of the name (checkServerIdentity). A failed TLS
+ * *protocol* (ERR_SSL_*: a plaintext port, a handshake failure) is not among them: that is any
+ * port that does not speak TLS, and stays `unreachable`.
+ */
+const certificateCodes = new Set([
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+  "UNABLE_TO_GET_CRL",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_NOT_YET_VALID",
+  "CERT_HAS_EXPIRED",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_CHAIN_TOO_LONG",
+  "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+  "ERROR_IN_CERT_NOT_AFTER_FIELD",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "INVALID_CA",
+  "INVALID_PURPOSE",
+  "PATH_LENGTH_EXCEEDED",
+  "HOSTNAME_MISMATCH",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_TLS_CERT_ALTNAME_FORMAT",
+]);
 
 /**
- * The contract's reason for a failure. Everything the network can do that is not a timeout or a
- * refusal (refused, reset, closed early, TLS) is "unreachable"; the message names the host and
- * the code, never the addresses tried or anything from the URL past its host.
+ * The contract's reason for a failure, in the one wording of each (outbound.ts): a timeout; a
+ * certificate that could not be verified (`tls`); anything else the network can do (refused,
+ * reset, closed early, a port that speaks no TLS or no HTTP) is `unreachable`. The message names
+ * the host as the URL gives it and nothing else: no error code, which would tell one port's
+ * protocol from another's, no address tried, nothing of the URL past its host.
  */
-function outboundFailure(error: unknown, deadline: AbortSignal, endpoint: string): unknown {
+function outboundFailure(error: unknown, deadline: AbortSignal, host: string): unknown {
   if (error instanceof OutboundError) return error;
   if (deadline.aborted && deadline.reason instanceof OutboundError) return deadline.reason;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && invalidRequestCodes.has(code)) return error;
-  if (typeof code === "string" && timeoutCodes.has(code))
-    return new OutboundError("timeout", `no complete answer from ${endpoint} in time (${code})`);
-  const cause = typeof code === "string" ? code : error instanceof Error ? error.name : "unknown error";
-  return new OutboundError("unreachable", `${endpoint} could not be reached (${cause})`);
+  if (typeof code === "string" && timeoutCodes.has(code)) return timeoutError(host);
+  if (typeof code === "string" && certificateCodes.has(code)) return untrustedCertificateError(host);
+  return unreachableError(host);
 }

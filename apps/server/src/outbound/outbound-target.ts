@@ -1,6 +1,12 @@
-// Where an outbound request may go: the checks on a URL before anything is resolved (scheme,
-// userinfo), and on the addresses its host resolves to. Shared by the create-time check
-// (checkOutboundUrl) and the connector that checks every connection as it is made.
+// Where an outbound request may go: the checks on a URL as written, before anything is resolved
+// (scheme, userinfo, an address literal), and on the addresses its host name resolves to. Shared
+// by the create-time check (checkOutboundUrl) and the connector that checks every connection as it
+// is made.
+//
+// What the caller wrote is refused as `address-not-allowed`: it tells them nothing they did not
+// know. What a name resolves to is learnt from the network, so a name whose addresses are refused
+// fails exactly as a name without any (`unreachable`, one message): otherwise the refusals would
+// tell an internal DNS name from a missing one.
 //
 // The allowed hosts (OUTBOUND_ALLOWED_HOSTS, `host:port`) are for tests and local development:
 // a URL whose own host:port is listed may use plain http and any address; an address:port that
@@ -8,7 +14,7 @@
 import { promises as dns } from "node:dns";
 import { isIP } from "node:net";
 import { classifyAddress } from "./address-policy.js";
-import { OutboundError } from "./outbound.js";
+import { OutboundError, timeoutError, unreachableError } from "./outbound.js";
 
 export interface ResolvedAddress {
   address: string;
@@ -21,9 +27,6 @@ export type OutboundLookup = (hostname: string) => Promise<readonly ResolvedAddr
 
 /** getaddrinfo, as Node's own connections use it (hosts file included), in the order it answers. */
 export const systemLookup: OutboundLookup = (hostname) => dns.lookup(hostname, { all: true, order: "verbatim" });
-
-/** How a resolver says a name has no address (getaddrinfo's and c-ares's spellings). */
-const unresolvableCodes = new Set(["ENOTFOUND", "EAI_NONAME", "EAI_NODATA", "ENODATA", "EAI_AGAIN", "EAI_FAIL", "ESERVFAIL", "ENONAME"]);
 
 /** The allowed `host:port` entries, each spelled as `endpointOf` spells a target. */
 export type AllowedHosts = ReadonlySet<string>;
@@ -52,13 +55,15 @@ export interface OutboundTarget {
   /** The host as a connection needs it: a name, or an IP address without brackets. */
   hostname: string;
   port: number;
-  /** `host:port`, for messages and the allowed hosts. */
+  /** `host:port` in the allowed hosts' spelling. */
   endpoint: string;
+  /** The URL's host as the caller wrote it (its port only when not the default): the one name every message gives. */
+  host: string;
   /** The URL's own host:port is an allowed host: plain http and any address. */
   listed: boolean;
 }
 
-/** The target of `url`, or address-not-allowed when no connection to it may ever be made. */
+/** The target of `url`, or address-not-allowed when the URL as written may never be sent to. */
 export function outboundTarget(url: URL, allowedHosts: AllowedHosts): OutboundTarget {
   // Never echoed, not even in the refusal: credentials in a URL are secrets, and they have no
   // place there (each vendor's credentials travel in headers or bodies).
@@ -70,32 +75,38 @@ export function outboundTarget(url: URL, allowedHosts: AllowedHosts): OutboundTa
   const endpoint = endpointOf(hostname, port);
   const listed = allowedHosts.has(endpoint);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && listed)) {
-    throw new OutboundError(
-      "address-not-allowed",
-      `the address ${endpoint} is not allowed: only https URLs are (not ${url.protocol.slice(0, -1)})`,
-    );
+    throw notAllowed(url.host, `only https URLs are (not ${url.protocol.slice(0, -1)})`);
   }
-  return { hostname, port, endpoint, listed };
+  if (!listed && isIP(hostname) !== 0 && !classifyAddress(hostname).allowed) {
+    throw notAllowed(url.host, "requests go to public addresses only");
+  }
+  return { hostname, port, endpoint, host: url.host, listed };
+}
+
+function notAllowed(host: string, why: string): OutboundError {
+  return new OutboundError("address-not-allowed", `the address ${host ? `${host} ` : ""}is not allowed: ${why}`);
 }
 
 /**
- * Throws address-not-allowed unless every address may be connected to: a public one, or an
+ * Throws unless every address a name resolved to may be connected to: a public one, or an
  * allowed address:port. One refused address refuses the name, so that a resolver cannot slip a
- * private address in beside a public one. The message names the host, never the addresses it
- * resolved to (which would map a private network for whoever asked).
+ * private address in beside a public one. The refusal is `unreachable`, word for word the one of a
+ * name that does not resolve: the addresses of a name are the network's answer, not the caller's
+ * words, and telling the two apart would map a private network for whoever asked.
  */
 export function checkAddresses(target: OutboundTarget, addresses: readonly ResolvedAddress[], allowedHosts: AllowedHosts): void {
   if (target.listed) return;
   for (const { address } of addresses) {
     if (classifyAddress(address).allowed || allowedHosts.has(endpointOf(address, target.port))) continue;
-    throw new OutboundError(
-      "address-not-allowed",
-      `the address of ${target.endpoint} is not allowed: requests go to public addresses only`,
-    );
+    throw unreachableError(target.host);
   }
 }
 
-/** The addresses of the target: its own if it is an IP address, else what `lookup` answers within `timeoutMs`. */
+/**
+ * The addresses of the target: its own if it is an IP address, else what `lookup` answers within
+ * `timeoutMs`. A name without addresses, or one the resolver fails on for any reason, is
+ * `unreachable` (the resolver's error code is not repeated: it would tell NXDOMAIN from SERVFAIL).
+ */
 export async function resolveTarget(
   target: OutboundTarget,
   lookup: OutboundLookup,
@@ -105,19 +116,16 @@ export async function resolveTarget(
   if (family !== 0) return [{ address: target.hostname, family }];
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new OutboundError("timeout", `${target.endpoint} did not resolve within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(timeoutError(target.host)), timeoutMs);
   });
+  let addresses: readonly ResolvedAddress[];
   try {
-    const addresses = await Promise.race([lookup(target.hostname), timeout]);
-    if (addresses.length === 0) throw new OutboundError("unresolvable", `${target.endpoint} does not resolve to any address`);
-    return addresses;
+    addresses = await Promise.race([lookup(target.hostname), timeout]);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && unresolvableCodes.has(code)) {
-      throw new OutboundError("unresolvable", `${target.endpoint} does not resolve (${code})`);
-    }
-    throw error;
+    throw error instanceof OutboundError ? error : unreachableError(target.host);
   } finally {
     clearTimeout(timer);
   }
+  if (addresses.length === 0) throw unreachableError(target.host);
+  return addresses;
 }

@@ -93,7 +93,7 @@ export function provisioner({
         };
     } catch (error) {
       if (!(error instanceof OutboundError)) throw error;
-      const reason = error.reason === "unresolvable" ? "unreachable" : error.reason;
+      const reason = error.reason === "tls" ? "unreachable" : error.reason;
       verdict = { kind: "failed", reason, message: scrub(error.message) };
     }
     const outcome: InteractionOutcome = verdict.kind === "failed" ? verdict.reason : verdict.kind;

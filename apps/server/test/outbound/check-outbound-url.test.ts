@@ -1,8 +1,10 @@
-// checkOutboundUrl, the create-time check: a URL the server could never send to is refused with
-// address-not-allowed (the route makes it a 4xx), without repeating secrets. Pure: names resolve
-// through an injected resolver, and no socket may open (the sockets are watched and stopped).
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { checkOutboundUrl, type OutboundLookup } from "../../src/outbound/guarded-sender.js";
+// checkOutboundUrl, the create-time check: a URL that as written could never be sent to is refused
+// with address-not-allowed (the route makes it a 4xx), without repeating secrets. A name is not
+// resolved at all: one that resolves privately and one that does not resolve are both let
+// through, alike, and each send fails them alike (guarded-sender.test.ts). Pure: no resolver is
+// asked and no socket may open (the sockets are watched and stopped).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkOutboundUrl } from "../../src/outbound/guarded-sender.js";
 import { OutboundError } from "../../src/outbound/outbound.js";
 import { loopbackOnlySockets, type LoopbackOnlySockets } from "./loopback-only-sockets.js";
 
@@ -16,13 +18,8 @@ afterAll(() => {
   sockets.restore();
 });
 
-function resolvingTo(...addresses: string[]) {
-  return vi.fn<OutboundLookup>(() => Promise.resolve(addresses.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }))));
-}
-const noResolver = vi.fn<OutboundLookup>(() => Promise.reject(new Error("the resolver must not be asked")));
-
-async function refusal(url: string, allowedHosts: string[] = [], lookup: OutboundLookup = noResolver): Promise<OutboundError> {
-  const error = await checkOutboundUrl(new URL(url), allowedHosts, lookup).then(
+async function refusal(url: string, allowedHosts: string[] = []): Promise<OutboundError> {
+  const error = await checkOutboundUrl(new URL(url), allowedHosts).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -45,7 +42,9 @@ describe("checkOutboundUrl refuses", () => {
     ["the unspecified address", "https://0.0.0.0/"],
   ])("an address literal: %s", async (_name, url) => {
     const error = await refusal(url);
-    expect(error.message).toMatch(/is not allowed/);
+    expect(error.message).toMatch(
+      /^the address \S+ is not allowed: (requests go to public addresses only|only https URLs are \(not http\))$/,
+    );
   });
 
   it.each([
@@ -53,10 +52,9 @@ describe("checkOutboundUrl refuses", () => {
     ["ftp", "ftp://vendor.example/"],
     ["file", "file:///etc/passwd"],
     ["ws", "ws://vendor.example/"],
-  ])("scheme %s, before resolving anything", async (scheme, url) => {
+  ])("scheme %s", async (scheme, url) => {
     const error = await refusal(url);
     expect(error.message).toContain(`only https URLs are (not ${scheme})`);
-    expect(noResolver).not.toHaveBeenCalled();
   });
 
   it("a user name or password, without repeating either", async () => {
@@ -64,43 +62,23 @@ describe("checkOutboundUrl refuses", () => {
       const error = await refusal(url);
       expect(error.message).toBe("the address is not allowed: a URL must not carry a user name or password");
     }
-    expect(noResolver).not.toHaveBeenCalled();
-  });
-
-  it("a name that resolves to a private address, naming neither the address nor the path and query", async () => {
-    const lookup = resolvingTo("192.168.1.20");
-    const error = await refusal("https://intranet.example/hooks/abc?token=s3cret", [], lookup);
-    expect(lookup).toHaveBeenCalledWith("intranet.example");
-    expect(error.message).toBe("the address of intranet.example:443 is not allowed: requests go to public addresses only");
-  });
-
-  it("a name with a public address beside a refused one", async () => {
-    await refusal("https://mixed.example/", [], resolvingTo("93.184.215.14", "10.1.2.3"));
   });
 
   it("an allowed host on a port that is not listed", async () => {
     await refusal("https://127.0.0.1:9443/", ["127.0.0.1:8443"]);
   });
-
-  it("a name that resolves to an allowed address on another port", async () => {
-    await refusal("https://vendor.test:9443/", ["127.0.0.1:8443"], resolvingTo("127.0.0.1"));
-  });
 });
 
 describe("checkOutboundUrl lets through", () => {
-  it("an https URL whose name resolves to public addresses only", async () => {
-    const lookup = resolvingTo("93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c");
-    await expect(checkOutboundUrl(new URL("https://vendor.example/rest/v11"), [], lookup)).resolves.toBeUndefined();
-    expect(lookup).toHaveBeenCalledWith("vendor.example");
-  });
-
-  it("a public address literal", async () => {
-    await expect(checkOutboundUrl(new URL("https://93.184.215.14/"), [], noResolver)).resolves.toBeUndefined();
-  });
-
-  it("a name that does not resolve now: every send checks again", async () => {
-    const lookup = vi.fn<OutboundLookup>(() => Promise.reject(Object.assign(new Error("getaddrinfo ENOTFOUND"), { code: "ENOTFOUND" })));
-    await expect(checkOutboundUrl(new URL("https://not-yet.example/"), [], lookup)).resolves.toBeUndefined();
+  it.each([
+    ["a public name", "https://vendor.example/rest/v11"],
+    ["a name that may resolve to a private address (the send fails it as unreachable)", "https://intranet.example/hooks/abc?token=s3cret"],
+    ["a name that may not resolve (yet)", "https://not-yet.example/"],
+    ["a name on a port the allowed hosts list for an address", "https://vendor.test:8443/"],
+    ["a public address literal", "https://93.184.215.14/"],
+    ["a public IPv6 address literal", "https://[2606:4700:4700::1111]/"],
+  ])("%s, without resolving anything", async (_name, url) => {
+    await expect(checkOutboundUrl(new URL(url), ["127.0.0.1:8443"])).resolves.toBeUndefined();
   });
 
   it.each([
@@ -110,14 +88,7 @@ describe("checkOutboundUrl lets through", () => {
     ["an allowed IPv6 host", "http://[::1]:9000/", ["[::1]:9000"]],
     ["an allowed IPv6 host spelled long", "http://[0:0:0:0:0:0:0:1]:9000/", ["[0::1]:9000"]],
     ["an allowed name", "http://vendor.test:8080/", ["vendor.test:8080"]],
-  ])("%s, without resolving it", async (_name, url, allowedHosts) => {
-    await expect(checkOutboundUrl(new URL(url), allowedHosts, noResolver)).resolves.toBeUndefined();
-    expect(noResolver).not.toHaveBeenCalled();
-  });
-
-  it("a name that resolves to an allowed address:port, over https", async () => {
-    await expect(
-      checkOutboundUrl(new URL("https://vendor.test:8443/"), ["127.0.0.1:8443"], resolvingTo("127.0.0.1")),
-    ).resolves.toBeUndefined();
+  ])("%s", async (_name, url, allowedHosts) => {
+    await expect(checkOutboundUrl(new URL(url), allowedHosts)).resolves.toBeUndefined();
   });
 });
