@@ -69,6 +69,7 @@ export function createApp(options: AppOptions): express.Express {
   app.set("etag", false);
   app.set("case sensitive routing", true);
   app.set("strict routing", true); // `/instances/` is not `/instances`: one spelling per resource
+  app.set("trust proxy", options.rateLimits.trustProxy); // req.ip, which the per-address throttle counts by (TRUST_PROXY)
 
   app.use(securityHeaders());
   app.use(requestLogging(logger));

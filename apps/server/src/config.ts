@@ -1,6 +1,7 @@
 // The server's configuration: read from the environment once, here and nowhere else, validated at
 // start-up (a bad value stops the process with a message that names it) and frozen.
 import path from "node:path";
+import express from "express";
 import { decodeKey } from "./secrets/secret-box.js";
 
 export type StorageConfig = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
@@ -52,6 +53,8 @@ export interface Config {
   outboundAllowedHosts: readonly string[];
   /** Event deliveries to callback URLs (events/). */
   events: Readonly<EventDeliveryConfig>;
+  /** The shortest time between two credential checks of one instance asked for with POST /instances/{id}/verify; 0: no limit. */
+  verifyMinIntervalMs: number;
 }
 
 /** How events are delivered: how long a receiver has, when to retry, when to give up. */
@@ -83,12 +86,27 @@ export interface RateLimits {
   authenticationFailuresPerMinute: number;
   /** Requests an organization may make in a minute; undefined: no limit. */
   requestsPerMinutePerOrganization: number | undefined;
+  /**
+   * Which proxies in front of the server are believed about the client's address, the one the
+   * per-address limits count by: Express's `trust proxy`. false: the connection's own address.
+   */
+  trustProxy: TrustProxy;
 }
+
+/**
+ * TRUST_PROXY, as Express's `trust proxy` reads it: false (X-Forwarded-For ignored), true (every
+ * hop), a number of hops, or the addresses and subnets of the trusted proxies, with the names
+ * `loopback`, `linklocal` and `uniquelocal`.
+ */
+export type TrustProxy = boolean | number | readonly string[];
 
 export const defaultRateLimits: Readonly<RateLimits> = Object.freeze({
   authenticationFailuresPerMinute: 30,
   requestsPerMinutePerOrganization: undefined,
+  trustProxy: false,
 });
+
+export const defaultVerifyMinIntervalMs = 10_000;
 
 export class ConfigError extends Error {}
 
@@ -120,12 +138,40 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       requestsPerMinutePerOrganization: env.RATE_LIMIT_PER_MINUTE
         ? positiveInteger("RATE_LIMIT_PER_MINUTE", env.RATE_LIMIT_PER_MINUTE, 0)
         : undefined,
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
     }),
     corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
     provisioning: parseProvisioningMode(env.PROVISIONING),
     outboundAllowedHosts: parseOutboundAllowedHosts(env.OUTBOUND_ALLOWED_HOSTS),
     events: parseEventDelivery(env),
+    verifyMinIntervalMs:
+      wholeNumber("VERIFY_MIN_INTERVAL_SECONDS", env.VERIFY_MIN_INTERVAL_SECONDS, defaultVerifyMinIntervalMs / 1000) * 1000,
   });
+}
+
+/**
+ * TRUST_PROXY: unset, empty or `false`; `true`; a hop count; or comma-separated addresses, subnets
+ * and names (`loopback, 10.0.0.0/8`). Each entry is checked by Express itself, so what is accepted
+ * here is exactly what `trust proxy` accepts (the string "2" would be an address to Express: it is
+ * read here as the number of hops it means).
+ */
+function parseTrustProxy(value: string | undefined): TrustProxy {
+  const text = (value ?? "").trim();
+  if (text === "" || text === "false") return false;
+  if (text === "true") return true;
+  if (/^[0-9]{1,3}$/.test(text)) return Number(text);
+  const entries = text.split(",").map((entry) => entry.trim());
+  for (const entry of entries) {
+    try {
+      express().set("trust proxy", [entry]);
+    } catch {
+      throw new ConfigError(
+        "TRUST_PROXY must be true, false, a number of proxies, or comma-separated addresses and subnets of proxies " +
+          `(loopback, 10.0.0.0/8), not "${entry}"`,
+      );
+    }
+  }
+  return Object.freeze(entries);
 }
 
 function parseEventDelivery(env: NodeJS.ProcessEnv): Readonly<EventDeliveryConfig> {
@@ -162,6 +208,13 @@ function parseOutboundAllowedHosts(value: string | undefined): readonly string[]
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === "") return fallback;
   if (!/^[1-9][0-9]{0,8}$/.test(value)) throw new ConfigError(`${name} must be a positive whole number, not "${value}"`);
+  return Number(value);
+}
+
+/** A whole number, 0 included. */
+function wholeNumber(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(value)) throw new ConfigError(`${name} must be a whole number (0 or more), not "${value}"`);
   return Number(value);
 }
 
@@ -249,6 +302,7 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     provisioning: "sandbox",
     outboundAllowedHosts: [],
     events: defaultEventDelivery,
+    verifyMinIntervalMs: defaultVerifyMinIntervalMs,
     ...overrides,
   });
 }

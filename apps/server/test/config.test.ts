@@ -68,3 +68,70 @@ describe("OUTBOUND_ALLOWED_HOSTS", () => {
     expect(() => readConfig({ OUTBOUND_ALLOWED_HOSTS: value })).toThrow(/OUTBOUND_ALLOWED_HOSTS must list host:port pairs/);
   });
 });
+
+describe("TRUST_PROXY", () => {
+  it.each<[string, { given: string | undefined; want: unknown }]>([
+    ["off unless set", { given: undefined, want: false }],
+    ["off when empty", { given: "", want: false }],
+    ["false", { given: "false", want: false }],
+    ["true: every hop", { given: "true", want: true }],
+    ["a hop count, as the number Express counts with", { given: "2", want: 2 }],
+    ["no hop at all", { given: "0", want: 0 }],
+    ["a name Express knows", { given: "loopback", want: ["loopback"] }],
+    [
+      "addresses and subnets, comma-separated",
+      { given: "loopback, 10.0.0.0/8,192.168.1.7", want: ["loopback", "10.0.0.0/8", "192.168.1.7"] },
+    ],
+    [
+      "a subnet with a netmask, IPv6 and the other names",
+      {
+        given: "172.16.0.0/255.240.0.0, fd00::/8, linklocal, uniquelocal",
+        want: ["172.16.0.0/255.240.0.0", "fd00::/8", "linklocal", "uniquelocal"],
+      },
+    ],
+  ])("reads %s", (_name, { given, want }) => {
+    expect(readConfig({ TRUST_PROXY: given }).rateLimits.trustProxy).toEqual(want);
+  });
+
+  it.each<[string, { given: string; entry: string }]>([
+    ["a word", { given: "yes", entry: "yes" }],
+    ["true in capitals", { given: "TRUE", entry: "TRUE" }],
+    ["a host name", { given: "proxy.internal", entry: "proxy.internal" }],
+    ["a prefix too long", { given: "10.0.0.0/33", entry: "10.0.0.0/33" }],
+    ["an address out of range", { given: "loopback, 10.0.0.300", entry: "10.0.0.300" }],
+    ["an empty entry", { given: "loopback,,10.0.0.0/8", entry: "" }],
+    ["a negative hop count", { given: "-1", entry: "-1" }],
+    ["a fractional hop count", { given: "1.5", entry: "1.5" }],
+  ])("refuses %s at start-up, in one line naming the entry", (_name, { given, entry }) => {
+    const refusal = captureRefusal(() => readConfig({ TRUST_PROXY: given }));
+    expect(refusal).toBeInstanceOf(ConfigError);
+    expect(refusal.message).toBe(
+      `TRUST_PROXY must be true, false, a number of proxies, or comma-separated addresses and subnets of proxies (loopback, 10.0.0.0/8), not "${entry}"`,
+    );
+  });
+});
+
+describe("VERIFY_MIN_INTERVAL_SECONDS", () => {
+  it.each<[string, { given: string | undefined; want: number }]>([
+    ["10 s unless set", { given: undefined, want: 10_000 }],
+    ["a number of seconds, in milliseconds", { given: "30", want: 30_000 }],
+    ["0: no limit", { given: "0", want: 0 }],
+  ])("reads %s", (_name, { given, want }) => {
+    expect(readConfig({ VERIFY_MIN_INTERVAL_SECONDS: given }).verifyMinIntervalMs).toBe(want);
+  });
+
+  it.each(["-1", "1.5", "ten", "010", " 5"])("refuses %o at start-up", (given) => {
+    expect(() => readConfig({ VERIFY_MIN_INTERVAL_SECONDS: given })).toThrow(
+      new ConfigError(`VERIFY_MIN_INTERVAL_SECONDS must be a whole number (0 or more), not "${given}"`),
+    );
+  });
+});
+
+function captureRefusal(read: () => unknown): Error {
+  try {
+    read();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a refusal");
+}

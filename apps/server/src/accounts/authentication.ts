@@ -1,6 +1,8 @@
 // Authentication, once per request and before the body is read: authenticateCaller() finds the
-// caller from the Authorization header (failed guesses throttled per client address, see
-// authentication-throttle.ts) and keeps the outcome on res.locals, without answering, so
+// caller from the Authorization header (from the cache, else one indexed read) and keeps the
+// outcome on res.locals. Valid credentials are always let in; unknown ones count against the
+// client address and get 429 once it has spent its failures (authentication-throttle.ts states
+// the rule). Otherwise the outcome is kept without answering, so
 // that an unknown path still gets 404 and a wrong method 405 from the validator. The body parser
 // reads and parses a body only for an authenticated caller (an anonymous 1 MB body costs no
 // parse). The validator's security step (the spec's UserOrganization scheme) then only reads the
@@ -24,13 +26,12 @@ const isCallersFault = (error: unknown): error is ApiError => error instanceof A
 
 export function authenticateCaller(store: AccountStore, throttle: AuthenticationThrottle): RequestHandler {
   const cache = new AuthenticationCache();
-  // Lookups in flight, by header: concurrent requests of one caller share one lookup (and one
-  // reservation), so a valid caller's burst never counts against its own address.
+  // Lookups in flight, by header: concurrent requests of one caller share one read.
   const inFlight = new Map<string, Promise<Caller>>();
 
-  const lookUp = (header: string | undefined, key: string | undefined): { lookup: Promise<Caller>; shared: boolean } => {
+  const lookUp = (header: string | undefined, key: string | undefined): Promise<Caller> => {
     const running = key === undefined ? undefined : inFlight.get(key);
-    if (running) return { lookup: running, shared: true };
+    if (running) return running;
     const startedAt = Date.now(); // before the read: a rotation after it is let in at most the cache's time after itself
     const lookup = lookUpCaller(store, header);
     if (key !== undefined) {
@@ -42,7 +43,7 @@ export function authenticateCaller(store: AccountStore, throttle: Authentication
         )
         .finally(() => inFlight.delete(key));
     }
-    return { lookup, shared: false };
+    return lookup;
   };
 
   return (req, res, next) => {
@@ -53,23 +54,19 @@ export function authenticateCaller(store: AccountStore, throttle: Authentication
       localsOf(res).caller = cached;
       return next();
     }
-    const address = AuthenticationThrottle.addressOf(req);
     void (async () => {
-      const admission = await throttle.reserve(address);
-      if (!admission.admitted) {
-        res.set("Retry-After", String(admission.retryAfterSeconds));
-        return next(
-          new TooManyRequestsError(`Too many failed authentications from this address; retry in ${admission.retryAfterSeconds} s`),
-        );
-      }
-      const { lookup, shared } = lookUp(header, key);
-      if (shared) await throttle.release(address); // the first request's reservation stands for this guess
       try {
-        localsOf(res).caller = await lookup;
-        if (!shared) await throttle.release(address);
+        localsOf(res).caller = await lookUp(header, key);
       } catch (error) {
         localsOf(res).authenticationFailure = error;
-        if (!isCallersFault(error) && !shared) await throttle.release(address);
+        // Only the caller's failures count (the database away is the server's).
+        const verdict = isCallersFault(error) ? await throttle.countFailure(AuthenticationThrottle.addressOf(req)) : undefined;
+        if (verdict?.refused) {
+          res.set("Retry-After", String(verdict.retryAfterSeconds));
+          return next(
+            new TooManyRequestsError(`Too many failed authentications from this address; retry in ${verdict.retryAfterSeconds} s`),
+          );
+        }
       }
       next();
     })().catch(next);

@@ -1,7 +1,10 @@
 // The per-organization request limit (off unless configured), with express-rate-limit and its
-// IETF RateLimit headers. (Failed authentication is throttled per address where the caller is
-// authenticated: accounts/authentication-throttle.ts.) Counts live in the process: with several
-// replicas each keeps its own (the README says so).
+// IETF RateLimit headers. It counts by the caller's organization, never by address: neither
+// TRUST_PROXY nor an X-Forwarded-For header changes whose requests are counted, and
+// express-rate-limit's address checks (which belong to its own, address-keyed key generator) do
+// not apply. (Failed authentication is throttled per address where the caller is authenticated:
+// accounts/authentication-throttle.ts.) Counts live in the process: with several replicas each
+// keeps its own (the README says so).
 import type { RequestHandler } from "express";
 import { rateLimit } from "express-rate-limit";
 import { callerOf, isAuthenticated } from "../accounts/authentication.js";
@@ -20,6 +23,5 @@ export function limitOrganizationRequests(perMinute: number): RequestHandler {
     keyGenerator: (req) => String(callerOf(req).organizationId),
     handler: (_req, res, next) =>
       next(new TooManyRequestsError(`Too many requests for this organization; retry in ${res.get("Retry-After") ?? "a few"} s`)),
-    validate: { xForwardedForHeader: false },
   });
 }

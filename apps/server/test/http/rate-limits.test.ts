@@ -1,6 +1,7 @@
 // Abuse limits: failed authentication is throttled per client address (429 Problem with
-// Retry-After once the burst is spent; other addresses and valid callers' own traffic are not
-// counted against anyone), and an optional per-organization limit sends the IETF RateLimit headers.
+// Retry-After for unknown credentials once the burst is spent; valid credentials are always let
+// in, and other addresses are not affected; more in test/accounts/authentication-throttle.test.ts),
+// and an optional per-organization limit sends the IETF RateLimit headers.
 // Other client addresses are real: Linux routes all of 127.0.0.0/8 to loopback, so a request sent
 // from 127.0.0.2 or 127.0.0.3 arrives from that address.
 import { request } from "node:http";
@@ -15,8 +16,8 @@ afterEach(async () => {
   for (const t of running.splice(0)) await t.stop();
 });
 
-async function start(rateLimits: RateLimits): Promise<TestServer> {
-  const t = await startTestServer({ config: { rateLimits } });
+async function start(rateLimits: Partial<RateLimits>): Promise<TestServer> {
+  const t = await startTestServer({ config: { rateLimits: { ...defaultRateLimits, ...rateLimits } } });
   running.push(t);
   return t;
 }
@@ -28,13 +29,23 @@ interface Answer {
 }
 
 /** GET /instances (or another path of the API) from a chosen loopback address. */
-function list(server: RunningServer, authorization: string, from = "127.0.0.1", apiPath = "/instances"): Promise<Answer> {
+function list(
+  server: RunningServer,
+  authorization: string,
+  from = "127.0.0.1",
+  apiPath = "/instances",
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(`${server.apiUrl}${apiPath}`, { headers: { Authorization: authorization }, localAddress: from }, (res) => {
-      let text = "";
-      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) as Record<string, unknown> }));
-    });
+    const req = request(
+      `${server.apiUrl}${apiPath}`,
+      { headers: { Authorization: authorization, ...headers }, localAddress: from },
+      (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) as Record<string, unknown> }));
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -44,7 +55,7 @@ const wrong = "User not-a-user, Organization not-an-organization";
 
 describe("failed authentication", () => {
   it("is answered 429 with Retry-After once an address spent its burst, for that address only", async () => {
-    const { server, authorization } = await start({ authenticationFailuresPerMinute: 5, requestsPerMinutePerOrganization: undefined });
+    const { server, authorization } = await start({ authenticationFailuresPerMinute: 5 });
     for (let i = 0; i < 5; i++) expect((await list(server, wrong)).status).toBe(401);
 
     const throttled = await list(server, wrong);
@@ -54,8 +65,9 @@ describe("failed authentication", () => {
     const retryAfter = Number(throttled.headers["retry-after"]);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    // The address waits, valid secrets or not: that is what makes guessing slow.
-    expect((await list(server, authorization)).status).toBe(429);
+    // Unknown secrets wait; valid ones from that address are let in all the same (issue 22).
+    expect((await list(server, "User still-wrong, Organization still-wrong")).status).toBe(429);
+    expect((await list(server, authorization)).status).toBe(200);
 
     // Another address, failing or not, is not held back by the first one's failures.
     expect((await list(server, authorization, "127.0.0.2")).status).toBe(200);
@@ -63,7 +75,7 @@ describe("failed authentication", () => {
   });
 
   it("counts only failures: a valid caller's many requests, even at once, never throttle its address", async () => {
-    const { server, authorization } = await start({ authenticationFailuresPerMinute: 5, requestsPerMinutePerOrganization: undefined });
+    const { server, authorization } = await start({ authenticationFailuresPerMinute: 5 });
     const burst = await Promise.all(Array.from({ length: 40 }, () => list(server, authorization)));
     expect(burst.map((a) => a.status)).toEqual(Array(40).fill(200));
     for (let i = 0; i < 4; i++) expect((await list(server, wrong)).status).toBe(401);
@@ -72,16 +84,16 @@ describe("failed authentication", () => {
 });
 
 describe("failed authentication, pressed hard", () => {
-  it("checks no more guesses than the limit, however many arrive at once", async () => {
-    const { server } = await start({ authenticationFailuresPerMinute: 5, requestsPerMinutePerOrganization: undefined });
+  it("answers no more guesses 401 than the limit, however many arrive at once", async () => {
+    const { server } = await start({ authenticationFailuresPerMinute: 5 });
     const guesses = await Promise.all(Array.from({ length: 60 }, (_, i) => list(server, `User guess-${i}, Organization guess-${i}`)));
     const statuses = guesses.map((a) => a.status);
-    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
     expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
   });
 
   it("counts a wrong guess whatever the path, so an unknown path is no way around the limit", async () => {
-    const { server } = await start({ authenticationFailuresPerMinute: 5, requestsPerMinutePerOrganization: undefined });
+    const { server } = await start({ authenticationFailuresPerMinute: 5 });
     for (let i = 0; i < 5; i++) expect((await list(server, wrong, "127.0.0.1", "/no-such-path")).status).toBe(404);
     expect((await list(server, wrong)).status).toBe(429);
   });
@@ -89,7 +101,11 @@ describe("failed authentication, pressed hard", () => {
 
 describe("the per-organization limit", () => {
   it("is off by default", async () => {
-    expect(readConfig({}).rateLimits).toEqual({ authenticationFailuresPerMinute: 30, requestsPerMinutePerOrganization: undefined });
+    expect(readConfig({}).rateLimits).toEqual({
+      authenticationFailuresPerMinute: 30,
+      requestsPerMinutePerOrganization: undefined,
+      trustProxy: false,
+    });
     expect(defaultRateLimits.requestsPerMinutePerOrganization).toBeUndefined();
     const { server, authorization } = await start(defaultRateLimits);
     const answer = await list(server, authorization);
@@ -98,7 +114,7 @@ describe("the per-organization limit", () => {
   });
 
   it("when set, sends the RateLimit headers and answers 429 past it, for that organization only", async () => {
-    const { server, authorization } = await start({ authenticationFailuresPerMinute: 30, requestsPerMinutePerOrganization: 3 });
+    const { server, authorization } = await start({ requestsPerMinutePerOrganization: 3 });
     const other = await createAccount(server.storage.accounts, "other");
 
     const first = await list(server, authorization);
@@ -115,8 +131,16 @@ describe("the per-organization limit", () => {
     expect((await list(server, other.authorization)).status).toBe(200);
   });
 
+  it("counts by organization, not address: X-Forwarded-For changes nothing, even from a trusted proxy", async () => {
+    const { server, authorization } = await start({ requestsPerMinutePerOrganization: 3, trustProxy: ["loopback"] });
+    const statuses = [];
+    for (const client of ["203.0.113.7", "198.51.100.9", "192.0.2.1", "203.0.113.8"])
+      statuses.push((await list(server, authorization, "127.0.0.1", "/instances", { "X-Forwarded-For": client })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+
   it("counts the requests the validator refuses too", async () => {
-    const { server, authorization } = await start({ authenticationFailuresPerMinute: 30, requestsPerMinutePerOrganization: 3 });
+    const { server, authorization } = await start({ requestsPerMinutePerOrganization: 3 });
     for (let i = 0; i < 3; i++) expect((await list(server, authorization, "127.0.0.1", "/instances?pageSize=0")).status).toBe(400);
     const over = await list(server, authorization, "127.0.0.1", "/instances?pageSize=0");
     expect(over.status).toBe(429);
