@@ -105,4 +105,13 @@ export const postgresMigrations: Migration[] = [
       CREATE INDEX event_deliveries_by_instance ON event_deliveries (instance_id, id);
     `,
   },
+  {
+    version: 6,
+    name: "retired event signing secrets",
+    // As SQLite's migration 6.
+    sql: `
+      ALTER TABLE event_signing_secrets ADD COLUMN retired TEXT;
+      ALTER TABLE event_deliveries ADD COLUMN retired_secrets TEXT;
+    `,
+  },
 ];

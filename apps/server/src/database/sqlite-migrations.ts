@@ -121,4 +121,16 @@ export const sqliteMigrations: Migration[] = [
       CREATE INDEX event_deliveries_by_instance ON event_deliveries (instance_id, id);
     `,
   },
+  {
+    version: 6,
+    name: "retired event signing secrets",
+    // A rotation retires the instance's signing secret; for 24 hours it still signs, beside the new
+    // one, every attempt of the instance's deliveries (events/outbox.ts). retired: JSON, newest
+    // first, of {sealed, retiredAt (epoch ms)}, each secret sealed as before; NULL for none. A
+    // delivery carries a copy (it outlives its instance), rewritten on each rotation while pending.
+    sql: `
+      ALTER TABLE event_signing_secrets ADD COLUMN retired TEXT;
+      ALTER TABLE event_deliveries ADD COLUMN retired_secrets TEXT;
+    `,
+  },
 ];

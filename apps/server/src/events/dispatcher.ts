@@ -1,18 +1,20 @@
 // The background dispatcher: after a write commits (and every poll interval, for what other
 // replicas wrote or what a crash left), it claims due deliveries with a lease and sends each one,
-// signed, through the outbound sender. Each delivery runs on its own, so a receiver that hangs
-// holds back only its own instance's later events, until the sender's timeout cuts it. A failed
-// attempt (non-2xx, timeout, refused connection) is retried with backoff until the horizon; a
-// replica that dies mid-attempt leaves a lease that runs out, and the attempt is made again.
+// signed with each signing secret the instance had in the last 24 hours, through the outbound
+// sender. Each delivery runs on its own, so a receiver that hangs holds back only its own
+// instance's later events, until the sender's timeout cuts it. What an attempt came to (delivered,
+// retried with backoff until the horizon, or ended) is attempt-outcome.ts's to decide; a replica
+// that dies mid-attempt leaves a lease that runs out, and the attempt is made again.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { cut } from "../errors.js";
-import { OutboundError, type OutboundSend } from "../outbound/outbound.js";
+import type { OutboundSend } from "../outbound/outbound.js";
 import { sealingContexts } from "../secrets/contexts.js";
 import type { SecretBox } from "../secrets/secret-box.js";
-import type { AttemptOutcome, Delivery, EventStore } from "./outbox.js";
-import { nextAttemptAt, type RetryPolicy } from "./retry-schedule.js";
-import { webhookSignature } from "./signing-secret.js";
+import { attemptOutcome, type AttemptResult } from "./attempt-outcome.js";
+import { secretsSigning, type AttemptOutcome, type Delivery, type EventStore } from "./outbox.js";
+import type { RetryPolicy } from "./retry-schedule.js";
+import { webhookSignatures } from "./signing-secret.js";
 
 export interface DispatcherOptions {
   store: EventStore;
@@ -53,13 +55,13 @@ export function eventDispatcher(options: DispatcherOptions): Dispatcher {
   let claiming = false;
   let claimAgain = false;
 
-  async function attempt(delivery: Delivery): Promise<AttemptOutcome> {
+  async function attempt(delivery: Delivery): Promise<{ outcome: AttemptOutcome; detail?: string }> {
     const attemptAt = Date.now();
-    const secret = secretBox.open(delivery.sealedSecret, sealingContexts.eventSigningSecret(delivery.organizationId, delivery.instanceId));
+    const context = sealingContexts.eventSigningSecret(delivery.organizationId, delivery.instanceId);
+    const secrets = secretsSigning(delivery, attemptAt).map((sealed) => secretBox.open(sealed, context));
     // Each attempt is signed at its own time, so a retry passes the receiver's 5-minute rule.
     const timestamp = Math.floor(attemptAt / 1000);
-    let status: number | undefined;
-    let error: string | undefined;
+    let result: AttemptResult;
     try {
       const response = await send({
         method: "POST",
@@ -69,28 +71,23 @@ export function eventDispatcher(options: DispatcherOptions): Dispatcher {
           "user-agent": "instances-api-events",
           "webhook-id": delivery.webhookId,
           "webhook-timestamp": String(timestamp),
-          "webhook-signature": webhookSignature(secret, delivery.webhookId, timestamp, delivery.payload),
+          "webhook-signature": webhookSignatures(secrets, delivery.webhookId, timestamp, delivery.payload),
         },
         body: delivery.payload,
         timeoutMs: deliveryTimeoutMs,
       });
-      status = response.status;
-      if (status < 200 || status > 299) error = `the receiver answered ${status}`;
+      result = { status: response.status };
     } catch (failure) {
-      error = failure instanceof OutboundError ? `${failure.reason}: ${failure.message}` : String(failure);
+      result = { failure };
     }
-    const delivered = error === undefined;
-    return {
-      attemptAt,
-      status,
-      error: error === undefined ? undefined : cut(error, 200),
-      delivered,
-      nextAttemptAt: delivered ? undefined : nextAttemptAt(retry, delivery.attempts + 1, delivery.createdAt, attemptAt),
-    };
+    const outcome = attemptOutcome(delivery, attemptAt, result, retry);
+    // The operator's log keeps what the listing must not say (the host, the port, the code).
+    const detail = "failure" in result ? cut(String(result.failure), 200) : undefined;
+    return detail === undefined ? { outcome } : { outcome, detail };
   }
 
   async function deliver(delivery: Delivery): Promise<void> {
-    const outcome = await attempt(delivery);
+    const { outcome, detail } = await attempt(delivery);
     await store.recordAttempt(delivery.id, owner, outcome);
     const fields = {
       webhookId: delivery.webhookId,
@@ -99,10 +96,11 @@ export function eventDispatcher(options: DispatcherOptions): Dispatcher {
       attempts: delivery.attempts + 1,
     };
     if (outcome.delivered) logger.info({ ...fields, status: outcome.status }, "event delivered");
-    else if (outcome.nextAttemptAt === undefined) logger.warn({ ...fields, error: outcome.error }, "event delivery failed; gave up");
+    else if (outcome.nextAttemptAt === undefined)
+      logger.warn({ ...fields, status: outcome.status, error: outcome.error, detail }, "event delivery failed; gave up");
     else
       logger.info(
-        { ...fields, error: outcome.error, retryAt: new Date(outcome.nextAttemptAt).toISOString() },
+        { ...fields, status: outcome.status, error: outcome.error, detail, retryAt: new Date(outcome.nextAttemptAt).toISOString() },
         "event delivery failed; will retry",
       );
   }

@@ -46,8 +46,10 @@ export interface Delivery {
   eventType: EventType;
   /** The body, exactly as signed and sent. */
   payload: string;
-  /** The signing secret, sealed. */
+  /** The instance's current signing secret (as of its last rotation), sealed. */
   sealedSecret: string;
+  /** The instance's retired signing secrets as JSON (RetiredSecret[], newest first), or null for none. */
+  retiredSecrets: string | null;
   url: string;
   status: DeliveryStatus;
   attempts: number;
@@ -88,6 +90,47 @@ export interface EventStore {
 
 /** Why pending deliveries were dropped, as the listing says. */
 export const droppedReason = "notifications were turned off before this event was delivered";
+export const deletedReason = "the instance was deleted before this event was delivered";
+
+/** A signing secret a rotation replaced, sealed, and when (ms since the epoch). */
+export interface RetiredSecret {
+  sealed: string;
+  retiredAt: number;
+}
+
+/** An instance's signing secrets, sealed: the current one, and those retired within `retiredSecretsSignFor`. */
+interface SigningSecrets {
+  current: string;
+  retired: RetiredSecret[];
+}
+
+/**
+ * A retired secret still signs for this long after its rotation, so that a receiver that has not
+ * moved to the new secret yet (or has, while older deliveries are pending) verifies every attempt.
+ */
+export const retiredSecretsSignFor = 24 * 3_600_000;
+/**
+ * At most this many retired secrets sign an attempt, the newest: a tenant rotating in a loop must
+ * not grow the `webhook-signature` header past what receivers accept (each entry is ~48 bytes).
+ */
+export const retiredSecretsKept = 10;
+
+/** The retired secrets as stored (JSON), or null for none. */
+export function storedRetired(retired: readonly RetiredSecret[]): string | null {
+  return retired.length === 0 ? null : JSON.stringify(retired);
+}
+
+/** The retired secrets still signing at `at`, from their stored JSON, newest first. */
+export function retiredSigning(stored: string | null, at: number): RetiredSecret[] {
+  if (stored === null) return [];
+  const retired = JSON.parse(stored) as RetiredSecret[];
+  return retired.filter((secret) => secret.retiredAt > at - retiredSecretsSignFor).slice(0, retiredSecretsKept);
+}
+
+/** The sealed secrets that sign an attempt of `delivery` at `at`: the current one first, then the retired ones still signing. */
+export function secretsSigning(delivery: Pick<Delivery, "sealedSecret" | "retiredSecrets">, at: number): string[] {
+  return [delivery.sealedSecret, ...retiredSigning(delivery.retiredSecrets, at).map((secret) => secret.sealed)];
+}
 
 /** A Standard Webhooks message id: unique per event, the same on every attempt. */
 export function newWebhookId(): string {
@@ -99,35 +142,94 @@ export function eventPayload(type: EventType, data: InstanceBody, at: Date): str
   return JSON.stringify({ type, timestamp: at.toISOString(), data });
 }
 
+/** The instance's signing secrets as its store keeps them: the current one and the retired ones' JSON. */
+export interface StoredSecrets {
+  sealed: string;
+  retired: string | null;
+}
+
+/** A delivery to insert. */
+export interface NewDelivery {
+  organizationId: number;
+  instanceId: number;
+  webhookId: string;
+  eventType: EventType;
+  payload: string;
+  sealedSecret: string;
+  retiredSecrets: string | null;
+  url: string;
+  createdAt: number;
+}
+
 /**
- * What recording `intent` writes beside `record`, decided once for both databases: the instance's
- * new signing secret (sealed), if the write made one; whether the instance's stored secret must be
- * read (notifications on and no new secret); the delivery, given that secret, or undefined when
- * notifications are off (or the instance has no signing secret), in which case its pending
- * deliveries are dropped; and whether it may have pending deliveries to drop or redirect at all (a
- * new instance has none, so a create runs no statement for them).
+ * What recording a write's event does to the outbox, in this order; each writer runs the steps
+ * that are set, in the write's transaction.
+ */
+export interface EventWrites {
+  /** The instance's signing secrets to keep (a new one, on create and rotation). */
+  saveSecrets?: { sealed: string; retired: string | null };
+  /** On rotation: the secrets every pending delivery of the instance is signed with from now on. */
+  resignPending?: { sealed: string; retired: string | null };
+  /** Pending deliveries are dropped, for this reason (notifications off, or the instance deleted). */
+  dropPending?: string;
+  /** Pending deliveries follow the callback URL to where it points now. */
+  redirectPending?: string;
+  insert?: NewDelivery;
+  /** The instance is gone: its stored secrets with it (its deliveries carry their own copies). */
+  forgetSecrets: boolean;
+}
+
+/**
+ * What recording `intent` writes beside `record`, decided once for both databases. First
+ * `needsStoredSecrets` says whether the writer must read the instance's stored secrets (to sign
+ * the delivery with, or to retire the one a rotation replaces; a create reads nothing); then
+ * `writes(stored)` says what to write. A rotation retires the stored secret and re-signs the
+ * pending deliveries with the new set; a delivery carries the instance's current and retired
+ * secrets; notifications off drop the pending deliveries; a delete drops them too, except the
+ * instance.deleted it records (attempted once, see attempt-outcome.ts).
  */
 export function eventRecording(intent: EventIntent, record: InstanceRecord, now: Date) {
   const newSecret = intent.sealNewSecret?.(record);
   const described = intent.describe(record);
+  // A new instance has no pending deliveries, so a create runs no statement for them.
+  const mayHavePending = intent.type !== "instance.created";
+  const rotates = newSecret !== undefined && mayHavePending;
+  const deletes = intent.type === "instance.deleted";
   return {
-    newSecret,
-    needsStoredSecret: described !== undefined && newSecret === undefined,
-    mayHavePending: intent.type !== "instance.created",
-    delivery(storedSecret?: string) {
-      const sealedSecret = newSecret ?? storedSecret;
-      if (described === undefined || sealedSecret === undefined) return undefined;
+    needsStoredSecrets: rotates || (described !== undefined && newSecret === undefined),
+    writes(stored: StoredSecrets | undefined): EventWrites {
+      const secrets = instanceSecrets(newSecret, stored, now.getTime());
+      const kept = secrets && { sealed: secrets.current, retired: storedRetired(secrets.retired) };
+      const writes: EventWrites = { forgetSecrets: deletes };
+      if (newSecret !== undefined) writes.saveSecrets = kept;
+      if (described === undefined || kept === undefined) {
+        if (mayHavePending) writes.dropPending = deletes ? deletedReason : droppedReason;
+        return writes;
+      }
+      if (rotates) writes.resignPending = kept;
+      if (deletes) writes.dropPending = deletedReason;
+      else if (mayHavePending) writes.redirectPending = described.callbackUrl;
       intent.enqueued = true;
-      return {
+      writes.insert = {
         organizationId: record.organizationId,
         instanceId: record.id,
         webhookId: newWebhookId(),
         eventType: intent.type,
         payload: eventPayload(intent.type, described.data, now),
-        sealedSecret,
+        sealedSecret: kept.sealed,
+        retiredSecrets: kept.retired,
         url: described.callbackUrl,
         createdAt: now.getTime(),
       };
+      return writes;
     },
   };
+}
+
+/** The instance's secrets after a write: a new one retires the stored one (and those past the window fall away). */
+function instanceSecrets(newSecret: string | undefined, stored: StoredSecrets | undefined, now: number): SigningSecrets | undefined {
+  const retired = stored === undefined ? [] : retiredSigning(stored.retired, now);
+  if (newSecret === undefined) return stored && { current: stored.sealed, retired };
+  if (stored === undefined) return { current: newSecret, retired: [] };
+  return { current: newSecret, retired: [{ sealed: stored.sealed, retiredAt: now }, ...retired].slice(0, retiredSecretsKept) };
 }

@@ -6,7 +6,7 @@ import type pg from "pg";
 import { guarded } from "../database/postgres.js";
 import type { InstanceRecord } from "../instances/store.js";
 import { deliveryColumns } from "./sqlite-event-store.js";
-import { droppedReason, eventRecording, type Delivery, type EventIntent, type EventStore } from "./outbox.js";
+import { eventRecording, type Delivery, type EventIntent, type EventStore, type StoredSecrets } from "./outbox.js";
 
 export interface PostgresEventWriter {
   record(client: pg.PoolClient, intent: EventIntent, record: InstanceRecord): Promise<void>;
@@ -16,28 +16,37 @@ export const postgresEventWriter: PostgresEventWriter = {
   async record(client, intent, record) {
     const now = new Date();
     const recording = eventRecording(intent, record, now);
-    if (recording.newSecret !== undefined) {
-      await client.query(
-        `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (instance_id) DO UPDATE SET sealed = EXCLUDED.sealed, created_at = EXCLUDED.created_at`,
-        [record.id, record.organizationId, recording.newSecret, now.toISOString()],
-      );
-    }
-    const stored = recording.needsStoredSecret
-      ? (await client.query<{ sealed: string }>("SELECT sealed FROM event_signing_secrets WHERE instance_id = $1", [record.id])).rows[0]
-          ?.sealed
+    const stored = recording.needsStoredSecrets
+      ? (await client.query<StoredSecrets>("SELECT sealed, retired FROM event_signing_secrets WHERE instance_id = $1", [record.id])).rows[0]
       : undefined;
-    const delivery = recording.delivery(stored);
-    if (delivery) {
-      // Pending events follow the callback URL to where it points now.
-      if (recording.mayHavePending)
-        await client.query("UPDATE event_deliveries SET url = $1 WHERE instance_id = $2 AND status = 'pending' AND url <> $1", [
-          delivery.url,
-          record.id,
-        ]);
+    const writes = recording.writes(stored);
+    if (writes.saveSecrets)
       await client.query(
-        `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, url, status, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)`,
+        `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, retired, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (instance_id) DO UPDATE SET sealed = EXCLUDED.sealed, retired = EXCLUDED.retired, created_at = EXCLUDED.created_at`,
+        [record.id, record.organizationId, writes.saveSecrets.sealed, writes.saveSecrets.retired, now.toISOString()],
+      );
+    if (writes.resignPending)
+      await client.query("UPDATE event_deliveries SET secret = $1, retired_secrets = $2 WHERE instance_id = $3 AND status = 'pending'", [
+        writes.resignPending.sealed,
+        writes.resignPending.retired,
+        record.id,
+      ]);
+    if (writes.dropPending !== undefined)
+      await client.query(
+        "UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = $1 WHERE instance_id = $2 AND status = 'pending'",
+        [writes.dropPending, record.id],
+      );
+    if (writes.redirectPending !== undefined)
+      await client.query("UPDATE event_deliveries SET url = $1 WHERE instance_id = $2 AND status = 'pending' AND url <> $1", [
+        writes.redirectPending,
+        record.id,
+      ]);
+    const delivery = writes.insert;
+    if (delivery)
+      await client.query(
+        `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, retired_secrets, url, status, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9)`,
         [
           delivery.organizationId,
           delivery.instanceId,
@@ -45,17 +54,12 @@ export const postgresEventWriter: PostgresEventWriter = {
           delivery.eventType,
           delivery.payload,
           delivery.sealedSecret,
+          delivery.retiredSecrets,
           delivery.url,
           delivery.createdAt,
         ],
       );
-    } else if (recording.mayHavePending) {
-      await client.query(
-        "UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = $1 WHERE instance_id = $2 AND status = 'pending'",
-        [droppedReason, record.id],
-      );
-    }
-    if (intent.type === "instance.deleted") await client.query("DELETE FROM event_signing_secrets WHERE instance_id = $1", [record.id]);
+    if (writes.forgetSecrets) await client.query("DELETE FROM event_signing_secrets WHERE instance_id = $1", [record.id]);
   },
 };
 
@@ -79,8 +83,9 @@ export function postgresEventStore(pool: pg.Pool): EventStore {
       guarded(async () => {
         await pool.query(
           `UPDATE event_deliveries SET
-             attempts = attempts + 1, last_attempt_at = $3, last_status = $4, last_error = $5,
-             status = CASE WHEN status <> 'pending' THEN status WHEN $6::boolean THEN 'delivered' WHEN $7::bigint IS NULL THEN 'failed' ELSE 'pending' END,
+             attempts = attempts + 1, last_attempt_at = $3, last_status = $4,
+             last_error = CASE WHEN $6::boolean OR status = 'pending' THEN $5 ELSE last_error END,
+             status = CASE WHEN $6::boolean THEN 'delivered' WHEN status <> 'pending' THEN status WHEN $7::bigint IS NULL THEN 'failed' ELSE 'pending' END,
              next_attempt_at = CASE WHEN status = 'pending' THEN $7::bigint ELSE NULL END,
              lease_owner = NULL, lease_until = NULL
            WHERE id = $1 AND lease_owner = $2`,

@@ -4,17 +4,17 @@
 import type { SqliteDatabase } from "../database/sqlite.js";
 import type { InstanceRecord } from "../instances/store.js";
 import {
-  droppedReason,
   eventRecording,
   type AttemptOutcome,
   type Delivery,
   type EventIntent,
   type EventStore,
   type SqliteEventWriter,
+  type StoredSecrets,
 } from "./outbox.js";
 
 export const deliveryColumns = `id, organization_id AS "organizationId", instance_id AS "instanceId", webhook_id AS "webhookId",
-  event_type AS "eventType", payload, secret AS "sealedSecret", url, status, attempts, created_at AS "createdAt",
+  event_type AS "eventType", payload, secret AS "sealedSecret", retired_secrets AS "retiredSecrets", url, status, attempts, created_at AS "createdAt",
   next_attempt_at AS "nextAttemptAt", last_attempt_at AS "lastAttemptAt", last_status AS "lastStatus", last_error AS "lastError"`;
 
 // The oldest pending delivery of each instance that is due and not leased: events go out in
@@ -25,43 +25,48 @@ const dueHeads = `
     AND d.id = (SELECT min(e.id) FROM event_deliveries e WHERE e.instance_id = d.instance_id AND e.status = 'pending')
   ORDER BY d.next_attempt_at, d.id LIMIT :limit`;
 
+// A delivery dropped while its attempt was in flight stays dropped, with its reason, unless that
+// attempt delivered it.
 const recordAttemptSql = `
   UPDATE event_deliveries SET
-    attempts = attempts + 1, last_attempt_at = :attemptAt, last_status = :status, last_error = :error,
-    status = CASE WHEN status <> 'pending' THEN status WHEN :delivered THEN 'delivered' WHEN :next IS NULL THEN 'failed' ELSE 'pending' END,
+    attempts = attempts + 1, last_attempt_at = :attemptAt, last_status = :status,
+    last_error = CASE WHEN :delivered OR status = 'pending' THEN :error ELSE last_error END,
+    status = CASE WHEN :delivered THEN 'delivered' WHEN status <> 'pending' THEN status WHEN :next IS NULL THEN 'failed' ELSE 'pending' END,
     next_attempt_at = CASE WHEN status = 'pending' THEN :next ELSE NULL END,
     lease_owner = NULL, lease_until = NULL
   WHERE id = :id AND lease_owner = :owner`;
 
 export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
-  const saveSecret = db.prepare(
-    `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, created_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (instance_id) DO UPDATE SET sealed = excluded.sealed, created_at = excluded.created_at`,
+  const saveSecrets = db.prepare(
+    `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, retired, created_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (instance_id) DO UPDATE SET sealed = excluded.sealed, retired = excluded.retired, created_at = excluded.created_at`,
   );
-  const readSecret = db.prepare("SELECT sealed FROM event_signing_secrets WHERE instance_id = ?").pluck();
-  const forgetSecret = db.prepare("DELETE FROM event_signing_secrets WHERE instance_id = ?");
+  const readSecrets = db.prepare("SELECT sealed, retired FROM event_signing_secrets WHERE instance_id = ?");
+  const forgetSecrets = db.prepare("DELETE FROM event_signing_secrets WHERE instance_id = ?");
+  const resignPending = db.prepare(
+    "UPDATE event_deliveries SET secret = ?, retired_secrets = ? WHERE instance_id = ? AND status = 'pending'",
+  );
   const dropPending = db.prepare(
     "UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = ? WHERE instance_id = ? AND status = 'pending'",
   );
   const redirectPending = db.prepare("UPDATE event_deliveries SET url = ? WHERE instance_id = ? AND status = 'pending' AND url <> ?");
   const insert = db.prepare(
-    `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, url, status, next_attempt_at, created_at)
-     VALUES (@organizationId, @instanceId, @webhookId, @eventType, @payload, @sealedSecret, @url, 'pending', @createdAt, @createdAt)`,
+    `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, retired_secrets, url, status, next_attempt_at, created_at)
+     VALUES (@organizationId, @instanceId, @webhookId, @eventType, @payload, @sealedSecret, @retiredSecrets, @url, 'pending', @createdAt, @createdAt)`,
   );
   return {
     record(intent: EventIntent, record: InstanceRecord) {
       const now = new Date();
       const recording = eventRecording(intent, record, now);
-      if (recording.newSecret !== undefined) saveSecret.run(record.id, record.organizationId, recording.newSecret, now.toISOString());
-      const delivery = recording.delivery(recording.needsStoredSecret ? (readSecret.get(record.id) as string | undefined) : undefined);
-      if (delivery) {
-        // Pending events follow the callback URL to where it points now.
-        if (recording.mayHavePending) redirectPending.run(delivery.url, record.id, delivery.url);
-        insert.run(delivery);
-      } else if (recording.mayHavePending) {
-        dropPending.run(droppedReason, record.id);
-      }
-      if (intent.type === "instance.deleted") forgetSecret.run(record.id);
+      const stored = recording.needsStoredSecrets ? (readSecrets.get(record.id) as StoredSecrets | undefined) : undefined;
+      const writes = recording.writes(stored);
+      if (writes.saveSecrets)
+        saveSecrets.run(record.id, record.organizationId, writes.saveSecrets.sealed, writes.saveSecrets.retired, now.toISOString());
+      if (writes.resignPending) resignPending.run(writes.resignPending.sealed, writes.resignPending.retired, record.id);
+      if (writes.dropPending !== undefined) dropPending.run(writes.dropPending, record.id);
+      if (writes.redirectPending !== undefined) redirectPending.run(writes.redirectPending, record.id, writes.redirectPending);
+      if (writes.insert) insert.run(writes.insert);
+      if (writes.forgetSecrets) forgetSecrets.run(record.id);
     },
   };
 }

@@ -2,6 +2,7 @@
 // 127.0.0.1: signed so that the `standardwebhooks` package (a kept implementation, not ours)
 // verifies them, in order per instance, retried with the same webhook-id, cut when the receiver
 // hangs, never to a refused address, never with a secret in the body, and listed per instance.
+import { createServer, type AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventDeliveryConfig } from "../../src/config.js";
@@ -85,16 +86,23 @@ describe("events", () => {
     const created = await create(taxify("/order"));
     expect(created.eventSigningSecret).toMatch(/^whsec_[A-Za-z0-9+/]+={0,2}$/);
     expect((await t.api(`/instances/${created.id}`, { method: "PATCH", json: { name: "renamed" } })).status).toBe(200);
+    // Each step once the last one's event has arrived: a delivery pending at a rotation would be
+    // signed with both secrets, and one pending at the delete dropped.
+    await receiver.waitFor("/order", 2);
     const rotated = await body<Created>(await t.api(`/instances/${created.id}/token`, { method: "POST" }));
     expect(rotated.eventSigningSecret).toMatch(/^whsec_/);
     expect(rotated.eventSigningSecret).not.toBe(created.eventSigningSecret);
+    await receiver.waitFor("/order", 3);
     expect((await t.api(`/instances/${created.id}`, { method: "DELETE" })).status).toBe(204);
 
     const received = await receiver.waitFor("/order", 4);
     const first = new Webhook(created.eventSigningSecret);
     const second = new Webhook(rotated.eventSigningSecret);
-    // The events up to the rotation are signed with the first secret, the rotation's and later with the new one.
+    // The events up to the rotation are signed with the first secret; the rotation's and later with
+    // the new one, and for 24 hours with the retired one too (the new signature first).
     const verified = received.map((r, i) => (i < 2 ? first : second).verify(r.body, r.headers) as Event);
+    expect(received.map((r) => r.headers["webhook-signature"]!.split(" ").length)).toEqual([1, 1, 2, 2]);
+    for (const r of received.slice(2)) expect(first.verify(r.body, r.headers)).toMatchObject({ data: { id: created.id } });
     expect(verified.map((e) => e.type)).toEqual(["instance.created", "instance.updated", "instance.token_rotated", "instance.deleted"]);
     expect(verified.map((e) => e.data.id)).toEqual(Array(4).fill(created.id));
     expect(verified[1]!.data.name).toBe("renamed");
@@ -299,6 +307,36 @@ describe("a delivery that keeps failing", () => {
       expect(receiver.received.filter((r) => r.path === "/down")).toHaveLength(delivery!.attempts);
     } finally {
       receiver.answer(() => 204);
+      await server.stop();
+    }
+  });
+});
+
+describe("a delivery that cannot be made", () => {
+  it("says the same words for a refused port and for a plaintext port spoken to over https (no host, port or code)", async () => {
+    // A port that was just free: nothing listens on it.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const server = await startTestServer({ config: { events }, outbound: toReceiver(receiver.port, closedPort) });
+    try {
+      const lastErrors: string[] = [];
+      for (const callback of [`http://127.0.0.1:${closedPort}/refused`, `https://127.0.0.1:${receiver.port}/plaintext`]) {
+        const json = taxify("/x", { "event.notification.callback.url": callback });
+        const created = await body<Created>(await server.api("/instances", { method: "POST", json }));
+        const deadline = Date.now() + 20_000;
+        let delivery: Delivery | undefined;
+        while (delivery?.lastError === undefined && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          delivery = (await body<Delivery[]>(await server.api(`/instances/${created.id}/deliveries`)))[0];
+        }
+        expect(delivery).toMatchObject({ status: "pending" });
+        expect(delivery).not.toHaveProperty("lastStatus");
+        lastErrors.push(delivery!.lastError!);
+      }
+      expect(lastErrors).toEqual(["the receiver could not be reached", "the receiver could not be reached"]);
+    } finally {
       await server.stop();
     }
   });

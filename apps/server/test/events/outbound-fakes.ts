@@ -20,14 +20,17 @@ function refuseReservedForRefusals(url: URL): Promise<void> {
   return Promise.resolve();
 }
 
-/** For tests of events: only `127.0.0.1:<receiverPort>` passes the check, and only 127.0.0.1 is ever connected to. */
-export function toReceiver(receiverPort: number): Outbound {
-  const allowed = `127.0.0.1:${receiverPort}`;
-  const sender = guardedSender({ allowedHosts: [allowed] });
+/**
+ * For tests of events: only `127.0.0.1:<receiverPort>` (and the `otherPorts` of 127.0.0.1 a test
+ * names, such as a closed one) passes the check, and only 127.0.0.1 is ever connected to.
+ */
+export function toReceiver(receiverPort: number, ...otherPorts: number[]): Outbound {
+  const allowed = [receiverPort, ...otherPorts].map((port) => `127.0.0.1:${port}`);
+  const sender = guardedSender({ allowedHosts: allowed });
   return {
     checkOutboundUrl: async (url) => {
       await refuseReservedForRefusals(url);
-      if (url.host !== allowed) throw new OutboundError("address-not-allowed", `${url.host} is not the test's receiver`);
+      if (!allowed.includes(url.host)) throw new OutboundError("address-not-allowed", `${url.host} is not the test's receiver`);
     },
     send: (request) => {
       if (request.url.hostname !== "127.0.0.1") throw new Error(`a test tried to send to ${request.url.host}`);

@@ -1,7 +1,9 @@
 // The outbox on both stores: an event is recorded in the transaction of the write that causes it,
 // so a write that does not happen (a stale version, a failure inside its transaction) records
 // none; intents such as the provisioning's instance.invalid ride on a plain store.update; a claim
-// takes only the oldest pending event of each instance, and a leased one is not claimed again.
+// takes only the oldest pending event of each instance, and a leased one is not claimed again; a
+// rotation re-signs the pending ones (the new secret current, the old ones retired, all sealed),
+// and a delete drops them but its own.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,12 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InstanceBody } from "../../src/api-types.js";
 import type { Caller } from "../../src/accounts/store.js";
 import { lifecycleEvents } from "../../src/events/lifecycle.js";
-import type { EventType } from "../../src/events/outbox.js";
+import { deletedReason, type Delivery, type EventType } from "../../src/events/outbox.js";
+import { sealingContexts } from "../../src/secrets/contexts.js";
 import { createSecretBox } from "../../src/secrets/secret-box.js";
 import type { InstanceRecord, NewInstance } from "../../src/instances/store.js";
 import { openStorage, type Storage } from "../../src/storage.js";
 
-const events = lifecycleEvents({ secretBox: createSecretBox(randomBytes(32)), checkOutboundUrl: () => Promise.resolve() });
+const secretBox = createSecretBox(randomBytes(32));
+const events = lifecycleEvents({ secretBox, checkOutboundUrl: () => Promise.resolve() });
 const url = "https://receiver.invalid/events"; // never sent to: nothing here delivers
 const show = (record: InstanceRecord) =>
   ({ id: record.id, name: record.name, configuration: record.configuration }) as unknown as InstanceBody;
@@ -162,5 +166,44 @@ describe.each(stores)("the event outbox on %s", (_name, open) => {
     expect((await storage.events.listForInstance(caller.organizationId, id, 100)).map((d) => [d.eventType, d.status])).toEqual([
       ["instance.updated", "pending"],
     ]);
+  });
+
+  it("re-signs the pending deliveries at each rotation, and a delete drops them but its own", async () => {
+    const [first, second, third] = [events.newSigningSecret(), events.newSigningSecret(), events.newSigningSecret()];
+    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", first));
+    if (!("created" in outcome)) throw new Error("expected a create");
+    const { id } = outcome.created;
+    const context = sealingContexts.eventSigningSecret(caller.organizationId, id);
+    // Each delivery's secrets, opened: the current one, then the retired ones, newest first.
+    const opened = (d: Delivery) => [
+      secretBox.open(d.sealedSecret, context),
+      ...((d.retiredSecrets === null ? [] : JSON.parse(d.retiredSecrets)) as { sealed: string }[]).map((r) =>
+        secretBox.open(r.sealed, context),
+      ),
+    ];
+    const listed = async () => (await storage.events.listForInstance(caller.organizationId, id, 100)).reverse();
+
+    await storage.instances.update(caller.organizationId, id, undefined, {}, intent("instance.updated"));
+    await storage.instances.update(caller.organizationId, id, undefined, {}, intent("instance.token_rotated", second));
+    expect((await listed()).map(opened)).toEqual(Array(3).fill([second, first]));
+    await storage.instances.update(caller.organizationId, id, undefined, {}, intent("instance.token_rotated", third));
+    await storage.instances.update(caller.organizationId, id, undefined, {}, intent("instance.updated"));
+    const rotated = await listed();
+    expect(rotated.map(opened)).toEqual(Array(5).fill([third, second, first]));
+    // Sealed at rest: no secret, nor its key bytes, in any stored field.
+    const stored = JSON.stringify(rotated);
+    for (const secret of [first, second, third]) expect(stored).not.toContain(secret.slice("whsec_".length));
+
+    expect(await storage.instances.delete(caller.organizationId, id, undefined, intent("instance.deleted"))).toBe("deleted");
+    const deleted = await listed();
+    expect(deleted.map((d) => [d.eventType, d.status, d.lastError])).toEqual([
+      ["instance.created", "dropped", deletedReason],
+      ["instance.updated", "dropped", deletedReason],
+      ["instance.token_rotated", "dropped", deletedReason],
+      ["instance.token_rotated", "dropped", deletedReason],
+      ["instance.updated", "dropped", deletedReason],
+      ["instance.deleted", "pending", null],
+    ]);
+    expect(opened(deleted.at(-1)!)).toEqual([third, second, first]);
   });
 });

@@ -1,6 +1,6 @@
 // A local receiver of events for the tests, on 127.0.0.1: it records every request (headers and
 // the body as received) and answers as the test says, per path: a status, or never (a receiver
-// that hangs).
+// that hangs); the test may look at the request to decide (a receiver that checks signatures).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
@@ -11,8 +11,8 @@ export interface Received {
   at: number;
 }
 
-/** How to answer the nth (from 1) request on a path: a status, or "hang" to answer never. */
-export type Behaviour = (path: string, nth: number) => number | "hang";
+/** How to answer the nth (from 1) request on a path, given the request: a status, or "hang" to answer never. */
+export type Behaviour = (path: string, nth: number, request: Received) => number | "hang";
 
 export interface Receiver {
   port: number;
@@ -41,8 +41,9 @@ export async function startReceiver(): Promise<Receiver> {
       counts.set(path, nth);
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers[name] = value;
-      received.push({ path, headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() });
-      const answer = behaviour(path, nth);
+      const request = { path, headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() };
+      received.push(request);
+      const answer = behaviour(path, nth, request);
       if (answer === "hang") {
         open++;
         res.on("close", () => open--);
