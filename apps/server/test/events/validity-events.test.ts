@@ -20,7 +20,8 @@ beforeAll(async () => {
   const toTheReceiver = toReceiver(receiver.port);
   const toTheVendor = loopbackSender(() => vendor.port);
   t = await startTestServer({
-    config: { events, provisioning: "live" },
+    // Four checks in a row of one instance: no minimum interval between them (VERIFY_MIN_INTERVAL_SECONDS=0).
+    config: { events, provisioning: "live", verifyMinIntervalMs: 0 },
     outbound: {
       checkOutboundUrl: toTheReceiver.checkOutboundUrl,
       // Events go to the receiver; vendor checks (to acme.freshservice.com) to the fake vendor.
