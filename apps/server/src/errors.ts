@@ -115,7 +115,11 @@ export class ServiceUnavailableError extends ApiError {
 }
 
 export class TooManyRequestsError extends ApiError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Seconds to wait before a retry, sent as Retry-After when set. */
+    readonly retryAfterSeconds?: number,
+  ) {
     super(429, problemType("too-many-requests"), "Too many requests", message);
   }
 }

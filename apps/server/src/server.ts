@@ -24,7 +24,8 @@ import { lifecycleEvents, type CheckOutboundUrl } from "./events/lifecycle.js";
 import type { OutboundSend } from "./outbound/outbound.js";
 import { checkOutboundUrl, guardedSender } from "./outbound/guarded-sender.js";
 import { instanceProvisioning } from "./provisioning/instance-provisioning.js";
-import { provisioner } from "./provisioning/provisioner.js";
+import { defaultVendorTimeoutMs, provisioner } from "./provisioning/provisioner.js";
+import { vendorLease } from "./provisioning/vendor-lease.js";
 import { startRefresher, type Refresher, type RefresherOptions } from "./provisioning/refresher.js";
 import { unlockSecretBox } from "./secrets/key-check.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
@@ -118,6 +119,11 @@ export async function startServer({
           ...(refreshRetryMs ? { refreshRetryMs } : {}),
         }),
         secretBox,
+      }),
+      vendorLease: vendorLease({
+        store: storage.refreshes,
+        leaseMs: (vendorTimeoutMs ?? defaultVendorTimeoutMs) + 5_000,
+        minIntervalMs: config.verifyMinIntervalMs,
       }),
     });
     const app = createApp({

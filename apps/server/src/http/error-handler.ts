@@ -11,6 +11,7 @@ import {
   invalidPart,
   problemType,
   ServiceUnavailableError,
+  TooManyRequestsError,
   UnauthorizedError,
   type InvalidPart,
 } from "../errors.js";
@@ -78,6 +79,8 @@ export function errorHandler(): ErrorRequestHandler {
       requestLogger(req).warn({ err: error instanceof DatabaseUnavailableError ? error.cause : error }, "the database is unavailable");
       res.set("Retry-After", String(apiError.retryAfterSeconds));
     } else if (apiError.status >= 500) requestLogger(req).error({ err: error }, "request failed");
+    if (apiError instanceof TooManyRequestsError && apiError.retryAfterSeconds !== undefined)
+      res.set("Retry-After", String(apiError.retryAfterSeconds));
     const allow = (error as HttpLikeError | undefined)?.headers?.Allow;
     if (allow) res.set("Allow", allow);
     if (apiError.status === 401) res.set("WWW-Authenticate", authenticationChallenge);

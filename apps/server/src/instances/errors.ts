@@ -1,5 +1,5 @@
 // What can go wrong with a request about instances, beyond the connector's configuration.
-import { ApiError, problemType } from "../errors.js";
+import { ApiError, listed, problemType, TooManyRequestsError } from "../errors.js";
 
 export class IdempotencyKeyReusedError extends ApiError {
   constructor() {
@@ -38,6 +38,32 @@ export class IdempotentInstanceDeletedError extends ApiError {
       "Instance deleted since",
       `This Idempotency-Key created instance ${id}, which has been deleted since; use a new key to create another`,
       { instanceId: id },
+    );
+  }
+}
+
+/**
+ * A change moves the address the stored secrets are sent to (SugarCRM's site.url, Freshservice's
+ * subdomain) without sending them again: they were accepted at one address and go nowhere else.
+ */
+export class CredentialsRequiredError extends ApiError {
+  constructor(connector: string, missingEntries: string[]) {
+    super(
+      400,
+      problemType("credentials-required"),
+      "Credentials required",
+      `This change moves where ${connector}'s credentials are checked; send ${listed(missingEntries)} again in the same request, as stored secrets go only where they were accepted`,
+      { connector, missingEntries },
+    );
+  }
+}
+
+/** A check of this instance's credentials is under way, or the last one was too recent. */
+export class VerifyTooSoonError extends TooManyRequestsError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      `This instance's credentials were checked moments ago, or a check or a token refresh is under way; retry in ${retryAfterSeconds} s`,
+      retryAfterSeconds,
     );
   }
 }

@@ -6,15 +6,24 @@ import { stringify } from "safe-stable-stringify";
 import type { CreateInstanceBody, InstanceBody, UpdateInstanceRequest } from "../api-types.js";
 import type { Caller } from "../accounts/store.js";
 import type { Connector, ConnectorRegistry } from "../connectors/registry.js";
-import type { LifecycleEvents } from "../events/lifecycle.js";
+import { callbackUrlEntry, enabledEntry, type LifecycleEvents } from "../events/lifecycle.js";
+import { InvalidConfigurationError } from "../connectors/errors.js";
 import { NotFoundError, PreconditionFailedError } from "../errors.js";
 import { sealingContexts } from "../secrets/contexts.js";
 import type { InstanceProvisioning } from "../provisioning/instance-provisioning.js";
+import type { VendorLease } from "../provisioning/vendor-lease.js";
 import { shownState } from "../provisioning/state.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import { hashSecret, newToken } from "../secrets/tokens.js";
 import { decodeCursor, encodeCursor, type ListFilters } from "./cursor.js";
-import { ConnectorMismatchError, IdempotencyKeyReusedError, IdempotentInstanceDeletedError, WriteConflictError } from "./errors.js";
+import {
+  ConnectorMismatchError,
+  CredentialsRequiredError,
+  IdempotencyKeyReusedError,
+  IdempotentInstanceDeletedError,
+  VerifyTooSoonError,
+  WriteConflictError,
+} from "./errors.js";
 import { etagOf, ifMatchAccepts, instanceBody } from "./representation.js";
 import type { InstanceChanges, InstanceRecord, InstanceStore } from "./store.js";
 
@@ -38,6 +47,8 @@ export interface InstancesDeps {
   events: LifecycleEvents;
   /** Checks credentials with the vendor before a create or a credential change, and refreshes tokens. */
   provisioning: InstanceProvisioning;
+  /** The per-instance lease on calls to the vendor, shared with the refresher (and every replica). */
+  vendorLease: VendorLease;
 }
 
 // An update retried this often when other writers keep moving the version under it.
@@ -45,7 +56,17 @@ const maxUpdateAttempts = 5;
 
 export type InstancesService = ReturnType<typeof instancesService>;
 
-export function instancesService({ store, registry, secretBox, idempotencyKeyTtlSeconds, events, provisioning }: InstancesDeps) {
+export function instancesService({
+  store,
+  registry,
+  secretBox,
+  idempotencyKeyTtlSeconds,
+  events,
+  provisioning,
+  vendorLease,
+}: InstancesDeps) {
+  // Verifies in flight on this replica, by instance: concurrent ones share one call to the vendor.
+  const verifying = new Map<string, Promise<InstanceResult>>();
   const { instanceSecrets: secretsContext, idempotentResponse: idempotencyContext } = sealingContexts;
 
   /** Splits a configuration into the entries kept in clear and the sealed secret ones. */
@@ -100,7 +121,12 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
     }
   }
 
-  /** Read, change, write at the version read; again if another writer got in between (unless If-Match pins it). */
+  /**
+   * Read, change, write at the version read; again if another writer got in between (unless
+   * If-Match pins it). The changes are worked out once: a change that asks the vendor never asks
+   * it again on a retry. When the writer in between changed the instance's credentials, the
+   * changes no longer apply: a 409.
+   */
   async function write(
     caller: Caller,
     id: number,
@@ -110,10 +136,14 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
   ) {
     // A write that issues a token is a rotation; any other, an update.
     const event = issued ? "instance.token_rotated" : "instance.updated";
+    let worked: { basis: string; changes: InstanceChanges } | undefined;
     for (let attempt = 1; ; attempt++) {
       const record = await find(caller, id);
       checkIfMatch(ifMatch, record);
-      const changes = await change(record);
+      const basis = credentialBasis(record);
+      if (worked && worked.basis !== basis) throw new WriteConflictError();
+      worked ??= { basis, changes: await change(record) };
+      const { changes } = worked;
       const intent = events.intent(validityEvent(record, changes) ?? event, presentForEvent, issued?.eventSigningSecret);
       const outcome = await store.update(caller.organizationId, id, record.version, changes, intent);
       if (outcome === "not-found") throw new NotFoundError(`There is no instance ${id}`);
@@ -126,6 +156,69 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
         throw new PreconditionFailedError("The instance changed while this request was being applied; read it again");
       if (attempt >= maxUpdateAttempts) throw new WriteConflictError();
     }
+  }
+
+  /** What a change's checks with the vendor were worked out from: the instance's credentials and provisioning state. */
+  function credentialBasis(record: InstanceRecord): string {
+    return JSON.stringify([record.configuration, record.sealedSecrets, record.provisioning ?? null]);
+  }
+
+  /** Refuses notifications turned on with nowhere to send them. */
+  function checkNotificationTarget(connector: string, configuration: Readonly<Record<string, string | null>>): void {
+    if (configuration[enabledEntry] === "true" && !configuration[callbackUrlEntry]) {
+      throw new InvalidConfigurationError(connector, [
+        { path: `/body/configuration/${callbackUrlEntry}`, message: `is required when ${enabledEntry} is "true"` },
+      ]);
+    }
+  }
+
+  /** Refuses a change that moves the address stored secrets go to without sending them again. */
+  function checkSecretsSentAgain(
+    connector: Connector,
+    before: Record<string, string>,
+    after: Record<string, string>,
+    supplied: Iterable<string>,
+  ): void {
+    const missing = provisioning.secretsToSendAgain(connector, before, after, new Set(supplied));
+    if (missing.length) throw new CredentialsRequiredError(connector.key, missing);
+  }
+
+  async function verifyOnce(caller: Caller, id: number): Promise<InstanceResult> {
+    const record = await find(caller, id);
+    if (provisioning.mode === "off") return present(record);
+    const claim = await vendorLease.claim(caller.organizationId, id);
+    if ("gone" in claim) throw new NotFoundError(`There is no instance ${id}`);
+    if (!claim.claimed) throw new VerifyTooSoonError(Math.max(1, Math.ceil((claim.heldUntil - Date.now()) / 1000)));
+    try {
+      // Read again under the lease: a check or a change that ended just before it is seen.
+      const current = await find(caller, id);
+      const connector = registry.require(current.connectorKey);
+      const changes = await provisioning.verify(connector, current, { ...current.configuration, ...openSecrets(current) });
+      return await writeCheck(caller, current, changes);
+    } finally {
+      await vendorLease.coolDown(id);
+    }
+  }
+
+  /**
+   * Writes what a check found over the instance it checked; when another writer got in between,
+   * over the new version as long as the credentials stayed, else the check is moot (the change
+   * checked them itself) and the instance is answered as it now is. Never asks the vendor again.
+   */
+  async function writeCheck(caller: Caller, checked: InstanceRecord, changes: InstanceChanges): Promise<InstanceResult> {
+    let current = checked;
+    for (let attempt = 1; attempt <= maxUpdateAttempts; attempt++) {
+      const intent = events.intent(validityEvent(current, changes) ?? "instance.updated", presentForEvent);
+      const outcome = await store.update(caller.organizationId, current.id, current.version, changes, intent);
+      if (outcome === "not-found") throw new NotFoundError(`There is no instance ${current.id}`);
+      if (outcome !== "version-mismatch") {
+        events.committed(intent);
+        return present(outcome);
+      }
+      current = await find(caller, current.id);
+      if (credentialBasis(current) !== credentialBasis(checked)) return present(current);
+    }
+    throw new WriteConflictError();
   }
 
   /**
@@ -142,6 +235,7 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
 
   return {
     async create(caller: Caller, body: CreateInstanceBody, idempotencyKey: string | undefined): Promise<InstanceResult> {
+      checkNotificationTarget(body.your_mom.key, body.configuration);
       await events.checkCallbackUrl(body.configuration);
       // The body passed the spec's validator: it is one connector's create request.
       const connector = registry.require(body.your_mom.key);
@@ -241,30 +335,42 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
           }
           const configuration = Object.fromEntries(merged);
           registry.checkConfiguration(connector.key, configuration);
+          checkNotificationTarget(connector.key, configuration);
+          const supplied = Object.entries(patch.configuration).filter(([, value]) => value !== null);
+          checkSecretsSentAgain(
+            connector,
+            before,
+            configuration,
+            supplied.map(([key]) => key),
+          );
           const sealed = seal(connector, record.organizationId, configuration);
           changes.configuration = sealed.clear;
           changes.sealedSecrets = sealed.sealedSecrets;
           changes.secretKeys = sealed.secretKeys;
-          changes = { ...changes, ...(await provisioning.forChange(connector, record, before, configuration)) };
+          const sent = new Set(supplied.map(([key]) => key));
+          changes = { ...changes, ...(await provisioning.forChange(connector, record, before, configuration, sent)) };
         }
         return changes;
       });
     },
 
     async replace(caller: Caller, id: number, body: CreateInstanceBody, ifMatch: string | undefined): Promise<InstanceResult> {
+      checkNotificationTarget(body.your_mom.key, body.configuration);
       await events.checkCallbackUrl(body.configuration);
       return write(caller, id, ifMatch, async (record) => {
         if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
         const connector = registry.require(record.connectorKey);
         const sealed = seal(connector, record.organizationId, body.configuration);
         const before = { ...record.configuration, ...openSecrets(record) };
+        const supplied = Object.keys(body.configuration);
+        checkSecretsSentAgain(connector, before, body.configuration, supplied);
         return {
           name: body.name,
           tags: body.tags ?? [],
           configuration: sealed.clear,
           sealedSecrets: sealed.sealedSecrets,
           secretKeys: sealed.secretKeys,
-          ...(await provisioning.forChange(connector, record, before, body.configuration)),
+          ...(await provisioning.forChange(connector, record, before, body.configuration, new Set(supplied))),
         };
       });
     },
@@ -290,15 +396,21 @@ export function instancesService({ store, registry, secretBox, idempotencyKeyTtl
       return write(caller, id, undefined, () => ({ tokenHash: hashSecret(token) }), { token, eventSigningSecret });
     },
 
-    /** Checks the credentials again now; the outcome, refused or unreachable included, is the instance's state. */
-    async verify(caller: Caller, id: number): Promise<InstanceResult> {
-      if (provisioning.mode === "off") return present(await find(caller, id));
-      return write(caller, id, undefined, async (record) => {
-        const connector = registry.require(record.connectorKey);
-        return provisioning.verify(connector, record, { ...record.configuration, ...openSecrets(record) });
-      });
+    /**
+     * Checks the credentials again now; the outcome, refused or unreachable included, is the
+     * instance's state. At most one call to the vendor per instance is in flight: verifies at
+     * once on this replica share it; one while another replica's check or a refresh runs, or
+     * sooner than the shortest interval after the last check, is a 429 with Retry-After.
+     */
+    verify(caller: Caller, id: number): Promise<InstanceResult> {
+      const key = `${caller.organizationId}:${id}`;
+      let running = verifying.get(key);
+      if (!running) {
+        running = verifyOnce(caller, id).finally(() => verifying.delete(key));
+        verifying.set(key, running);
+      }
+      return running;
     },
-
     /**
      * Refreshes the vendor's tokens of one instance whose refresh is due (the refresher claimed
      * it). A write in between that re-provisioned the instance wins: this refresh is dropped.

@@ -6,6 +6,7 @@ import { sealingContexts } from "../secrets/contexts.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import type { InstanceCredentials, Provisioner } from "./provisioner.js";
 import { decodeState, encodeState, type ProvisioningState } from "./state.js";
+import { platformNames } from "./templates.js";
 
 /** The columns of an instance row that provisioning writes. */
 export interface ProvisioningChanges {
@@ -40,48 +41,93 @@ export function instanceProvisioning({ provisioner, secretBox }: { provisioner: 
 
   /**
    * Everything a check's templates may name: the platform's entries, the defaults, the caller's
-   * entries and what the vendor issued, each over the one before.
+   * entries and what the vendor issued, each over the one before; of them, only the platform's
+   * own are templates. `acceptedOrigin`: where the stored secrets may go (undefined: the caller
+   * has just sent them all).
    */
-  function credentials(connector: Connector, configuration: Record<string, string>, state?: ProvisioningState): InstanceCredentials {
+  function credentials(
+    connector: Connector,
+    configuration: Record<string, string>,
+    state: ProvisioningState | undefined,
+    acceptedOrigin: string | undefined,
+  ): InstanceCredentials {
     const callerSecrets = Object.entries(configuration)
       .filter(([key]) => connector.secretKeys.has(key))
       .map(([, value]) => value);
+    const values = {
+      ...connector.platformConfiguration,
+      ...connector.defaults,
+      ...configuration,
+      ...state?.issued,
+      ...state?.issuedSecrets,
+    };
     return {
       connector,
-      values: { ...connector.platformConfiguration, ...connector.defaults, ...configuration, ...state?.issued, ...state?.issuedSecrets },
+      scope: { values, templates: platformNames(connector.platformConfiguration, values) },
       secrets: [...callerSecrets, ...Object.values(state?.issuedSecrets ?? {})],
+      acceptedOrigin,
     };
   }
+
+  /** The origin stored secrets are bound to: where the vendor accepted them (none recorded on a row from before). */
+  const boundOrigin = (state: ProvisioningState | undefined) => state?.acceptedOrigin;
 
   return {
     mode: provisioner.mode,
 
     /** Before a create: checks the credentials (throws the answer when refused or unreachable). */
     async forCreate(connector: Connector, organizationId: number, configuration: Record<string, string>): Promise<ProvisioningChanges> {
-      return changes(organizationId, await provisioner.provision(credentials(connector, configuration)));
+      return changes(organizationId, await provisioner.provision(credentials(connector, configuration, undefined, undefined)));
+    },
+
+    /**
+     * The secret entries a change must send again, because it moves the address the check sends
+     * them to and it does not send them itself; none when the address stays. `supplied`: the
+     * entries the request sets.
+     */
+    secretsToSendAgain(
+      connector: Connector,
+      before: Record<string, string>,
+      after: Record<string, string>,
+      supplied: ReadonlySet<string>,
+    ): string[] {
+      const was = credentials(connector, before, undefined, undefined).scope;
+      const will = credentials(connector, after, undefined, undefined).scope;
+      const moved = [...provisioner.addressEntries(connector, will)].some(
+        (name) => (was.values[name] ?? null) !== (will.values[name] ?? null),
+      );
+      if (!moved) return [];
+      return [...provisioner.sentSecrets(connector, will)].filter((name) => !supplied.has(name)).sort();
     },
 
     /**
      * Before an update or a replace: checks again when the change touches a credential (throws
-     * the answer when refused or unreachable); otherwise nothing changes.
+     * the answer when refused or unreachable); otherwise nothing changes. The stored secrets the
+     * change does not send again go only where they were accepted.
      */
     async forChange(
       connector: Connector,
       record: ProvisionedRecord,
       before: Record<string, string>,
       after: Record<string, string>,
+      supplied: ReadonlySet<string>,
     ): Promise<ProvisioningChanges> {
       const state = stateOf(record);
-      const was = credentials(connector, before, state);
-      const will = credentials(connector, after);
-      if (!provisioner.credentialsChanged(connector, was.values, will.values)) return {};
-      return changes(record.organizationId, await provisioner.provision(will, state?.interactions));
+      // Compared as the caller set them: the tokens the vendor issued are not the caller's to change.
+      const was = credentials(connector, before, undefined, undefined);
+      const sentAgain = [...provisioner.sentSecrets(connector, was.scope)].every((name) => supplied.has(name));
+      const will = credentials(connector, after, undefined, sentAgain ? undefined : boundOrigin(state));
+      if (!provisioner.credentialsChanged(connector, was.scope, will.scope)) return {};
+      return changes(record.organizationId, await provisioner.provision(will, state));
     },
 
     /** On demand: checks anew; refused or unreachable, the instance becomes invalid and says why. */
     async verify(connector: Connector, record: ProvisionedRecord, configuration: Record<string, string>): Promise<ProvisioningChanges> {
       const state = stateOf(record);
-      return changes(record.organizationId, await provisioner.check(credentials(connector, configuration), state?.interactions));
+      return changes(
+        record.organizationId,
+        await provisioner.check(credentials(connector, configuration, undefined, boundOrigin(state)), state),
+      );
     },
 
     /** When due: the refreshed state, or undefined when there is nothing to refresh. */
@@ -92,7 +138,10 @@ export function instanceProvisioning({ provisioner, secretBox }: { provisioner: 
     ): Promise<ProvisioningChanges | undefined> {
       const state = stateOf(record);
       if (!state) return { refreshDueAt: null };
-      return changes(record.organizationId, await provisioner.refresh(credentials(connector, configuration, state), state));
+      return changes(
+        record.organizationId,
+        await provisioner.refresh(credentials(connector, configuration, state, boundOrigin(state)), state),
+      );
     },
   };
 }

@@ -1,8 +1,8 @@
 // What an instance shows of its provisioning: each exchange with the vendor (or the sandbox's
-// simulation of it) as one step, with where it went but never a query string, a header or a
-// body, so that no secret can be in it. Only the last few are kept.
+// simulation of it) as one step, with the host it went to and the path as the platform's template
+// names it, but never a query string, a header, a body or a path built from the instance's values,
+// so that no secret can be in it. Only the last few are kept.
 import type { ProvisionInteractionBody } from "../api-types.js";
-import type { OutboundRequest } from "../outbound/outbound.js";
 
 /** One step, as the spec's ProvisionInteraction describes it. */
 export type ProvisionInteraction = ProvisionInteractionBody;
@@ -14,7 +14,7 @@ export const interactionsKept = 20;
 
 export function interaction(
   step: InteractionStep,
-  request: Pick<OutboundRequest, "method" | "url">,
+  request: Pick<ProvisionInteraction, "method" | "host" | "path">,
   started: Date,
   simulated: boolean,
   result: { status: number | null; outcome: InteractionOutcome; detail?: string },
@@ -23,8 +23,8 @@ export function interaction(
     time: started.toISOString(),
     step,
     method: request.method,
-    host: request.url.host,
-    path: request.url.pathname,
+    host: request.host,
+    path: request.path,
     status: result.status,
     outcome: result.outcome,
     simulated,

@@ -3,7 +3,7 @@
 // than wait for each other, and a row claimed (its lease running) is not due for anyone else.
 import type pg from "pg";
 import { guarded } from "../database/postgres.js";
-import type { DueRefresh, RefreshStore } from "./refresh-store.js";
+import type { DueRefresh, OneClaim, RefreshStore } from "./refresh-store.js";
 
 export function postgresRefreshStore(pool: pg.Pool): RefreshStore {
   return {
@@ -34,6 +34,31 @@ export function postgresRefreshStore(pool: pg.Pool): RefreshStore {
           [owner],
         );
         return result.rowCount ?? 0;
+      }),
+    claimOne: (owner, organizationId, id, now, leaseMs) =>
+      guarded(async (): Promise<OneClaim> => {
+        // One statement: the claim when the row is free, else the end of the claim that holds it.
+        const { rows } = await pool.query<{ claimed: boolean; until: string | null }>(
+          `WITH claimed AS (
+             UPDATE instances SET refresh_claimed_by = $1, refresh_claimed_until = $2
+             WHERE organization_id = $3 AND id = $4 AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $5)
+             RETURNING id)
+           SELECT EXISTS (SELECT 1 FROM claimed) AS claimed, refresh_claimed_until AS until
+           FROM instances WHERE organization_id = $3 AND id = $4`,
+          [owner, now + leaseMs, organizationId, id, now],
+        );
+        const row = rows[0];
+        if (!row) return { claimed: false, gone: true };
+        return row.claimed ? { claimed: true } : { claimed: false, heldUntil: row.until === null ? now : Number(row.until) };
+      }),
+    holdUntil: (owner, id, until) =>
+      guarded(async () => {
+        await pool.query(
+          until === null
+            ? "UPDATE instances SET refresh_claimed_by = NULL, refresh_claimed_until = NULL WHERE id = $1 AND refresh_claimed_by = $2"
+            : "UPDATE instances SET refresh_claimed_until = $3 WHERE id = $1 AND refresh_claimed_by = $2",
+          until === null ? [id, owner] : [id, owner, until],
+        );
       }),
   };
 }

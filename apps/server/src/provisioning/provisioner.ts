@@ -4,7 +4,6 @@
 // default), the real one through the outbound sender (live), or none at all (off).
 import type { Connector } from "../connectors/registry.js";
 import type { ProvisioningMode } from "../config.js";
-import { cut } from "../errors.js";
 import { OutboundError, type OutboundRequest, type OutboundResponse, type OutboundSend } from "../outbound/outbound.js";
 import { AddressNotAllowedError, CredentialsRefusedError, VendorTimeoutError, VendorUnavailableError } from "./errors.js";
 import {
@@ -14,10 +13,11 @@ import {
   type InteractionStep,
   type ProvisionInteraction,
 } from "./interactions.js";
+import { scrubber } from "./scrubber.js";
 import { simulatedVendor } from "./simulated-vendor.js";
 import type { ProvisioningState } from "./state.js";
-import { reachableNames, type TemplateValues } from "./templates.js";
-import { checkRequest, passwordGrantRequest, refreshGrantRequest } from "./vendor-requests.js";
+import { reachableNames, type TemplateScope } from "./templates.js";
+import { checkRequest, passwordGrantRequest, refreshGrantRequest, type VendorRequest } from "./vendor-requests.js";
 
 export interface ProvisionerOptions {
   mode: ProvisioningMode;
@@ -33,10 +33,18 @@ export interface ProvisionerOptions {
 /** What a check needs to know about an instance. */
 export interface InstanceCredentials {
   connector: Connector;
-  /** What templates may name: platform entries, defaults, the caller's entries (secrets in clear), what the vendor issued. */
-  values: TemplateValues;
+  /**
+   * What templates may name: platform entries, defaults, the caller's entries (secrets in clear),
+   * what the vendor issued; and which of them are the platform's own templates.
+   */
+  scope: TemplateScope;
   /** The instance's secret values: the sandbox's magic values are among them; every vendor message is scrubbed of them. */
   secrets: readonly string[];
+  /**
+   * Where stored secrets were accepted (an origin): a request to any other origin is refused
+   * before it is sent. Undefined when the caller has just sent every secret the check sends.
+   */
+  acceptedOrigin: string | undefined;
 }
 
 type Verdict =
@@ -49,6 +57,24 @@ interface Exchange {
   interaction: ProvisionInteraction;
   request: OutboundRequest;
 }
+
+/**
+ * The one place that decides whether a request may carry an instance's stored secrets: only to
+ * the origin they were accepted at. A refusal, in words, or undefined when it may go.
+ */
+export function originRefusal(request: Pick<OutboundRequest, "url">, acceptedOrigin: string | undefined): string | undefined {
+  if (acceptedOrigin === undefined || request.url.origin === acceptedOrigin) return undefined;
+  return `the stored credentials were accepted at ${acceptedOrigin} and are sent nowhere else: send them again with the new address`;
+}
+
+/** What a grant issued: nothing, for a connector whose check issues no tokens. */
+interface IssuedTokens {
+  issued: Record<string, string>;
+  issuedSecrets: Record<string, string>;
+  refreshDueAt: number | null;
+  expiresAt?: number;
+}
+const noTokens: IssuedTokens = { issued: {}, issuedSecrets: {}, refreshDueAt: null };
 
 export const defaultVendorTimeoutMs = 10_000;
 /** A token is refreshed this much before it expires: a tenth of its life, at most five minutes. */
@@ -67,50 +93,59 @@ export function provisioner({
 }: ProvisionerOptions) {
   if (mode === "live" && !outbound) throw new Error("live provisioning needs an outbound sender");
 
+  /** Sends one request to the vendor (or the sandbox) and judges its answer; secrets blotted out of every word kept. */
+  async function verdictOf(input: InstanceCredentials, request: OutboundRequest, accepted: number[], refused: number[]): Promise<Verdict> {
+    const scrub = scrubber(input.secrets);
+    const refusal = originRefusal(request, input.acceptedOrigin);
+    if (refusal !== undefined) return { kind: "failed", reason: "address-not-allowed", message: refusal };
+    const send = mode === "sandbox" ? simulatedVendor(input.secrets) : outbound!;
+    try {
+      const response = await send({ ...request, timeoutMs });
+      if (accepted.includes(response.status)) return { kind: "accepted", response };
+      if (refused.includes(response.status)) return { kind: "refused", status: response.status, message: scrub(vendorMessage(response)) };
+      return {
+        kind: "failed",
+        reason: "vendor-error",
+        status: response.status,
+        message: scrub(`it answered HTTP ${response.status}: ${vendorMessage(response)}`),
+      };
+    } catch (error) {
+      if (!(error instanceof OutboundError)) throw error;
+      const reason = error.reason === "tls" ? "unreachable" : error.reason;
+      return { kind: "failed", reason, message: scrub(error.message) };
+    }
+  }
+
   async function exchange(
     step: InteractionStep,
     input: InstanceCredentials,
-    request: OutboundRequest,
+    vendorRequest: VendorRequest,
     accepted: number[],
     refused: number[],
   ): Promise<Exchange> {
     const started = new Date(now());
-    const simulated = mode === "sandbox";
-    const send = simulated ? simulatedVendor(input.secrets) : outbound!;
-    const scrub = scrubber(input.secrets);
-    let verdict: Verdict;
-    try {
-      const response = await send({ ...request, timeoutMs });
-      if (accepted.includes(response.status)) verdict = { kind: "accepted", response };
-      else if (refused.includes(response.status))
-        verdict = { kind: "refused", status: response.status, message: scrub(vendorMessage(response)) };
-      else
-        verdict = {
-          kind: "failed",
-          reason: "vendor-error",
-          status: response.status,
-          message: scrub(`it answered HTTP ${response.status}: ${vendorMessage(response)}`),
-        };
-    } catch (error) {
-      if (!(error instanceof OutboundError)) throw error;
-      const reason = error.reason === "tls" ? "unreachable" : error.reason;
-      verdict = { kind: "failed", reason, message: scrub(error.message) };
-    }
+    const { recordedPath, ...request } = vendorRequest;
+    const verdict = await verdictOf(input, request, accepted, refused);
     const outcome: InteractionOutcome = verdict.kind === "failed" ? verdict.reason : verdict.kind;
     const status =
       verdict.kind === "accepted" ? verdict.response.status : verdict.kind === "refused" ? verdict.status : (verdict.status ?? null);
     const detail = verdict.kind === "accepted" ? undefined : verdict.message;
+    const recorded = { method: request.method, host: request.url.host, path: recordedPath };
     return {
       verdict,
       request,
-      interaction: interaction(step, request, started, simulated, { status, outcome, ...(detail === undefined ? {} : { detail }) }),
+      interaction: interaction(step, recorded, started, mode === "sandbox", {
+        status,
+        outcome,
+        ...(detail === undefined ? {} : { detail }),
+      }),
     };
   }
 
-  /** The vendor's tokens from a grant's answer, or a failure when the answer holds none. */
-  function issuedTokens(input: InstanceCredentials, answer: OutboundResponse, earlierRefreshToken?: string) {
+  /** The vendor's tokens from a grant's answer, or undefined when the answer holds none. */
+  function issuedTokens(input: InstanceCredentials, answer: OutboundResponse, earlierRefreshToken?: string): IssuedTokens | undefined {
     const check = input.connector.credentialCheck;
-    if (check.type !== "oauth2-password") return { issued: {}, issuedSecrets: {}, refreshDueAt: null };
+    if (check.type !== "oauth2-password") return noTokens;
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(answer.body) as Record<string, unknown>;
@@ -122,57 +157,74 @@ export function provisioner({
     if (typeof accessToken !== "string" || !accessToken || !refreshToken) return undefined;
     const issuedAt = now();
     const expiresIn = Number(body.expires_in);
-    const interval = check.tokens.refreshInterval ? Number(input.values[check.tokens.refreshInterval]) : NaN;
+    const interval = check.tokens.refreshInterval ? Number(input.scope.values[check.tokens.refreshInterval]) : NaN;
     const periods = [expiresIn, interval].filter((s) => Number.isFinite(s) && s > 0).map((s) => s * 1000);
     const period = periods.length ? Math.min(...periods) : undefined;
+    const lifetime = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : undefined;
     return {
       issued: { [check.tokens.issuedAt]: String(issuedAt) },
       issuedSecrets: { [check.tokens.accessToken]: accessToken, [check.tokens.refreshToken]: refreshToken },
       refreshDueAt: period === undefined ? null : issuedAt + period - refreshMargin(period),
+      ...(lifetime === undefined ? {} : { expiresAt: issuedAt + lifetime }),
     };
+  }
+
+  /** One exchange of the declared check (or grant), judged, with the tokens an accepted one issued. */
+  async function attempt(
+    step: InteractionStep,
+    input: InstanceCredentials,
+    request: VendorRequest,
+    earlierRefreshToken?: string,
+  ): Promise<Exchange & { tokens: IssuedTokens }> {
+    const check = input.connector.credentialCheck as Exclude<Connector["credentialCheck"], { type: "none" }>;
+    const done = await exchange(step, input, request, check.accepted, check.refused);
+    if (done.verdict.kind !== "accepted") return { ...done, tokens: noTokens };
+    const tokens = issuedTokens(input, done.verdict.response, earlierRefreshToken);
+    if (tokens) return { ...done, tokens };
+    const missing = step === "refresh" ? "an access_token" : "an access_token and a refresh_token";
+    return {
+      ...done,
+      verdict: { kind: "failed", reason: "vendor-error", status: done.verdict.response.status, message: `its answer holds no ${missing}` },
+      tokens: noTokens,
+    };
+  }
+
+  /** The state an accepted exchange leads to: the tokens it issued, at the origin it went to. */
+  function acceptedState(done: Exchange & { tokens: IssuedTokens }, interactions: ProvisionInteraction[]): ProvisioningState {
+    return { valid: true, interactions, ...done.tokens, acceptedOrigin: done.request.url.origin };
   }
 
   /** Runs the declared check once; the verdict and the state it leads to. */
   async function run(
     input: InstanceCredentials,
-    earlier: ProvisionInteraction[],
+    earlier: ProvisioningState | undefined,
   ): Promise<{ verdict: Verdict; state: ProvisioningState; request?: OutboundRequest }> {
     const check = input.connector.credentialCheck;
+    const interactionsBefore = earlier?.interactions ?? [];
     if (check.type === "none") {
       return {
         verdict: { kind: "accepted", response: { status: 200, headers: {}, body: "", truncated: false } },
-        state: { valid: true, interactions: earlier, issued: {}, issuedSecrets: {}, refreshDueAt: null },
+        state: { valid: true, interactions: interactionsBefore, ...noTokens },
       };
     }
     const key = input.connector.key;
     const done =
       check.type === "request"
-        ? await exchange("credential-check", input, checkRequest(key, check, input.values), check.accepted, check.refused)
-        : await exchange("token", input, passwordGrantRequest(key, check, input.values), check.accepted, check.refused);
-    let verdict = done.verdict;
-    let tokens: ReturnType<typeof issuedTokens> = { issued: {}, issuedSecrets: {}, refreshDueAt: null };
-    if (verdict.kind === "accepted") {
-      tokens = issuedTokens(input, verdict.response);
-      if (!tokens)
-        verdict = {
-          kind: "failed",
-          reason: "vendor-error",
-          status: verdict.response.status,
-          message: "its answer holds no access_token and refresh_token",
-        };
-    }
-    const interactions = appendInteractions(earlier, [done.interaction]);
-    const valid = verdict.kind === "accepted";
+        ? await attempt("credential-check", input, checkRequest(key, check, input.scope))
+        : await attempt("token", input, passwordGrantRequest(key, check, input.scope));
+    const interactions = appendInteractions(interactionsBefore, [done.interaction]);
+    const { verdict } = done;
+    if (verdict.kind === "accepted") return { verdict, request: done.request, state: acceptedState(done, interactions) };
     return {
       verdict,
       request: done.request,
       state: {
-        valid,
-        ...(verdict.kind === "accepted" ? {} : { invalidReason: reasonOf(input.connector, verdict) }),
+        valid: false,
+        invalidReason: reasonOf(input.connector, verdict),
         interactions,
-        issued: tokens?.issued ?? {},
-        issuedSecrets: tokens?.issuedSecrets ?? {},
-        refreshDueAt: tokens?.refreshDueAt ?? null,
+        ...noTokens,
+        // Refused here, the credentials stay bound to where they were accepted before.
+        ...(input.acceptedOrigin === undefined ? {} : { acceptedOrigin: input.acceptedOrigin }),
       },
     };
   }
@@ -180,11 +232,31 @@ export function provisioner({
   return {
     mode,
 
+    /**
+     * The entries whose values the check's URLs are built from (SugarCRM's site.url, through the
+     * platform's oauth.token.url; Freshservice's subdomain): a change of one moves the secrets.
+     */
+    addressEntries(connector: Connector, scope: TemplateScope): Set<string> {
+      const check = connector.credentialCheck;
+      const urls = check.type === "request" ? [check.url] : check.type === "oauth2-password" ? [check.tokenUrl] : [];
+      const names = new Set<string>();
+      for (const url of urls) for (const name of reachableNames(url, scope)) if (!scope.templates.has(name)) names.add(name);
+      return names;
+    },
+
+    /** The caller's secret entries the check sends (not those the vendor issues): what a move of the address needs again. */
+    sentSecrets(connector: Connector, scope: TemplateScope): Set<string> {
+      const callerSecrets = new Set(connector.entries.filter((entry) => entry.secret).map((entry) => entry.key));
+      const sent = reachableNames(JSON.stringify(connector.credentialCheck), scope);
+      return new Set([...sent].filter((name) => callerSecrets.has(name)));
+    },
+
     /** The entries a check sends or builds its URL from, and every secret: changing one re-provisions. */
-    credentialsChanged(connector: Connector, before: TemplateValues, after: TemplateValues): boolean {
+    credentialsChanged(connector: Connector, before: TemplateScope, after: TemplateScope): boolean {
       const names = new Set(connector.secretKeys);
-      for (const name of reachableNames(JSON.stringify(connector.credentialCheck), { ...before, ...after })) names.add(name);
-      return [...names].some((name) => (before[name] ?? null) !== (after[name] ?? null));
+      for (const name of reachableNames(JSON.stringify(connector.credentialCheck), before)) names.add(name);
+      for (const name of reachableNames(JSON.stringify(connector.credentialCheck), after)) names.add(name);
+      return [...names].some((name) => (before.values[name] ?? null) !== (after.values[name] ?? null));
     },
 
     /**
@@ -192,7 +264,7 @@ export function provisioner({
      * error to answer (refused: 422; unreachable or failing: 502; too slow: 504; a refused
      * address: 400). Undefined when provisioning is off.
      */
-    async provision(input: InstanceCredentials, earlier: ProvisionInteraction[] = []): Promise<ProvisioningState | undefined> {
+    async provision(input: InstanceCredentials, earlier?: ProvisioningState): Promise<ProvisioningState | undefined> {
       if (mode === "off") return undefined;
       const { verdict, state, request } = await run(input, earlier);
       if (verdict.kind === "accepted") return state;
@@ -200,47 +272,37 @@ export function provisioner({
     },
 
     /** Checks again on demand: the outcome, whatever it is, is the new state. Undefined when off. */
-    async check(input: InstanceCredentials, earlier: ProvisionInteraction[] = []): Promise<ProvisioningState | undefined> {
+    async check(input: InstanceCredentials, earlier?: ProvisioningState): Promise<ProvisioningState | undefined> {
       if (mode === "off") return undefined;
       return (await run(input, earlier)).state;
     },
 
     /**
-     * Renews the vendor's tokens with the refresh-token grant. Refused: the instance becomes
-     * invalid and is not refreshed again until it is checked anew. Failed otherwise (unreachable,
-     * slow): invalid until a retry a minute later succeeds, while the token may still be good.
+     * Renews the vendor's tokens with the refresh-token grant. Refused (the refresh token was
+     * consumed by an answer that was lost, or revoked): the password grant once more from the
+     * stored credentials, both steps recorded; refused again, the instance becomes invalid and is
+     * not refreshed until it is checked anew. Failed otherwise (unreachable, slow): invalid until
+     * a retry a minute later succeeds.
      */
     async refresh(input: InstanceCredentials, earlier: ProvisioningState): Promise<ProvisioningState> {
       const check = input.connector.credentialCheck;
       const refreshToken = check.type === "oauth2-password" ? earlier.issuedSecrets[check.tokens.refreshToken] : undefined;
       if (check.type !== "oauth2-password" || !refreshToken) return { ...earlier, refreshDueAt: null };
-      const done = await exchange(
-        "refresh",
-        input,
-        refreshGrantRequest(input.connector.key, check, input.values, refreshToken),
-        check.accepted,
-        check.refused,
+      const key = input.connector.key;
+      const steps = [await attempt("refresh", input, refreshGrantRequest(key, check, input.scope, refreshToken), refreshToken)];
+      if (steps[0]!.verdict.kind === "refused") steps.push(await attempt("token", input, passwordGrantRequest(key, check, input.scope)));
+      const last = steps.at(-1)!;
+      const interactions = appendInteractions(
+        earlier.interactions,
+        steps.map((step) => step.interaction),
       );
-      let verdict = done.verdict;
-      let tokens: ReturnType<typeof issuedTokens>;
-      if (verdict.kind === "accepted") {
-        tokens = issuedTokens(input, verdict.response, refreshToken);
-        if (!tokens)
-          verdict = {
-            kind: "failed",
-            reason: "vendor-error",
-            status: verdict.response.status,
-            message: "its answer holds no access_token",
-          };
-      }
-      const interactions = appendInteractions(earlier.interactions, [done.interaction]);
-      if (verdict.kind === "accepted") return tokens ? { valid: true, interactions, ...tokens } : earlier;
+      if (last.verdict.kind === "accepted") return acceptedState(last, interactions);
       return {
         ...earlier,
         valid: false,
-        invalidReason: reasonOf(input.connector, verdict, "refresh"),
+        invalidReason: reasonOf(input.connector, last.verdict, "refresh"),
         interactions,
-        refreshDueAt: verdict.kind === "refused" ? null : now() + refreshRetryMs,
+        refreshDueAt: last.verdict.kind === "refused" ? null : now() + refreshRetryMs,
       };
     },
   };
@@ -249,7 +311,7 @@ export function provisioner({
 function reasonOf(connector: Connector, verdict: Exclude<Verdict, { kind: "accepted" }>, what = "check"): string {
   const name = connector.catalog.name;
   if (verdict.kind === "refused")
-    return `${name} refused the credentials${what === "refresh" ? " when the token was refreshed" : ""} (HTTP ${verdict.status}): ${verdict.message}`;
+    return `${name} refused the credentials${what === "refresh" ? " when the token was refreshed and granted anew" : ""} (HTTP ${verdict.status}): ${verdict.message}`;
   if (verdict.reason === "timeout") return `${name} did not answer the ${what} in time`;
   return `${name} could not be asked (${verdict.reason}): ${verdict.message}`;
 }
@@ -277,14 +339,4 @@ function vendorMessage(response: OutboundResponse): string {
     (v): v is string => typeof v === "string" && v.length > 0,
   );
   return said ?? "no reason given";
-}
-
-/** Blots every secret out of a text, and keeps it short. */
-function scrubber(secrets: readonly string[]): (text: string) => string {
-  const known = [...secrets].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
-  return (text) =>
-    cut(
-      known.reduce((t, secret) => t.split(secret).join("********"), text),
-      300,
-    );
 }

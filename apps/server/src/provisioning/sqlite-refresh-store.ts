@@ -17,6 +17,13 @@ export function sqliteRefreshStore(db: SqliteDatabase): RefreshStore {
   const releaseAll = db.prepare(
     "UPDATE instances SET refresh_claimed_by = NULL, refresh_claimed_until = NULL WHERE refresh_claimed_by = ?",
   );
+  const claimOne = db.prepare(
+    `UPDATE instances SET refresh_claimed_by = @owner, refresh_claimed_until = @until
+     WHERE organization_id = @organizationId AND id = @id AND (refresh_claimed_until IS NULL OR refresh_claimed_until < @now)
+     RETURNING id`,
+  );
+  const heldUntil = db.prepare("SELECT refresh_claimed_until AS until FROM instances WHERE organization_id = ? AND id = ?");
+  const hold = db.prepare("UPDATE instances SET refresh_claimed_until = ? WHERE id = ? AND refresh_claimed_by = ?");
   // Async, so that SQLite's errors (a damaged or vanished file) reject rather than throw.
   return {
     claimDue: async (owner, now, leaseMs, limit) => {
@@ -30,6 +37,17 @@ export function sqliteRefreshStore(db: SqliteDatabase): RefreshStore {
     releaseAll: async (owner) => {
       await Promise.resolve();
       return releaseAll.run(owner).changes;
+    },
+    claimOne: async (owner, organizationId, id, now, leaseMs) => {
+      await Promise.resolve();
+      if (claimOne.get({ owner, organizationId, id, now, until: now + leaseMs })) return { claimed: true };
+      const row = heldUntil.get(organizationId, id) as { until: number | null } | undefined;
+      return row ? { claimed: false, heldUntil: row.until ?? now } : { claimed: false, gone: true };
+    },
+    holdUntil: async (owner, id, until) => {
+      await Promise.resolve();
+      if (until === null) release.run(id, owner);
+      else hold.run(until, id, owner);
     },
   };
 }

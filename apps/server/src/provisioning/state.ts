@@ -17,6 +17,13 @@ export interface ProvisioningState {
   issuedSecrets: Record<string, string>;
   /** When the issued tokens must be refreshed (epoch ms), or null when nothing needs refreshing. */
   refreshDueAt: number | null;
+  /** When the issued access token expires (epoch ms): past it, the instance is not valid. */
+  expiresAt?: number;
+  /**
+   * The origin (`https://host:port`) the vendor accepted the credentials at: stored secrets are
+   * sent there and nowhere else. Absent on a row checked before origins were recorded.
+   */
+  acceptedOrigin?: string;
 }
 
 /** The state as its row column holds it: issued secrets sealed. */
@@ -26,6 +33,8 @@ interface StoredState {
   interactions: ProvisionInteraction[];
   issued: Record<string, string>;
   sealedIssuedSecrets?: string;
+  expiresAt?: number;
+  acceptedOrigin?: string;
 }
 
 export function encodeState(state: ProvisioningState, seal: (clear: string) => string): string {
@@ -35,6 +44,8 @@ export function encodeState(state: ProvisioningState, seal: (clear: string) => s
     interactions: state.interactions,
     issued: state.issued,
     ...(Object.keys(state.issuedSecrets).length ? { sealedIssuedSecrets: seal(JSON.stringify(state.issuedSecrets)) } : {}),
+    ...(state.expiresAt === undefined ? {} : { expiresAt: state.expiresAt }),
+    ...(state.acceptedOrigin === undefined ? {} : { acceptedOrigin: state.acceptedOrigin }),
   };
   return JSON.stringify(stored);
 }
@@ -54,16 +65,25 @@ export function decodeState(
     issued: stored.issued,
     issuedSecrets: stored.sealedIssuedSecrets ? (JSON.parse(open(stored.sealedIssuedSecrets)) as Record<string, string>) : {},
     refreshDueAt,
+    ...(stored.expiresAt === undefined ? {} : { expiresAt: stored.expiresAt }),
+    ...(stored.acceptedOrigin === undefined ? {} : { acceptedOrigin: stored.acceptedOrigin }),
   };
 }
 
-/** What a response shows of the state, read without opening a secret. */
-export function shownState(column: string | undefined): {
+/**
+ * What a response shows of the state, read without opening a secret. An instance whose access
+ * token has expired is not valid, whatever the last check said (a refresh is late or failed).
+ */
+export function shownState(
+  column: string | undefined,
+  now = Date.now(),
+): {
   valid: boolean;
   interactions: ProvisionInteraction[];
   issued: Record<string, string>;
 } {
   if (column === undefined) return { valid: true, interactions: [], issued: {} };
   const stored = JSON.parse(column) as StoredState;
-  return { valid: stored.valid, interactions: stored.interactions, issued: stored.issued };
+  const expired = stored.expiresAt !== undefined && stored.expiresAt <= now;
+  return { valid: stored.valid && !expired, interactions: stored.interactions, issued: stored.issued };
 }

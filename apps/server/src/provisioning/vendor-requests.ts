@@ -1,21 +1,28 @@
 // The requests a connector's declared check makes (spec: x-connector.credentialCheck), built
 // from an instance's configuration: the check itself, the OAuth 2.0 password grant and the
-// refresh-token grant (RFC 6749 §4.3 and §6).
+// refresh-token grant (RFC 6749 §4.3 and §6). Each carries the path its template names, as the
+// platform wrote it: what the instance's interactions record, never text built from its values.
 import type { CredentialAuth, OAuth2PasswordCheck, RequestCheck } from "@instances-api/spec-tools";
 import type { OutboundRequest } from "../outbound/outbound.js";
-import { expandJson, expandTemplate, expandUrl, type TemplateValues } from "./templates.js";
+import { expandJson, expandTemplate, expandUrl, templatePath, type TemplateScope } from "./templates.js";
 
-export function checkRequest(connector: string, check: RequestCheck, values: TemplateValues): OutboundRequest {
-  const request: OutboundRequest = {
-    method: check.method,
-    url: expandUrl(connector, check.url, values),
-    headers: { accept: "application/json" },
-  };
-  return withAuth(connector, request, check.auth, values);
+export interface VendorRequest extends OutboundRequest {
+  /** The template's path (`/rest/v10/oauth2/token`, `/api/v2/agents/me`), for the interactions. */
+  recordedPath: string;
 }
 
-function withAuth(connector: string, request: OutboundRequest, auth: CredentialAuth, values: TemplateValues): OutboundRequest {
-  const expand = (template: string) => expandTemplate(connector, template, values);
+export function checkRequest(connector: string, check: RequestCheck, scope: TemplateScope): VendorRequest {
+  const request: VendorRequest = {
+    method: check.method,
+    url: expandUrl(connector, check.url, scope),
+    recordedPath: templatePath(connector, check.url, scope),
+    headers: { accept: "application/json" },
+  };
+  return withAuth(connector, request, check.auth, scope);
+}
+
+function withAuth(connector: string, request: VendorRequest, auth: CredentialAuth, scope: TemplateScope): VendorRequest {
+  const expand = (template: string) => expandTemplate(connector, template, scope);
   const headers = { ...request.headers };
   switch (auth.type) {
     case "basic":
@@ -29,20 +36,21 @@ function withAuth(connector: string, request: OutboundRequest, auth: CredentialA
       return { ...request, headers };
     case "body":
       headers["content-type"] = "application/json";
-      return { ...request, headers, body: JSON.stringify(expandJson(connector, auth.json, values)) };
+      return { ...request, headers, body: JSON.stringify(expandJson(connector, auth.json, scope)) };
   }
 }
 
 function grantRequest(
   connector: string,
   check: OAuth2PasswordCheck,
-  values: TemplateValues,
+  scope: TemplateScope,
   parameters: Record<string, string>,
-): OutboundRequest {
+): VendorRequest {
   const body = check.bodyEncoding === "json" ? JSON.stringify(parameters) : new URLSearchParams(parameters).toString();
   return {
     method: "POST",
-    url: expandUrl(connector, check.tokenUrl, values),
+    url: expandUrl(connector, check.tokenUrl, scope),
+    recordedPath: templatePath(connector, check.tokenUrl, scope),
     headers: {
       accept: "application/json",
       "content-type": check.bodyEncoding === "json" ? "application/json" : "application/x-www-form-urlencoded",
@@ -51,9 +59,9 @@ function grantRequest(
   };
 }
 
-export function passwordGrantRequest(connector: string, check: OAuth2PasswordCheck, values: TemplateValues): OutboundRequest {
-  const expand = (template: string) => expandTemplate(connector, template, values);
-  return grantRequest(connector, check, values, {
+export function passwordGrantRequest(connector: string, check: OAuth2PasswordCheck, scope: TemplateScope): VendorRequest {
+  const expand = (template: string) => expandTemplate(connector, template, scope);
+  return grantRequest(connector, check, scope, {
     grant_type: "password",
     client_id: expand(check.clientId),
     client_secret: expand(check.clientSecret),
@@ -66,11 +74,11 @@ export function passwordGrantRequest(connector: string, check: OAuth2PasswordChe
 export function refreshGrantRequest(
   connector: string,
   check: OAuth2PasswordCheck,
-  values: TemplateValues,
+  scope: TemplateScope,
   refreshToken: string,
-): OutboundRequest {
-  const expand = (template: string) => expandTemplate(connector, template, values);
-  return grantRequest(connector, check, values, {
+): VendorRequest {
+  const expand = (template: string) => expandTemplate(connector, template, scope);
+  return grantRequest(connector, check, scope, {
     grant_type: "refresh_token",
     refresh_token: refreshToken,
     client_id: expand(check.clientId),

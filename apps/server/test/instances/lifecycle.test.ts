@@ -157,13 +157,13 @@ describe("update", () => {
     const created = await create(freshservice());
     const response = await t.api(`/instances/${created.id}`, {
       method: "PATCH",
-      json: { name: "Renamed", tags: ["x"], disabled: true, configuration: { subdomain: "other" } },
+      json: { name: "Renamed", tags: ["x"], disabled: true, configuration: { username: "other@example.com" } },
     });
     expect(response.status).toBe(200);
     expect(response.headers.get("ETag")).toBe('"2"');
     const updated = await body<Instance>(response);
     expect(updated).toMatchObject({ name: "Renamed", tags: ["x"], disabled: true });
-    expect(updated.configuration).toMatchObject({ subdomain: "other", username: "agent@example.com", password: "********" });
+    expect(updated.configuration).toMatchObject({ username: "other@example.com", subdomain: "acme", password: "********" });
 
     // The secret kept: removing a required entry is refused, the old password still counts as present.
     const removeRequired = await t.api(`/instances/${created.id}`, { method: "PATCH", json: { configuration: { password: null } } });
@@ -173,7 +173,15 @@ describe("update", () => {
 
   it("PATCH removes an optional entry with null and refuses an unknown one", async () => {
     const created = await create(
-      freshservice({ configuration: { username: "u", password: "p", subdomain: "s", "event.notification.enabled": "true" } }),
+      freshservice({
+        configuration: {
+          username: "u",
+          password: "p",
+          subdomain: "s",
+          "event.notification.enabled": "true",
+          "event.notification.callback.url": "https://example.com/events",
+        },
+      }),
     );
     const removed = await body<Instance>(
       await t.api(`/instances/${created.id}`, { method: "PATCH", json: { configuration: { "event.notification.enabled": null } } }),
@@ -205,7 +213,15 @@ describe("update", () => {
 
   it("PUT replaces name, tags and configuration but not the connector", async () => {
     const created = await create(
-      freshservice({ configuration: { username: "u", password: "p", subdomain: "s", "event.notification.enabled": "true" } }),
+      freshservice({
+        configuration: {
+          username: "u",
+          password: "p",
+          subdomain: "s",
+          "event.notification.enabled": "true",
+          "event.notification.callback.url": "https://example.com/events",
+        },
+      }),
     );
     const response = await t.api(`/instances/${created.id}`, { method: "PUT", json: freshservice({ name: "Replaced", tags: undefined }) });
     expect(response.status).toBe(200);

@@ -124,4 +124,37 @@ describe("kill -9", () => {
     // The dead process's attempt and the new one, with the same token: it was never answered.
     expect(grants.slice(0, 2)).toEqual([fake.issued[0]!.refreshToken, fake.issued[0]!.refreshToken]);
   }, 60_000);
+
+  it("while a refresh whose answer is lost consumed a rotating refresh token: the server grants anew from the stored password", async () => {
+    // The vendor rotates refresh tokens (as SugarCRM can): the first refresh consumes the token
+    // and its answer never arrives (the replica dies). Resent, the token is refused: the
+    // instance was left invalid for good before this was fixed.
+    const fake = fakeSugarcrm({ expiresIn: 2 });
+    let swallow = true;
+    vendor.handle = (request): FakeAnswer | undefined => {
+      const answer = fake.answer(request); // the token is consumed whether or not the answer arrives
+      return swallow && request.body.includes('"refresh_token"') ? undefined : answer;
+    };
+    vendor.requests.length = 0;
+    const dataDir = mkdtempSync(path.join(tmpdir(), "instances-api-kill-"));
+    dirs.push(dataDir);
+
+    const first = await serve(dataDir, 2_000);
+    const authorization = first.authorization!;
+    const id = await createSugarcrm(first.apiUrl, authorization);
+    await until(() => refreshGrants()[0], 30); // consumed at the vendor, the answer swallowed
+    await killed(first.child);
+    swallow = false;
+
+    const second = await serve(dataDir, 2_000);
+    const after = await until(async () => {
+      const now = await instance(second.apiUrl, authorization, id);
+      return now.provisionInteractions.some((i) => i.step === "refresh" && i.outcome === "refused") ? now : undefined;
+    }, 30);
+    expect(after.valid).toBe(true);
+    const refused = after.provisionInteractions.findIndex((i) => i.step === "refresh" && i.outcome === "refused");
+    expect(after.provisionInteractions[refused + 1]).toMatchObject({ step: "token", outcome: "accepted" });
+    const passwordGrants = vendor.requests.filter((r) => r.body.includes('"grant_type":"password"'));
+    expect(passwordGrants).toHaveLength(2); // the create's, and the one after the refused refresh
+  }, 60_000);
 });

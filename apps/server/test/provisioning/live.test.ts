@@ -27,7 +27,8 @@ let t: TestServer;
 beforeAll(async () => {
   vendor = await startFakeVendor(freshserviceAnswer);
   t = await startTestServer({
-    config: { provisioning: "live" },
+    // Checks on demand back to back: no shortest interval between them here (credentials-stay.test.ts pins it).
+    config: { provisioning: "live", verifyMinIntervalMs: 0 },
     provisioning: {
       outbound: loopbackSender(() => vendor.port),
       vendorTimeoutMs: 500,
@@ -144,7 +145,7 @@ describe("live, Freshservice", () => {
       name: "Smuggled",
     });
     expect(response.status).toBe(400);
-    expect(await body(response)).toMatchObject({ entry: "site.url" });
+    expect(JSON.stringify(await body(response))).toContain("site.url");
     expect(vendor.requests).toHaveLength(0);
   });
 
@@ -218,23 +219,57 @@ describe("live, SugarCRM's tokens", () => {
     expect(t.rawLogs()).not.toContain(fake.issued.at(-1)!.accessToken);
   });
 
-  it("make the instance invalid when the vendor refuses a refresh, which says why and is not retried", async () => {
+  it("are granted anew from the stored password when the vendor refuses a refresh, both steps recorded", async () => {
     const fake = fakeSugarcrm({ expiresIn: 2 });
     vendor.handle = (request) => fake.answer(request);
     const instance = await body<Instance>(await create(sugar()));
+    fake.revokeAll(); // as a refresh whose answer was lost leaves a rotated token: consumed
+    const regranted = await until(async () => {
+      const now = await body<Instance>(await t.api(`/instances/${instance.id}`));
+      return now.provisionInteractions.some((i) => i.step === "refresh") ? now : undefined;
+    });
+    expect(regranted.valid).toBe(true);
+    expect(regranted.provisionInteractions.slice(1, 3)).toMatchObject([
+      { step: "refresh", outcome: "refused", status: 400, detail: "Invalid refresh token" },
+      { step: "token", outcome: "accepted", status: 200 },
+    ]);
+  });
+
+  it("make the instance invalid when the vendor refuses a refresh and a new grant, which says why and is not retried", async () => {
+    const fake = fakeSugarcrm({ expiresIn: 2 });
+    let passwordChanged = false;
+    vendor.handle = (request) =>
+      passwordChanged && request.body.includes('"grant_type":"password"')
+        ? { status: 401, body: { error: "need_login", error_message: "You must specify a valid username and password." } }
+        : fake.answer(request);
+    const instance = await body<Instance>(await create(sugar()));
     fake.revokeAll();
+    passwordChanged = true;
     const invalid = await until(async () => {
       const now = await body<Instance>(await t.api(`/instances/${instance.id}`));
       return now.valid ? undefined : now;
     });
-    expect(invalid.provisionInteractions.at(-1)).toMatchObject({
-      step: "refresh",
-      outcome: "refused",
-      status: 400,
-      detail: "Invalid refresh token",
-    });
+    expect(invalid.provisionInteractions.slice(-2)).toMatchObject([
+      { step: "refresh", outcome: "refused", status: 400, detail: "Invalid refresh token" },
+      { step: "token", outcome: "refused", status: 401 },
+    ]);
     const row = await t.server.storage.instances.get(1, instance.id);
     expect(row?.refreshDueAt).toBeNull();
+  });
+
+  it("show the instance invalid once its token has expired, while the vendor cannot refresh it (fixed: it stayed valid)", async () => {
+    const fake = fakeSugarcrm({ expiresIn: 1 });
+    let down = false;
+    vendor.handle = (request) => (down ? undefined : fake.answer(request));
+    const instance = await body<Instance>(await create(sugar()));
+    expect(instance.valid).toBe(true);
+    down = true; // the refresh hangs: no answer, no verdict, only the clock
+    const expired = await until(async () => {
+      const now = await body<Instance>(await t.api(`/instances/${instance.id}`));
+      return now.valid ? undefined : now;
+    });
+    expect(expired.provisionInteractions.at(-1)).toMatchObject({ step: "token", outcome: "accepted" });
+    down = false;
   });
 
   it("make the instance invalid while the vendor fails a refresh, and valid again once a retry succeeds", async () => {

@@ -29,7 +29,8 @@ const spec = loadBundledSpec();
 const registry = new ConnectorRegistry(spec);
 const examples = readCreateExamples(spec);
 let t: TestServer;
-beforeAll(async () => (t = await startTestServer()));
+// Checks on demand back to back: no shortest interval between them here (credentials-stay.test.ts pins it).
+beforeAll(async () => (t = await startTestServer({ config: { verifyMinIntervalMs: 0 } })));
 afterAll(() => t.stop());
 
 // Where each connector's declared check goes, for the spec's example configuration.
@@ -161,7 +162,11 @@ describe("a change", () => {
     expect(after.headers.get("ETag")).toBe('"1"');
     expect((await body<Instance>(after)).provisionInteractions).toEqual(created.provisionInteractions);
 
-    const accepted = await t.api(`/instances/${created.id}`, { method: "PATCH", json: { configuration: { subdomain: "elsewhere" } } });
+    // Moving the subdomain moves where the password goes: it is sent again with the move.
+    const accepted = await t.api(`/instances/${created.id}`, {
+      method: "PATCH",
+      json: { configuration: { subdomain: "elsewhere", password: "an0ther-Passw0rd" } },
+    });
     expect(accepted.status).toBe(200);
     const rechecked = await body<Instance>(accepted);
     expect(rechecked.provisionInteractions.map((i) => i.host)).toEqual([

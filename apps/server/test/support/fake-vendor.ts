@@ -15,6 +15,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
+import { randomUUID } from "node:crypto";
 import { generate } from "selfsigned";
 
 export interface RecordedRequest {
@@ -174,7 +175,9 @@ async function throwawayCertificate(names: readonly string[]): Promise<Certifica
   const notBeforeDate = new Date(Date.now() - 24 * 3600 * 1000);
   const notAfterDate = new Date(Date.now() + 7 * 24 * 3600 * 1000);
   const common = { keyType: "ec", algorithm: "sha256", notBeforeDate, notAfterDate } as const;
-  const ca = await generate([{ name: "commonName", value: "instances-api test CA (throwaway)" }], {
+  // A name of its own per CA: two fakes' CAs trusted at once must not be taken for one another.
+  const caName = `instances-api test CA (throwaway ${randomUUID()})`;
+  const ca = await generate([{ name: "commonName", value: caName }], {
     ...common,
     extensions: [
       { name: "basicConstraints", cA: true, critical: true },
