@@ -164,7 +164,7 @@ function credentialCheckText({ credentialCheck: check }: ConnectorDefinition): s
             .join(", ")}`
         : ""
     }; ${statuses(check.accepted, check.refused)}.`,
-    `The tokens it issues are kept in \`${tokens.accessToken}\` and \`${tokens.refreshToken}\` (secret: sealed, masked), their issue time (epoch ms) in \`${tokens.issuedAt}\`, and refreshed with the refresh-token grant before they expire: at the earlier of the vendor's \`expires_in\`${tokens.refreshInterval ? ` and \`${tokens.refreshInterval}\`` : ""}, less a tenth (at most five minutes). A refused refresh makes the instance \`valid: false\`. ${sandbox}`,
+    `The tokens it issues are kept in \`${tokens.accessToken}\` and \`${tokens.refreshToken}\` (secret: sealed, masked), their issue time (epoch ms) in \`${tokens.issuedAt}\`, and refreshed with the refresh-token grant before they expire: at the earlier of the vendor's \`expires_in\`${tokens.refreshInterval ? ` and \`${tokens.refreshInterval}\`` : ""}, less a tenth (at most five minutes). A refused refresh is followed by one new password grant from the stored credentials; refused too, the instance becomes \`valid: false\`, as it does once its token has expired. ${sandbox}`,
   ].join(" ");
 }
 

@@ -28,8 +28,9 @@ function attempt(client: number, n: number): Attempt {
   const name = `crash-${client}-${n}`;
   const body = JSON.stringify({
     your_mom: { key: "taxify" },
-    configuration: { "api.key": `key-${name}`, "event.notification.enabled": n % 2 ? "true" : "false" },
-    tags: ["crash", `c${client}`],
+    configuration: { "api.key": `key-${name}`, "event.notification.enabled": "false" },
+    // Rows of two shapes: notifications on need a callback URL, which would send events off the machine.
+    tags: n % 2 ? ["crash", `c${client}`, "odd"] : ["crash", `c${client}`],
     name,
   });
   return { name, key: `idem-${name}`, body };

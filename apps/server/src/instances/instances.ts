@@ -163,6 +163,106 @@ export function instancesService({
     return JSON.stringify([record.configuration, record.sealedSecrets, record.provisioning ?? null]);
   }
 
+  /**
+   * A change's check with the vendor, under the instance's vendor lease (the one verify and the
+   * refresher take): at most one call in flight per instance, and none sooner than the shortest
+   * interval after the last, else a 429. `held` collects the lease for the caller to end once
+   * the write is done. No lease, and no call, when the change touches no credential.
+   */
+  async function checkedChange(
+    held: number[],
+    connector: Connector,
+    record: InstanceRecord,
+    before: Record<string, string>,
+    after: Record<string, string>,
+    supplied: ReadonlySet<string>,
+  ): Promise<InstanceChanges> {
+    if (!provisioning.checksAgain(connector, before, after)) return {};
+    await claimVendor(record.organizationId, record.id);
+    held.push(record.id);
+    return provisioning.forChange(connector, record, before, after, supplied);
+  }
+
+  async function claimVendor(organizationId: number, id: number): Promise<void> {
+    const claim = await vendorLease.claim(organizationId, id);
+    if ("gone" in claim) throw new NotFoundError(`There is no instance ${id}`);
+    if (!claim.claimed) throw new VerifyTooSoonError(Math.max(1, Math.ceil((claim.heldUntil - Date.now()) / 1000)));
+  }
+
+  /** Ends the vendor leases a write took, once it is done: each held on for the shortest interval between checks. */
+  async function coolDown(held: number[]): Promise<void> {
+    await Promise.all(held.map((id) => vendorLease.coolDown(id)));
+  }
+
+  async function updateHolding(
+    held: number[],
+    caller: Caller,
+    id: number,
+    patch: UpdateInstanceRequest,
+    ifMatch: string | undefined,
+  ): Promise<InstanceResult> {
+    await events.checkCallbackUrl(patch.configuration);
+    return write(caller, id, ifMatch, async (record) => {
+      let changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
+      if (patch.configuration !== undefined) {
+        const connector = registry.require(record.connectorKey);
+        // Every name the patch sends, to set or to remove, must be one of the connector's entries.
+        registry.checkEntryNames(connector.key, Object.keys(patch.configuration));
+        // A Map, then fromEntries: keys such as __proto__ stay plain data and fail validation.
+        const before = { ...record.configuration, ...openSecrets(record) };
+        const merged = new Map(Object.entries(before));
+        for (const [key, value] of Object.entries(patch.configuration)) {
+          if (value === null) merged.delete(key);
+          else merged.set(key, value);
+        }
+        const configuration = Object.fromEntries(merged);
+        registry.checkConfiguration(connector.key, configuration);
+        checkNotificationTarget(connector.key, configuration);
+        const supplied = Object.entries(patch.configuration).filter(([, value]) => value !== null);
+        checkSecretsSentAgain(
+          connector,
+          before,
+          configuration,
+          supplied.map(([key]) => key),
+        );
+        const sealed = seal(connector, record.organizationId, configuration);
+        changes.configuration = sealed.clear;
+        changes.sealedSecrets = sealed.sealedSecrets;
+        changes.secretKeys = sealed.secretKeys;
+        const sent = new Set(supplied.map(([key]) => key));
+        changes = { ...changes, ...(await checkedChange(held, connector, record, before, configuration, sent)) };
+      }
+      return changes;
+    });
+  }
+
+  async function replaceHolding(
+    held: number[],
+    caller: Caller,
+    id: number,
+    body: CreateInstanceBody,
+    ifMatch: string | undefined,
+  ): Promise<InstanceResult> {
+    checkNotificationTarget(body.your_mom.key, body.configuration);
+    await events.checkCallbackUrl(body.configuration);
+    return write(caller, id, ifMatch, async (record) => {
+      if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
+      const connector = registry.require(record.connectorKey);
+      const sealed = seal(connector, record.organizationId, body.configuration);
+      const before = { ...record.configuration, ...openSecrets(record) };
+      const supplied = Object.keys(body.configuration);
+      checkSecretsSentAgain(connector, before, body.configuration, supplied);
+      return {
+        name: body.name,
+        tags: body.tags ?? [],
+        configuration: sealed.clear,
+        sealedSecrets: sealed.sealedSecrets,
+        secretKeys: sealed.secretKeys,
+        ...(await checkedChange(held, connector, record, before, body.configuration, new Set(supplied))),
+      };
+    });
+  }
+
   /** Refuses notifications turned on with nowhere to send them. */
   function checkNotificationTarget(connector: string, configuration: Readonly<Record<string, string | null>>): void {
     if (configuration[enabledEntry] === "true" && !configuration[callbackUrlEntry]) {
@@ -319,60 +419,21 @@ export function instancesService({
     },
 
     async update(caller: Caller, id: number, patch: UpdateInstanceRequest, ifMatch: string | undefined): Promise<InstanceResult> {
-      await events.checkCallbackUrl(patch.configuration);
-      return write(caller, id, ifMatch, async (record) => {
-        let changes: InstanceChanges = { name: patch.name, tags: patch.tags, disabled: patch.disabled };
-        if (patch.configuration !== undefined) {
-          const connector = registry.require(record.connectorKey);
-          // Every name the patch sends, to set or to remove, must be one of the connector's entries.
-          registry.checkEntryNames(connector.key, Object.keys(patch.configuration));
-          // A Map, then fromEntries: keys such as __proto__ stay plain data and fail validation.
-          const before = { ...record.configuration, ...openSecrets(record) };
-          const merged = new Map(Object.entries(before));
-          for (const [key, value] of Object.entries(patch.configuration)) {
-            if (value === null) merged.delete(key);
-            else merged.set(key, value);
-          }
-          const configuration = Object.fromEntries(merged);
-          registry.checkConfiguration(connector.key, configuration);
-          checkNotificationTarget(connector.key, configuration);
-          const supplied = Object.entries(patch.configuration).filter(([, value]) => value !== null);
-          checkSecretsSentAgain(
-            connector,
-            before,
-            configuration,
-            supplied.map(([key]) => key),
-          );
-          const sealed = seal(connector, record.organizationId, configuration);
-          changes.configuration = sealed.clear;
-          changes.sealedSecrets = sealed.sealedSecrets;
-          changes.secretKeys = sealed.secretKeys;
-          const sent = new Set(supplied.map(([key]) => key));
-          changes = { ...changes, ...(await provisioning.forChange(connector, record, before, configuration, sent)) };
-        }
-        return changes;
-      });
+      const held: number[] = [];
+      try {
+        return await updateHolding(held, caller, id, patch, ifMatch);
+      } finally {
+        await coolDown(held);
+      }
     },
 
     async replace(caller: Caller, id: number, body: CreateInstanceBody, ifMatch: string | undefined): Promise<InstanceResult> {
-      checkNotificationTarget(body.your_mom.key, body.configuration);
-      await events.checkCallbackUrl(body.configuration);
-      return write(caller, id, ifMatch, async (record) => {
-        if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
-        const connector = registry.require(record.connectorKey);
-        const sealed = seal(connector, record.organizationId, body.configuration);
-        const before = { ...record.configuration, ...openSecrets(record) };
-        const supplied = Object.keys(body.configuration);
-        checkSecretsSentAgain(connector, before, body.configuration, supplied);
-        return {
-          name: body.name,
-          tags: body.tags ?? [],
-          configuration: sealed.clear,
-          sealedSecrets: sealed.sealedSecrets,
-          secretKeys: sealed.secretKeys,
-          ...(await provisioning.forChange(connector, record, before, body.configuration, new Set(supplied))),
-        };
-      });
+      const held: number[] = [];
+      try {
+        return await replaceHolding(held, caller, id, body, ifMatch);
+      } finally {
+        await coolDown(held);
+      }
     },
 
     async remove(caller: Caller, id: number, ifMatch: string | undefined): Promise<void> {

@@ -80,10 +80,18 @@ export function instanceProvisioning({ provisioner, secretBox }: { provisioner: 
       return changes(organizationId, await provisioner.provision(credentials(connector, configuration, undefined, undefined)));
     },
 
+    /** Whether a change from `before` to `after` is checked with the vendor (it touches a credential). */
+    checksAgain(connector: Connector, before: Record<string, string>, after: Record<string, string>): boolean {
+      if (provisioner.mode === "off") return false;
+      const was = credentials(connector, before, undefined, undefined);
+      const will = credentials(connector, after, undefined, undefined);
+      return provisioner.credentialsChanged(connector, was.scope, will.scope);
+    },
+
     /**
-     * The secret entries a change must send again, because it moves the address the check sends
-     * them to and it does not send them itself; none when the address stays. `supplied`: the
-     * entries the request sets.
+     * The secret entries a change must send again, because it moves where or as whom the check
+     * sends them (an address entry, or another entry the check sends, such as a username) and it
+     * does not send them itself; none when those stay. `supplied`: the entries the request sets.
      */
     secretsToSendAgain(
       connector: Connector,
@@ -93,7 +101,7 @@ export function instanceProvisioning({ provisioner, secretBox }: { provisioner: 
     ): string[] {
       const was = credentials(connector, before, undefined, undefined).scope;
       const will = credentials(connector, after, undefined, undefined).scope;
-      const moved = [...provisioner.addressEntries(connector, will)].some(
+      const moved = [...provisioner.boundEntries(connector, will)].some(
         (name) => (was.values[name] ?? null) !== (will.values[name] ?? null),
       );
       if (!moved) return [];

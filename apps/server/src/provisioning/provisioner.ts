@@ -233,15 +233,13 @@ export function provisioner({
     mode,
 
     /**
-     * The entries whose values the check's URLs are built from (SugarCRM's site.url, through the
-     * platform's oauth.token.url; Freshservice's subdomain): a change of one moves the secrets.
+     * The caller's entries other than secrets that a check builds its URL from or sends (SugarCRM's
+     * site.url, through the platform's oauth.token.url, and username; Freshservice's subdomain and
+     * username): a change of one moves where, or as whom, the stored secrets go.
      */
-    addressEntries(connector: Connector, scope: TemplateScope): Set<string> {
-      const check = connector.credentialCheck;
-      const urls = check.type === "request" ? [check.url] : check.type === "oauth2-password" ? [check.tokenUrl] : [];
-      const names = new Set<string>();
-      for (const url of urls) for (const name of reachableNames(url, scope)) if (!scope.templates.has(name)) names.add(name);
-      return names;
+    boundEntries(connector: Connector, scope: TemplateScope): Set<string> {
+      const sent = reachableNames(JSON.stringify(connector.credentialCheck), scope);
+      return new Set([...sent].filter((name) => !scope.templates.has(name) && !connector.secretKeys.has(name)));
     },
 
     /** The caller's secret entries the check sends (not those the vendor issues): what a move of the address needs again. */

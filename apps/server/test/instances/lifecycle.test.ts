@@ -157,13 +157,22 @@ describe("update", () => {
     const created = await create(freshservice());
     const response = await t.api(`/instances/${created.id}`, {
       method: "PATCH",
-      json: { name: "Renamed", tags: ["x"], disabled: true, configuration: { username: "other@example.com" } },
+      json: {
+        name: "Renamed",
+        tags: ["x"],
+        disabled: true,
+        configuration: { "event.notification.callback.url": "https://example.com/hook" },
+      },
     });
     expect(response.status).toBe(200);
     expect(response.headers.get("ETag")).toBe('"2"');
     const updated = await body<Instance>(response);
     expect(updated).toMatchObject({ name: "Renamed", tags: ["x"], disabled: true });
-    expect(updated.configuration).toMatchObject({ username: "other@example.com", subdomain: "acme", password: "********" });
+    expect(updated.configuration).toMatchObject({
+      "event.notification.callback.url": "https://example.com/hook",
+      username: "agent@example.com",
+      password: "********",
+    });
 
     // The secret kept: removing a required entry is refused, the old password still counts as present.
     const removeRequired = await t.api(`/instances/${created.id}`, { method: "PATCH", json: { configuration: { password: null } } });

@@ -107,9 +107,17 @@ describe("a stored secret goes only to the origin it was accepted at", () => {
     expect(vendor.requests).toHaveLength(1); // the create only
   });
 
-  it("a PUT moves the instance with the secrets it carries, and a change that keeps the address needs no secret", async () => {
+  it("a change of username alone is refused too (fixed: it let a tenant try the stored password as anyone)", async () => {
     const { id } = await created();
-    expect((await patch(id, { username: "someone-else" })).status).toBe(200);
+    const response = await patch(id, { username: "someone-else" });
+    expect(response.status).toBe(400);
+    expect(await body(response)).toMatchObject({ missingEntries: ["oauth.api.key", "oauth.api.secret", "password"] });
+    expect(vendor.requests).toHaveLength(1); // the create's
+  });
+
+  it("a PUT moves the instance with the secrets it carries, and a change that touches no credential needs no secret", async () => {
+    const { id } = await created();
+    expect((await patch(id, { "oauth.callback.url": "https://crm.example/callback" })).status).toBe(200);
     const replaced = await t.api(`/instances/${id}`, { method: "PUT", json: sugar(attackerHost(), attackerSecrets) });
     expect(replaced.status, await replaced.clone().text()).toBe(200);
     for (const value of Object.values(secrets)) expect(received(attacker)).not.toContain(value);
@@ -193,6 +201,21 @@ describe("verify never multiplies vendor calls", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     expect((await t.api(`/instances/${id}/verify`, { method: "POST" })).status).toBe(200);
     expect(vendor.requests).toHaveLength(2);
+  });
+});
+
+describe("a change never multiplies vendor calls", () => {
+  it("lets one credential change at a time reach the vendor; the others, and those within the interval, get 429 (fixed: 40 PATCHes made 20 calls at once)", async () => {
+    const { id } = await created();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    vendor.requests.length = 0;
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, n) => patch(id, { ...secrets, username: `sales-${n}` })));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    expect(vendor.requests).toHaveLength(1);
+    // Right after, a verify waits its turn too.
+    expect((await t.api(`/instances/${id}/verify`, { method: "POST" })).status).toBe(429);
   });
 });
 
