@@ -37,7 +37,7 @@ import { securityHeaders } from "./http/security-headers.js";
 import { translateValidatorVerdict } from "./http/validator-verdict.js";
 import type { DeliveriesService } from "./events/deliveries.js";
 import { deliveriesRouter } from "./events/routes.js";
-import type { InstancesService } from "./instances/instances.js";
+import type { InstanceOperations } from "./instances/operations/index.js";
 import { instancesRouter } from "./instances/routes.js";
 import { basePathOf } from "./spec.js";
 import { echo, NotFoundError } from "./errors.js";
@@ -47,7 +47,7 @@ export interface AppOptions {
   spec: SpecDocument;
   registry: ConnectorRegistry;
   accounts: AccountStore;
-  instances: InstancesService;
+  instances: InstanceOperations;
   deliveries: DeliveriesService;
   logger: Logger;
   /** Check every response against the spec too (development and tests; off in production). */

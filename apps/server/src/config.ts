@@ -2,7 +2,9 @@
 // start-up (a bad value stops the process with a message that names it) and frozen.
 import path from "node:path";
 import express from "express";
+import { provisioningModes, type ProvisioningMode } from "./provisioning/provisioner.js";
 import { decodeKey } from "./secrets/secret-box.js";
+import { ConfigError } from "./startup-error.js";
 
 export type StorageConfig = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
 
@@ -55,7 +57,27 @@ export interface Config {
   events: Readonly<EventDeliveryConfig>;
   /** The shortest time between two credential checks of one instance asked for with POST /instances/{id}/verify; 0: no limit. */
   verifyMinIntervalMs: number;
+  vendor: Readonly<VendorTimingConfig>;
 }
+
+/** How the server paces its calls to vendors: how long one has to answer, and the token refresher. */
+export interface VendorTimingConfig {
+  /** A vendor must answer one check or refresh within this. */
+  timeoutMs: number;
+  /** How often each replica looks for due token refreshes. */
+  refreshPollMs: number;
+  /** How long a replica's claim on a refresh holds: longer than a refresh can take, so none runs twice at once. */
+  refreshLeaseMs: number;
+  /** How much later a refresh that failed (other than a refusal: the vendor down, too slow) is tried again. */
+  refreshRetryMs: number;
+}
+
+export const defaultVendorTiming: Readonly<VendorTimingConfig> = Object.freeze({
+  timeoutMs: 10_000,
+  refreshPollMs: 1_000,
+  refreshLeaseMs: 60_000,
+  refreshRetryMs: 60_000,
+});
 
 /** How events are delivered: how long a receiver has, when to retry, when to give up. */
 export interface EventDeliveryConfig {
@@ -77,8 +99,6 @@ export const defaultEventDelivery: Readonly<EventDeliveryConfig> = Object.freeze
 });
 
 /** PROVISIONING: `sandbox` simulates each vendor's check offline, `live` calls the vendor, `off` checks nothing. */
-export type ProvisioningMode = "sandbox" | "live" | "off";
-const provisioningModes: readonly ProvisioningMode[] = ["sandbox", "live", "off"];
 
 /** Abuse limits, per replica (each keeps its own counts). */
 export interface RateLimits {
@@ -108,7 +128,7 @@ export const defaultRateLimits: Readonly<RateLimits> = Object.freeze({
 
 export const defaultVerifyMinIntervalMs = 10_000;
 
-export class ConfigError extends Error {}
+export { ConfigError };
 
 /** 24 hours, as Stripe keeps its idempotency keys. */
 export const defaultIdempotencyKeyTtlSeconds = 86_400;
@@ -146,6 +166,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     events: parseEventDelivery(env),
     verifyMinIntervalMs:
       wholeNumber("VERIFY_MIN_INTERVAL_SECONDS", env.VERIFY_MIN_INTERVAL_SECONDS, defaultVerifyMinIntervalMs / 1000) * 1000,
+    vendor: parseVendorTiming(env),
   });
 }
 
@@ -181,6 +202,16 @@ function parseEventDelivery(env: NodeJS.ProcessEnv): Readonly<EventDeliveryConfi
     firstRetryMs: positiveInteger("EVENT_FIRST_RETRY_MS", env.EVENT_FIRST_RETRY_MS, d.firstRetryMs),
     retryHorizonSeconds: positiveInteger("EVENT_RETRY_HORIZON_SECONDS", env.EVENT_RETRY_HORIZON_SECONDS, d.retryHorizonSeconds),
     pollIntervalMs: positiveInteger("EVENT_POLL_INTERVAL_MS", env.EVENT_POLL_INTERVAL_MS, d.pollIntervalMs),
+  });
+}
+
+function parseVendorTiming(env: NodeJS.ProcessEnv): Readonly<VendorTimingConfig> {
+  const d = defaultVendorTiming;
+  return Object.freeze({
+    timeoutMs: positiveInteger("VENDOR_TIMEOUT_MS", env.VENDOR_TIMEOUT_MS, d.timeoutMs),
+    refreshPollMs: positiveInteger("REFRESH_POLL_MS", env.REFRESH_POLL_MS, d.refreshPollMs),
+    refreshLeaseMs: positiveInteger("REFRESH_LEASE_MS", env.REFRESH_LEASE_MS, d.refreshLeaseMs),
+    refreshRetryMs: positiveInteger("REFRESH_RETRY_MS", env.REFRESH_RETRY_MS, d.refreshRetryMs),
   });
 }
 
@@ -303,6 +334,7 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     outboundAllowedHosts: [],
     events: defaultEventDelivery,
     verifyMinIntervalMs: defaultVerifyMinIntervalMs,
+    vendor: defaultVendorTiming,
     ...overrides,
   });
 }

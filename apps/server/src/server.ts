@@ -17,16 +17,16 @@ import { ConnectorRegistry } from "./connectors/registry.js";
 import { openStorage, type Storage } from "./storage.js";
 import { docsBuilt } from "./http/published-docs.js";
 import { pruneIdempotencyKeysPeriodically } from "./instances/idempotency-pruning.js";
-import { instancesService } from "./instances/instances.js";
+import { instanceOperations } from "./instances/operations/index.js";
+import type { CheckOutboundUrl } from "./instances/notifications.js";
 import { deliveriesService } from "./events/deliveries.js";
 import { eventDispatcher } from "./events/dispatcher.js";
-import { lifecycleEvents, type CheckOutboundUrl } from "./events/lifecycle.js";
 import type { OutboundSend } from "./outbound/outbound.js";
 import { checkOutboundUrl, guardedSender } from "./outbound/guarded-sender.js";
-import { instanceProvisioning } from "./provisioning/instance-provisioning.js";
-import { defaultVendorTimeoutMs, provisioner } from "./provisioning/provisioner.js";
-import { vendorLease } from "./provisioning/vendor-lease.js";
-import { startRefresher, type Refresher, type RefresherOptions } from "./provisioning/refresher.js";
+import { instanceProvisioning } from "./instances/instance-provisioning.js";
+import { provisioner } from "./provisioning/provisioner.js";
+import { vendorLease } from "./instances/vendor-lease.js";
+import { startRefresher, type Refresher } from "./instances/refresher.js";
 import { unlockSecretBox } from "./secrets/key-check.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
 
@@ -46,10 +46,6 @@ export interface StartOptions {
    * record or refuse here.
    */
   outbound?: { send: OutboundSend; checkOutboundUrl: CheckOutboundUrl };
-  /** How long a vendor has to answer one check or refresh; 10 s by default. */
-  vendorTimeoutMs?: number;
-  /** The token refresher's poll and lease, and how soon a failed refresh is tried again (a minute), for tests. */
-  refresher?: Pick<RefresherOptions, "pollMs" | "leaseMs"> & { retryMs?: number };
 }
 
 export interface RunningServer {
@@ -84,8 +80,6 @@ export async function startServer({
     send: guardedSender({ allowedHosts: config.outboundAllowedHosts }),
     checkOutboundUrl: (url) => checkOutboundUrl(url, config.outboundAllowedHosts),
   },
-  vendorTimeoutMs,
-  refresher: { retryMs: refreshRetryMs, ...refresherOptions } = {},
 }: StartOptions): Promise<RunningServer> {
   const logger = createLogger(config, logDestination);
   const storage = await openStorage(config.storage);
@@ -104,25 +98,26 @@ export async function startServer({
       deliveryTimeoutMs: config.events.deliveryTimeoutMs,
       pollIntervalMs: config.events.pollIntervalMs,
     });
-    const events = lifecycleEvents({ secretBox, checkOutboundUrl: outbound.checkOutboundUrl, onCommitted: () => dispatcher.nudge() });
-    const instances = instancesService({
+    const instances = instanceOperations({
       store: storage.instances,
       registry,
       secretBox,
+      onEnqueued: () => dispatcher.nudge(),
+      checkOutboundUrl: outbound.checkOutboundUrl,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
-      events,
       provisioning: instanceProvisioning({
         provisioner: provisioner({
           mode: config.provisioning,
           outbound: outbound.send,
-          ...(vendorTimeoutMs ? { timeoutMs: vendorTimeoutMs } : {}),
-          ...(refreshRetryMs ? { refreshRetryMs } : {}),
+          timeoutMs: config.vendor.timeoutMs,
+          refreshRetryMs: config.vendor.refreshRetryMs,
         }),
         secretBox,
       }),
       vendorLease: vendorLease({
         store: storage.refreshes,
-        leaseMs: (vendorTimeoutMs ?? defaultVendorTimeoutMs) + 5_000,
+        // Longer than one check can take: the vendor's time, and a margin for the write after it.
+        leaseMs: config.vendor.timeoutMs + 5_000,
         minIntervalMs: config.verifyMinIntervalMs,
       }),
     });
@@ -131,7 +126,10 @@ export async function startServer({
       registry,
       accounts: storage.accounts,
       instances,
-      deliveries: deliveriesService({ instances: storage.instances, events: storage.events }),
+      deliveries: deliveriesService({
+        instanceExists: async (organizationId, id) => (await storage.instances.get(organizationId, id)) !== undefined,
+        events: storage.events,
+      }),
       logger,
       validateResponses: config.validateResponses,
       healthCheck: () => storage.ping(),
@@ -141,13 +139,14 @@ export async function startServer({
     });
     const server = await listen(app, config.port, config.host, config.http);
     // Only once the start can no longer fail: a refused start writes nothing and leaves no timer.
-    const stopPruning = pruneIdempotencyKeysPeriodically(instances, config.idempotencyKeyTtlSeconds, logger);
+    const stopPruning = pruneIdempotencyKeysPeriodically(storage.instances, config.idempotencyKeyTtlSeconds, logger);
     dispatcher.start();
     const refresher = startRefresher({
       store: storage.refreshes,
-      refresh: (organizationId, id) => instances.refreshTokens(organizationId, id),
+      refresh: (organizationId, id) => instances.refreshInstanceTokens(organizationId, id),
       logger,
-      ...refresherOptions,
+      pollMs: config.vendor.refreshPollMs,
+      leaseMs: config.vendor.refreshLeaseMs,
     });
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;

@@ -8,6 +8,9 @@ export class StartupError extends Error {
   }
 }
 
+/** A setting or a command line the server cannot use (the CLI exits 2 for it, a usage mistake). */
+export class ConfigError extends StartupError {}
+
 /** What a file-system error means, in words, for a message that already names the path. */
 export function describeFileError(error: unknown): string {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };

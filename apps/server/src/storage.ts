@@ -12,9 +12,9 @@ import { postgresInstanceStore } from "./instances/postgres-instance-store.js";
 import { sqliteInstanceStore } from "./instances/sqlite-instance-store.js";
 import type { InstanceStore } from "./instances/store.js";
 import type { KeyCheckStore } from "./secrets/key-check.js";
-import { postgresRefreshStore } from "./provisioning/postgres-refresh-store.js";
-import type { RefreshStore } from "./provisioning/refresh-store.js";
-import { sqliteRefreshStore } from "./provisioning/sqlite-refresh-store.js";
+import { postgresRefreshStore } from "./instances/postgres-refresh-store.js";
+import type { RefreshStore } from "./instances/refresh-store.js";
+import { sqliteRefreshStore } from "./instances/sqlite-refresh-store.js";
 import { postgresKeyCheckStore } from "./secrets/postgres-key-check-store.js";
 import { sqliteKeyCheckStore } from "./secrets/sqlite-key-check-store.js";
 import { guarded, openPostgres } from "./database/postgres.js";
@@ -40,22 +40,24 @@ const newestInstance = "SELECT id FROM instances ORDER BY id DESC LIMIT 1";
 export async function openStorage(config: StorageConfig): Promise<Storage> {
   if (config.kind === "postgres") {
     const pool = await openPostgres(config.url);
+    const instances = postgresInstanceStore(pool);
     return {
       accounts: postgresAccountStore(pool),
-      instances: postgresInstanceStore(pool),
+      instances,
       events: postgresEventStore(pool),
-      keyCheck: postgresKeyCheckStore(pool),
+      keyCheck: { ...postgresKeyCheckStore(pool), samples: () => instances.sealedSamples() },
       refreshes: postgresRefreshStore(pool),
       ping: () => guarded(async () => void (await pool.query(newestInstance))),
       close: () => pool.end(),
     };
   }
   const db = openSqlite(config.file);
+  const instances = sqliteInstanceStore(db);
   return {
     accounts: answeringStorageFaults(sqliteAccountStore(db)),
-    instances: answeringStorageFaults(sqliteInstanceStore(db)),
+    instances: answeringStorageFaults(instances),
     events: answeringStorageFaults(sqliteEventStore(db)),
-    keyCheck: sqliteKeyCheckStore(db),
+    keyCheck: { ...sqliteKeyCheckStore(db), samples: () => instances.sealedSamples() },
     refreshes: sqliteRefreshStore(db),
     ping: () => {
       probeSqlite(config.file);

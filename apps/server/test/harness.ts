@@ -38,8 +38,8 @@ export async function startTestServer(
     config?: Partial<Config>;
     /** How events leave; by default to nowhere off this machine (test/events/outbound-fakes.ts). */
     outbound?: StartOptions["outbound"];
-    /** The vendors' sender, their timeout and the refresher's pace (provisioning tests). */
-    provisioning?: Pick<StartOptions, "vendorTimeoutMs" | "refresher"> & { outbound?: OutboundSend };
+    /** The vendors' sender (provisioning tests; their timeout and the refresher's pace are config.vendor). */
+    provisioning?: { outbound?: OutboundSend };
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "instances-api-test-"));

@@ -1,7 +1,7 @@
 // The PostgreSQL schema, as versioned migrations applied in order at start (under an advisory
 // lock, so that replicas starting together apply each one once). Never edit a released
 // migration: add the next one. The same shape as the SQLite schema, in PostgreSQL's types.
-import type { Migration } from "./sqlite-migrations.js";
+import type { Migration } from "./migration.js";
 
 export const postgresMigrations: Migration[] = [
   {
@@ -62,7 +62,7 @@ export const postgresMigrations: Migration[] = [
     version: 4,
     name: "provisioning: the state of the last credential check, and when its tokens are refreshed",
     // As SQLite's migration 4. The refreshers of every replica claim due rows with
-    // FOR UPDATE SKIP LOCKED and a lease (provisioning/postgres-refresh-store.ts).
+    // FOR UPDATE SKIP LOCKED and a lease (instances/postgres-refresh-store.ts).
     sql: `
       ALTER TABLE instances ADD COLUMN provisioning TEXT;
       ALTER TABLE instances ADD COLUMN refresh_due_at BIGINT;

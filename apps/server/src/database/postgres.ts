@@ -4,10 +4,10 @@
 // process: a call that meets it fails with DatabaseUnavailableError (the HTTP layer's 503), broken
 // connections leave the pool, and the pool connects again by itself when the database is back.
 import pg from "pg";
-import { ConfigError } from "../config.js";
+import { ConfigError } from "../startup-error.js";
 import { postgresMigrations } from "./postgres-migrations.js";
-import type { Migration } from "./sqlite-migrations.js";
-import { DatabaseUnavailableError } from "./unavailable.js";
+import type { Migration } from "./migration.js";
+import { DatabaseUnavailableError } from "./errors.js";
 
 // BIGINT (ids) as numbers: ids stay far below 2^53.
 const builtinParser = pg.types.getTypeParser.bind(pg.types) as (oid: number) => (value: string) => unknown;

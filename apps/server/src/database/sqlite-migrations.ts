@@ -1,10 +1,6 @@
 // The SQLite schema, as versioned migrations applied in order at start. Never edit a released
 // migration: add the next one.
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from "./migration.js";
 
 export const sqliteMigrations: Migration[] = [
   {
@@ -75,7 +71,7 @@ export const sqliteMigrations: Migration[] = [
     // provisioning: JSON (valid, interactions, issued entries; issued secrets sealed), NULL for a
     // row from before or with PROVISIONING=off. refresh_due_at: epoch ms, NULL when nothing is
     // to refresh; a replica claims a due refresh by writing its name and a lease's end
-    // (provisioning/refresh-store.ts), so no two refresh the same instance at once.
+    // (instances/refresh-store.ts), so no two refresh the same instance at once.
     sql: `
       ALTER TABLE instances ADD COLUMN provisioning TEXT;
       ALTER TABLE instances ADD COLUMN refresh_due_at INTEGER;

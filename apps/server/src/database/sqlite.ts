@@ -7,10 +7,11 @@
 import { accessSync, closeSync, constants, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { DatabaseUnavailableError } from "./unavailable.js";
+import { DatabaseUnavailableError } from "./errors.js";
 import { StartupError, describeFileError } from "../startup-error.js";
 import { makeDirectory } from "../make-directory.js";
-import { sqliteMigrations, type Migration } from "./sqlite-migrations.js";
+import type { Migration } from "./migration.js";
+import { sqliteMigrations } from "./sqlite-migrations.js";
 
 export type SqliteDatabase = Database.Database;
 

@@ -2,7 +2,6 @@
 // many attempts, what the receiver last answered, and when the next attempt is due.
 import type { Caller } from "../accounts/store.js";
 import { NotFoundError } from "../errors.js";
-import type { InstanceStore } from "../instances/store.js";
 import type { Delivery, EventStore } from "./outbox.js";
 
 /** The listing holds this many, newest first. */
@@ -40,10 +39,16 @@ export function deliveryBody(delivery: Delivery): DeliveryBody {
 
 export type DeliveriesService = ReturnType<typeof deliveriesService>;
 
-export function deliveriesService({ instances, events }: { instances: InstanceStore; events: EventStore }) {
+export interface DeliveriesDeps {
+  /** Whether the organization has this instance (the listing knows no more of instances). */
+  instanceExists: (organizationId: number, id: number) => Promise<boolean>;
+  events: EventStore;
+}
+
+export function deliveriesService({ instanceExists, events }: DeliveriesDeps) {
   return {
     async list(caller: Caller, instanceId: number): Promise<DeliveryBody[]> {
-      if (!(await instances.get(caller.organizationId, instanceId))) throw new NotFoundError(`There is no instance ${instanceId}`);
+      if (!(await instanceExists(caller.organizationId, instanceId))) throw new NotFoundError(`There is no instance ${instanceId}`);
       const deliveries = await events.listForInstance(caller.organizationId, instanceId, listedDeliveries);
       return deliveries.map(deliveryBody);
     },

@@ -1,9 +1,9 @@
 // The event outbox: what an instance write records, in its own transaction, for the dispatcher to
-// deliver after the commit. The instance stores call an `EventWriter` (one per dialect) with the
-// `EventIntent` the service passed them; the dispatcher then claims and delivers the rows.
+// deliver after the commit. The instance stores hand an `EventWriter` (one per dialect) the
+// `EventDraft` the write's follow-ups worked out, plain data; the dispatcher then claims and
+// delivers the rows. Nothing here knows the instance beyond its ids.
 import { randomBytes } from "../secrets/random-bytes.js";
 import type { InstanceBody } from "../api-types.js";
-import type { InstanceRecord } from "../instances/store.js";
 
 export const eventTypes = [
   "instance.created",
@@ -15,24 +15,30 @@ export const eventTypes = [
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
-/** What a write tells its event writer: the event's type, and how to describe the record written. */
-export interface EventIntent {
+/** The event a write records, worked out from the record as written (as it was, for a delete). */
+export interface EventDraft {
   type: EventType;
   /**
    * Where the instance's notifications go and the instance as the API shows it (secrets masked,
-   * no token), built from the record as written (as it was, for a delete); undefined, and nothing
-   * built, when its notifications are off.
+   * no token); undefined when its notifications are off.
    */
-  describe: (record: InstanceRecord) => { data: InstanceBody; callbackUrl: string } | undefined;
+  notification?: { data: InstanceBody; callbackUrl: string };
   /** A new signing secret for the instance, sealed for it (on create and on token rotation). */
-  sealNewSecret?: (record: InstanceRecord) => string;
-  /** Set when recording the write made a delivery (see eventRecording): the dispatcher has work. */
-  enqueued?: boolean;
+  newSigningSecret?: string;
 }
 
-/** Records an intent in the transaction of the write that caused it (SQLite: synchronously, inside the group commit's work). */
+/** The instance an event is about: all the outbox knows of it. */
+export interface EventSubject {
+  organizationId: number;
+  id: number;
+}
+
+/**
+ * Records a draft in the transaction of the write that caused it (SQLite: synchronously, inside
+ * the group commit's work); true when it enqueued a delivery (the dispatcher has work).
+ */
 export interface SqliteEventWriter {
-  record(intent: EventIntent, record: InstanceRecord): void;
+  record(draft: EventDraft, subject: EventSubject): boolean;
 }
 
 export type DeliveryStatus = "pending" | "delivered" | "failed" | "dropped";
@@ -61,6 +67,11 @@ export interface Delivery {
   lastStatus: number | null;
   lastError: string | null;
 }
+
+/** The columns of a delivery as both dialects read them. */
+export const deliveryColumns = `id, organization_id AS "organizationId", instance_id AS "instanceId", webhook_id AS "webhookId",
+  event_type AS "eventType", payload, secret AS "sealedSecret", retired_secrets AS "retiredSecrets", url, status, attempts, created_at AS "createdAt",
+  next_attempt_at AS "nextAttemptAt", last_attempt_at AS "lastAttemptAt", last_status AS "lastStatus", last_error AS "lastError"`;
 
 /** What an attempt came to, as the dispatcher records it. */
 export interface AttemptOutcome {
@@ -180,7 +191,7 @@ export interface EventWrites {
 }
 
 /**
- * What recording `intent` writes beside `record`, decided once for both databases. First
+ * What recording `draft` writes beside its instance's `record`, decided once for both databases. First
  * `needsStoredSecrets` says whether the writer must read the instance's stored secrets (to sign
  * the delivery with, or to retire the one a rotation replaces; a create reads nothing); then
  * `writes(stored)` says what to write. A rotation retires the stored secret and re-signs the
@@ -188,13 +199,13 @@ export interface EventWrites {
  * secrets; notifications off drop the pending deliveries; a delete drops them too, except the
  * instance.deleted it records (attempted once, see attempt-outcome.ts).
  */
-export function eventRecording(intent: EventIntent, record: InstanceRecord, now: Date) {
-  const newSecret = intent.sealNewSecret?.(record);
-  const described = intent.describe(record);
+export function eventRecording(draft: EventDraft, record: EventSubject, now: Date) {
+  const newSecret = draft.newSigningSecret;
+  const described = draft.notification;
   // A new instance has no pending deliveries, so a create runs no statement for them.
-  const mayHavePending = intent.type !== "instance.created";
+  const mayHavePending = draft.type !== "instance.created";
   const rotates = newSecret !== undefined && mayHavePending;
-  const deletes = intent.type === "instance.deleted";
+  const deletes = draft.type === "instance.deleted";
   return {
     needsStoredSecrets: rotates || (described !== undefined && newSecret === undefined),
     writes(stored: StoredSecrets | undefined): EventWrites {
@@ -209,13 +220,12 @@ export function eventRecording(intent: EventIntent, record: InstanceRecord, now:
       if (rotates) writes.resignPending = kept;
       if (deletes) writes.dropPending = deletedReason;
       else if (mayHavePending) writes.redirectPending = described.callbackUrl;
-      intent.enqueued = true;
       writes.insert = {
         organizationId: record.organizationId,
         instanceId: record.id,
         webhookId: newWebhookId(),
-        eventType: intent.type,
-        payload: eventPayload(intent.type, described.data, now),
+        eventType: draft.type,
+        payload: eventPayload(draft.type, described.data, now),
         sealedSecret: kept.sealed,
         retiredSecrets: kept.retired,
         url: described.callbackUrl,

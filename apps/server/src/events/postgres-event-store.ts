@@ -4,18 +4,25 @@
 // for the other until its lease runs out (a replica that died mid-attempt).
 import type pg from "pg";
 import { guarded } from "../database/postgres.js";
-import type { InstanceRecord } from "../instances/store.js";
-import { deliveryColumns } from "./sqlite-event-store.js";
-import { eventRecording, type Delivery, type EventIntent, type EventStore, type StoredSecrets } from "./outbox.js";
+import {
+  deliveryColumns,
+  eventRecording,
+  type Delivery,
+  type EventDraft,
+  type EventStore,
+  type EventSubject,
+  type StoredSecrets,
+} from "./outbox.js";
 
+/** Records a draft on the instance store's client, inside its transaction; true when it enqueued a delivery. */
 export interface PostgresEventWriter {
-  record(client: pg.PoolClient, intent: EventIntent, record: InstanceRecord): Promise<void>;
+  record(client: pg.PoolClient, draft: EventDraft, subject: EventSubject): Promise<boolean>;
 }
 
 export const postgresEventWriter: PostgresEventWriter = {
-  async record(client, intent, record) {
+  async record(client, draft, record) {
     const now = new Date();
-    const recording = eventRecording(intent, record, now);
+    const recording = eventRecording(draft, record, now);
     const stored = recording.needsStoredSecrets
       ? (await client.query<StoredSecrets>("SELECT sealed, retired FROM event_signing_secrets WHERE instance_id = $1", [record.id])).rows[0]
       : undefined;
@@ -60,6 +67,7 @@ export const postgresEventWriter: PostgresEventWriter = {
         ],
       );
     if (writes.forgetSecrets) await client.query("DELETE FROM event_signing_secrets WHERE instance_id = $1", [record.id]);
+    return delivery !== undefined;
   },
 };
 

@@ -2,20 +2,17 @@
 // commit's work, so an acknowledged write has its event on disk with it); the dispatcher's claims
 // and results are single statements, each its own transaction.
 import type { SqliteDatabase } from "../database/sqlite.js";
-import type { InstanceRecord } from "../instances/store.js";
 import {
+  deliveryColumns,
   eventRecording,
   type AttemptOutcome,
   type Delivery,
-  type EventIntent,
+  type EventDraft,
   type EventStore,
+  type EventSubject,
   type SqliteEventWriter,
   type StoredSecrets,
 } from "./outbox.js";
-
-export const deliveryColumns = `id, organization_id AS "organizationId", instance_id AS "instanceId", webhook_id AS "webhookId",
-  event_type AS "eventType", payload, secret AS "sealedSecret", retired_secrets AS "retiredSecrets", url, status, attempts, created_at AS "createdAt",
-  next_attempt_at AS "nextAttemptAt", last_attempt_at AS "lastAttemptAt", last_status AS "lastStatus", last_error AS "lastError"`;
 
 // The oldest pending delivery of each instance that is due and not leased: events go out in
 // order per instance, and one instance's stuck delivery holds back none of another's.
@@ -55,9 +52,9 @@ export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
      VALUES (@organizationId, @instanceId, @webhookId, @eventType, @payload, @sealedSecret, @retiredSecrets, @url, 'pending', @createdAt, @createdAt)`,
   );
   return {
-    record(intent: EventIntent, record: InstanceRecord) {
+    record(draft: EventDraft, record: EventSubject) {
       const now = new Date();
-      const recording = eventRecording(intent, record, now);
+      const recording = eventRecording(draft, record, now);
       const stored = recording.needsStoredSecrets ? (readSecrets.get(record.id) as StoredSecrets | undefined) : undefined;
       const writes = recording.writes(stored);
       if (writes.saveSecrets)
@@ -67,6 +64,7 @@ export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
       if (writes.redirectPending !== undefined) redirectPending.run(writes.redirectPending, record.id, writes.redirectPending);
       if (writes.insert) insert.run(writes.insert);
       if (writes.forgetSecrets) forgetSecrets.run(record.id);
+      return writes.insert !== undefined;
     },
   };
 }

@@ -3,7 +3,7 @@
 // logged with its stack and answered 500 without one. A database that cannot serve now is a 503
 // with Retry-After, here and nowhere else: the stores throw plain DatabaseUnavailableError.
 import type { ErrorRequestHandler, Request, RequestHandler } from "express";
-import { DatabaseUnavailableError } from "../database/unavailable.js";
+import { DatabaseUnavailableError } from "../database/errors.js";
 import {
   ApiError,
   cut,

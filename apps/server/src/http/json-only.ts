@@ -2,18 +2,7 @@
 // request whose Accept header allows neither gets the spec's 406 rather than JSON it said it
 // cannot read. No Accept header, or */*, accepts JSON.
 import type { RequestHandler } from "express";
-import { ApiError, problemType } from "../errors.js";
-
-export class NotAcceptableError extends ApiError {
-  constructor() {
-    super(
-      406,
-      problemType("not-acceptable"),
-      "Not acceptable",
-      "This API answers only in JSON: send an Accept header that allows application/json (or */*)",
-    );
-  }
-}
+import { NotAcceptableError } from "./errors.js";
 
 export function jsonOnly(): RequestHandler {
   return (req, _res, next) => {

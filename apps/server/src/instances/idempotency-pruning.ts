@@ -3,11 +3,11 @@
 // start and then every half time-to-live (at most every ten minutes). A failed round (the
 // database away for a moment) is logged and tried again at the next.
 import type { Logger } from "pino";
-import type { InstancesService } from "./instances.js";
+import type { InstanceStore } from "./store.js";
 
-export function pruneIdempotencyKeysPeriodically(instances: InstancesService, ttlSeconds: number, logger: Logger): () => void {
+export function pruneIdempotencyKeysPeriodically(store: InstanceStore, ttlSeconds: number, logger: Logger): () => void {
   const round = () => {
-    instances.pruneIdempotencyKeys().then(
+    store.pruneIdempotencyKeys(new Date(Date.now() - ttlSeconds * 1000).toISOString()).then(
       (pruned) => {
         if (pruned > 0) logger.info({ pruned }, "forgot expired idempotency keys");
       },

@@ -10,12 +10,15 @@ import {
   changedColumns,
   instanceColumns,
   recordFromRow,
+  sampledInstance,
+  sampledResponse,
+  samplesOf,
   type InstanceChanges,
-  type InstanceRecord,
   type InstanceRow,
   type InstanceStore,
   type StoredIdempotentResponse,
   type WriteOutcome,
+  type Written,
 } from "./store.js";
 
 type Row = InstanceRow;
@@ -32,7 +35,7 @@ async function selectOne(client: pg.Pool | pg.PoolClient, organizationId: number
 
 export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter = postgresEventWriter): InstanceStore {
   return {
-    create: (instance, idempotency, event) =>
+    create: (instance, idempotency, followUps) =>
       guarded(() =>
         inTransaction(pool, async (client) => {
           if (idempotency) {
@@ -70,15 +73,15 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
             ],
           );
           const created = toRecord(rows[0]!);
+          const after = followUps?.(created) ?? {};
           if (idempotency) {
             await client.query("UPDATE idempotency_keys SET response = $3 WHERE organization_id = $1 AND key = $2", [
               instance.organizationId,
               idempotency.key,
-              idempotency.sealResponse(created),
+              after.sealedResponse ?? "",
             ]);
           }
-          if (event) await events.record(client, event, created);
-          return { created };
+          return { created: { record: created, enqueued: after.event ? await events.record(client, after.event, created) : false } };
         }),
       ),
 
@@ -104,9 +107,9 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
         return rows.map(toRecord);
       }),
 
-    update: (organizationId, id, expectedVersion, changes: InstanceChanges, event) =>
+    update: (organizationId, id, expectedVersion, changes: InstanceChanges, followUps) =>
       guarded(() =>
-        inTransaction(pool, async (client): Promise<WriteOutcome<InstanceRecord>> => {
+        inTransaction(pool, async (client): Promise<WriteOutcome<Written>> => {
           const current = await selectOne(client, organizationId, id, true);
           if (!current) return "not-found";
           if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
@@ -121,22 +124,30 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
             params,
           );
           const updated = toRecord(rows[0]!);
-          if (event) await events.record(client, event, updated);
-          return updated;
+          const event = followUps?.(updated).event;
+          return { record: updated, enqueued: event ? await events.record(client, event, updated) : false };
         }),
       ),
 
-    delete: (organizationId, id, expectedVersion, event) =>
+    delete: (organizationId, id, expectedVersion, followUps) =>
       guarded(() =>
-        inTransaction(pool, async (client): Promise<WriteOutcome<"deleted">> => {
+        inTransaction(pool, async (client): Promise<WriteOutcome<{ enqueued: boolean }>> => {
           const current = await selectOne(client, organizationId, id, true);
           if (!current) return "not-found";
           if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
           await client.query("DELETE FROM instances WHERE organization_id = $1 AND id = $2", [organizationId, id]);
-          if (event) await events.record(client, event, toRecord(current));
-          return "deleted";
+          const deleted = toRecord(current);
+          const event = followUps?.(deleted).event;
+          return { enqueued: event ? await events.record(client, event, deleted) : false };
         }),
       ),
+
+    sealedSamples: () =>
+      guarded(async () => {
+        const instance = await pool.query<NonNullable<Parameters<typeof samplesOf>[0]>>(sampledInstance);
+        const kept = await pool.query<NonNullable<Parameters<typeof samplesOf>[1]>>(sampledResponse);
+        return samplesOf(instance.rows[0], kept.rows[0]);
+      }),
 
     pruneIdempotencyKeys: (createdBefore) =>
       guarded(async () => (await pool.query("DELETE FROM idempotency_keys WHERE created_at < $1", [createdBefore])).rowCount ?? 0),

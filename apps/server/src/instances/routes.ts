@@ -1,10 +1,10 @@
-// HTTP for /instances: reads the request (already validated against the spec), calls the service,
-// writes the status, headers and body. No SQL and no rules here.
+// HTTP for /instances: reads the request (already validated against the spec), calls the
+// operation its operationId names, writes the status, headers and body. No SQL and no rules here.
 import { Router, type Request, type Response } from "express";
 import type { CreateInstanceBody, UpdateInstanceRequest } from "../api-types.js";
 import { callerOf } from "../accounts/authentication.js";
 import { parseIntegerParameter } from "../http/parameters-as-sent.js";
-import type { InstanceResult, InstancesService } from "./instances.js";
+import type { InstanceOperations, InstanceResult } from "./operations/index.js";
 
 const defaultPageSize = 200;
 
@@ -29,7 +29,7 @@ function queryList(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
-export function instancesRouter(instances: InstancesService): Router {
+export function instancesRouter(instances: InstanceOperations): Router {
   const router = Router({ caseSensitive: true, strict: true }); // one spelling per resource, as the app routes
 
   router.get("/instances", async (req, res) => {
@@ -40,7 +40,7 @@ export function instancesRouter(instances: InstancesService): Router {
       pageSize: query.pageSize === undefined ? defaultPageSize : parseIntegerParameter(query.pageSize, "/query/pageSize"),
       nextPage: queryString(query.nextPage),
     };
-    const { instances: page, nextPage } = await instances.list(callerOf(req), request);
+    const { instances: page, nextPage } = await instances.listInstances(callerOf(req), request);
     if (nextPage !== undefined) {
       const next = new URLSearchParams();
       for (const tag of request.tags) next.append("tags", tag);
@@ -54,32 +54,32 @@ export function instancesRouter(instances: InstancesService): Router {
   });
 
   router.post("/instances", async (req, res) => {
-    send(res, await instances.create(callerOf(req), req.body as CreateInstanceBody, header(req, "Idempotency-Key")));
+    send(res, await instances.createInstance(callerOf(req), req.body as CreateInstanceBody, header(req, "Idempotency-Key")));
   });
 
   router.get("/instances/:id", async (req, res) => {
-    send(res, await instances.get(callerOf(req), instanceId(req)));
+    send(res, await instances.getInstance(callerOf(req), instanceId(req)));
   });
 
   router.patch("/instances/:id", async (req, res) => {
-    send(res, await instances.update(callerOf(req), instanceId(req), req.body as UpdateInstanceRequest, header(req, "If-Match")));
+    send(res, await instances.updateInstance(callerOf(req), instanceId(req), req.body as UpdateInstanceRequest, header(req, "If-Match")));
   });
 
   router.put("/instances/:id", async (req, res) => {
-    send(res, await instances.replace(callerOf(req), instanceId(req), req.body as CreateInstanceBody, header(req, "If-Match")));
+    send(res, await instances.replaceInstance(callerOf(req), instanceId(req), req.body as CreateInstanceBody, header(req, "If-Match")));
   });
 
   router.delete("/instances/:id", async (req, res) => {
-    await instances.remove(callerOf(req), instanceId(req), header(req, "If-Match"));
+    await instances.deleteInstance(callerOf(req), instanceId(req), header(req, "If-Match"));
     res.status(204).end();
   });
 
   router.post("/instances/:id/token", async (req, res) => {
-    send(res, await instances.rotateToken(callerOf(req), instanceId(req)));
+    send(res, await instances.rotateInstanceToken(callerOf(req), instanceId(req)));
   });
 
   router.post("/instances/:id/verify", async (req, res) => {
-    send(res, await instances.verify(callerOf(req), instanceId(req)));
+    send(res, await instances.verifyInstance(callerOf(req), instanceId(req)));
   });
 
   return router;

@@ -3,15 +3,20 @@
 import type { Statement } from "better-sqlite3";
 import { groupCommit, type GroupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
-import type { EventIntent, SqliteEventWriter } from "../events/outbox.js";
+import type { SqliteEventWriter } from "../events/outbox.js";
 import { sqliteEventWriter } from "../events/sqlite-event-store.js";
 import {
   changedColumns,
   instanceColumns,
   recordFromRow,
+  sampledInstance,
+  sampledResponse,
+  samplesOf,
+  type FollowUps,
   type InstanceChanges,
   type InstanceRecord,
   type InstanceStore,
+  type Written,
   type ListQuery,
   type NewInstance,
   type StoredIdempotentResponse,
@@ -67,9 +72,11 @@ export function sqliteInstanceStore(
   const insertIdempotent = db.prepare(
     "INSERT INTO idempotency_keys (organization_id, key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?)",
   );
+  const sampleInstance = db.prepare(sampledInstance);
+  const sampleResponse = db.prepare(sampledResponse);
   const deleteOne = db.prepare("DELETE FROM instances WHERE organization_id = ? AND id = ? AND (? IS NULL OR version = ?)");
 
-  const create = (instance: NewInstance, idempotency?: Parameters<InstanceStore["create"]>[1], event?: EventIntent) => {
+  const create = (instance: NewInstance, idempotency?: Parameters<InstanceStore["create"]>[1], followUps?: FollowUps) => {
     if (idempotency) {
       const kept = selectIdempotent.get(instance.organizationId, idempotency.key) as
         (StoredIdempotentResponse & { createdAt: string }) | undefined;
@@ -87,17 +94,17 @@ export function sqliteInstanceStore(
         refreshDueAt: instance.refreshDueAt ?? null,
       }) as Row,
     );
+    const after = followUps?.(created) ?? {};
     if (idempotency) {
       insertIdempotent.run(
         instance.organizationId,
         idempotency.key,
         idempotency.requestHash,
-        idempotency.sealResponse(created),
+        after.sealedResponse ?? "",
         instance.createdAt,
       );
     }
-    if (event) events.record(event, created);
-    return { created };
+    return { created: { record: created, enqueued: after.event ? events.record(after.event, created) : false } };
   };
 
   const update = (
@@ -105,8 +112,8 @@ export function sqliteInstanceStore(
     id: number,
     expectedVersion: number | undefined,
     changes: InstanceChanges,
-    event?: EventIntent,
-  ): WriteOutcome<InstanceRecord> => {
+    followUps?: FollowUps,
+  ): WriteOutcome<Written> => {
     const current = selectOne.get(organizationId, id) as Row | undefined;
     if (!current) return "not-found";
     if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
@@ -120,12 +127,12 @@ export function sqliteInstanceStore(
       `UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = @organizationId AND id = @id RETURNING ${columns}`,
     ).get(values) as Row;
     const updated = toRecord(row);
-    if (event) events.record(event, updated);
-    return updated;
+    const event = followUps?.(updated).event;
+    return { record: updated, enqueued: event ? events.record(event, updated) : false };
   };
 
   return {
-    create: (instance, idempotency, event) => commit(() => create(instance, idempotency, event)),
+    create: (instance, idempotency, followUps) => commit(() => create(instance, idempotency, followUps)),
     get: (organizationId, id) => {
       const row = selectOne.get(organizationId, id) as Row | undefined;
       return Promise.resolve(row && toRecord(row));
@@ -150,17 +157,22 @@ export function sqliteInstanceStore(
       ) as Row[];
       return Promise.resolve(rows.map(toRecord));
     },
-    update: (organizationId, id, expectedVersion, changes, event) =>
-      commit(() => update(organizationId, id, expectedVersion, changes, event)),
-    delete: (organizationId, id, expectedVersion, event) =>
-      commit((): WriteOutcome<"deleted"> => {
+    update: (organizationId, id, expectedVersion, changes, followUps) =>
+      commit(() => update(organizationId, id, expectedVersion, changes, followUps)),
+    delete: (organizationId, id, expectedVersion, followUps) =>
+      commit((): WriteOutcome<{ enqueued: boolean }> => {
         const current = selectOne.get(organizationId, id) as Row | undefined;
         if (!current) return "not-found";
         const version = expectedVersion ?? null;
         if (deleteOne.run(organizationId, id, version, version).changes !== 1) return "version-mismatch";
-        if (event) events.record(event, toRecord(current));
-        return "deleted";
+        const deleted = toRecord(current);
+        const event = followUps?.(deleted).event;
+        return { enqueued: event ? events.record(event, deleted) : false };
       }),
     pruneIdempotencyKeys: (createdBefore) => commit(() => pruneIdempotent.run(createdBefore).changes),
+    sealedSamples: () =>
+      Promise.resolve(
+        samplesOf(sampleInstance.get() as Parameters<typeof samplesOf>[0], sampleResponse.get() as Parameters<typeof samplesOf>[1]),
+      ),
   };
 }

@@ -1,6 +1,8 @@
 // Where instances are kept. Secret entries arrive here already sealed and the token only as a
 // hash: the store never sees a credential in clear.
-import type { EventIntent } from "../events/outbox.js";
+import type { EventDraft } from "../events/outbox.js";
+import { sealingContexts } from "../secrets/contexts.js";
+import type { SealedSample } from "../secrets/key-check.js";
 
 export interface InstanceRecord {
   id: number;
@@ -48,8 +50,25 @@ export interface IdempotentCreate {
   requestHash: string;
   /** A key kept from before this time (ISO 8601) has expired: it is forgotten and claimed anew. */
   expiredBefore: string;
-  /** Seals the response to keep for replays; called inside the creating transaction. */
-  sealResponse: (created: InstanceRecord) => string;
+}
+
+/**
+ * What a write leaves beside its record, in its own transaction: plain data worked out from the
+ * record as written (as it was, for a delete) by the write's one pure `FollowUps` function.
+ */
+export interface WriteFollowUps {
+  /** The event to record (events/outbox.ts). */
+  event?: EventDraft;
+  /** An idempotent create's answer, sealed, kept for its replays. */
+  sealedResponse?: string;
+}
+
+export type FollowUps = (record: InstanceRecord) => WriteFollowUps;
+
+/** What a write did: the record as written, and whether it enqueued an event delivery (the dispatcher's cue). */
+export interface Written {
+  record: InstanceRecord;
+  enqueued: boolean;
 }
 
 export interface StoredIdempotentResponse {
@@ -68,16 +87,17 @@ export interface ListQuery {
 
 export type WriteOutcome<T> = T | "not-found" | "version-mismatch";
 
-// Each write may carry an event (events/outbox.ts): the store records it in the write's own
-// transaction, from the record as written (as it was, for a delete), or not at all if the write fails.
+// A store takes plain data and returns what happened; it never calls back up into an operation.
+// The one function a write may take, its follow-ups, is pure: from the record written to the
+// event to record and the answer to remember, or nothing at all if the write fails.
 
 export interface InstanceStore {
   /** Creates the instance, or, when the idempotency key was used before, returns what was kept instead. */
   create(
     instance: NewInstance,
     idempotency?: IdempotentCreate,
-    event?: EventIntent,
-  ): Promise<{ created: InstanceRecord } | { replay: StoredIdempotentResponse }>;
+    followUps?: FollowUps,
+  ): Promise<{ created: Written } | { replay: StoredIdempotentResponse }>;
   get(organizationId: number, id: number): Promise<InstanceRecord | undefined>;
   /** Oldest first (by id). */
   list(query: ListQuery): Promise<InstanceRecord[]>;
@@ -87,12 +107,33 @@ export interface InstanceStore {
     id: number,
     expectedVersion: number | undefined,
     changes: InstanceChanges,
-    event?: EventIntent,
-  ): Promise<WriteOutcome<InstanceRecord>>;
-  delete(organizationId: number, id: number, expectedVersion: number | undefined, event?: EventIntent): Promise<WriteOutcome<"deleted">>;
+    followUps?: FollowUps,
+  ): Promise<WriteOutcome<Written>>;
+  delete(
+    organizationId: number,
+    id: number,
+    expectedVersion: number | undefined,
+    followUps?: FollowUps,
+  ): Promise<WriteOutcome<{ enqueued: boolean }>>;
   /** Forgets the idempotency keys kept from before `createdBefore` (ISO 8601); returns how many. */
   pruneIdempotencyKeys(createdBefore: string): Promise<number>;
+  /** A few of the values this store keeps sealed, with their contexts, for the key check (none when it keeps none). */
+  sealedSamples(): Promise<SealedSample[]>;
 }
+
+/** The sampled rows, as both dialects read them: one instance's secrets, one kept answer. */
+export function samplesOf(
+  instance: { organizationId: number; secrets: string } | undefined,
+  kept: { organizationId: number; key: string; response: string } | undefined,
+): SealedSample[] {
+  const samples: SealedSample[] = [];
+  if (instance) samples.push({ sealed: instance.secrets, context: sealingContexts.instanceSecrets(instance.organizationId) });
+  if (kept) samples.push({ sealed: kept.response, context: sealingContexts.idempotentResponse(kept.organizationId, kept.key) });
+  return samples;
+}
+
+export const sampledInstance = `SELECT organization_id AS "organizationId", secrets FROM instances ORDER BY id LIMIT 1`;
+export const sampledResponse = `SELECT organization_id AS "organizationId", key, response FROM idempotency_keys WHERE response <> '' LIMIT 1`;
 
 /** An instances row as both stores read it (SQLite's decoded from its JSON and integer columns). */
 export interface InstanceRow {

@@ -3,7 +3,6 @@
 // refreshes it before it expires. PROVISIONING picks the vendor: simulated (sandbox, the
 // default), the real one through the outbound sender (live), or none at all (off).
 import type { Connector } from "../connectors/registry.js";
-import type { ProvisioningMode } from "../config.js";
 import { OutboundError, type OutboundRequest, type OutboundResponse, type OutboundSend } from "../outbound/outbound.js";
 import { AddressNotAllowedError, CredentialsRefusedError, VendorTimeoutError, VendorUnavailableError } from "./errors.js";
 import {
@@ -19,14 +18,18 @@ import type { ProvisioningState } from "./state.js";
 import { reachableNames, type TemplateScope } from "./templates.js";
 import { checkRequest, passwordGrantRequest, refreshGrantRequest, type VendorRequest } from "./vendor-requests.js";
 
+/** Which vendor checks credentials: a simulated one (the default), the real one, or none. */
+export type ProvisioningMode = "sandbox" | "live" | "off";
+export const provisioningModes: readonly ProvisioningMode[] = ["sandbox", "live", "off"];
+
 export interface ProvisionerOptions {
   mode: ProvisioningMode;
   /** The sender in live mode (the outbound guard); unused otherwise. */
   outbound?: OutboundSend;
   /** How long a vendor has to answer one request. */
-  timeoutMs?: number;
-  /** How much later a refresh that failed (other than a refusal) is tried again; a minute by default. */
-  refreshRetryMs?: number;
+  timeoutMs: number;
+  /** How much later a refresh that failed (other than a refusal) is tried again. */
+  refreshRetryMs: number;
   now?: () => number;
 }
 
@@ -76,7 +79,6 @@ interface IssuedTokens {
 }
 const noTokens: IssuedTokens = { issued: {}, issuedSecrets: {}, refreshDueAt: null };
 
-export const defaultVendorTimeoutMs = 10_000;
 /** A token is refreshed this much before it expires: a tenth of its life, at most five minutes. */
 export function refreshMargin(periodMs: number): number {
   return Math.min(300_000, Math.floor(periodMs / 10));
@@ -84,13 +86,7 @@ export function refreshMargin(periodMs: number): number {
 
 export type Provisioner = ReturnType<typeof provisioner>;
 
-export function provisioner({
-  mode,
-  outbound,
-  timeoutMs = defaultVendorTimeoutMs,
-  refreshRetryMs = 60_000,
-  now = Date.now,
-}: ProvisionerOptions) {
+export function provisioner({ mode, outbound, timeoutMs, refreshRetryMs, now = Date.now }: ProvisionerOptions) {
   if (mode === "live" && !outbound) throw new Error("live provisioning needs an outbound sender");
 
   /** Sends one request to the vendor (or the sandbox) and judges its answer; secrets blotted out of every word kept. */

@@ -3,7 +3,7 @@
 // written, so one database never holds data sealed under two keys. A database from before the
 // check gets one on its first start, only once the key has opened the sealed values already there;
 // and a missing key file is never replaced by a fresh key while the database holds sealed data.
-import { StartupError } from "../startup-error.js";
+import { KeyMismatchError } from "./errors.js";
 import { sealingContexts } from "./contexts.js";
 import { createKeyFile, keyFilePath, readKeyFile } from "./key-file.js";
 import { createSecretBox, type SecretBox } from "./secret-box.js";
@@ -19,11 +19,12 @@ export interface KeyCheckStore {
   read(): Promise<string | undefined>;
   /** Stores `sealed` as the key check unless one is there already; returns the one stored. */
   claim(sealed: string): Promise<string>;
-  /** A few of the values the database holds sealed (none when it holds none). */
+  /** A few of the values the database holds sealed (none when it holds none): the instance store's. */
   samples(): Promise<SealedSample[]>;
 }
 
-export class KeyMismatchError extends StartupError {}
+/** The key check's own row, as each dialect keeps it; the samples come from the stores that seal. */
+export type KeyCheckRow = Omit<KeyCheckStore, "samples">;
 
 const knownValue = "instances-api key check";
 const mismatch = "the encryption key does not match the stored data";

@@ -6,7 +6,7 @@ import { startPostgresCluster, type PostgresCluster } from "@instances-api/postg
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { guarded, inTransaction, openPostgres } from "../../src/database/postgres.js";
-import { DatabaseUnavailableError } from "../../src/database/unavailable.js";
+import { DatabaseUnavailableError } from "../../src/database/errors.js";
 
 let cluster: PostgresCluster;
 let pool: pg.Pool;

@@ -41,7 +41,7 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
     const created = async (caller: Caller, overrides: Partial<NewInstance> = {}) => {
       const outcome = await storage.instances.create(instance(caller, overrides));
       if (!("created" in outcome)) throw new Error("expected a create");
-      return outcome.created;
+      return outcome.created.record;
     };
 
     it("finds a caller by both secret hashes, and only by both", async () => {
@@ -77,7 +77,7 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
         provisioning: '{"valid":false}',
         refreshDueAt: null,
       });
-      expect(updated).toMatchObject({ provisioning: '{"valid":false}', refreshDueAt: null });
+      expect(updated).toMatchObject({ record: { provisioning: '{"valid":false}', refreshDueAt: null }, enqueued: false });
       expect(await created(alice)).toMatchObject({ provisioning: undefined, refreshDueAt: null });
     });
 
@@ -123,13 +123,11 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
     it("updates only at the expected version", async () => {
       const record = await created(alice);
       const updated = await storage.instances.update(alice.organizationId, record.id, 1, { name: "v2", disabled: true, secretKeys: [] });
-      expect(updated).toMatchObject({ name: "v2", disabled: true, version: 2, secretKeys: [] });
+      expect(updated).toMatchObject({ record: { name: "v2", disabled: true, version: 2, secretKeys: [] }, enqueued: false });
       expect(await storage.instances.update(alice.organizationId, record.id, 1, { name: "stale" })).toBe("version-mismatch");
       expect(await storage.instances.update(bob.organizationId, record.id, undefined, { name: "theirs" })).toBe("not-found");
       expect(await storage.instances.update(alice.organizationId, record.id, undefined, { tags: ["t"] })).toMatchObject({
-        version: 3,
-        tags: ["t"],
-        name: "v2",
+        record: { version: 3, tags: ["t"], name: "v2" },
       });
     });
 
@@ -137,80 +135,65 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
       const record = await created(alice);
       expect(await storage.instances.delete(bob.organizationId, record.id, undefined)).toBe("not-found");
       expect(await storage.instances.delete(alice.organizationId, record.id, 7)).toBe("version-mismatch");
-      expect(await storage.instances.delete(alice.organizationId, record.id, 1)).toBe("deleted");
+      expect(await storage.instances.delete(alice.organizationId, record.id, 1)).toEqual({ enqueued: false });
       expect(await storage.instances.get(alice.organizationId, record.id)).toBeUndefined();
     });
 
     it("replays what it kept for an idempotency key, per organization", async () => {
-      const idempotency = {
-        key: "k-1",
-        requestHash: "h-1",
-        expiredBefore: "1970-01-01T00:00:00.000Z",
-        sealResponse: (r: { id: number }) => `response of ${r.id}`,
-      };
-      const first = await storage.instances.create(instance(alice), idempotency);
+      const idempotency = { key: "k-1", requestHash: "h-1", expiredBefore: "1970-01-01T00:00:00.000Z" };
+      const answer = (r: { id: number }) => ({ sealedResponse: `response of ${r.id}` });
+      const first = await storage.instances.create(instance(alice), idempotency, answer);
       if (!("created" in first)) throw new Error("expected a create");
-      const again = await storage.instances.create(instance(alice), { ...idempotency, requestHash: "h-2" });
-      expect(again).toEqual({ replay: { requestHash: "h-1", sealedResponse: `response of ${first.created.id}` } });
-      const elsewhere = await storage.instances.create(instance(bob), idempotency);
+      const again = await storage.instances.create(instance(alice), { ...idempotency, requestHash: "h-2" }, answer);
+      expect(again).toEqual({ replay: { requestHash: "h-1", sealedResponse: `response of ${first.created.record.id}` } });
+      const elsewhere = await storage.instances.create(instance(bob), idempotency, answer);
       expect("created" in elsewhere).toBe(true);
     });
 
     it("answers concurrent creates under one key with one instance", async () => {
-      const idempotency = {
-        key: "k-race",
-        requestHash: "h",
-        expiredBefore: "1970-01-01T00:00:00.000Z",
-        sealResponse: (r: { id: number }) => String(r.id),
-      };
+      const idempotency = { key: "k-race", requestHash: "h", expiredBefore: "1970-01-01T00:00:00.000Z" };
+      const answer = (r: { id: number }) => ({ sealedResponse: String(r.id) });
       const outcomes = await Promise.all(
-        Array.from({ length: 8 }, () => storage.instances.create(instance(alice, { name: "race" }), idempotency)),
+        Array.from({ length: 8 }, () => storage.instances.create(instance(alice, { name: "race" }), idempotency, answer)),
       );
-      const createdIds = outcomes.flatMap((o) => ("created" in o ? [o.created.id] : []));
+      const createdIds = outcomes.flatMap((o) => ("created" in o ? [o.created.record.id] : []));
       expect(createdIds).toHaveLength(1);
       for (const o of outcomes) if ("replay" in o) expect(o.replay.sealedResponse).toBe(String(createdIds[0]));
     });
 
     it("forgets a key kept from before its expiry, and claims it anew", async () => {
-      const kept = {
-        key: "k-old",
-        requestHash: "h-old",
-        expiredBefore: "1970-01-01T00:00:00.000Z",
-        sealResponse: (r: { id: number }) => `first ${r.id}`,
-      };
-      const first = await storage.instances.create(instance(alice, { createdAt: "2026-01-01T00:00:00.000Z" }), kept);
+      const kept = { key: "k-old", requestHash: "h-old", expiredBefore: "1970-01-01T00:00:00.000Z" };
+      const firstAnswer = (r: { id: number }) => ({ sealedResponse: `first ${r.id}` });
+      const first = await storage.instances.create(instance(alice, { createdAt: "2026-01-01T00:00:00.000Z" }), kept, firstAnswer);
       if (!("created" in first)) throw new Error("expected a create");
       // Still fresh for a reader whose expiry lies before the key's time: a replay.
-      expect(await storage.instances.create(instance(alice), { ...kept, expiredBefore: "2025-12-31T00:00:00.000Z" })).toEqual({
-        replay: { requestHash: "h-old", sealedResponse: `first ${first.created.id}` },
+      expect(await storage.instances.create(instance(alice), { ...kept, expiredBefore: "2025-12-31T00:00:00.000Z" }, firstAnswer)).toEqual({
+        replay: { requestHash: "h-old", sealedResponse: `first ${first.created.record.id}` },
       });
       // Expired: another body under the same key creates, and its answer is what is kept now.
-      const renewed = {
-        ...kept,
-        requestHash: "h-new",
-        expiredBefore: "2026-01-02T00:00:00.000Z",
-        sealResponse: (r: { id: number }) => `second ${r.id}`,
-      };
-      const second = await storage.instances.create(instance(alice), renewed);
+      const renewed = { ...kept, requestHash: "h-new", expiredBefore: "2026-01-02T00:00:00.000Z" };
+      const secondAnswer = (r: { id: number }) => ({ sealedResponse: `second ${r.id}` });
+      const second = await storage.instances.create(instance(alice), renewed, secondAnswer);
       if (!("created" in second)) throw new Error("expected a create after expiry");
-      expect(second.created.id).not.toBe(first.created.id);
-      expect(await storage.instances.create(instance(alice), renewed)).toEqual({
-        replay: { requestHash: "h-new", sealedResponse: `second ${second.created.id}` },
+      expect(second.created.record.id).not.toBe(first.created.record.id);
+      expect(await storage.instances.create(instance(alice), renewed, secondAnswer)).toEqual({
+        replay: { requestHash: "h-new", sealedResponse: `second ${second.created.record.id}` },
       });
     });
 
     it("prunes the keys kept from before a time, and only those", async () => {
       const key = (name: string, createdAt: string) =>
-        storage.instances.create(instance(bob, { createdAt }), {
-          key: name,
-          requestHash: "h",
-          expiredBefore: "1970-01-01T00:00:00.000Z",
-          sealResponse: () => "r",
-        });
+        storage.instances.create(
+          instance(bob, { createdAt }),
+          { key: name, requestHash: "h", expiredBefore: "1970-01-01T00:00:00.000Z" },
+          () => ({
+            sealedResponse: "r",
+          }),
+        );
       await key("prune-old", "2020-01-01T00:00:00.000Z");
       await key("prune-new", "2999-01-01T00:00:00.000Z");
       expect(await storage.instances.pruneIdempotencyKeys("2021-01-01T00:00:00.000Z")).toBeGreaterThanOrEqual(1);
-      const probe = { requestHash: "other", expiredBefore: "1970-01-01T00:00:00.000Z", sealResponse: () => "probe" };
+      const probe = { requestHash: "other", expiredBefore: "1970-01-01T00:00:00.000Z" };
       expect("created" in (await storage.instances.create(instance(bob), { key: "prune-old", ...probe }))).toBe(true);
       expect("replay" in (await storage.instances.create(instance(bob), { key: "prune-new", ...probe }))).toBe(true);
     });

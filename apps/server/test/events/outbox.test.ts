@@ -1,6 +1,6 @@
 // The outbox on both stores: an event is recorded in the transaction of the write that causes it,
 // so a write that does not happen (a stale version, a failure inside its transaction) records
-// none; intents such as the provisioning's instance.invalid ride on a plain store.update; a claim
+// none; events such as the provisioning's instance.invalid ride on a plain store.update; a claim
 // takes only the oldest pending event of each instance, and a leased one is not claimed again; a
 // rotation re-signs the pending ones (the new secret current, the old ones retired, all sealed),
 // and a delete drops them but its own.
@@ -12,19 +12,33 @@ import { startPostgresCluster } from "@instances-api/postgres-cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InstanceBody } from "../../src/api-types.js";
 import type { Caller } from "../../src/accounts/store.js";
-import { lifecycleEvents } from "../../src/events/lifecycle.js";
 import { deletedReason, type Delivery, type EventType } from "../../src/events/outbox.js";
+import { newSigningSecret } from "../../src/events/signing-secret.js";
+import { notificationTarget } from "../../src/instances/notifications.js";
 import { sealingContexts } from "../../src/secrets/contexts.js";
 import { createSecretBox } from "../../src/secrets/secret-box.js";
-import type { InstanceRecord, NewInstance } from "../../src/instances/store.js";
+import type { FollowUps, InstanceRecord, NewInstance } from "../../src/instances/store.js";
 import { openStorage, type Storage } from "../../src/storage.js";
 
 const secretBox = createSecretBox(randomBytes(32));
-const events = lifecycleEvents({ secretBox, checkOutboundUrl: () => Promise.resolve() });
 const url = "https://receiver.invalid/events"; // never sent to: nothing here delivers
 const show = (record: InstanceRecord) =>
   ({ id: record.id, name: record.name, configuration: record.configuration }) as unknown as InstanceBody;
-const intent = (type: EventType, secret?: string) => events.intent(type, show, secret);
+/** A write's follow-ups as an operation works them out: the event, from the record as written. */
+const intent =
+  (type: EventType, secret?: string): FollowUps =>
+  (record) => {
+    const callbackUrl = notificationTarget(record.configuration);
+    return {
+      event: {
+        type,
+        ...(callbackUrl === undefined ? {} : { notification: { data: show(record), callbackUrl } }),
+        ...(secret === undefined
+          ? {}
+          : { newSigningSecret: secretBox.seal(secret, sealingContexts.eventSigningSecret(record.organizationId, record.id)) }),
+      },
+    };
+  };
 
 const stores: [string, () => Promise<{ storage: Storage; close: () => Promise<void> }>][] = [
   [
@@ -74,9 +88,9 @@ describe.each(stores)("the event outbox on %s", (_name, open) => {
     (await storage.events.listForInstance(caller.organizationId, id, 100)).map((d) => d.eventType).reverse();
 
   it("records each write's event with it, the provisioning's instance.invalid on a plain update included", async () => {
-    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", events.newSigningSecret()));
+    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", newSigningSecret()));
     if (!("created" in outcome)) throw new Error("expected a create");
-    const { id, version } = outcome.created;
+    const { id, version } = outcome.created.record;
     expect(await storage.instances.update(caller.organizationId, id, version, { name: "m" }, intent("instance.invalid"))).not.toBe(
       "version-mismatch",
     );
@@ -84,40 +98,31 @@ describe.each(stores)("the event outbox on %s", (_name, open) => {
   });
 
   it("records nothing for a write that does not happen", async () => {
-    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", events.newSigningSecret()));
+    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", newSigningSecret()));
     if (!("created" in outcome)) throw new Error("expected a create");
-    const { id, version } = outcome.created;
+    const { id, version } = outcome.created.record;
     expect(await storage.instances.update(caller.organizationId, id, version + 7, { name: "x" }, intent("instance.updated"))).toBe(
       "version-mismatch",
     );
     expect(await storage.instances.delete(caller.organizationId, id, version + 7, intent("instance.deleted"))).toBe("version-mismatch");
     // A failure inside the create's transaction (after the insert) takes the create and its event with it.
-    const failing = storage.instances.create(
-      instance(),
-      {
-        key: `k-${id}`,
-        requestHash: "h",
-        expiredBefore: "",
-        sealResponse: () => {
-          throw new Error("sealing failed");
-        },
-      },
-      intent("instance.created", events.newSigningSecret()),
-    );
+    const failing = storage.instances.create(instance(), { key: `k-${id}`, requestHash: "h", expiredBefore: "" }, () => {
+      throw new Error("sealing failed");
+    });
     await expect(failing).rejects.toThrow("sealing failed");
     const next = await storage.instances.create(instance());
     if (!("created" in next)) throw new Error("expected a create");
-    for (let other = id + 1; other <= next.created.id; other++) expect(await types(other)).toEqual([]);
+    for (let other = id + 1; other <= next.created.record.id; other++) expect(await types(other)).toEqual([]);
     expect(await types(id)).toEqual(["instance.created"]);
   });
 
   it("claims the oldest pending event of each instance only, and nothing leased", async () => {
     const ids: number[] = [];
     for (let i = 0; i < 2; i++) {
-      const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", events.newSigningSecret()));
+      const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", newSigningSecret()));
       if (!("created" in outcome)) throw new Error("expected a create");
-      await storage.instances.update(caller.organizationId, outcome.created.id, undefined, {}, intent("instance.updated"));
-      ids.push(outcome.created.id);
+      await storage.instances.update(caller.organizationId, outcome.created.record.id, undefined, {}, intent("instance.updated"));
+      ids.push(outcome.created.record.id);
     }
     const now = Date.now();
     const claimed = await storage.events.claimDue("one", now, now + 60_000, 100);
@@ -146,9 +151,9 @@ describe.each(stores)("the event outbox on %s", (_name, open) => {
   });
 
   it("forgets settled deliveries older than asked, never a pending one", async () => {
-    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", events.newSigningSecret()));
+    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", newSigningSecret()));
     if (!("created" in outcome)) throw new Error("expected a create");
-    const { id } = outcome.created;
+    const { id } = outcome.created.record;
     await storage.instances.update(caller.organizationId, id, undefined, {}, intent("instance.updated"));
     const now = Date.now();
     const [head] = (await storage.events.claimDue("p", now, now + 60_000, 100)).filter((d) => d.instanceId === id);
@@ -169,10 +174,10 @@ describe.each(stores)("the event outbox on %s", (_name, open) => {
   });
 
   it("re-signs the pending deliveries at each rotation, and a delete drops them but its own", async () => {
-    const [first, second, third] = [events.newSigningSecret(), events.newSigningSecret(), events.newSigningSecret()];
+    const [first, second, third] = [newSigningSecret(), newSigningSecret(), newSigningSecret()];
     const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", first));
     if (!("created" in outcome)) throw new Error("expected a create");
-    const { id } = outcome.created;
+    const { id } = outcome.created.record;
     const context = sealingContexts.eventSigningSecret(caller.organizationId, id);
     // Each delivery's secrets, opened: the current one, then the retired ones, newest first.
     const opened = (d: Delivery) => [
@@ -194,7 +199,9 @@ describe.each(stores)("the event outbox on %s", (_name, open) => {
     const stored = JSON.stringify(rotated);
     for (const secret of [first, second, third]) expect(stored).not.toContain(secret.slice("whsec_".length));
 
-    expect(await storage.instances.delete(caller.organizationId, id, undefined, intent("instance.deleted"))).toBe("deleted");
+    expect(await storage.instances.delete(caller.organizationId, id, undefined, intent("instance.deleted"))).toMatchObject({
+      enqueued: true,
+    });
     const deleted = await listed();
     expect(deleted.map((d) => [d.eventType, d.status, d.lastError])).toEqual([
       ["instance.created", "dropped", deletedReason],

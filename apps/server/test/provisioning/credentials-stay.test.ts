@@ -5,6 +5,7 @@
 import Database from "better-sqlite3";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { defaultVendorTiming } from "../../src/config.js";
 import { guardedSender } from "../../src/outbound/guarded-sender.js";
 import { sendingNothingAway } from "../events/outbound-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
@@ -39,9 +40,8 @@ beforeAll(async () => {
     lookup: (hostname) => Promise.resolve(["sugar.test", "attacker.test"].includes(hostname) ? [{ address: "127.0.0.1", family: 4 }] : []),
   });
   t = await startTestServer({
-    config: { provisioning: "live", verifyMinIntervalMs: 1_000 },
+    config: { provisioning: "live", verifyMinIntervalMs: 1_000, vendor: { ...defaultVendorTiming, timeoutMs: 2_000 } },
     outbound: { ...sendingNothingAway(), send },
-    provisioning: { vendorTimeoutMs: 2_000 },
   });
 });
 afterAll(async () => {

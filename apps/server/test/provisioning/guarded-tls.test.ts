@@ -4,6 +4,7 @@
 // OUTBOUND_ALLOWED_HOSTS would list it). Accepted and refused credentials, a vendor that hangs,
 // and a loopback address that is not allowed: refused before any request is made.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultVendorTiming } from "../../src/config.js";
 import { guardedSender } from "../../src/outbound/guarded-sender.js";
 import { sendingNothingAway } from "../events/outbound-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
@@ -37,9 +38,8 @@ beforeAll(async () => {
     },
   });
   t = await startTestServer({
-    config: { provisioning: "live" },
+    config: { provisioning: "live", vendor: { ...defaultVendorTiming, timeoutMs: 1_500 } },
     outbound: { ...sendingNothingAway(), send },
-    provisioning: { vendorTimeoutMs: 1_500 },
   });
 });
 afterAll(async () => {

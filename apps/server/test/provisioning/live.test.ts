@@ -28,12 +28,12 @@ beforeAll(async () => {
   vendor = await startFakeVendor(freshserviceAnswer);
   t = await startTestServer({
     // Checks on demand back to back: no shortest interval between them here (credentials-stay.test.ts pins it).
-    config: { provisioning: "live", verifyMinIntervalMs: 0 },
-    provisioning: {
-      outbound: loopbackSender(() => vendor.port),
-      vendorTimeoutMs: 500,
-      refresher: { pollMs: 50, leaseMs: 5_000, retryMs: 300 },
+    config: {
+      provisioning: "live",
+      verifyMinIntervalMs: 0,
+      vendor: { timeoutMs: 500, refreshPollMs: 50, refreshLeaseMs: 5_000, refreshRetryMs: 300 },
     },
+    provisioning: { outbound: loopbackSender(() => vendor.port) },
   });
 });
 afterAll(async () => {

@@ -5,8 +5,9 @@
 import { randomBytes } from "node:crypto";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import pg from "pg";
+import { defaultVendorTiming } from "../../src/config.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRefresher } from "../../src/provisioning/refresher.js";
+import { startRefresher } from "../../src/instances/refresher.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { fakeSugarcrm, goodPassword, loopbackSender, startFakeVendor, type FakeVendor } from "./fake-vendors.js";
 
@@ -28,8 +29,12 @@ beforeAll(async () => {
   // The refreshers poll rarely: the test runs their rounds itself, at the same moment.
   const options = {
     storage: { kind: "postgres" as const, url: cluster.url },
-    config: { provisioning: "live" as const, encryptionKey },
-    provisioning: { outbound: loopbackSender(() => vendor.port), refresher: { pollMs: 3_600_000, leaseMs: 30_000 } },
+    config: {
+      provisioning: "live" as const,
+      encryptionKey,
+      vendor: { ...defaultVendorTiming, refreshPollMs: 3_600_000, refreshLeaseMs: 30_000 },
+    },
+    provisioning: { outbound: loopbackSender(() => vendor.port) },
   };
   a = await startTestServer(options);
   b = await startTestServer({ ...options, authorization: a.authorization });

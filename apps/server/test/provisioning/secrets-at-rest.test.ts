@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import pg from "pg";
+import { defaultVendorTiming } from "../../src/config.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { until } from "../support/until.js";
@@ -35,8 +36,12 @@ describe.each(["sqlite", "postgres"] as const)("secrets at rest on %s", (kind) =
     if (kind === "postgres") cluster ??= await startPostgresCluster();
     t = await startTestServer({
       ...(kind === "postgres" && cluster ? { storage: { kind: "postgres" as const, url: cluster.url } } : {}),
-      config: { provisioning: "live", verifyMinIntervalMs: 0 },
-      provisioning: { outbound: loopbackSender(() => vendor.port), refresher: { pollMs: 50, leaseMs: 5_000 } },
+      config: {
+        provisioning: "live",
+        verifyMinIntervalMs: 0,
+        vendor: { ...defaultVendorTiming, refreshPollMs: 50, refreshLeaseMs: 5_000 },
+      },
+      provisioning: { outbound: loopbackSender(() => vendor.port) },
     });
   }, 120_000);
   afterAll(async () => {

@@ -9,7 +9,7 @@ import { startPostgresCluster, type PostgresCluster } from "@instances-api/postg
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { embeddedConfig } from "../../src/config.js";
-import { KeyMismatchError } from "../../src/secrets/key-check.js";
+import { KeyMismatchError } from "../../src/secrets/errors.js";
 import { createSecretBox } from "../../src/secrets/secret-box.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import { refusedStart } from "../cli-process.js";

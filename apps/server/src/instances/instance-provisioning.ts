@@ -1,12 +1,12 @@
-// Provisioning as the instances service uses it: from an instance's configuration (its secrets
+// Provisioning as the instance operations use it: from an instance's configuration (its secrets
 // in clear, only in memory) to the changes its row takes: the provisioning state, sealed where it
 // holds the vendor's tokens, and when they are to be refreshed.
 import type { Connector } from "../connectors/registry.js";
 import { sealingContexts } from "../secrets/contexts.js";
 import type { SecretBox } from "../secrets/secret-box.js";
-import type { InstanceCredentials, Provisioner } from "./provisioner.js";
-import { decodeState, encodeState, type ProvisioningState } from "./state.js";
-import { platformNames } from "./templates.js";
+import type { InstanceCredentials, Provisioner } from "../provisioning/provisioner.js";
+import { decodeState, encodeState, type ProvisioningState } from "../provisioning/state.js";
+import { platformNames } from "../provisioning/templates.js";
 
 /** The columns of an instance row that provisioning writes. */
 export interface ProvisioningChanges {

@@ -4,6 +4,7 @@
 // so that a tenant cannot make the server call a vendor faster than that.
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
+import { VerifyTooSoonError } from "./errors.js";
 import type { OneClaim, RefreshStore } from "./refresh-store.js";
 
 export interface VendorLease {
@@ -28,4 +29,15 @@ export function vendorLease({ store, leaseMs, minIntervalMs, now = Date.now }: V
     claim: (organizationId, id) => store.claimOne(owner, organizationId, id, now(), leaseMs),
     coolDown: (id) => store.holdUntil(owner, id, minIntervalMs > 0 ? now() + minIntervalMs : null),
   };
+}
+
+/**
+ * Takes the instance's lease for a call to the vendor, or refuses: gone (404), or held by a check
+ * under way or one just made (429, with when to come back).
+ */
+export async function claimVendor(lease: VendorLease, organizationId: number, id: number): Promise<"claimed" | "gone"> {
+  const claim = await lease.claim(organizationId, id);
+  if ("gone" in claim) return "gone";
+  if (!claim.claimed) throw new VerifyTooSoonError(Math.max(1, Math.ceil((claim.heldUntil - Date.now()) / 1000)));
+  return "claimed";
 }

@@ -13,9 +13,9 @@ export interface RefresherOptions {
   refresh: (organizationId: number, id: number) => Promise<boolean | undefined>;
   logger: Logger;
   /** How often due refreshes are looked for. */
-  pollMs?: number;
+  pollMs: number;
   /** How long a claim holds: longer than a refresh can take (the vendor's timeout), so none runs twice at once. */
-  leaseMs?: number;
+  leaseMs: number;
   /** How many refreshes are claimed (and run at once) per poll. */
   batch?: number;
   now?: () => number;
@@ -30,15 +30,7 @@ export interface Refresher {
   stop(): Promise<void>;
 }
 
-export function startRefresher({
-  store,
-  refresh,
-  logger,
-  pollMs = 1_000,
-  leaseMs = 60_000,
-  batch = 8,
-  now = Date.now,
-}: RefresherOptions): Refresher {
+export function startRefresher({ store, refresh, logger, pollMs, leaseMs, batch = 8, now = Date.now }: RefresherOptions): Refresher {
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   let running: Promise<number> | undefined;
   let stopped = false;

@@ -1,0 +1,35 @@
+// GET /instances: a page of the organization's instances, oldest first, filtered by tags and
+// connector, with the cursor of the next page when there is one.
+import type { Caller } from "../../accounts/store.js";
+import type { InstanceBody } from "../../api-types.js";
+import { decodeCursor, encodeCursor, type ListFilters } from "../cursor.js";
+import { present, type InstanceAccess } from "./sealed-instance.js";
+
+export interface ListRequest extends ListFilters {
+  pageSize: number;
+  nextPage: string | undefined;
+}
+
+export type ListInstancesDeps = InstanceAccess;
+
+export async function listInstances(
+  deps: ListInstancesDeps,
+  caller: Caller,
+  request: ListRequest,
+): Promise<{ instances: InstanceBody[]; nextPage: string | undefined }> {
+  if (request.connectorKey !== undefined) deps.registry.require(request.connectorKey);
+  const afterId = decodeCursor(request.nextPage, request);
+  const records = await deps.store.list({
+    organizationId: caller.organizationId,
+    tags: request.tags,
+    connectorKey: request.connectorKey,
+    afterId,
+    limit: request.pageSize + 1,
+  });
+  const page = records.slice(0, request.pageSize);
+  const last = page.at(-1);
+  return {
+    instances: page.map((record) => present(deps, record).instance),
+    nextPage: records.length > request.pageSize && last ? encodeCursor(last.id, request) : undefined,
+  };
+}
