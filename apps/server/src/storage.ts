@@ -17,7 +17,7 @@ import type { RefreshStore } from "./instances/refresh-store.js";
 import { sqliteRefreshStore } from "./instances/sqlite-refresh-store.js";
 import { postgresKeyCheckStore } from "./secrets/postgres-key-check-store.js";
 import { sqliteKeyCheckStore } from "./secrets/sqlite-key-check-store.js";
-import { guarded, openPostgres } from "./database/postgres.js";
+import { openPostgres } from "./database/postgres.js";
 import { isStorageFault, openSqlite, probeSqlite, storageFaultError } from "./database/sqlite.js";
 
 export interface Storage {
@@ -33,10 +33,6 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-// The health check reads a row, not just `SELECT 1`: a database that answers but whose data
-// cannot be read is not healthy.
-const newestInstance = "SELECT id FROM instances ORDER BY id DESC LIMIT 1";
-
 export async function openStorage(config: StorageConfig): Promise<Storage> {
   if (config.kind === "postgres") {
     const pool = await openPostgres(config.url);
@@ -47,7 +43,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
       events: postgresEventStore(pool),
       keyCheck: { ...postgresKeyCheckStore(pool), samples: () => instances.sealedSamples() },
       refreshes: postgresRefreshStore(pool),
-      ping: () => guarded(async () => void (await pool.query(newestInstance))),
+      ping: () => instances.readNewest(),
       close: () => pool.end(),
     };
   }

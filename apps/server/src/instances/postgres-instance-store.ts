@@ -9,6 +9,7 @@ import { postgresEventWriter, type PostgresEventWriter } from "../events/postgre
 import {
   changedColumns,
   instanceColumns,
+  newestInstance,
   recordFromRow,
   sampledInstance,
   sampledResponse,
@@ -141,6 +142,8 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
           return { enqueued: event ? await events.record(client, event, deleted) : false };
         }),
       ),
+
+    readNewest: () => guarded(async () => void (await pool.query(newestInstance))),
 
     sealedSamples: () =>
       guarded(async () => {

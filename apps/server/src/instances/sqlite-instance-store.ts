@@ -8,6 +8,7 @@ import { sqliteEventWriter } from "../events/sqlite-event-store.js";
 import {
   changedColumns,
   instanceColumns,
+  newestInstance,
   recordFromRow,
   sampledInstance,
   sampledResponse,
@@ -73,6 +74,7 @@ export function sqliteInstanceStore(
     "INSERT INTO idempotency_keys (organization_id, key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?)",
   );
   const sampleInstance = db.prepare(sampledInstance);
+  const selectNewest = db.prepare(newestInstance);
   const sampleResponse = db.prepare(sampledResponse);
   const deleteOne = db.prepare("DELETE FROM instances WHERE organization_id = ? AND id = ? AND (? IS NULL OR version = ?)");
 
@@ -170,6 +172,10 @@ export function sqliteInstanceStore(
         return { enqueued: event ? events.record(event, deleted) : false };
       }),
     pruneIdempotencyKeys: (createdBefore) => commit(() => pruneIdempotent.run(createdBefore).changes),
+    readNewest: () => {
+      selectNewest.get();
+      return Promise.resolve();
+    },
     sealedSamples: () =>
       Promise.resolve(
         samplesOf(sampleInstance.get() as Parameters<typeof samplesOf>[0], sampleResponse.get() as Parameters<typeof samplesOf>[1]),

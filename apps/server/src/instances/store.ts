@@ -119,7 +119,14 @@ export interface InstanceStore {
   pruneIdempotencyKeys(createdBefore: string): Promise<number>;
   /** A few of the values this store keeps sealed, with their contexts, for the key check (none when it keeps none). */
   sealedSamples(): Promise<SealedSample[]>;
+  /**
+   * Reads the newest row, for the health check: a database that answers `SELECT 1` but whose data
+   * cannot be read is not healthy.
+   */
+  readNewest(): Promise<void>;
 }
+
+export const newestInstance = "SELECT id FROM instances ORDER BY id DESC LIMIT 1";
 
 /** The sampled rows, as both dialects read them: one instance's secrets, one kept answer. */
 export function samplesOf(
