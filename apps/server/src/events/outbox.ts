@@ -159,18 +159,11 @@ export interface StoredSecrets {
   retired: string | null;
 }
 
-/** A delivery to insert. */
-export interface NewDelivery {
-  organizationId: number;
-  instanceId: number;
-  webhookId: string;
-  eventType: EventType;
-  payload: string;
-  sealedSecret: string;
-  retiredSecrets: string | null;
-  url: string;
-  createdAt: number;
-}
+/** A delivery to insert: a row before its first attempt. */
+export type NewDelivery = Pick<
+  Delivery,
+  "organizationId" | "instanceId" | "webhookId" | "eventType" | "payload" | "sealedSecret" | "retiredSecrets" | "url" | "createdAt"
+>;
 
 /**
  * What recording a write's event does to the outbox, in this order; each writer runs the steps

@@ -152,6 +152,15 @@ describe("list", () => {
   });
 });
 
+/** A Freshservice configuration with notifications on (a callback URL is required with them). */
+const withNotifications = {
+  username: "u",
+  password: "p",
+  subdomain: "s",
+  "event.notification.enabled": "true",
+  "event.notification.callback.url": "https://example.com/events",
+};
+
 describe("update", () => {
   it("PATCH merges entries, replaces a secret only when sent, and bumps the ETag", async () => {
     const created = await create(freshservice());
@@ -181,17 +190,7 @@ describe("update", () => {
   });
 
   it("PATCH removes an optional entry with null and refuses an unknown one", async () => {
-    const created = await create(
-      freshservice({
-        configuration: {
-          username: "u",
-          password: "p",
-          subdomain: "s",
-          "event.notification.enabled": "true",
-          "event.notification.callback.url": "https://example.com/events",
-        },
-      }),
-    );
+    const created = await create(freshservice({ configuration: withNotifications }));
     const removed = await body<Instance>(
       await t.api(`/instances/${created.id}`, { method: "PATCH", json: { configuration: { "event.notification.enabled": null } } }),
     );
@@ -221,17 +220,7 @@ describe("update", () => {
   });
 
   it("PUT replaces name, tags and configuration but not the connector", async () => {
-    const created = await create(
-      freshservice({
-        configuration: {
-          username: "u",
-          password: "p",
-          subdomain: "s",
-          "event.notification.enabled": "true",
-          "event.notification.callback.url": "https://example.com/events",
-        },
-      }),
-    );
+    const created = await create(freshservice({ configuration: withNotifications }));
     const response = await t.api(`/instances/${created.id}`, { method: "PUT", json: freshservice({ name: "Replaced", tags: undefined }) });
     expect(response.status).toBe(200);
     const replaced = await body<Instance>(response);

@@ -5,8 +5,10 @@ import type { Connector } from "../../connectors/registry.js";
 import { NotFoundError } from "../../errors.js";
 import { CredentialsRequiredError } from "../errors.js";
 import type { InstanceProvisioning } from "../instance-provisioning.js";
-import type { InstanceChanges, InstanceRecord } from "../store.js";
+import type { Caller } from "../../accounts/store.js";
+import type { InstanceChanges, InstanceRecord, Written } from "../store.js";
 import { claimVendor, type VendorLease } from "../vendor-lease.js";
+import { retryingWrite, type InstanceAccess } from "./sealed-instance.js";
 
 export interface CredentialChangeDeps {
   provisioning: InstanceProvisioning;
@@ -55,3 +57,18 @@ export type CheckedChange = (
   after: Record<string, string>,
   supplied: ReadonlySet<string>,
 ) => Promise<InstanceChanges>;
+
+/**
+ * An update's or a replacement's write: `change` works out the changes from the record read
+ * (once, whatever the retries), with `checkedChange` for its check with the vendor, under the
+ * lease; instance.updated is recorded unless the check turns the instance's validity.
+ */
+export function changingWrite(
+  deps: InstanceAccess & CredentialChangeDeps,
+  target: { caller: Caller; id: number; ifMatch: string | undefined },
+  change: (record: InstanceRecord, checkedChange: CheckedChange) => Promise<InstanceChanges>,
+): Promise<Written> {
+  return withVendorLease(deps, (checkedChange) =>
+    retryingWrite(deps, { ...target, event: "instance.updated", change: (record) => change(record, checkedChange) }),
+  );
+}

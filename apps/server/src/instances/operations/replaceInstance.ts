@@ -4,8 +4,8 @@ import type { Caller } from "../../accounts/store.js";
 import type { CreateInstanceBody } from "../../api-types.js";
 import { ConnectorMismatchError } from "../errors.js";
 import { checkCallbackUrl, checkNotificationTarget, type CheckOutboundUrl } from "../notifications.js";
-import { checkSecretsSentAgain, withVendorLease, type CredentialChangeDeps } from "./credential-change.js";
-import { fullConfiguration, present, retryingWrite, seal, type InstanceAccess, type InstanceResult } from "./sealed-instance.js";
+import { changingWrite, checkSecretsSentAgain, type CredentialChangeDeps } from "./credential-change.js";
+import { fullConfiguration, present, seal, type InstanceAccess, type InstanceResult } from "./sealed-instance.js";
 
 export interface ReplaceInstanceDeps extends InstanceAccess, CredentialChangeDeps {
   checkOutboundUrl: CheckOutboundUrl;
@@ -20,26 +20,18 @@ export async function replaceInstance(
 ): Promise<InstanceResult> {
   checkNotificationTarget(body.your_mom.key, body.configuration);
   await checkCallbackUrl(deps.checkOutboundUrl, body.configuration);
-  const written = await withVendorLease(deps, (checkedChange) =>
-    retryingWrite(deps, {
-      caller,
-      id,
-      ifMatch,
-      event: "instance.updated",
-      change: async (record) => {
-        if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
-        const connector = deps.registry.require(record.connectorKey);
-        const before = fullConfiguration(deps, record);
-        const supplied = new Set(Object.keys(body.configuration));
-        checkSecretsSentAgain(deps, connector, before, body.configuration, supplied);
-        return {
-          name: body.name,
-          tags: body.tags ?? [],
-          ...seal(deps, connector, record.organizationId, body.configuration),
-          ...(await checkedChange(connector, record, before, body.configuration, supplied)),
-        };
-      },
-    }),
-  );
+  const written = await changingWrite(deps, { caller, id, ifMatch }, async (record, checkedChange) => {
+    if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);
+    const connector = deps.registry.require(record.connectorKey);
+    const before = fullConfiguration(deps, record);
+    const supplied = new Set(Object.keys(body.configuration));
+    checkSecretsSentAgain(deps, connector, before, body.configuration, supplied);
+    return {
+      name: body.name,
+      tags: body.tags ?? [],
+      ...seal(deps, connector, record.organizationId, body.configuration),
+      ...(await checkedChange(connector, record, before, body.configuration, supplied)),
+    };
+  });
   return present(deps, written.record);
 }
