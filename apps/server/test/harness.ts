@@ -10,7 +10,7 @@ import type { SpecDocument } from "@instances-api/spec-tools";
 import { embeddedConfig, type Config, type StorageConfig } from "../src/config.js";
 import { startServer, type RunningServer, type StartOptions } from "../src/server.js";
 import type { OutboundSend } from "../src/outbound/outbound.js";
-import { sendingNothingAway } from "./events/outbound-fakes.js";
+import { sendingNothingAway } from "./outbound/outbound-fakes.js";
 
 export interface TestServer {
   server: RunningServer;
@@ -36,7 +36,7 @@ export async function startTestServer(
     authorization?: string;
     storage?: StorageConfig;
     config?: Partial<Config>;
-    /** How events leave; by default to nowhere off this machine (test/events/outbound-fakes.ts). */
+    /** How events leave; by default to nowhere off this machine (test/outbound/outbound-fakes.ts). */
     outbound?: StartOptions["outbound"];
     /** The vendors' sender (provisioning tests; their timeout and the refresher's pace are config.vendor). */
     provisioning?: { outbound?: OutboundSend };

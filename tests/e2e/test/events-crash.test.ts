@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { eventEnv, startEventReceiver, type EventReceiver } from "@instances-api/server/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { eventEnv, startEventReceiver, type EventReceiver } from "./event-receiver.js";
 import { spawnServer, type SpawnedServer } from "./spawned-server.js";
 
 const servers: SpawnedServer[] = [];

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
+import { eventEnv, startEventReceiver, type EventReceiver } from "@instances-api/server/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventEnv, startEventReceiver, type EventReceiver } from "./event-receiver.js";
 import { spawnServer, type SpawnedServer } from "./spawned-server.js";
 
 let cluster: PostgresCluster;
@@ -75,7 +75,7 @@ describe("events with two replicas on one PostgreSQL", () => {
   });
 
   it("left leased by a replica killed mid-attempt are delivered by the other once the lease runs out", async () => {
-    receiver.answer((event) => (event.path === "/killed" ? "hang" : 204));
+    receiver.answer((path) => (path === "/killed" ? "hang" : 204));
     const created = await call(a, "/instances", "POST", taxify("killed mid-attempt", "/killed"));
     expect(created.status).toBe(200);
     const { id } = (await created.json()) as { id: number };

@@ -83,8 +83,9 @@ describe("the packed server", () => {
         "node_modules/@instances-api/spec-tools/dist/index.js",
       ]),
     );
-    // Run-time files only: no sources, tests, source maps, build tools, nor a second copy of the bundle.
-    expect(files.filter((file) => /(^|\/)(src|test)\/|\.map$|^dist\/bundled\/|@redocly/.test(file))).toEqual([]);
+    // Run-time files only: no sources, tests, test doubles (dist/test-support, built for tests/e2e), source maps, build tools,
+    // nor a second copy of the bundle.
+    expect(files.filter((file) => /(^|\/)(src|test|test-support)\/|\.map$|^dist\/bundled\/|@redocly/.test(file))).toEqual([]);
     // The staging links are gone again: the workspace resolves its packages as before.
     expect(existsSync(path.join(repositoryRoot, "apps", "server", "node_modules", "@instances-api"))).toBe(false);
 

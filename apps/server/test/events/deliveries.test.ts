@@ -7,16 +7,16 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventDeliveryConfig } from "../../src/config.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
-import { toReceiver } from "./outbound-fakes.js";
-import { startReceiver, type Receiver } from "./receiver.js";
+import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
+import { toReceiver } from "../outbound/outbound-fakes.js";
 
 // Short waits, so the retries happen within a test; generous bounds on every wait for them.
 const events: EventDeliveryConfig = { deliveryTimeoutMs: 1_500, firstRetryMs: 300, retryHorizonSeconds: 600, pollIntervalMs: 100 };
 
-let receiver: Receiver;
+let receiver: EventReceiver;
 let t: TestServer;
 beforeAll(async () => {
-  receiver = await startReceiver();
+  receiver = await startEventReceiver();
   t = await startTestServer({ config: { events }, outbound: toReceiver(receiver.port) });
 });
 afterAll(async () => {

@@ -10,8 +10,8 @@ import type { NewAccount } from "../../src/accounts/accounts.js";
 import type { EventDeliveryConfig, StorageConfig } from "../../src/config.js";
 import { deletedReason, type Delivery } from "../../src/events/outbox.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
-import { toReceiver } from "./outbound-fakes.js";
-import { startReceiver, type Received, type Receiver } from "./receiver.js";
+import { startEventReceiver, type EventReceiver, type Received } from "../../test-support/event-receiver.js";
+import { toReceiver } from "../outbound/outbound-fakes.js";
 
 // Short waits, so the retries happen within a test; generous bounds on every wait for them.
 const events: EventDeliveryConfig = { deliveryTimeoutMs: 1_500, firstRetryMs: 300, retryHorizonSeconds: 600, pollIntervalMs: 100 };
@@ -49,14 +49,14 @@ function verifiesEntry(secret: string, request: Received, signature: string): bo
 }
 
 describe.each(stores)("deliveries on %s", (_name, open) => {
-  let receiver: Receiver;
+  let receiver: EventReceiver;
   let t: TestServer;
   let account: NewAccount;
   let stopStore: () => Promise<void>;
   beforeAll(async () => {
     const store = await open();
     stopStore = store.stop;
-    receiver = await startReceiver();
+    receiver = await startEventReceiver();
     t = await startTestServer({
       config: { events },
       outbound: toReceiver(receiver.port),

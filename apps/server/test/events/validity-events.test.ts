@@ -5,18 +5,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventDeliveryConfig } from "../../src/config.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
-import { freshserviceAnswer, goodPassword, loopbackSender, startFakeVendor, type FakeVendor } from "../provisioning/fake-vendors.js";
-import { toReceiver } from "./outbound-fakes.js";
-import { startReceiver, type Receiver } from "./receiver.js";
+import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
+import { freshserviceAnswer, goodPassword, startFakeVendor, type FakeVendor } from "../../test-support/fake-vendor.js";
+import { loopbackSender, toReceiver } from "../outbound/outbound-fakes.js";
 
 const events: EventDeliveryConfig = { deliveryTimeoutMs: 1_500, firstRetryMs: 300, retryHorizonSeconds: 600, pollIntervalMs: 100 };
 
-let receiver: Receiver;
+let receiver: EventReceiver;
 let vendor: FakeVendor;
 let t: TestServer;
 beforeAll(async () => {
-  receiver = await startReceiver();
-  vendor = await startFakeVendor(freshserviceAnswer);
+  receiver = await startEventReceiver();
+  vendor = await startFakeVendor({ tls: false, handle: freshserviceAnswer });
   const toTheReceiver = toReceiver(receiver.port);
   const toTheVendor = loopbackSender(() => vendor.port);
   t = await startTestServer({
@@ -32,7 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.stop();
   await receiver.close();
-  await vendor.stop();
+  await vendor.close();
 });
 
 const verify = async (id: number) => {

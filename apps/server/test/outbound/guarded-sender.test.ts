@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { guardedSender, type GuardedSenderOptions, type OutboundLookup } from "../../src/outbound/guarded-sender.js";
 import { OutboundError, type OutboundSend } from "../../src/outbound/outbound.js";
-import * as endpoints from "./unanswering-endpoints.js";
+import * as endpoints from "../../test-support/unanswering-endpoints.js";
 import {
   answerJson,
   closeSocket,
@@ -17,7 +17,7 @@ import {
   startSilentListener,
   type FakeVendor,
   type VendorHandler,
-} from "../support/fake-vendor.js";
+} from "../../test-support/fake-vendor.js";
 import { loopbackOnlySockets, type LoopbackOnlySockets } from "./loopback-only-sockets.js";
 
 let vendor: FakeVendor;

@@ -7,9 +7,9 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { defaultVendorTiming } from "../../src/config.js";
 import { guardedSender } from "../../src/outbound/guarded-sender.js";
-import { sendingNothingAway } from "../events/outbound-fakes.js";
+import { answerJson, startFakeVendor, type FakeVendor, type VendorHandler } from "../../test-support/fake-vendor.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
-import { answerJson, startFakeVendor, type FakeVendor, type VendorHandler } from "../support/fake-vendor.js";
+import { sendingNothingAway } from "../outbound/outbound-fakes.js";
 
 const secrets = { "oauth.api.key": "canary-KEY-4d1f", "oauth.api.secret": "canary-SECRET-91ab", password: "canary-PASS/w@rd 7f" };
 const attackerSecrets = { "oauth.api.key": "mine-key", "oauth.api.secret": "mine-secret", password: "mine-password" };

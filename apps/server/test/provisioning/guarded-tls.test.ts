@@ -1,16 +1,14 @@
 // Live provisioning through the real outbound guard, over real TLS: the vendor is a fake on
-// 127.0.0.1 with a throwaway CA (test/support/fake-vendor.ts), reached as `sugar.test:<port>`
+// 127.0.0.1 with a throwaway CA (test-support/fake-vendor.ts), reached as `sugar.test:<port>`
 // (an injected resolver answers 127.0.0.1; the address:port is in the allowed hosts, as
 // OUTBOUND_ALLOWED_HOSTS would list it). Accepted and refused credentials, a vendor that hangs,
 // and a loopback address that is not allowed: refused before any request is made.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultVendorTiming } from "../../src/config.js";
 import { guardedSender } from "../../src/outbound/guarded-sender.js";
-import { sendingNothingAway } from "../events/outbound-fakes.js";
+import { answerJson, goodPassword, hang, startFakeVendor, type FakeVendor, type VendorHandler } from "../../test-support/fake-vendor.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
-import { answerJson, hang, startFakeVendor, type FakeVendor, type VendorHandler } from "../support/fake-vendor.js";
-
-const goodPassword = "g00d-Passw0rd";
+import { sendingNothingAway } from "../outbound/outbound-fakes.js";
 let vendor: FakeVendor;
 let t: TestServer;
 const resolved: string[] = [];

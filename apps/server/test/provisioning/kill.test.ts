@@ -9,15 +9,16 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../support/until.js";
-import { fakeSugarcrm, goodPassword, startFakeVendor, type FakeAnswer, type FakeVendor } from "./fake-vendors.js";
+import { fakeSugarcrm, goodPassword, startFakeVendor, type FakeAnswer, type FakeVendor } from "../../test-support/fake-vendor.js";
 
 const fixture = fileURLToPath(new URL("fixtures/serve-live.mjs", import.meta.url));
 let vendor: FakeVendor;
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
-beforeAll(async () => (vendor = await startFakeVendor(() => ({ status: 500, body: {} }))));
-afterAll(() => vendor.stop());
+// Plain HTTP: the fixture sends every vendor URL to it, as the tests' loopback sender does.
+beforeAll(async () => (vendor = await startFakeVendor({ tls: false, handle: () => ({ status: 500, body: {} }) })));
+afterAll(() => vendor.close());
 afterEach(() => {
   for (const child of children.splice(0)) child.kill("SIGKILL");
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { until } from "../support/until.js";
-import { fakeSugarcrm, freshserviceAnswer, goodPassword, loopbackSender, startFakeVendor, type FakeVendor } from "./fake-vendors.js";
+import { fakeSugarcrm, freshserviceAnswer, goodPassword, startFakeVendor, type FakeVendor } from "../../test-support/fake-vendor.js";
+import { loopbackSender } from "../outbound/outbound-fakes.js";
 
 interface Instance {
   id: number;
@@ -25,7 +26,7 @@ interface Instance {
 let vendor: FakeVendor;
 let t: TestServer;
 beforeAll(async () => {
-  vendor = await startFakeVendor(freshserviceAnswer);
+  vendor = await startFakeVendor({ tls: false, handle: freshserviceAnswer });
   t = await startTestServer({
     // Checks on demand back to back: no shortest interval between them here (credentials-stay.test.ts pins it).
     config: {
@@ -38,7 +39,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t.stop();
-  await vendor.stop();
+  await vendor.close();
 });
 afterEach(() => {
   vendor.handle = freshserviceAnswer;

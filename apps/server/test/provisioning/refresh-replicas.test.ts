@@ -9,7 +9,8 @@ import { defaultVendorTiming } from "../../src/config.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRefresher } from "../../src/instances/refresher.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
-import { fakeSugarcrm, goodPassword, loopbackSender, startFakeVendor, type FakeVendor } from "./fake-vendors.js";
+import { fakeSugarcrm, goodPassword, startFakeVendor, type FakeVendor } from "../../test-support/fake-vendor.js";
+import { loopbackSender } from "../outbound/outbound-fakes.js";
 
 let cluster: PostgresCluster;
 let vendor: FakeVendor;
@@ -21,9 +22,12 @@ const fake = fakeSugarcrm({ expiresIn: 3600 });
 beforeAll(async () => {
   cluster = await startPostgresCluster();
   // Each refresh grant takes a while, so that the two replicas' rounds overlap.
-  vendor = await startFakeVendor(async (request) => {
-    if (request.body.includes('"refresh_token"')) await new Promise((resolve) => setTimeout(resolve, 200));
-    return fake.answer(request);
+  vendor = await startFakeVendor({
+    tls: false,
+    handle: async (request) => {
+      if (request.body.includes('"refresh_token"')) await new Promise((resolve) => setTimeout(resolve, 200));
+      return fake.answer(request);
+    },
   });
   const encryptionKey = randomBytes(32);
   // The refreshers poll rarely: the test runs their rounds itself, at the same moment.
@@ -44,7 +48,7 @@ afterAll(async () => {
   await db?.end();
   await a?.stop();
   await b?.stop();
-  await vendor?.stop();
+  await vendor?.close();
   cluster?.stop();
 });
 

@@ -10,7 +10,8 @@ import { defaultVendorTiming } from "../../src/config.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { until } from "../support/until.js";
-import { fakeSugarcrm, loopbackSender, startFakeVendor, type FakeVendor } from "./fake-vendors.js";
+import { fakeSugarcrm, startFakeVendor, type FakeVendor } from "../../test-support/fake-vendor.js";
+import { loopbackSender } from "../outbound/outbound-fakes.js";
 
 const password = "g00d-Passw0rd";
 const canaries = { "oauth.api.key": "canary-KEY-4d1f", "oauth.api.secret": "canary-SECRET-91ab", password };
@@ -32,7 +33,7 @@ describe.each(["sqlite", "postgres"] as const)("secrets at rest on %s", (kind) =
   const fake = fakeSugarcrm({ expiresIn: 1 });
 
   beforeAll(async () => {
-    vendor = await startFakeVendor((request) => fake.answer(request));
+    vendor = await startFakeVendor({ tls: false, handle: (request) => fake.answer(request) });
     if (kind === "postgres") cluster ??= await startPostgresCluster();
     t = await startTestServer({
       ...(kind === "postgres" && cluster ? { storage: { kind: "postgres" as const, url: cluster.url } } : {}),
@@ -46,7 +47,7 @@ describe.each(["sqlite", "postgres"] as const)("secrets at rest on %s", (kind) =
   }, 120_000);
   afterAll(async () => {
     await t?.stop();
-    await vendor?.stop();
+    await vendor?.close();
   });
 
   async function storedText(): Promise<string> {

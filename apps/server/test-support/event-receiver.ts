@@ -1,6 +1,9 @@
-// A local receiver of events for the tests, on 127.0.0.1: it records every request (headers and
-// the body as received) and answers as the test says, per path: a status, or never (a receiver
-// that hangs); the test may look at the request to decide (a receiver that checks signatures).
+// A receiver of events for the tests, on 127.0.0.1 over plain HTTP: it records every request (its
+// headers and the body as received, and what the Standard Webhooks envelope says: webhook-id,
+// event type, instance id) and answers as the test says, per path: a status, or never (a receiver
+// that hangs); the test may look at the request to decide (a receiver that checks signatures, with
+// the `standardwebhooks` package and the instance's signing secret). `eventEnv` is the environment
+// that points a spawned server at it.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
@@ -8,13 +11,20 @@ export interface Received {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** When it arrived (Date.now()). */
   at: number;
+  /** The `webhook-id` header: the same for every attempt of one event. */
+  webhookId: string;
+  /** The event's `type`, if the body is an event. */
+  type?: string;
+  /** The event's `data.id`, the instance's id, if the body is an event. */
+  instanceId?: number;
 }
 
 /** How to answer the nth (from 1) request on a path, given the request: a status, or "hang" to answer never. */
 export type Behaviour = (path: string, nth: number, request: Received) => number | "hang";
 
-export interface Receiver {
+export interface EventReceiver {
   port: number;
   url: (path: string) => string;
   received: Received[];
@@ -23,10 +33,12 @@ export interface Receiver {
   answer: (behaviour: Behaviour) => void;
   /** Resolves with the requests on `path` once `count` have arrived; fails after `timeoutMs`. */
   waitFor: (path: string, count: number, timeoutMs?: number) => Promise<Received[]>;
+  /** Resolves once `done` holds of everything received; fails after `timeoutMs`. */
+  until: (done: (received: Received[]) => boolean, timeoutMs?: number) => Promise<void>;
   close: () => Promise<void>;
 }
 
-export async function startReceiver(): Promise<Receiver> {
+export async function startEventReceiver(): Promise<EventReceiver> {
   const received: Received[] = [];
   const counts = new Map<string, number>();
   const sockets = new Set<Socket>();
@@ -41,7 +53,8 @@ export async function startReceiver(): Promise<Receiver> {
       counts.set(path, nth);
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers[name] = value;
-      const request = { path, headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() };
+      const body = Buffer.concat(chunks).toString("utf8");
+      const request: Received = { path, headers, body, at: Date.now(), webhookId: headers["webhook-id"] ?? "", ...envelope(body) };
       received.push(request);
       const answer = behaviour(path, nth, request);
       if (answer === "hang") {
@@ -76,9 +89,39 @@ export async function startReceiver(): Promise<Receiver> {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
+    until: async (done, timeoutMs = 60_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!done(received)) {
+        if (Date.now() > deadline) throw new Error(`events never arrived as expected; received ${received.length}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/** What an event's body says of itself: its type and its instance's id; nothing for a body that is no event. */
+function envelope(body: string): Pick<Received, "type" | "instanceId"> {
+  try {
+    const event = JSON.parse(body) as { type?: unknown; data?: { id?: unknown } };
+    return {
+      ...(typeof event.type === "string" ? { type: event.type } : {}),
+      ...(typeof event.data?.id === "number" ? { instanceId: event.data.id } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** The environment that lets a spawned server send events to the receiver, with short retries. */
+export function eventEnv(receiver: EventReceiver): Record<string, string> {
+  return {
+    OUTBOUND_ALLOWED_HOSTS: `127.0.0.1:${receiver.port}`,
+    EVENT_FIRST_RETRY_MS: "300",
+    EVENT_DELIVERY_TIMEOUT_MS: "1500",
+    EVENT_POLL_INTERVAL_MS: "100",
   };
 }

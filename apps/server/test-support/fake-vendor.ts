@@ -1,11 +1,15 @@
-// A vendor's API for tests: a real HTTPS server on 127.0.0.1 with a certificate from a throwaway
-// CA made for it, answering what each test scripts (JSON, a hang, a redirect, an endless body, a
-// dropped connection) and recording what it was sent. The server's outbound code is pointed at
-// it with OUTBOUND_ALLOWED_HOSTS (`vendor.host`) and trusts it through the CA in `vendor.caPem`,
-// which production would get from NODE_EXTRA_CA_CERTS. Nothing here leaves this machine.
+// A vendor's API for tests: a server on 127.0.0.1, over TLS with a certificate from a throwaway
+// CA made for it (or plain HTTP, `tls: false`, for a sender that rewrites every vendor URL to the
+// fake), answering what each test scripts and recording what it was sent. Two ways to script it:
+// `on("POST /path", handler)` per route, and `handle`, the one handler for every request no route
+// takes (SugarCRM's token endpoint and Freshservice's agents/me are ready-made: `fakeSugarcrm`,
+// `freshserviceAnswer`). A handler returns an answer to be sent as JSON, or writes the answer
+// itself (a hang, a redirect, an endless body, a dropped connection) and returns nothing.
 //
+// The server's outbound code is pointed at it with OUTBOUND_ALLOWED_HOSTS (`vendor.host`) and
+// trusts it through the CA in `vendor.caPem`, which production would get from NODE_EXTRA_CA_CERTS.
 // The certificates come from `selfsigned` (pure JavaScript over Node's WebCrypto): no openssl
-// binary on PATH, no files on disk, the same on every machine that runs the tests.
+// binary on PATH, no files on disk, the same on every machine. Nothing here leaves this machine.
 import {
   createServer as createHttpServer,
   type IncomingHttpHeaders,
@@ -15,19 +19,38 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { generate } from "selfsigned";
 
 export interface RecordedRequest {
   method: string;
+  /** The host the request was meant for: the sender's `x-original-host` when it names one, else the Host header. */
+  host: string;
   /** Path and query, as sent. */
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
 }
 
-/** Answers one request; the request's body has been read into `request.body` already. */
-export type VendorHandler = (request: RecordedRequest, response: ServerResponse) => void;
+/** An answer the vendor sends as JSON. */
+export interface FakeAnswer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Answers one request, whose body has been read into `request.body` already: returns the answer
+ * to send as JSON, or writes it on `response` itself and returns nothing (or never answers: a
+ * vendor that hangs).
+ */
+export type VendorHandler = (
+  request: RecordedRequest,
+  response: ServerResponse,
+) => FakeAnswer | undefined | void | Promise<FakeAnswer | undefined | void>;
+
+/** A handler that writes its answer on the response itself (what the ready-made ones below are; a handler may call one). */
+export type WritingHandler = (request: RecordedRequest, response: ServerResponse) => void;
 
 export interface FakeVendor {
   /** `127.0.0.1:port`: the entry for the guard's allowed hosts (OUTBOUND_ALLOWED_HOSTS). */
@@ -40,35 +63,42 @@ export interface FakeVendor {
   caPem: string;
   /** Every request received, in order. */
   requests: RecordedRequest[];
-  /** Scripts `"METHOD /path"` (path without the query); other requests get a 404 JSON answer. */
+  /** Scripts `"METHOD /path"` (path without the query); a request no route takes goes to `handle`. */
   on(route: string, handler: VendorHandler): void;
+  /** Answers every request no route takes; may be replaced at any time. Default: a 404 JSON answer. */
+  handle: VendorHandler;
   close(): Promise<void>;
 }
 
 export interface FakeVendorOptions {
-  /** Plain HTTP instead of HTTPS (for the allowed-hosts case). Default: TLS. */
+  /** Plain HTTP instead of HTTPS (for the allowed-hosts case, and senders that rewrite vendor URLs to it). Default: TLS. */
   tls?: boolean;
   /** More DNS names the certificate is valid for, besides `localhost`. */
   names?: readonly string[];
+  /** The first `handle`. */
+  handle?: VendorHandler;
 }
+
+const noSuchRoute: VendorHandler = () => ({ status: 404, body: { error: "no such route" } });
 
 export async function startFakeVendor(options: FakeVendorOptions = {}): Promise<FakeVendor> {
   const { caPem, key, cert } = await throwawayCertificate(options.names ?? []);
   const routes = new Map<string, VendorHandler>();
-  const requests: RecordedRequest[] = [];
   const listener = (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
+      const originalHost = request.headers["x-original-host"];
       const recorded: RecordedRequest = {
         method: request.method ?? "",
+        host: typeof originalHost === "string" ? originalHost : (request.headers.host ?? ""),
         path: request.url ?? "",
         headers: request.headers,
         body: Buffer.concat(chunks).toString("utf8"),
       };
-      requests.push(recorded);
-      const handler = routes.get(`${recorded.method} ${recorded.path.split("?")[0]}`) ?? answerJson(404, { error: "no such route" });
-      handler(recorded, response);
+      vendor.requests.push(recorded);
+      const handler = routes.get(`${recorded.method} ${recorded.path.split("?")[0]}`) ?? vendor.handle;
+      void Promise.resolve(handler(recorded, response)).then((answer) => answer && sendAnswer(response, answer));
     });
   };
   const tls = options.tls ?? true;
@@ -77,39 +107,45 @@ export async function startFakeVendor(options: FakeVendorOptions = {}): Promise<
   server.on("clientError", (_error, socket: Socket) => socket.destroy());
   const port = await listenOnLoopback(server);
   const origin = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
-  return {
+  const vendor: FakeVendor = {
     host: `127.0.0.1:${port}`,
     port,
     origin,
     url: (path) => new URL(path, origin),
     caPem,
-    requests,
+    requests: [],
     on: (route, handler) => void routes.set(route, handler),
+    handle: options.handle ?? noSuchRoute,
     close: () => closeServer(server),
+  };
+  return vendor;
+}
+
+/** Answers `status` with `body` as JSON, written on the response (so a handler may call it and return nothing). */
+export function answerJson(status: number, body: unknown, headers: Record<string, string> = {}): WritingHandler {
+  return (_request, response) => {
+    sendAnswer(response, { status, body, headers });
   };
 }
 
-/** Answers `status` with `body` as JSON. */
-export function answerJson(status: number, body: unknown, headers: Record<string, string> = {}): VendorHandler {
-  return (_request, response) => {
-    response.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
-  };
+function sendAnswer(response: ServerResponse, answer: FakeAnswer): void {
+  response.writeHead(answer.status, { "content-type": "application/json", ...answer.headers }).end(JSON.stringify(answer.body));
 }
 
 /** Reads the request and never answers: the connection stays open until the client gives up. */
-export function hang(): VendorHandler {
+export function hang(): WritingHandler {
   return () => undefined;
 }
 
 /** Answers a redirect to `location`. */
-export function redirectTo(location: string, status = 302): VendorHandler {
+export function redirectTo(location: string, status = 302): WritingHandler {
   return (_request, response) => {
     response.writeHead(status, { location }).end();
   };
 }
 
 /** Answers 200 and sends bytes for as long as the client reads them: a body with no end. */
-export function endlessBody(): VendorHandler {
+export function endlessBody(): WritingHandler {
   return (_request, response) => {
     const chunk = Buffer.alloc(16 * 1024, "x");
     response.writeHead(200, { "content-type": "text/plain" });
@@ -123,9 +159,50 @@ export function endlessBody(): VendorHandler {
 }
 
 /** Drops the connection without answering. */
-export function closeSocket(): VendorHandler {
+export function closeSocket(): WritingHandler {
   return (_request, response) => {
     response.socket?.destroy();
+  };
+}
+
+export const goodPassword = "g00d-Passw0rd";
+
+/** Freshservice's GET /api/v2/agents/me: accepts the good password, refuses any other as Freshservice does. */
+export function freshserviceAnswer(request: RecordedRequest): FakeAnswer {
+  const [, credentials = ""] = /^Basic (.+)$/.exec(String(request.headers.authorization ?? "")) ?? [];
+  const [, password] = Buffer.from(credentials, "base64").toString("utf8").split(":");
+  if (request.path === "/api/v2/agents/me" && password === goodPassword) return { status: 200, body: { agent: { id: 1 } } };
+  return { status: 401, body: { code: "access_denied", message: "You are not authorized to perform this action." } };
+}
+
+/** SugarCRM's /rest/v10/oauth2/token: the password grant and the refresh-token grant, tokens it remembers. */
+export function fakeSugarcrm(options: { expiresIn: number }) {
+  const refreshTokens = new Set<string>();
+  const issued: { accessToken: string; refreshToken: string }[] = [];
+  const issue = (): FakeAnswer => {
+    const tokens = { accessToken: randomBytes(12).toString("hex"), refreshToken: randomBytes(12).toString("hex") };
+    issued.push(tokens);
+    refreshTokens.add(tokens.refreshToken);
+    return {
+      status: 200,
+      body: { access_token: tokens.accessToken, refresh_token: tokens.refreshToken, expires_in: options.expiresIn, token_type: "bearer" },
+    };
+  };
+  return {
+    issued,
+    /** Makes every refresh token issued so far unusable (an administrator revoked the sessions). */
+    revokeAll: () => refreshTokens.clear(),
+    answer(request: RecordedRequest): FakeAnswer {
+      const grant = JSON.parse(request.body || "{}") as Record<string, string>;
+      if (request.path !== "/rest/v10/oauth2/token") return { status: 404, body: { error: "not_found" } };
+      if (grant.grant_type === "password") {
+        return grant.password === goodPassword
+          ? issue()
+          : { status: 401, body: { error: "need_login", error_message: "You must specify a valid username and password." } };
+      }
+      if (grant.grant_type === "refresh_token" && refreshTokens.delete(grant.refresh_token ?? "")) return issue();
+      return { status: 400, body: { error: "invalid_grant", error_message: "Invalid refresh token" } };
+    },
   };
 }
 

@@ -1,10 +1,18 @@
 // The fake vendor itself, checked with Node's own https client (not the guard under test): its
 // certificate is trusted with its CA and refused without, routes answer what they script, and
-// requests are recorded.
+// requests are recorded; what no route takes goes to the one handler, whose answer is sent as JSON.
 import { request as httpsRequest } from "node:https";
 import { connect as tlsConnect } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
-import { answerJson, redirectTo, startFakeVendor, startSilentListener, type FakeVendor } from "./fake-vendor.js";
+import {
+  answerJson,
+  freshserviceAnswer,
+  goodPassword,
+  redirectTo,
+  startFakeVendor,
+  startSilentListener,
+  type FakeVendor,
+} from "./fake-vendor.js";
 
 function get(url: URL, ca: string | undefined, body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
@@ -62,6 +70,21 @@ describe("fake vendor", () => {
     expect((await get(vendor.url("/nowhere"), vendor.caPem)).status).toBe(404);
     const moved = await get(vendor.url("/moved"), vendor.caPem);
     expect(moved).toMatchObject({ status: 302, headers: { location: "https://127.0.0.2/elsewhere" } });
+  });
+
+  it("sends what no route takes to its handler, which may be replaced, and records the host the request was meant for", async () => {
+    vendor = await startFakeVendor({ tls: false, handle: freshserviceAnswer });
+    const agent = (password: string) =>
+      fetch(vendor!.url("/api/v2/agents/me"), {
+        headers: { authorization: `Basic ${Buffer.from(`a:${password}`).toString("base64")}`, "x-original-host": "acme.freshservice.com" },
+      });
+    expect((await agent(goodPassword)).status).toBe(200);
+    expect((await agent("wrong")).status).toBe(401);
+    vendor.handle = () => Promise.resolve({ status: 503, body: { message: "maintenance" } });
+    const down = await agent(goodPassword);
+    expect({ status: down.status, body: await down.json() }).toEqual({ status: 503, body: { message: "maintenance" } });
+    expect(vendor.origin).toBe(`http://127.0.0.1:${vendor.port}`);
+    expect(vendor.requests.map((r) => r.host)).toEqual(Array(3).fill("acme.freshservice.com"));
   });
 
   it("a silent listener accepts a connection and never finishes a TLS handshake", async () => {

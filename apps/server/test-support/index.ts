@@ -1,0 +1,27 @@
+// @instances-api/server/test-support: the doubles of the outside world, for the server's tests and
+// tests/e2e, in one place: a vendor's API (over TLS by default, scripted per route or with one
+// handler, SugarCRM's and Freshservice's answers ready-made), a receiver of events, and endpoints
+// that fail a TLS client in each way. All listen on 127.0.0.1 only. Built to dist/test-support
+// beside the server, and kept out of its tarball (package.json "files").
+export {
+  answerJson,
+  closeSocket,
+  endlessBody,
+  fakeSugarcrm,
+  freshserviceAnswer,
+  goodPassword,
+  hang,
+  redirectTo,
+  startFakeVendor,
+  startSilentListener,
+  type FakeAnswer,
+  type FakeVendor,
+  type FakeVendorOptions,
+  type RecordedRequest,
+  type SilentListener,
+  type VendorHandler,
+  type WritingHandler,
+} from "./fake-vendor.js";
+export { eventEnv, startEventReceiver, type Behaviour, type EventReceiver, type Received } from "./event-receiver.js";
+export * as unansweringEndpoints from "./unanswering-endpoints.js";
+export type { Endpoint } from "./unanswering-endpoints.js";
