@@ -70,6 +70,10 @@ export interface VendorTimingConfig {
   refreshLeaseMs: number;
   /** How much later a refresh that failed (other than a refusal: the vendor down, too slow) is tried again. */
   refreshRetryMs: number;
+  /** Token refreshes under way at once on a replica. */
+  refreshConcurrency: number;
+  /** Of those, at most this many of one organization's: a tenant whose vendor hangs holds no more. */
+  refreshPerOrganization: number;
 }
 
 export const defaultVendorTiming: Readonly<VendorTimingConfig> = Object.freeze({
@@ -77,6 +81,8 @@ export const defaultVendorTiming: Readonly<VendorTimingConfig> = Object.freeze({
   refreshPollMs: 1_000,
   refreshLeaseMs: 60_000,
   refreshRetryMs: 60_000,
+  refreshConcurrency: 32,
+  refreshPerOrganization: 4,
 });
 
 /** How events are delivered: how long a receiver has, when to retry, when to give up. */
@@ -212,6 +218,8 @@ function parseVendorTiming(env: NodeJS.ProcessEnv): Readonly<VendorTimingConfig>
     refreshPollMs: positiveInteger("REFRESH_POLL_MS", env.REFRESH_POLL_MS, d.refreshPollMs),
     refreshLeaseMs: positiveInteger("REFRESH_LEASE_MS", env.REFRESH_LEASE_MS, d.refreshLeaseMs),
     refreshRetryMs: positiveInteger("REFRESH_RETRY_MS", env.REFRESH_RETRY_MS, d.refreshRetryMs),
+    refreshConcurrency: positiveInteger("REFRESH_CONCURRENCY", env.REFRESH_CONCURRENCY, d.refreshConcurrency),
+    refreshPerOrganization: positiveInteger("REFRESH_PER_ORGANIZATION", env.REFRESH_PER_ORGANIZATION, d.refreshPerOrganization),
   });
 }
 

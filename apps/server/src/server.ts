@@ -147,6 +147,8 @@ export async function startServer({
       logger,
       pollMs: config.vendor.refreshPollMs,
       leaseMs: config.vendor.refreshLeaseMs,
+      concurrency: config.vendor.refreshConcurrency,
+      perOrganization: config.vendor.refreshPerOrganization,
     });
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;

@@ -3,20 +3,33 @@
 // than wait for each other, and a row claimed (its lease running) is not due for anyone else.
 import type pg from "pg";
 import { guarded } from "../database/postgres.js";
-import type { DueRefresh, OneClaim, RefreshStore } from "./refresh-store.js";
+import { anyOrganization, type DueRefresh, type OneClaim, type RefreshStore } from "./refresh-store.js";
 
 export function postgresRefreshStore(pool: pg.Pool): RefreshStore {
   return {
-    claimDue: (owner, now, leaseMs, limit) =>
+    claimDue: (owner, now, leaseMs, limit, { perOrganization, skip } = anyOrganization) =>
       guarded(async () => {
+        // Every organization with a due refresh, then its earliest few, locked (a window function
+        // cannot be); then the first of every organization, the second..., up to the limit.
+        const share = Math.min(perOrganization, limit);
         const { rows } = await pool.query<DueRefresh>(
-          `UPDATE instances SET refresh_claimed_by = $1, refresh_claimed_until = $2
-           WHERE id IN (SELECT id FROM instances
-                        WHERE refresh_due_at <= $3 AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $3)
-                        ORDER BY refresh_due_at LIMIT $4
-                        FOR UPDATE SKIP LOCKED)
+          `WITH waiting AS (SELECT DISTINCT organization_id FROM instances
+                            WHERE refresh_due_at <= $3 AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $3)
+                              AND NOT (organization_id = ANY ($5::bigint[]))),
+                due AS (SELECT d.id, d.organization_id, d.refresh_due_at FROM waiting,
+                          LATERAL (SELECT id, organization_id, refresh_due_at FROM instances
+                                   WHERE organization_id = waiting.organization_id AND refresh_due_at <= $3
+                                     AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $3)
+                                   ORDER BY refresh_due_at, id LIMIT $6
+                                   FOR UPDATE SKIP LOCKED) d),
+                picked AS (SELECT id FROM (SELECT id, refresh_due_at,
+                                                  row_number() OVER (PARTITION BY organization_id ORDER BY refresh_due_at, id) AS turn
+                                           FROM due) numbered
+                           ORDER BY turn, refresh_due_at LIMIT $4)
+           UPDATE instances SET refresh_claimed_by = $1, refresh_claimed_until = $2
+           WHERE id IN (SELECT id FROM picked)
            RETURNING organization_id AS "organizationId", id`,
-          [owner, now + leaseMs, now, limit],
+          [owner, now + leaseMs, now, limit, skip, share],
         );
         return rows;
       }),

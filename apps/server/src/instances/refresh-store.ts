@@ -11,8 +11,12 @@ export interface DueRefresh {
 }
 
 export interface RefreshStore {
-  /** Claims up to `limit` refreshes due at `now` that nobody holds, for `owner`, until `now + leaseMs`. */
-  claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<DueRefresh[]>;
+  /**
+   * Claims up to `limit` refreshes due at `now` that nobody holds, for `owner`, until `now + leaseMs`:
+   * shared round-robin across organizations (each organization's earliest first, at most
+   * `fairness.perOrganization` of one), none of the organizations in `fairness.skip`.
+   */
+  claimDue(owner: string, now: number, leaseMs: number, limit: number, fairness?: ClaimFairness): Promise<DueRefresh[]>;
   /** Gives one claim of `owner`'s back. */
   release(owner: string, id: number): Promise<void>;
   /** Gives every claim of `owner`'s back; how many there were. */
@@ -25,5 +29,15 @@ export interface RefreshStore {
   /** Holds `owner`'s claim on an instance until `until` (a cool-down), or releases it when `until` is null. */
   holdUntil(owner: string, id: number, until: number | null): Promise<void>;
 }
+
+export interface ClaimFairness {
+  /** At most this many of one organization's refreshes per claim. */
+  perOrganization: number;
+  /** Organizations whose refreshes are not claimed now (those already at their share on this replica). */
+  skip: readonly number[];
+}
+
+/** With no fairness asked for: any number of one organization's, none skipped. */
+export const anyOrganization: ClaimFairness = { perOrganization: Number.MAX_SAFE_INTEGER, skip: [] };
 
 export type OneClaim = { claimed: true } | { claimed: false; heldUntil: number } | { claimed: false; gone: true };

@@ -1,14 +1,20 @@
 // Due refreshes on SQLite. One writer at a time: a claim is a single UPDATE, so two refreshers
 // on the same file (two processes) cannot claim the same row.
 import type { SqliteDatabase } from "../database/sqlite.js";
-import type { DueRefresh, RefreshStore } from "./refresh-store.js";
+import { anyOrganization, type DueRefresh, type RefreshStore } from "./refresh-store.js";
 
 export function sqliteRefreshStore(db: SqliteDatabase): RefreshStore {
+  // Each organization's due refreshes numbered from its earliest; the claim takes the first of
+  // every organization, then the second..., so that one with many due rows waits its turn.
   const claim = db.prepare(
     `UPDATE instances SET refresh_claimed_by = @owner, refresh_claimed_until = @until
-     WHERE id IN (SELECT id FROM instances
-                  WHERE refresh_due_at <= @now AND (refresh_claimed_until IS NULL OR refresh_claimed_until < @now)
-                  ORDER BY refresh_due_at LIMIT @limit)
+     WHERE id IN (SELECT id FROM (SELECT id, refresh_due_at,
+                                         row_number() OVER (PARTITION BY organization_id ORDER BY refresh_due_at, id) AS turn
+                                  FROM instances
+                                  WHERE refresh_due_at <= @now AND (refresh_claimed_until IS NULL OR refresh_claimed_until < @now)
+                                    AND organization_id NOT IN (SELECT value FROM json_each(@skip)))
+                  WHERE turn <= @perOrganization
+                  ORDER BY turn, refresh_due_at LIMIT @limit)
      RETURNING organization_id AS organizationId, id`,
   );
   const release = db.prepare(
@@ -26,9 +32,10 @@ export function sqliteRefreshStore(db: SqliteDatabase): RefreshStore {
   const hold = db.prepare("UPDATE instances SET refresh_claimed_until = ? WHERE id = ? AND refresh_claimed_by = ?");
   // Async, so that SQLite's errors (a damaged or vanished file) reject rather than throw.
   return {
-    claimDue: async (owner, now, leaseMs, limit) => {
+    claimDue: async (owner, now, leaseMs, limit, fairness = anyOrganization) => {
       await Promise.resolve();
-      return claim.all({ owner, until: now + leaseMs, now, limit }) as DueRefresh[];
+      const { perOrganization, skip } = fairness;
+      return claim.all({ owner, until: now + leaseMs, now, limit, perOrganization, skip: JSON.stringify(skip) }) as DueRefresh[];
     },
     release: async (owner, id) => {
       await Promise.resolve();

@@ -97,6 +97,27 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
       await storage.instances.update(bob.organizationId, due.id, undefined, { refreshDueAt: null });
     });
 
+    it("shares due refreshes round-robin across organizations, at most a share of one, skipping those asked", async () => {
+      const now = 1_500_000_000_000; // before every other test's due times
+      const greedy = await storage.accounts.createAccount(hashes("greedy"));
+      const modest = await storage.accounts.createAccount(hashes("modest"));
+      // The greedy organization's ten refreshes are all due before the modest one's.
+      const greedyIds: number[] = [];
+      for (let i = 0; i < 10; i++) greedyIds.push((await created(greedy, { provisioning: "{}", refreshDueAt: now - 100 + i })).id);
+      const modestId = (await created(modest, { provisioning: "{}", refreshDueAt: now - 1 })).id;
+      const fair = { perOrganization: 2, skip: [] };
+      const first = await storage.refreshes.claimDue("fair", now, 1_000, 3, fair);
+      expect(first.map((c) => c.id).sort()).toEqual([greedyIds[0], greedyIds[1], modestId].sort());
+      // Skipped: the greedy organization gets nothing more, however early its rows.
+      expect(await storage.refreshes.claimDue("fair", now, 1_000, 5, { perOrganization: 2, skip: [greedy.organizationId] })).toEqual([]);
+      expect((await storage.refreshes.claimDue("fair", now, 1_000, 5, fair)).map((c) => c.id)).toEqual([greedyIds[2], greedyIds[3]]);
+      await storage.refreshes.releaseAll("fair");
+      for (const id of [...greedyIds, modestId]) {
+        const organizationId = id === modestId ? modest.organizationId : greedy.organizationId;
+        await storage.instances.update(organizationId, id, undefined, { refreshDueAt: null });
+      }
+    });
+
     it("lists oldest first, filtered by every tag and by connector, from a cursor", async () => {
       const org = await storage.accounts.createAccount(hashes("lister"));
       const a = await created(org, { tags: ["red", "blue"] });

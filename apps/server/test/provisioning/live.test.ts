@@ -2,6 +2,7 @@
 // sender): accepted and refused credentials, a vendor down then back (an Idempotency-Key retry
 // checks again), a vendor that hangs (504, nothing stored), an address the sender refuses, and
 // SugarCRM's tokens: issued, refreshed before they expire, and a refused refresh.
+import { defaultVendorTiming } from "../../src/config.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { until } from "../support/until.js";
@@ -32,7 +33,7 @@ beforeAll(async () => {
     config: {
       provisioning: "live",
       verifyMinIntervalMs: 0,
-      vendor: { timeoutMs: 500, refreshPollMs: 50, refreshLeaseMs: 5_000, refreshRetryMs: 300 },
+      vendor: { ...defaultVendorTiming, timeoutMs: 500, refreshPollMs: 50, refreshLeaseMs: 5_000, refreshRetryMs: 300 },
     },
     provisioning: { outbound: loopbackSender(() => vendor.port) },
   });

@@ -99,6 +99,8 @@ describe("a replica that stops", () => {
       logger: a.server.logger,
       pollMs: 3_600_000,
       leaseMs: 600_000,
+      concurrency: 8,
+      perOrganization: 8,
     });
     expect(await failing.runDue()).toBe(1);
     // Claimed for ten minutes: the other replica finds nothing due.
