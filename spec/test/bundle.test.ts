@@ -42,6 +42,7 @@ describe("the bundle", () => {
       "createInstance",
       "deleteInstance",
       "getConnector",
+      "getCurrentInstance",
       "getInstance",
       "listConnectors",
       "listInstanceDeliveries",

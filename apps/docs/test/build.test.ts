@@ -37,6 +37,7 @@ describe("the built docs", () => {
       "createInstance",
       "deleteInstance",
       "getConnector",
+      "getCurrentInstance",
       "getInstance",
       "listConnectors",
       "listInstanceDeliveries",

@@ -15,6 +15,24 @@ describe("readSamples", () => {
     expect(curl).toMatch(/^curl -i 'http:\/\/localhost:3000\/your_moms\/api-v2\/instances\/123'/);
   });
 
+  it("shows a sample that builds its own client (one with an instance token) as it is, with its Element header in curl", () => {
+    const { typescript, curl } = readSamples("getCurrentInstance");
+    expect(typescript).toMatch(/^import \{ createInstancesClient \} from "@instances-api\/client";/);
+    expect(typescript).toContain('instanceToken: "<INSERT_INSTANCE_TOKEN>"');
+    expect(typescript).toContain('.GET("/instance")');
+    expect(typescript).not.toContain("./client.js");
+    expect(curl).toMatch(/^curl -i 'http:\/\/localhost:3000\/your_moms\/api-v2\/instance'/m);
+    expect(curl).toContain("Element <INSERT_INSTANCE_TOKEN>");
+  });
+
+  it("refuses a sample that neither imports the shared client nor builds its own", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "docs-samples-"));
+    writeFileSync(path.join(dir, "client.ts"), "export const client = 1;\n");
+    writeFileSync(path.join(dir, "getInstance.ts"), "console.log(1);\n");
+    writeFileSync(path.join(dir, "getInstance.sh"), "curl x\n");
+    expect(() => readSamples("getInstance", dir)).toThrow(/must start with import \{ client \}.*or build its own client/);
+  });
+
   it("names the file to add when a sample is missing", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "docs-samples-"));
     writeFileSync(path.join(dir, "client.ts"), "export const client = 1;\n");

@@ -1,9 +1,10 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
 //   1. security headers (helmet, no-store), request id and the log line, CORS (when set)
 //   2. /healthz
-//   3. before the validator, under the base path: the caller authenticated (failed guesses
-//      throttled per address), the per-organization limit (when set), a trailing slash refused,
-//      then, for a known caller only, the JSON body (1 MB at most); the query kept as sent
+//   3. before the validator, under the base path: the caller authenticated, with the instance an
+//      `Element` token names (failed guesses throttled per address), the per-organization limit
+//      (when set), a trailing slash refused, then, for a known caller only, the JSON body (1 MB
+//      at most); the query kept as sent
 //   4. the spec's validator (routing, security, requests, responses), HEAD beside each GET
 //   5. a request it refused: its verdict translated, in one place (http/validator-verdict.ts)
 //   6. a request it let through, under the base path: the query as sent again (nested keys
@@ -19,8 +20,8 @@ import * as OpenApiValidator from "express-openapi-validator";
 import type { Logger } from "pino";
 import type { SpecDocument } from "@instances-api/spec-tools";
 import { AuthenticationThrottle } from "./accounts/authentication-throttle.js";
-import { authenticateCaller, securityHandler } from "./accounts/authentication.js";
-import type { AccountStore } from "./accounts/store.js";
+import { authenticateCaller, elementSecurityHandler, securityHandler } from "./accounts/authentication.js";
+import type { AccountStore, InstanceTokenStore } from "./accounts/store.js";
 import type { ConnectorRegistry } from "./connectors/registry.js";
 import { connectorsRouter } from "./connectors/routes.js";
 import { answerSpecViolation, errorHandler, notFound } from "./http/error-handler.js";
@@ -47,6 +48,8 @@ export interface AppOptions {
   spec: SpecDocument;
   registry: ConnectorRegistry;
   accounts: AccountStore;
+  /** Where the instance an `Element` token names is found (the instances' store). */
+  instanceTokens: InstanceTokenStore;
   instances: InstanceOperations;
   deliveries: DeliveriesService;
   logger: Logger;
@@ -85,7 +88,7 @@ export function createApp(options: AppOptions): express.Express {
       apiSpec: withHeadOperations(spec) as never,
       validateRequests: { allErrors: false, coerceTypes: false },
       validateResponses: validateResponses ? { allErrors: false, onError: answerSpecViolation } : false,
-      validateSecurity: { handlers: { UserOrganization: securityHandler() } },
+      validateSecurity: { handlers: { UserOrganization: securityHandler(), UserOrganizationElement: elementSecurityHandler() } },
       ignorePaths: (path: string) => !path.startsWith(`${basePath}/`) && path !== basePath,
       validateFormats: true,
       ajvFormats: { mode: "full" },
@@ -102,9 +105,9 @@ export function createApp(options: AppOptions): express.Express {
 const routerOptions = { caseSensitive: true, strict: true } as const;
 
 /** Step 3: who is calling, how often, and (for a known caller only) what they sent. */
-function beforeValidation({ accounts, rateLimits }: AppOptions): express.Router {
+function beforeValidation({ accounts, instanceTokens, rateLimits }: AppOptions): express.Router {
   const router = express.Router(routerOptions);
-  router.use(authenticateCaller(accounts, new AuthenticationThrottle(rateLimits.authenticationFailuresPerMinute)));
+  router.use(authenticateCaller(accounts, instanceTokens, new AuthenticationThrottle(rateLimits.authenticationFailuresPerMinute)));
   if (rateLimits.requestsPerMinutePerOrganization !== undefined)
     router.use(limitOrganizationRequests(rateLimits.requestsPerMinutePerOrganization));
   router.use(refuseTrailingSlash(), jsonBody(), keepQueryAsSent());

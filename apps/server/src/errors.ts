@@ -86,7 +86,9 @@ export class InvalidRequestError extends ApiError {
 }
 
 export class UnauthorizedError extends ApiError {
-  constructor(message = "The Authorization header must be: User <user secret>, Organization <organization secret>") {
+  constructor(
+    message = "The Authorization header must be: User <user secret>, Organization <organization secret>[, Element <instance token>]",
+  ) {
     super(401, problemType("unauthorized"), "Unauthorized", message);
   }
 }

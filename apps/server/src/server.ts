@@ -125,6 +125,7 @@ export async function startServer({
       spec,
       registry,
       accounts: storage.accounts,
+      instanceTokens: storage.instances,
       instances,
       deliveries: deliveriesService({
         instanceExists: async (organizationId, id) => (await storage.instances.get(organizationId, id)) !== undefined,

@@ -13,19 +13,34 @@ export interface InstancesClientOptions {
   baseUrl: string;
   userSecret: string;
   organizationSecret: string;
+  /**
+   * An instance's token (as its create, or its last token rotation, answered it): every request
+   * then carries it as the header's `Element` part, and `GET /instance` answers that instance.
+   */
+  instanceToken?: string;
   /** A fetch implementation; the global one by default. */
   fetch?: ClientOptions["fetch"];
 }
 
-/** The header the API authenticates with: `User <user secret>, Organization <organization secret>`. */
-export function authorizationHeader(userSecret: string, organizationSecret: string): string {
-  return `User ${userSecret}, Organization ${organizationSecret}`;
+/**
+ * The header the API authenticates with: `User <user secret>, Organization <organization secret>`,
+ * and with an instance's token `, Element <instance token>` after it (the form that names that instance).
+ */
+export function authorizationHeader(userSecret: string, organizationSecret: string, instanceToken?: string): string {
+  const account = `User ${userSecret}, Organization ${organizationSecret}`;
+  return instanceToken === undefined ? account : `${account}, Element ${instanceToken}`;
 }
 
 /** An openapi-fetch client for the API, with the Authorization header set on every request. */
-export function createInstancesClient({ baseUrl, userSecret, organizationSecret, fetch }: InstancesClientOptions): InstancesClient {
+export function createInstancesClient({
+  baseUrl,
+  userSecret,
+  organizationSecret,
+  instanceToken,
+  fetch,
+}: InstancesClientOptions): InstancesClient {
   const client = createClient<paths>({ baseUrl, ...(fetch ? { fetch } : {}) });
-  const authorization = authorizationHeader(userSecret, organizationSecret);
+  const authorization = authorizationHeader(userSecret, organizationSecret, instanceToken);
   client.use({
     onRequest({ request }) {
       request.headers.set("Authorization", authorization);

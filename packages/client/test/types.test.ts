@@ -88,6 +88,17 @@ export async function f() {
 `;
 mustCompile.push("secrets-masked-in-responses");
 
+sources["current-instance"] = `${header}declare const client: InstancesClient;
+export async function f() {
+  const { data, error } = await client.GET("/instance");
+  if (error) return error.message;
+  const instance: Instance = data;
+  const masked: "********" | undefined = data.configuration?.password;
+  return [instance.id, masked];
+}
+`;
+mustCompile.push("current-instance");
+
 sources["secrets-not-readable"] =
   `${header}declare const i: Instance;\nexport const secret: "hunter2" | undefined = i.configuration?.password;\n`;
 mustNotCompile.push(["secrets-not-readable", /Type '"\*\*\*\*\*\*\*\*"' is not assignable to type '"hunter2"'/]);

@@ -1,5 +1,6 @@
 // The client against the real reference server: every connector created from the spec's example
-// requests, filtered and paged lists, update, token rotation, delete, and typed errors.
+// requests, filtered and paged lists, update, token rotation, a client holding an instance token,
+// delete, and typed errors.
 import { readCreateExamples } from "@instances-api/spec-tools";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -72,6 +73,28 @@ describe("the client", () => {
     expect(deleted.response.status).toBe(204);
     const gone = await client.GET("/instances/{id}", { params: { path: { id } } });
     expect(gone.error).toMatchObject({ status: 404 });
+  });
+
+  it("speaks for one instance with its token: GET /instance answers it, until the token is rotated", async () => {
+    const created = await client.POST("/instances", {
+      body: { your_mom: { key: "taxify" }, configuration: { "api.key": "k" }, name: "Held by its token" },
+    });
+    const { id, token } = created.data!;
+    const forInstance = (instanceToken: string) =>
+      createInstancesClient({
+        baseUrl: reference.server.apiUrl,
+        userSecret: reference.userSecret,
+        organizationSecret: reference.organizationSecret,
+        instanceToken,
+      });
+
+    const current = await forInstance(token!).GET("/instance");
+    expect(current.data).toMatchObject({ id, name: "Held by its token", configuration: { "api.key": "********" } });
+
+    await client.POST("/instances/{id}/token", { params: { path: { id } } });
+    const rotatedAway = await forInstance(token!).GET("/instance");
+    expect(rotatedAway.response.status).toBe(401);
+    expect(rotatedAway.error?.message).toMatch(/Element token is not valid/);
   });
 
   it("reads a typed 400 that names the missing entries", async () => {

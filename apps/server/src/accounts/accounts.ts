@@ -1,9 +1,10 @@
 // Accounts: creating an organization with its first user, listing them, rotating their secrets,
-// and knowing the caller from the `Authorization: User <secret>, Organization <secret>` header.
+// and knowing the caller from the `Authorization: User <secret>, Organization <secret>` header
+// (with `, Element <instance token>` after it, the caller's instance too).
 import { UnauthorizedError } from "../errors.js";
 import { hashSecret, newSecret, sameHash } from "../secrets/tokens.js";
 import { DuplicateOrganizationNameError, UnknownOrganizationError } from "./errors.js";
-import type { AccountStore, Caller, OrganizationSummary } from "./store.js";
+import type { AccountStore, Caller, InstanceTokenStore, OrganizationSummary } from "./store.js";
 
 export interface NewAccount {
   organizationId: number;
@@ -101,8 +102,27 @@ export async function rotateAccountSecrets(store: AccountStore, organizationId: 
   };
 }
 
-// The seeds' form, with any spacing around the comma: `User <secret>, Organization <secret>`.
-const headerForm = /^\s*User\s+([^\s,]+)\s*,\s*Organization\s+([^\s,]+)\s*$/;
+// The seeds' form, with any spacing around the commas: `User <secret>, Organization <secret>`,
+// and Cloud Elements' form, which names one of the organization's instances by its token:
+// `User <secret>, Organization <secret>, Element <instance token>`.
+const headerForm = /^(\s*User\s+([^\s,]+)\s*,\s*Organization\s+([^\s,]+)\s*)(?:,\s*Element\s+([^\s,]+)\s*)?$/;
+
+/** What an Authorization header carries: the account's secrets and, in the Element form, an instance token. */
+export interface Credentials {
+  /** The header's account part (all before `, Element`), exactly as sent: the account cache's key. */
+  accountPart: string;
+  userSecret: string;
+  organizationSecret: string;
+  instanceToken?: string;
+}
+
+/** The header's credentials, or undefined when it is missing or not in one of the two forms. */
+export function parseAuthorization(header: string | undefined): Credentials | undefined {
+  const [, accountPart, userSecret, organizationSecret, instanceToken] = headerForm.exec(header ?? "") ?? [];
+  if (!accountPart || !userSecret || !organizationSecret) return undefined;
+  const account = { accountPart, userSecret, organizationSecret };
+  return instanceToken === undefined ? account : { ...account, instanceToken };
+}
 
 /**
  * How long a server may go on letting in a header that authenticated, after its secrets were
@@ -113,8 +133,9 @@ const headerForm = /^\s*User\s+([^\s,]+)\s*,\s*Organization\s+([^\s,]+)\s*$/;
 export const authenticationCacheTtlMilliseconds = 10_000;
 
 /**
- * A short memory of headers that authenticated, keyed by the SHA-256 of the header: a repeated
- * caller costs one hash instead of two and a database lookup. Only successes are kept, for
+ * A short memory of accounts that authenticated, keyed by the SHA-256 of the header's account
+ * part: a repeated caller costs one hash instead of two and a database lookup. The Element part
+ * is never kept here (authentication.ts says why). Only successes are kept, for
  * `authenticationCacheTtlMilliseconds` from the lookup's start (so a secret rotated meanwhile is
  * let in no longer than that after its rotation), and at most so many.
  */
@@ -141,20 +162,38 @@ export class AuthenticationCache {
   }
 }
 
-/** The key under which a header's caller is remembered: the header's SHA-256. */
-export function authenticationCacheKey(header: string): string {
-  return hashSecret(header).toString("base64");
+/**
+ * The key under which an account is remembered: the SHA-256 of the header's account part as sent
+ * (so that a spelling the server has not seen is looked up in the database: after a rotation,
+ * refused at once), never of the Element part, which is not cached.
+ */
+export function authenticationCacheKey({ accountPart }: Credentials): string {
+  return hashSecret(accountPart).toString("base64");
 }
 
-/** The caller the header names, or UnauthorizedError. Secrets are compared as hashes, in constant time. */
-export async function lookUpCaller(store: AccountStore, header: string | undefined): Promise<Caller> {
-  const [, userSecret, organizationSecret] = headerForm.exec(header ?? "") ?? [];
-  if (!userSecret || !organizationSecret) throw new UnauthorizedError();
-  const userHash = hashSecret(userSecret);
-  const organizationHash = hashSecret(organizationSecret);
+/** The account the credentials name, or UnauthorizedError. Secrets are compared as hashes, in constant time. */
+export async function lookUpCaller(store: AccountStore, credentials: Credentials | undefined): Promise<Caller> {
+  if (!credentials) throw new UnauthorizedError();
+  const userHash = hashSecret(credentials.userSecret);
+  const organizationHash = hashSecret(credentials.organizationSecret);
   const found = await store.findCaller(userHash, organizationHash);
   if (!found || !sameHash(found.userSecretHash, userHash) || !sameHash(found.organizationSecretHash, organizationHash)) {
     throw new UnauthorizedError("The user and organization secrets do not match an account");
   }
   return { organizationId: found.organizationId, userId: found.userId };
+}
+
+/**
+ * The id of the caller's instance whose token this is, or UnauthorizedError: a wrong token, one
+ * rotated away, a deleted instance's and another organization's instance's all read the same, so
+ * that a 401 never tells whether a token exists elsewhere. One indexed read of the token's hash,
+ * within the caller's organization, then compared in constant time.
+ */
+export async function lookUpInstanceToken(store: InstanceTokenStore, caller: Caller, instanceToken: string): Promise<number> {
+  const tokenHash = hashSecret(instanceToken);
+  const found = await store.findByTokenHash(caller.organizationId, tokenHash);
+  if (!found || !sameHash(found.tokenHash, tokenHash)) {
+    throw new UnauthorizedError("The Element token is not valid: it names no instance of this organization");
+  }
+  return found.id;
 }

@@ -1,17 +1,33 @@
 // Authentication, once per request and before the body is read: authenticateCaller() finds the
-// caller from the Authorization header (from the cache, else one indexed read) and keeps the
-// outcome on res.locals. Valid credentials are always let in; unknown ones count against the
-// client address and get 429 once it has spent its failures (authentication-throttle.ts states
-// the rule). Otherwise the outcome is kept without answering, so
-// that an unknown path still gets 404 and a wrong method 405 from the validator. The body parser
-// reads and parses a body only for an authenticated caller (an anonymous 1 MB body costs no
-// parse). The validator's security step (the spec's UserOrganization scheme) then only reads the
-// outcome, and the routes read the caller with callerOf(req).
+// caller from the Authorization header (the account from the cache, else one indexed read; the
+// instance of an `Element` part always with one indexed read) and keeps the outcome on
+// res.locals. Valid credentials are always let in; unknown ones (a wrong Element token included)
+// count against the client address and get 429 once it has spent its failures
+// (authentication-throttle.ts states the rule). Otherwise the outcome is kept without answering,
+// so that an unknown path still gets 404 and a wrong method 405 from the validator. The body
+// parser reads and parses a body only for an authenticated caller (an anonymous 1 MB body costs
+// no parse). The validator's security step (the spec's UserOrganization and
+// UserOrganizationElement schemes) then only reads the outcome, and the routes read the caller
+// with callerOf(req).
+//
+// Why the Element part is never cached: a token rotation (POST /instances/{id}/token) must stop
+// the old token at once, on every replica. A cache in each process cannot learn of a rotation
+// made on another replica without a channel between them, and any time-to-live would let a
+// rotated token in for that long. The read it saves is one lookup of a 32-byte hash in an index
+// scoped by organization, far cheaper than the request it guards; the account part, which only
+// the CLI rotates, stays cached as before (its bound is in the README).
 import type { Request, RequestHandler, Response } from "express";
-import { ApiError, TooManyRequestsError } from "../errors.js";
-import { AuthenticationCache, authenticationCacheKey, lookUpCaller } from "./accounts.js";
+import { ApiError, TooManyRequestsError, UnauthorizedError } from "../errors.js";
+import {
+  AuthenticationCache,
+  authenticationCacheKey,
+  lookUpCaller,
+  lookUpInstanceToken,
+  parseAuthorization,
+  type Credentials,
+} from "./accounts.js";
 import { AuthenticationThrottle } from "./authentication-throttle.js";
-import type { AccountStore, Caller } from "./store.js";
+import type { AccountStore, Caller, InstanceTokenStore } from "./store.js";
 
 interface AuthenticationLocals {
   caller?: Caller;
@@ -24,16 +40,20 @@ const localsOf = (res: Response) => res.locals as AuthenticationLocals;
 /** A failure that is the caller's (wrong or missing secrets: 401), not the server's (the database away). */
 const isCallersFault = (error: unknown): error is ApiError => error instanceof ApiError && error.status === 401;
 
-export function authenticateCaller(store: AccountStore, throttle: AuthenticationThrottle): RequestHandler {
+export function authenticateCaller(
+  store: AccountStore,
+  instanceTokens: InstanceTokenStore,
+  throttle: AuthenticationThrottle,
+): RequestHandler {
   const cache = new AuthenticationCache();
-  // Lookups in flight, by header: concurrent requests of one caller share one read.
+  // Account lookups in flight, by key: concurrent requests of one caller share one read.
   const inFlight = new Map<string, Promise<Caller>>();
 
-  const lookUp = (header: string | undefined, key: string | undefined): Promise<Caller> => {
+  const lookUpAccount = (credentials: Credentials | undefined, key: string | undefined): Promise<Caller> => {
     const running = key === undefined ? undefined : inFlight.get(key);
     if (running) return running;
     const startedAt = Date.now(); // before the read: a rotation after it is let in at most the cache's time after itself
-    const lookup = lookUpCaller(store, header);
+    const lookup = lookUpCaller(store, credentials);
     if (key !== undefined) {
       inFlight.set(key, lookup);
       void lookup
@@ -46,17 +66,25 @@ export function authenticateCaller(store: AccountStore, throttle: Authentication
     return lookup;
   };
 
+  // The instance is read by each request itself, never from a cache nor from another request's
+  // read in flight (which may have started before a rotation this request comes after).
+  const lookUp = async (credentials: Credentials | undefined, key: string | undefined, cached: Caller | undefined): Promise<Caller> => {
+    const account = cached ?? (await lookUpAccount(credentials, key));
+    if (credentials?.instanceToken === undefined) return account;
+    return { ...account, instanceId: await lookUpInstanceToken(instanceTokens, account, credentials.instanceToken) };
+  };
+
   return (req, res, next) => {
-    const header = req.get("Authorization");
-    const key = header === undefined ? undefined : authenticationCacheKey(header);
+    const credentials = parseAuthorization(req.get("Authorization"));
+    const key = credentials && authenticationCacheKey(credentials);
     const cached = key === undefined ? undefined : cache.get(key);
-    if (cached) {
+    if (cached && credentials?.instanceToken === undefined) {
       localsOf(res).caller = cached;
       return next();
     }
     void (async () => {
       try {
-        localsOf(res).caller = await lookUp(header, key);
+        localsOf(res).caller = await lookUp(credentials, key, cached);
       } catch (error) {
         localsOf(res).authenticationFailure = error;
         // Only the caller's failures count (the database away is the server's).
@@ -78,16 +106,41 @@ export function isAuthenticated(res: Response): boolean {
   return localsOf(res).caller !== undefined;
 }
 
-/** The handler of the spec's UserOrganization scheme, for the validator: the outcome kept above. */
-export function securityHandler() {
+const needsInstanceToken =
+  "This operation needs the instance token: Authorization: User <user secret>, Organization <organization secret>, Element <instance token>";
+
+/**
+ * Why the validator's security step refused the request, as the caller should read it (the
+ * validator's own 401 says only "unauthorized"): the caller's failure kept above (wrong secrets,
+ * a wrong Element token), or, for a known caller, that the operation needs the Element form.
+ */
+export function authenticationRefusal(res: Response): ApiError {
+  const { caller, authenticationFailure } = localsOf(res);
+  if (isCallersFault(authenticationFailure)) return authenticationFailure;
+  return new UnauthorizedError(caller ? needsInstanceToken : undefined);
+}
+
+/** A handler of a security scheme of the spec, for the validator: whether the outcome kept above satisfies it. */
+function handlerFor(satisfies: (caller: Caller) => boolean) {
   return (req: Request): boolean => {
-    const { caller, authenticationFailure } = localsOf(req.res!);
-    if (caller) return true;
-    if (isCallersFault(authenticationFailure)) throw authenticationFailure;
+    const res = req.res!;
+    const { caller, authenticationFailure } = localsOf(res);
+    if (caller && satisfies(caller)) return true;
+    if (caller || isCallersFault(authenticationFailure)) throw authenticationRefusal(res);
     // The validator turns any other error of a security handler into a 401 or a 500; the real
     // one (the database unreachable: 503; a fault) is restored after it.
     throw Object.assign(new Error("authentication could not be done"), { status: 500 });
   };
+}
+
+/** The handler of the spec's UserOrganization scheme: any known caller (with an Element part or without). */
+export function securityHandler() {
+  return handlerFor(() => true);
+}
+
+/** The handler of the spec's UserOrganizationElement scheme: a caller whose header named one of its instances. */
+export function elementSecurityHandler() {
+  return handlerFor((caller) => caller.instanceId !== undefined);
 }
 
 /**
@@ -103,4 +156,11 @@ export function callerOf(req: Request): Caller {
   const caller = req.res && localsOf(req.res).caller;
   if (!caller) throw new Error("no authenticated caller: the route is not behind the security check");
   return caller;
+}
+
+/** The caller of an operation behind the UserOrganizationElement scheme, with the instance its token names. */
+export function instanceCallerOf(req: Request): Caller & { instanceId: number } {
+  const caller = callerOf(req);
+  if (caller.instanceId === undefined) throw new Error("no instance token: the route is not behind the Element security check");
+  return { ...caller, instanceId: caller.instanceId };
 }

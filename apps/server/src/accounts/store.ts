@@ -1,7 +1,13 @@
-// Where organizations and users are kept: only the hashes of their secrets.
+// Where organizations and users are kept: only the hashes of their secrets. And what authentication
+// needs of the instances' store to know the instance an `Element` token names.
 export interface Caller {
   organizationId: number;
   userId: number;
+  /**
+   * The instance the Authorization header's `Element <instance token>` part names, when it has
+   * one (authentication sets it; no account store does).
+   */
+  instanceId?: number;
 }
 
 export interface NewAccountHashes {
@@ -44,4 +50,12 @@ export interface AccountStore {
     organizationSecretHash: Buffer,
     userSecretHash: (userId: number) => Buffer,
   ): Promise<{ organizationName: string; userIds: number[] } | undefined>;
+}
+
+/**
+ * Where an instance is found by the hash of its token, within one organization: the instances'
+ * store, with one indexed read. Only the instance's id and the hash it holds come back.
+ */
+export interface InstanceTokenStore {
+  findByTokenHash(organizationId: number, tokenHash: Buffer): Promise<{ id: number; tokenHash: Buffer } | undefined>;
 }

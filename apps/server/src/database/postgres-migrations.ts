@@ -114,4 +114,10 @@ export const postgresMigrations: Migration[] = [
       ALTER TABLE event_deliveries ADD COLUMN retired_secrets TEXT;
     `,
   },
+  {
+    version: 7,
+    name: "instances by their token's hash, within an organization",
+    // As SQLite's migration 7.
+    sql: "CREATE INDEX instances_by_token ON instances (organization_id, token_hash);",
+  },
 ];

@@ -129,4 +129,12 @@ export const sqliteMigrations: Migration[] = [
       ALTER TABLE event_deliveries ADD COLUMN retired_secrets TEXT;
     `,
   },
+  {
+    version: 7,
+    name: "instances by their token's hash, within an organization",
+    // How an `Authorization: ..., Element <instance token>` header finds its instance: one read of
+    // this index for every such request (the Element part is never cached: a rotation must stop
+    // the old token at once, on every replica).
+    sql: "CREATE INDEX instances_by_token ON instances (organization_id, token_hash);",
+  },
 ];

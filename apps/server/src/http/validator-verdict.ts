@@ -1,7 +1,9 @@
 // The validator's verdict on a request it refused, translated in this one place into the error
 // the caller should see. In order:
 //   1. authentication that failed on the server's side (the database away) is that failure (a
-//      503), not the 500 the validator gives a security handler that threw;
+//      503), not the 500 the validator gives a security handler that threw; a 401 says why the
+//      caller was refused (wrong secrets, a wrong Element token, an operation that needs one),
+//      where the validator's says only "unauthorized";
 //   2. the request's own error, held back until the validator had routed it (a malformed or
 //      oversized body, text that cannot be stored), beats the validator's complaint about the
 //      same request, unless that complaint is about routing or authentication (404, 405, 401);
@@ -10,7 +12,7 @@
 //      ones), by the registry. Only a body the validator refused is checked again: a valid one
 //      is never validated twice.
 import type { ErrorRequestHandler, Request } from "express";
-import { serverSideAuthenticationFailure } from "../accounts/authentication.js";
+import { authenticationRefusal, serverSideAuthenticationFailure } from "../accounts/authentication.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import { ApiError } from "../errors.js";
 import { heldBackRequestError } from "./json-body.js";
@@ -30,6 +32,7 @@ export function translateValidatorVerdict(registry: ConnectorRegistry): ErrorReq
   const translated = (error: ValidatorError, req: Request): unknown => {
     const serverSide = serverSideAuthenticationFailure(req.res!);
     if (serverSide !== undefined) return serverSide;
+    if (error.status === 401) return authenticationRefusal(req.res!);
     const own = heldBackRequestError(req);
     if (own !== undefined && !isRoutingOrAuthentication(error.status)) return own;
     const validatorRefusedBody =

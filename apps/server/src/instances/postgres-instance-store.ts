@@ -88,6 +88,15 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
 
     get: (organizationId, id) => guarded(async () => await selectOne(pool, organizationId, id).then((row) => row && toRecord(row))),
 
+    findByTokenHash: (organizationId, tokenHash) =>
+      guarded(async () => {
+        const { rows } = await pool.query<{ id: number; tokenHash: Buffer }>(
+          'SELECT id, token_hash AS "tokenHash" FROM instances WHERE organization_id = $1 AND token_hash = $2',
+          [organizationId, tokenHash],
+        );
+        return rows[0];
+      }),
+
     list: ({ organizationId, tags, connectorKey, afterId, limit }) =>
       guarded(async () => {
         const conditions = ["organization_id = $1", "id > $2"];

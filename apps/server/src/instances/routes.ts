@@ -1,8 +1,9 @@
-// HTTP for /instances: reads the request (already validated against the spec), calls the
-// operation its operationId names, writes the status, headers and body. No SQL and no rules here.
+// HTTP for /instances and /instance: reads the request (already validated against the spec),
+// calls the operation its operationId names, writes the status, headers and body. No SQL and no
+// rules here.
 import { Router, type Request, type Response } from "express";
 import type { CreateInstanceBody, UpdateInstanceRequest } from "../api-types.js";
-import { callerOf } from "../accounts/authentication.js";
+import { callerOf, instanceCallerOf } from "../accounts/authentication.js";
 import { parseIntegerParameter } from "../http/parameters-as-sent.js";
 import type { InstanceOperations, InstanceResult } from "./operations/index.js";
 
@@ -59,6 +60,10 @@ export function instancesRouter(instances: InstanceOperations): Router {
 
   router.get("/instances/:id", async (req, res) => {
     send(res, await instances.getInstance(callerOf(req), instanceId(req)));
+  });
+
+  router.get("/instance", async (req, res) => {
+    send(res, await instances.getCurrentInstance(instanceCallerOf(req)));
   });
 
   router.patch("/instances/:id", async (req, res) => {

@@ -65,6 +65,7 @@ export function sqliteInstanceStore(
      RETURNING ${columns}`,
   );
   const selectOne = db.prepare(`SELECT ${columns} FROM instances WHERE organization_id = ? AND id = ?`);
+  const selectByToken = db.prepare('SELECT id, token_hash AS "tokenHash" FROM instances WHERE organization_id = ? AND token_hash = ?');
   const selectIdempotent = db.prepare(
     "SELECT request_hash AS requestHash, response AS sealedResponse, created_at AS createdAt FROM idempotency_keys WHERE organization_id = ? AND key = ?",
   );
@@ -139,6 +140,8 @@ export function sqliteInstanceStore(
       const row = selectOne.get(organizationId, id) as Row | undefined;
       return Promise.resolve(row && toRecord(row));
     },
+    findByTokenHash: (organizationId, tokenHash) =>
+      Promise.resolve(selectByToken.get(organizationId, tokenHash) as { id: number; tokenHash: Buffer } | undefined),
     list: ({ organizationId, tags, connectorKey, afterId, limit }: ListQuery) => {
       const conditions = ["organization_id = ?", "id > ?"];
       const params: unknown[] = [organizationId, afterId];

@@ -99,6 +99,11 @@ export interface InstanceStore {
     followUps?: FollowUps,
   ): Promise<{ created: Written } | { replay: StoredIdempotentResponse }>;
   get(organizationId: number, id: number): Promise<InstanceRecord | undefined>;
+  /**
+   * The organization's instance whose token has this hash (its id and the hash as stored), read
+   * through the index on (organization_id, token_hash): how an `Element` token is authenticated.
+   */
+  findByTokenHash(organizationId: number, tokenHash: Buffer): Promise<{ id: number; tokenHash: Buffer } | undefined>;
   /** Oldest first (by id). */
   list(query: ListQuery): Promise<InstanceRecord[]>;
   /** Applies the changes if the instance is at `expectedVersion` (any version when undefined). */

@@ -70,6 +70,18 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
       expect(await storage.instances.get(bob.organizationId, record.id)).toBeUndefined();
     });
 
+    it("finds an instance by its token's hash, only in its organization, and only while the hash is current", async () => {
+      const tokenHash = randomBytes(32);
+      const record = await created(alice, { tokenHash });
+      expect(await storage.instances.findByTokenHash(alice.organizationId, tokenHash)).toEqual({ id: record.id, tokenHash });
+      expect(await storage.instances.findByTokenHash(bob.organizationId, tokenHash)).toBeUndefined();
+      expect(await storage.instances.findByTokenHash(alice.organizationId, randomBytes(32))).toBeUndefined();
+      const rotatedHash = randomBytes(32);
+      await storage.instances.update(alice.organizationId, record.id, undefined, { tokenHash: rotatedHash });
+      expect(await storage.instances.findByTokenHash(alice.organizationId, tokenHash)).toBeUndefined();
+      expect(await storage.instances.findByTokenHash(alice.organizationId, rotatedHash)).toEqual({ id: record.id, tokenHash: rotatedHash });
+    });
+
     it("keeps an instance's provisioning state and refresh time, and changes them", async () => {
       const record = await created(alice, { provisioning: '{"valid":true}', refreshDueAt: 1_700_000_000_000 });
       expect(record).toMatchObject({ provisioning: '{"valid":true}', refreshDueAt: 1_700_000_000_000 });

@@ -7,6 +7,7 @@ import type { CheckOutboundUrl } from "../notifications.js";
 import type { VendorLease } from "../vendor-lease.js";
 import { createInstance } from "./createInstance.js";
 import { deleteInstance } from "./deleteInstance.js";
+import { getCurrentInstance } from "./getCurrentInstance.js";
 import { getInstance } from "./getInstance.js";
 import { listInstances, type ListRequest } from "./listInstances.js";
 import { refreshInstanceTokens } from "./refreshInstanceTokens.js";
@@ -36,6 +37,7 @@ export function instanceOperations(deps: InstanceOperationsDeps) {
       createInstance(deps, caller, body, idempotencyKey),
     listInstances: (caller: Caller, request: ListRequest) => listInstances(deps, caller, request),
     getInstance: (caller: Caller, id: number) => getInstance(deps, caller, id),
+    getCurrentInstance: (caller: Caller & { instanceId: number }) => getCurrentInstance(deps, caller),
     updateInstance: (caller: Caller, id: number, patch: UpdateInstanceRequest, ifMatch: string | undefined) =>
       updateInstance(deps, caller, id, patch, ifMatch),
     replaceInstance: (caller: Caller, id: number, body: CreateInstanceBody, ifMatch: string | undefined) =>

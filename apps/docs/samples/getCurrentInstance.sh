@@ -1,0 +1,3 @@
+# The instance token: as the instance's create (or its last token rotation) answered it
+curl -i 'http://localhost:3000/your_moms/api-v2/instance' \
+  -H 'Authorization: User <INSERT_USER_SECRET>, Organization <INSERT_ORGANIZATION_SECRET>, Element <INSERT_INSTANCE_TOKEN>'
