@@ -15,7 +15,11 @@ export interface InstancesClientOptions {
   organizationSecret: string;
   /**
    * An instance's token (as its create, or its last token rotation, answered it): every request
-   * then carries it as the header's `Element` part, and `GET /instance` answers that instance.
+   * then carries it as the header's `Element` part, and `GET /instance` answers that instance. The
+   * token names the instance; it does not confine the client to it (the organization's secrets
+   * still act for the organization). Once the token is rotated or the instance deleted, every
+   * request of this client is refused (401): keep a client without it for the organization's own
+   * calls, a token rotation among them.
    */
   instanceToken?: string;
   /** A fetch implementation; the global one by default. */
@@ -28,7 +32,11 @@ export interface InstancesClientOptions {
  */
 export function authorizationHeader(userSecret: string, organizationSecret: string, instanceToken?: string): string {
   const account = `User ${userSecret}, Organization ${organizationSecret}`;
-  return instanceToken === undefined ? account : `${account}, Element ${instanceToken}`;
+  if (instanceToken === undefined) return account;
+  // An empty token (an unset variable passed as "") or one with a space or comma would make a header
+  // the server cannot read, and every request of the client a failed authentication.
+  if (!/^[^\s,]+$/.test(instanceToken)) throw new TypeError("instanceToken must be an instance's token: not empty, no space or comma");
+  return `${account}, Element ${instanceToken}`;
 }
 
 /** An openapi-fetch client for the API, with the Authorization header set on every request. */

@@ -26,6 +26,14 @@ describe("the Authorization header", () => {
     expect(authorizationHeader("user", "organization", instanceToken)).toBe(want);
   });
 
+  it.each([
+    ['empty (an unset variable passed as "")', ""],
+    ["with a space", "abc def"],
+    ["with a comma", "abc,def"],
+  ])("refuses an instance token %s rather than send a header the server cannot read", (_name, instanceToken) => {
+    expect(() => authorizationHeader("user", "organization", instanceToken)).toThrow(/instanceToken must be/);
+  });
+
   it("carries the instance token as its Element part on every request, GET /instance among them", async () => {
     const { client, requests } = recordingClient("cPPwym+pwr26Koz=");
     const { data } = await client.GET("/instance");
