@@ -95,6 +95,10 @@ export interface EventDeliveryConfig {
   retryHorizonSeconds: number;
   /** How often each replica looks for due deliveries (besides right after each write). */
   pollIntervalMs: number;
+  /** Deliveries in flight at once on a replica. */
+  concurrency: number;
+  /** Of those, at most this many of one organization's: a tenant whose receivers hang holds no more. */
+  perOrganization: number;
 }
 
 export const defaultEventDelivery: Readonly<EventDeliveryConfig> = Object.freeze({
@@ -102,6 +106,8 @@ export const defaultEventDelivery: Readonly<EventDeliveryConfig> = Object.freeze
   firstRetryMs: 5_000,
   retryHorizonSeconds: 86_400,
   pollIntervalMs: 1_000,
+  concurrency: 16,
+  perOrganization: 4,
 });
 
 /** PROVISIONING: `sandbox` simulates each vendor's check offline, `live` calls the vendor, `off` checks nothing. */
@@ -208,6 +214,8 @@ function parseEventDelivery(env: NodeJS.ProcessEnv): Readonly<EventDeliveryConfi
     firstRetryMs: positiveInteger("EVENT_FIRST_RETRY_MS", env.EVENT_FIRST_RETRY_MS, d.firstRetryMs),
     retryHorizonSeconds: positiveInteger("EVENT_RETRY_HORIZON_SECONDS", env.EVENT_RETRY_HORIZON_SECONDS, d.retryHorizonSeconds),
     pollIntervalMs: positiveInteger("EVENT_POLL_INTERVAL_MS", env.EVENT_POLL_INTERVAL_MS, d.pollIntervalMs),
+    concurrency: positiveInteger("EVENT_CONCURRENCY", env.EVENT_CONCURRENCY, d.concurrency),
+    perOrganization: positiveInteger("EVENT_PER_ORGANIZATION", env.EVENT_PER_ORGANIZATION, d.perOrganization),
   });
 }
 

@@ -97,6 +97,8 @@ export async function startServer({
       retry: { firstRetryMs: config.events.firstRetryMs, horizonMs: config.events.retryHorizonSeconds * 1000 },
       deliveryTimeoutMs: config.events.deliveryTimeoutMs,
       pollIntervalMs: config.events.pollIntervalMs,
+      concurrency: config.events.concurrency,
+      perOrganization: config.events.perOrganization,
     });
     const instances = instanceOperations({
       store: storage.instances,

@@ -135,3 +135,28 @@ function captureRefusal(read: () => unknown): Error {
   }
   throw new Error("expected a refusal");
 }
+
+describe("vendor timing settings", () => {
+  it("default to a 10 s vendor timeout, a look for due refreshes every second, a minute's lease and retry, 32 under way, 4 of one organization", () => {
+    expect(readConfig({}).vendor).toEqual({
+      timeoutMs: 10_000,
+      refreshPollMs: 1_000,
+      refreshLeaseMs: 60_000,
+      refreshRetryMs: 60_000,
+      refreshConcurrency: 32,
+      refreshPerOrganization: 4,
+    });
+  });
+
+  it.each([
+    ["VENDOR_TIMEOUT_MS", "timeoutMs"],
+    ["REFRESH_POLL_MS", "refreshPollMs"],
+    ["REFRESH_LEASE_MS", "refreshLeaseMs"],
+    ["REFRESH_RETRY_MS", "refreshRetryMs"],
+    ["REFRESH_CONCURRENCY", "refreshConcurrency"],
+    ["REFRESH_PER_ORGANIZATION", "refreshPerOrganization"],
+  ])("read %s, and refuse a bad one naming it", (name, field) => {
+    expect(readConfig({ [name]: "7" }).vendor).toMatchObject({ [field]: 7 });
+    expect(() => readConfig({ [name]: "0" })).toThrow(new RegExp(`${name} must be a positive whole number`));
+  });
+});

@@ -27,7 +27,9 @@ export interface DispatcherOptions {
   /** How often to look for due deliveries besides the cues after each write. */
   pollIntervalMs: number;
   /** Deliveries in flight at once, across instances. */
-  concurrency?: number;
+  concurrency: number;
+  /** Of those, at most this many of one organization's: a tenant whose receivers hang holds no more. */
+  perOrganization: number;
 }
 
 export interface Dispatcher {
@@ -46,7 +48,8 @@ export const settledDeliveriesKeptMs = 30 * 24 * 3_600_000;
 const pruneEveryMs = 3_600_000;
 
 export function eventDispatcher(options: DispatcherOptions): Dispatcher {
-  const { store, send, secretBox, logger, retry, deliveryTimeoutMs, pollIntervalMs, concurrency = 16 } = options;
+  const { store, send, secretBox, logger, retry, deliveryTimeoutMs, pollIntervalMs, concurrency, perOrganization } = options;
+  const byOrganization = new Map<number, number>();
   const owner = randomUUID();
   const inFlight = new Set<Promise<void>>();
   let stopped = true;
@@ -111,8 +114,12 @@ export function eventDispatcher(options: DispatcherOptions): Dispatcher {
       logger.warn({ err: error, webhookId: delivery.webhookId }, "could not record an event delivery; it will be tried again"),
     );
     inFlight.add(running);
+    byOrganization.set(delivery.organizationId, (byOrganization.get(delivery.organizationId) ?? 0) + 1);
     void running.finally(() => {
       inFlight.delete(running);
+      const left = (byOrganization.get(delivery.organizationId) ?? 1) - 1;
+      if (left > 0) byOrganization.set(delivery.organizationId, left);
+      else byOrganization.delete(delivery.organizationId);
       if (!stopped) void claim(); // this instance's next event may be due now
     });
   }
@@ -129,9 +136,13 @@ export function eventDispatcher(options: DispatcherOptions): Dispatcher {
         const room = concurrency - inFlight.size;
         if (stopped || room <= 0) break;
         const now = Date.now();
-        const claimed = await store.claimDue(owner, now, now + deliveryTimeoutMs + leaseMarginMs, room);
+        // One delivery of each organization per round, none of those at their share: round after
+        // round until the room is full or nothing more is due.
+        const skip = [...byOrganization].filter(([, count]) => count >= perOrganization).map(([organizationId]) => organizationId);
+        const fairness = { perOrganization: 1, skip };
+        const claimed = await store.claimDue(owner, now, now + deliveryTimeoutMs + leaseMarginMs, room, fairness);
         for (const delivery of claimed) track(delivery);
-        if (claimed.length === room) claimAgain = true;
+        if (claimed.length > 0) claimAgain = true;
       } while (claimAgain);
     } catch (error) {
       logger.warn({ err: error }, "could not claim due event deliveries; trying again later");

@@ -4,6 +4,7 @@
 // delivers the rows. Nothing here knows the instance beyond its ids.
 import { randomBytes } from "../secrets/random-bytes.js";
 import type { InstanceBody } from "../api-types.js";
+import type { ClaimFairness } from "../database/claim-fairness.js";
 
 export const eventTypes = [
   "instance.created",
@@ -88,9 +89,11 @@ export interface AttemptOutcome {
 export interface EventStore {
   /**
    * Leases up to `limit` due deliveries to `owner` until `leaseUntil`: for each instance only its
-   * oldest pending one (events go out in order), and none another replica holds.
+   * oldest pending one (events go out in order), and none another replica holds; shared
+   * round-robin across organizations (at most `fairness.perOrganization` of one, none of
+   * `fairness.skip`).
    */
-  claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<Delivery[]>;
+  claimDue(owner: string, now: number, leaseUntil: number, limit: number, fairness?: ClaimFairness): Promise<Delivery[]>;
   /** Records an attempt, if `owner` still holds the lease. */
   recordAttempt(id: number, owner: string, outcome: AttemptOutcome): Promise<void>;
   /** An instance's deliveries, newest first. */

@@ -3,6 +3,7 @@
 // LOCKED`: two replicas claiming at once take different rows, and a row leased by one is not due
 // for the other until its lease runs out (a replica that died mid-attempt).
 import type pg from "pg";
+import { anyOrganization } from "../database/claim-fairness.js";
 import { guarded } from "../database/postgres.js";
 import {
   deliveryColumns,
@@ -73,17 +74,28 @@ export const postgresEventWriter: PostgresEventWriter = {
 
 export function postgresEventStore(pool: pg.Pool): EventStore {
   return {
-    claimDue: (owner, now, leaseUntil, limit) =>
+    claimDue: (owner, now, leaseUntil, limit, { perOrganization, skip } = anyOrganization) =>
       guarded(async () => {
+        // Each waiting organization's earliest heads (the oldest pending delivery of an instance),
+        // locked (a window function cannot be); then the first of every organization, the second...
         const { rows } = await pool.query<Delivery>(
-          `UPDATE event_deliveries SET lease_owner = $1, lease_until = $3 WHERE id IN (
-             SELECT d.id FROM event_deliveries d
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until <= $2)
-               AND d.id = (SELECT min(e.id) FROM event_deliveries e WHERE e.instance_id = d.instance_id AND e.status = 'pending')
-             ORDER BY d.next_attempt_at, d.id LIMIT $4
-             FOR UPDATE SKIP LOCKED)
+          `WITH waiting AS (SELECT DISTINCT organization_id FROM event_deliveries
+                            WHERE status = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                              AND NOT (organization_id = ANY ($5::bigint[]))),
+                heads AS (SELECT h.id, h.organization_id, h.next_attempt_at FROM waiting,
+                            LATERAL (SELECT d.id, d.organization_id, d.next_attempt_at FROM event_deliveries d
+                                     WHERE d.organization_id = waiting.organization_id AND d.status = 'pending'
+                                       AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until <= $2)
+                                       AND d.id = (SELECT min(e.id) FROM event_deliveries e WHERE e.instance_id = d.instance_id AND e.status = 'pending')
+                                     ORDER BY d.next_attempt_at, d.id LIMIT $6
+                                     FOR UPDATE SKIP LOCKED) h),
+                picked AS (SELECT id FROM (SELECT id, next_attempt_at,
+                                                  row_number() OVER (PARTITION BY organization_id ORDER BY next_attempt_at, id) AS turn
+                                           FROM heads) numbered
+                           ORDER BY turn, next_attempt_at, id LIMIT $4)
+           UPDATE event_deliveries SET lease_owner = $1, lease_until = $3 WHERE id IN (SELECT id FROM picked)
            RETURNING ${deliveryColumns}`,
-          [owner, now, leaseUntil, limit],
+          [owner, now, leaseUntil, limit, skip, Math.min(perOrganization, limit)],
         );
         return rows.sort((a, b) => a.id - b.id);
       }),

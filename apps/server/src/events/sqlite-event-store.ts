@@ -1,6 +1,7 @@
 // The event outbox on SQLite. The writer runs inside the instance store's transaction (the group
 // commit's work, so an acknowledged write has its event on disk with it); the dispatcher's claims
 // and results are single statements, each its own transaction.
+import { anyOrganization } from "../database/claim-fairness.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
 import {
   deliveryColumns,
@@ -15,12 +16,18 @@ import {
 } from "./outbox.js";
 
 // The oldest pending delivery of each instance that is due and not leased: events go out in
-// order per instance, and one instance's stuck delivery holds back none of another's.
+// order per instance, and one instance's stuck delivery holds back none of another's. Shared
+// round-robin across organizations: the first head of every organization, then the second...
 const dueHeads = `
-  SELECT d.id FROM event_deliveries d
-  WHERE d.status = 'pending' AND d.next_attempt_at <= :now AND (d.lease_until IS NULL OR d.lease_until <= :now)
-    AND d.id = (SELECT min(e.id) FROM event_deliveries e WHERE e.instance_id = d.instance_id AND e.status = 'pending')
-  ORDER BY d.next_attempt_at, d.id LIMIT :limit`;
+  SELECT id FROM (
+    SELECT d.id, d.next_attempt_at,
+           row_number() OVER (PARTITION BY d.organization_id ORDER BY d.next_attempt_at, d.id) AS turn
+    FROM event_deliveries d
+    WHERE d.status = 'pending' AND d.next_attempt_at <= :now AND (d.lease_until IS NULL OR d.lease_until <= :now)
+      AND d.id = (SELECT min(e.id) FROM event_deliveries e WHERE e.instance_id = d.instance_id AND e.status = 'pending')
+      AND d.organization_id NOT IN (SELECT value FROM json_each(:skip)))
+  WHERE turn <= :perOrganization
+  ORDER BY turn, next_attempt_at, id LIMIT :limit`;
 
 // A delivery dropped while its attempt was in flight stays dropped, with its reason, unless that
 // attempt delivered it.
@@ -79,8 +86,8 @@ export function sqliteEventStore(db: SqliteDatabase): EventStore {
   );
   const prune = db.prepare("DELETE FROM event_deliveries WHERE status <> 'pending' AND created_at < ?");
   return {
-    claimDue: (owner, now, leaseUntil, limit) => {
-      const rows = claim.all({ owner, now, leaseUntil, limit }) as Delivery[];
+    claimDue: (owner, now, leaseUntil, limit, { perOrganization, skip } = anyOrganization) => {
+      const rows = claim.all({ owner, now, leaseUntil, limit, perOrganization, skip: JSON.stringify(skip) }) as Delivery[];
       return Promise.resolve(rows.sort((a, b) => a.id - b.id));
     },
     recordAttempt: (id, owner, outcome: AttemptOutcome) => {

@@ -3,7 +3,8 @@
 // than wait for each other, and a row claimed (its lease running) is not due for anyone else.
 import type pg from "pg";
 import { guarded } from "../database/postgres.js";
-import { anyOrganization, type DueRefresh, type OneClaim, type RefreshStore } from "./refresh-store.js";
+import { anyOrganization } from "../database/claim-fairness.js";
+import type { DueRefresh, OneClaim, RefreshStore } from "./refresh-store.js";
 
 export function postgresRefreshStore(pool: pg.Pool): RefreshStore {
   return {

@@ -5,6 +5,10 @@
 // The same lease covers a credential check asked for with POST /instances/{id}/verify, so that at
 // most one call to the vendor is in flight per instance, on any replica; after a check the lease
 // is held on a little longer, as the instance's shortest interval between two checks.
+import type { ClaimFairness } from "../database/claim-fairness.js";
+
+export type { ClaimFairness } from "../database/claim-fairness.js";
+
 export interface DueRefresh {
   organizationId: number;
   id: number;
@@ -29,15 +33,5 @@ export interface RefreshStore {
   /** Holds `owner`'s claim on an instance until `until` (a cool-down), or releases it when `until` is null. */
   holdUntil(owner: string, id: number, until: number | null): Promise<void>;
 }
-
-export interface ClaimFairness {
-  /** At most this many of one organization's refreshes per claim. */
-  perOrganization: number;
-  /** Organizations whose refreshes are not claimed now (those already at their share on this replica). */
-  skip: readonly number[];
-}
-
-/** With no fairness asked for: any number of one organization's, none skipped. */
-export const anyOrganization: ClaimFairness = { perOrganization: Number.MAX_SAFE_INTEGER, skip: [] };
 
 export type OneClaim = { claimed: true } | { claimed: false; heldUntil: number } | { claimed: false; gone: true };

@@ -1,7 +1,8 @@
 // Due refreshes on SQLite. One writer at a time: a claim is a single UPDATE, so two refreshers
 // on the same file (two processes) cannot claim the same row.
 import type { SqliteDatabase } from "../database/sqlite.js";
-import { anyOrganization, type DueRefresh, type RefreshStore } from "./refresh-store.js";
+import { anyOrganization } from "../database/claim-fairness.js";
+import type { DueRefresh, RefreshStore } from "./refresh-store.js";
 
 export function sqliteRefreshStore(db: SqliteDatabase): RefreshStore {
   // Each organization's due refreshes numbered from its earliest; the claim takes the first of

@@ -5,13 +5,19 @@
 import { createServer, type AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EventDeliveryConfig } from "../../src/config.js";
+import { defaultEventDelivery, type EventDeliveryConfig } from "../../src/config.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
 import { toReceiver } from "../outbound/outbound-fakes.js";
 
 // Short waits, so the retries happen within a test; generous bounds on every wait for them.
-const events: EventDeliveryConfig = { deliveryTimeoutMs: 1_500, firstRetryMs: 300, retryHorizonSeconds: 600, pollIntervalMs: 100 };
+const events: EventDeliveryConfig = {
+  ...defaultEventDelivery,
+  deliveryTimeoutMs: 1_500,
+  firstRetryMs: 300,
+  retryHorizonSeconds: 600,
+  pollIntervalMs: 100,
+};
 
 let receiver: EventReceiver;
 let t: TestServer;

@@ -116,6 +116,33 @@ describe.each(stores)("the event outbox on %s", (_name, open) => {
     expect(await types(id)).toEqual(["instance.created"]);
   });
 
+  it("shares due deliveries round-robin across organizations, skipping those asked", async () => {
+    const other = await storage.accounts.createAccount({
+      organizationName: "other",
+      organizationSecretHash: randomBytes(32),
+      userSecretHash: randomBytes(32),
+    });
+    const make = async (organizationId: number) => {
+      const outcome = await storage.instances.create(
+        { ...instance(), organizationId },
+        undefined,
+        intent("instance.created", newSigningSecret()),
+      );
+      if (!("created" in outcome)) throw new Error("expected a create");
+      return outcome.created.record.id;
+    };
+    const greedyIds = [await make(caller.organizationId), await make(caller.organizationId), await make(caller.organizationId)];
+    const otherId = await make(other.organizationId);
+    const mine = (claimed: Delivery[]) => claimed.filter((d) => [...greedyIds, otherId].includes(d.instanceId)).map((d) => d.instanceId);
+    const now = Date.now() + 1_000;
+    const fair = (skip: number[]) => ({ perOrganization: 1, skip });
+    // Skipping the greedy organization: only the other's.
+    expect(mine(await storage.events.claimDue("skip", now, now + 60_000, 10, fair([caller.organizationId])))).toEqual([otherId]);
+    // One of an organization's per claim, however many it has due (its oldest, whichever instance).
+    const round = await storage.events.claimDue("fair", now, now + 60_000, 10, fair([other.organizationId]));
+    expect(round.map((d) => d.organizationId)).toEqual([caller.organizationId]);
+  });
+
   it("claims the oldest pending event of each instance only, and nothing leased", async () => {
     const ids: number[] = [];
     for (let i = 0; i < 2; i++) {

@@ -7,14 +7,20 @@ import { startPostgresCluster } from "@instances-api/postgres-cluster";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NewAccount } from "../../src/accounts/accounts.js";
-import type { EventDeliveryConfig, StorageConfig } from "../../src/config.js";
+import { defaultEventDelivery, type EventDeliveryConfig, type StorageConfig } from "../../src/config.js";
 import { deletedReason, type Delivery } from "../../src/events/outbox.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { startEventReceiver, type EventReceiver, type Received } from "../../test-support/event-receiver.js";
 import { toReceiver } from "../outbound/outbound-fakes.js";
 
 // Short waits, so the retries happen within a test; generous bounds on every wait for them.
-const events: EventDeliveryConfig = { deliveryTimeoutMs: 1_500, firstRetryMs: 300, retryHorizonSeconds: 600, pollIntervalMs: 100 };
+const events: EventDeliveryConfig = {
+  ...defaultEventDelivery,
+  deliveryTimeoutMs: 1_500,
+  firstRetryMs: 300,
+  retryHorizonSeconds: 600,
+  pollIntervalMs: 100,
+};
 // Long enough for two retries after a first failure, had there been any.
 const pastRetries = 4 * events.firstRetryMs + 5 * events.pollIntervalMs;
 
