@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `instances-api` command: `serve` runs the server; `accounts create`, `accounts list` and
-// `accounts rotate` manage organizations and their secrets. All read the same environment
+// `accounts rotate` manage organizations and their secrets; no command, or a group without its
+// subcommand, is a usage mistake that lists what there is. All read the same environment
 // (DATA_DIR, DATABASE_URL, ...) and work while a server runs on it. A success is one JSON object
 // on stdout; an error one plain line on stderr and a non-zero exit.
 import { createRequire } from "node:module";
@@ -99,21 +100,29 @@ const accountCommands: Record<string, { usage: string; run: (args: string[]) => 
   list: { usage: usages.accountsList, run: listAccountsCommand },
   rotate: { usage: usages.accountsRotate, run: rotateAccountCommand },
 };
+const accountSubcommands = "create, list or rotate";
 
 async function main(argv: string[]): Promise<void> {
-  const [command = "serve", ...rest] = argv;
+  const [command, ...rest] = argv;
+  // No command is a usage mistake, not `serve`: a server is started only when asked for.
+  if (command === undefined) throw new ConfigError(`a command is needed (serve starts the server)\n${usage}`);
   if (command === "--version" || command === "-v" || command === "version") return void console.log(version);
   if (command === "help" || command === "--help" || command === "-h") return void console.log(usage);
   if (command === "serve" && asksForHelp(rest)) return void console.log(`Usage:\n  ${usages.serve}`);
   if (command === "serve" && rest.length === 0) return serve();
-  if (command === "accounts") {
-    const [subcommand = "", ...args] = rest;
-    const known = Object.hasOwn(accountCommands, subcommand) ? accountCommands[subcommand] : undefined;
-    if (known && asksForHelp(args)) return void console.log(`Usage:\n  ${known.usage}`);
-    if (!known && asksForHelp(rest)) return void console.log(`Usage:\n  ${accountsUsage}`);
-    if (known) return known.run(args);
-  }
+  if (command === "accounts") return accounts(rest);
   throw new ConfigError(`unknown command: ${argv.join(" ")}\n${usage}`);
+}
+
+/** `accounts <subcommand>`; without one, or with one it does not have, the subcommands it has. */
+async function accounts(rest: string[]): Promise<void> {
+  const [subcommand, ...args] = rest;
+  if (subcommand === undefined) throw new ConfigError(`accounts needs a subcommand: ${accountSubcommands}\nUsage:\n  ${accountsUsage}`);
+  const known = Object.hasOwn(accountCommands, subcommand) ? accountCommands[subcommand] : undefined;
+  if (known && asksForHelp(args)) return void console.log(`Usage:\n  ${known.usage}`);
+  if (known) return known.run(args);
+  if (asksForHelp(rest)) return void console.log(`Usage:\n  ${accountsUsage}`);
+  throw new ConfigError(`unknown accounts subcommand: ${subcommand} (it has ${accountSubcommands})\nUsage:\n  ${accountsUsage}`);
 }
 
 // A known reason not to run is one plain line: a bad setting or usage exits 2, a refusal to start

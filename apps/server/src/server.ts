@@ -87,8 +87,6 @@ export async function startServer({
     // Before anything is written: a key that does not open the stored data stops the start here.
     const secretBox = await unlockSecretBox(storage.keyCheck, config.encryptionKey, config.dataDir);
     const registry = new ConnectorRegistry(spec);
-    const account = await createFirstAccount(storage.accounts, "default");
-    if (account) announce(`Created the default account (shown once). Authorization: ${account.authorization}`);
     const dispatcher = eventDispatcher({
       store: storage.events,
       send: outbound.send,
@@ -141,6 +139,13 @@ export async function startServer({
       corsOrigins: config.corsOrigins,
     });
     const server = await listen(app, config.port, config.host, config.http);
+    // The default account is created, and its secrets shown once, only by a start that has its
+    // port: one refused (a port in use) creates nothing, so the next start still shows them.
+    const account = await createFirstAccount(storage.accounts, "default").catch(async (error: unknown) => {
+      await new Promise((resolve) => server.close(resolve));
+      throw error;
+    });
+    if (account) announce(`Created the default account (shown once). Authorization: ${account.authorization}`);
     // Only once the start can no longer fail: a refused start writes nothing and leaves no timer.
     const stopPruning = pruneIdempotencyKeysPeriodically(storage.instances, config.idempotencyKeyTtlSeconds, logger);
     dispatcher.start();
@@ -216,21 +221,29 @@ function listen(app: ReturnType<typeof createApp>, port: number, host: string, l
   server.setTimeout(limits.idleTimeoutMs);
   server.on("clientError", answerClientError);
   return new Promise((resolve, reject) => {
-    // A port that is taken or not ours to bind is a reason not to start, said in one line.
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === "EADDRINUSE" || error.code === "EACCES" || error.code === "EADDRNOTAVAIL"
-          ? new StartupError(
-              `cannot listen on ${host}:${port}: ${error.code === "EADDRINUSE" ? "the port is in use" : error.code === "EACCES" ? "permission denied" : "the address is not on this machine"}`,
-            )
-          : error,
-      ),
-    );
+    server.once("error", (error: NodeJS.ErrnoException) => reject(listenRefusal(error, host, port)));
     server.listen(port, host, () => {
       server.removeAllListeners("error");
       resolve(server);
     });
   });
+}
+
+/**
+ * Why the server cannot listen, in one line: a port that is taken or not ours to bind, a `HOST`
+ * that does not resolve or is not an address of this machine. Any other system error of the
+ * listen is still the machine's, not a fault of ours: one line with Node's own words.
+ */
+function listenRefusal(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  const reasons: Record<string, string> = {
+    EADDRINUSE: "the port is in use",
+    EACCES: "permission denied",
+    EADDRNOTAVAIL: `HOST ${host} is not an address of this machine`,
+    ENOTFOUND: `HOST ${host} does not resolve (no such name)`,
+    EAI_AGAIN: `HOST ${host} could not be resolved (the name server did not answer; try again, or set HOST to an address)`,
+  };
+  const reason = error.code === undefined ? undefined : (reasons[error.code] ?? error.message);
+  return reason === undefined ? error : new StartupError(`cannot listen on ${host}:${port}: ${reason}`);
 }
 
 /**

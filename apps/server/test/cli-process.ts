@@ -52,9 +52,19 @@ export function serveCli(env: Record<string, string | undefined>): Promise<Servi
   });
 }
 
-/** Runs `instances-api serve` expecting it not to start: its exit code and output. */
-export function refusedStart(env: Record<string, string | undefined>): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cliPath, "serve"], { env: environment(env), encoding: "utf8", timeout: 60_000 });
+/**
+ * Runs `instances-api serve` expecting it not to start: its exit code and output. `nodeArguments`
+ * go to node before the command (an `--import` that replaces what the test must not do for real).
+ */
+export function refusedStart(
+  env: Record<string, string | undefined>,
+  nodeArguments: string[] = [],
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [...nodeArguments, cliPath, "serve"], {
+    env: environment(env),
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   if (result.status === null) throw new Error(`the server did not stop by itself:\n${result.stdout}${result.stderr}`);
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

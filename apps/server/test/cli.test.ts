@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { announcedAuthorization, refusedStart, serveCli } from "./cli-process.js";
 
 const cli = fileURLToPath(new URL("../bin/instances-api.js", import.meta.url));
 const dirs: string[] = [];
@@ -210,6 +211,45 @@ describe("instances-api --version and --help", () => {
   });
 });
 
+describe("instances-api without a command, or a group without its subcommand", () => {
+  // A server started by mistake (as without a command before) would take an ephemeral port and a
+  // temporary folder, not port 3000 and ./data.
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [cli, ...args], {
+      env: { ...process.env, HOST: "127.0.0.1", PORT: "0", DATA_DIR: dataDir() },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+  const accountsUsage = [
+    "instances-api accounts create --organization <name>",
+    "[--allow-duplicate]",
+    "instances-api accounts list ",
+    "instances-api accounts rotate --organization-id <id>",
+  ];
+
+  // Without a command it used to start a server on port 3000; `accounts` alone said "unknown command".
+  it.each([
+    [
+      [],
+      "instances-api: a command is needed (serve starts the server)",
+      ["instances-api serve ", ...accountsUsage, "instances-api --version"],
+    ],
+    [["accounts"], "instances-api: accounts needs a subcommand: create, list or rotate", accountsUsage],
+    [
+      ["accounts", "remove", "--organization-id", "1"],
+      "instances-api: unknown accounts subcommand: remove (it has create, list or rotate)",
+      accountsUsage,
+    ],
+  ])("%j prints what there is on stderr, starts nothing, exit 2", (args, firstLine, lists) => {
+    const result = run(...args);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: "" });
+    const [said, ...usage] = result.stderr.split("\n");
+    expect(said).toBe(firstLine);
+    for (const line of lists) expect(usage.join("\n")).toContain(line);
+    expect(result.stderr).not.toMatch(/listening|\bat .*\.js:\d+/);
+  });
+});
+
 describe("a port the server cannot listen on", { timeout: 120_000 }, () => {
   it("stops the start with one plain line naming it, exit 1", async () => {
     const taken = createServer();
@@ -226,5 +266,71 @@ describe("a port the server cannot listen on", { timeout: 120_000 }, () => {
     } finally {
       taken.close();
     }
+  });
+
+  it("creates no default account on a busy port: the next start, on a free port, creates it and shows it (a fixed bug)", async () => {
+    const dir = dataDir();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const refused = refusedStart({ DATA_DIR: dir, PORT: String(port) });
+      expect({ status: refused.status, stderr: refused.stderr }).toEqual({
+        status: 1,
+        stderr: `instances-api: cannot listen on 127.0.0.1:${port}: the port is in use\n`,
+      });
+      expect(refused.stdout).not.toMatch(/Authorization|default account/);
+    } finally {
+      taken.close();
+    }
+    const list = spawnSync(process.execPath, [cli, "accounts", "list"], {
+      env: { ...process.env, DATA_DIR: dir },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect({ status: list.status, stderr: list.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(JSON.parse(list.stdout)).toEqual({ organizations: [] });
+
+    const started = await serveCli({ DATA_DIR: dir });
+    try {
+      expect(started.output()).toMatch(/Created the default account \(shown once\)/);
+      const response = await fetch(`${started.apiUrl}/instances`, { headers: { Authorization: announcedAuthorization(started.output()) } });
+      expect(response.status).toBe(200);
+    } finally {
+      expect(await started.stop()).toBe(0);
+    }
+  });
+
+  it("stops the start with one line naming HOST when it is not an address of this machine (192.0.2.1, a documentation address)", () => {
+    const result = refusedStart({ DATA_DIR: dataDir(), HOST: "192.0.2.1", PORT: "3000" });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({
+      status: 1,
+      stderr: "instances-api: cannot listen on 192.0.2.1:3000: HOST 192.0.2.1 is not an address of this machine\n",
+    });
+  });
+
+  // No name is resolved for real: glibc asks the configured name server (not on this machine) even
+  // for `.invalid`, so the child's dns.lookup, which the listen calls, answers as getaddrinfo would.
+  const failingLookup = (code: string) =>
+    "data:text/javascript," +
+    encodeURIComponent(
+      `import dns from "node:dns";
+      dns.lookup = (hostname, options, callback) => {
+        const done = typeof options === "function" ? options : callback;
+        const error = Object.assign(new Error("getaddrinfo ${code} " + hostname), { code: "${code}", syscall: "getaddrinfo", hostname });
+        process.nextTick(done, error);
+      };`,
+    );
+
+  it.each([
+    ["ENOTFOUND", "HOST nowhere.invalid does not resolve (no such name)"],
+    ["EAI_AGAIN", "HOST nowhere.invalid could not be resolved (the name server did not answer; try again, or set HOST to an address)"],
+  ])("stops the start with one line naming HOST when it does not resolve (%s; it was a stack trace)", (code, reason) => {
+    const result = refusedStart({ DATA_DIR: dataDir(), HOST: "nowhere.invalid", PORT: "3000" }, ["--import", failingLookup(code)]);
+    expect({ status: result.status, stderr: result.stderr }).toEqual({
+      status: 1,
+      stderr: `instances-api: cannot listen on nowhere.invalid:3000: ${reason}\n`,
+    });
+    expect(result.stdout).not.toMatch(/Authorization|default account/);
   });
 });
