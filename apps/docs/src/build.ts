@@ -1,6 +1,8 @@
 // `npm run build`: writes dist/openapi.docs.json (the document the docs render) and dist/index.html,
-// rendered by Redocly with Redoc inlined (--inlineBundle), so the page needs no network.
+// rendered by Redocly with Redoc inlined (--inlineBundle), so the page needs no network; then the
+// page's brotli and gzip copies and, last, the digests that tie them to it (index.ts says why).
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -8,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import zlib, { brotliCompressSync, gzipSync } from "node:zlib";
 import type { SpecDocument } from "@instances-api/spec-tools";
 import { docsDocument } from "./docs-document.js";
+import { pageDigestsFile, type PageDigests } from "./index.js";
 import { readSamples } from "./samples.js";
 
 const require = createRequire(import.meta.url);
@@ -54,7 +57,7 @@ if (html.includes("cdn.redoc.ly") || !html.includes('rel="icon"'))
 writeFileSync(page, html);
 // The page changes only when it is built, so it is compressed once, here, at the best ratios
 // (brotli 11 takes seconds: too slow per request), and the server sends the variant a browser
-// accepts (apps/server/src/http/published-docs.ts). Written after the page, so never older than it.
+// accepts (apps/server/src/http/published-docs.ts), if the digests written last still match them.
 const bytes = Buffer.from(html, "utf8");
 const brotli = brotliCompressSync(bytes, {
   params: {
@@ -65,5 +68,8 @@ const brotli = brotliCompressSync(bytes, {
 const gzip = gzipSync(bytes, { level: zlib.constants.Z_BEST_COMPRESSION });
 writeFileSync(`${page}.br`, brotli);
 writeFileSync(`${page}.gz`, gzip);
+const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+const digests: PageDigests = { page: sha256(bytes), copies: { "index.html.br": sha256(brotli), "index.html.gz": sha256(gzip) } };
+writeFileSync(path.join(dist, pageDigestsFile), `${JSON.stringify(digests, null, 2)}\n`);
 const kB = (n: number) => `${Math.round(n / 1000)} kB`;
 console.log(`docs: ${page} (${kB(bytes.length)}; brotli ${kB(brotli.length)}, gzip ${kB(gzip.length)})`);

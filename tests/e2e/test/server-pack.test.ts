@@ -80,6 +80,9 @@ describe("the packed server", () => {
         "dist/cli.js",
         "node_modules/@instances-api/spec/dist/openapi.json",
         "node_modules/@instances-api/docs/dist/index.html",
+        "node_modules/@instances-api/docs/dist/index.html.br",
+        "node_modules/@instances-api/docs/dist/index.html.gz",
+        "node_modules/@instances-api/docs/dist/index.html.digests.json",
         "node_modules/@instances-api/spec-tools/dist/index.js",
       ]),
     );
@@ -113,10 +116,16 @@ describe("the packed server", () => {
     const account = JSON.parse(created.stdout) as { authorization: string };
 
     const running = await serve(env);
-    const docs = await fetch(`${running.url}/docs/`);
-    expect(docs.status).toBe(200);
-    expect(docs.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(await docs.text()).toContain("Instances API");
+    // Compressed, though npm extracted the page after its copies (content decides, not file times).
+    // fetch undoes the encoding; Content-Length is the copy's.
+    for (const encoding of ["br", "gzip"]) {
+      const docs = await fetch(`${running.url}/docs/`, { headers: { "Accept-Encoding": encoding } });
+      expect(docs.status).toBe(200);
+      expect(docs.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(docs.headers.get("content-encoding"), encoding).toBe(encoding);
+      expect(Number(docs.headers.get("content-length")), encoding).toBeLessThan(1_000_000);
+      expect(await docs.text()).toContain("Instances API");
+    }
     const spec = await fetch(`${running.url}/openapi.json`);
     expect(spec.status).toBe(200);
     expect(await spec.json()).toEqual(JSON.parse(workspaceSpec));

@@ -16,6 +16,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { pageDigestsFile, type PageDigests } from "@instances-api/docs";
 import express, { Router, type RequestHandler } from "express";
 import helmet from "helmet";
 import Negotiator from "negotiator";
@@ -61,31 +62,29 @@ const encodings = [
   { encoding: "br", suffix: ".br" },
   { encoding: "gzip", suffix: ".gz" },
 ] as const;
+type Copy = (typeof encodings)[number];
 
 /**
  * Sends the page's brotli or gzip copy to a browser that accepts it (`Accept-Encoding`, with its
  * q-values). `send` gives each copy its own ETag and Last-Modified (from its file), and answers
- * `304` to a matching `If-None-Match`/`If-Modified-Since`. A copy older than the page (a build cut
- * short) is never sent; the page goes uncompressed instead, as to a browser that accepts neither.
+ * `304` to a matching `If-None-Match`/`If-Modified-Since`. Only a copy of the page as it is now is
+ * sent (matchingCopies); otherwise the page goes uncompressed, as to a browser that accepts neither.
  */
 function precompressedPage(docsDir: string): RequestHandler {
   const page = path.join(docsDir, "index.html");
+  const copies = matchingCopies(docsDir);
+  copies(); // at start-up, not on the first request
   return (req, res, next) => {
     // `/docs` (no slash) also reaches here as path "/": express.static redirects it to `/docs/`.
     const servesPage = (req.path === "/" && req.originalUrl.split("?")[0]!.endsWith("/")) || req.path === "/index.html";
     if ((req.method !== "GET" && req.method !== "HEAD") || !servesPage) return next();
     res.vary("Accept-Encoding");
-    const pageStat = statSync(page, { throwIfNoEntry: false });
-    if (!pageStat) return next();
-    const fresh = encodings.filter(({ suffix }) => {
-      const stat = statSync(page + suffix, { throwIfNoEntry: false });
-      return stat !== undefined && stat.mtimeMs >= pageStat.mtimeMs;
-    });
+    const matching = copies();
     // Browsers list gzip before br with equal weight; the order means nothing (RFC 9110 §12.5.3),
     // so among equals the smaller copy wins. Express's acceptsEncodings cannot say so; negotiator can.
-    const offered = [...fresh.map(({ encoding }) => encoding), "identity"];
+    const offered = [...matching.map(({ encoding }) => encoding), "identity"];
     const [chosen] = (new Negotiator(req) as unknown as EncodingNegotiator).encodings(offered, { preferred: offered });
-    const copy = fresh.find(({ encoding }) => encoding === chosen);
+    const copy = matching.find(({ encoding }) => encoding === chosen);
     if (!copy) return next();
     res.set("Content-Encoding", copy.encoding);
     res.type("html");
@@ -93,6 +92,60 @@ function precompressedPage(docsDir: string): RequestHandler {
       if (error && !res.headersSent) next(error);
     });
   };
+}
+
+/**
+ * The copies that hold the page as it is now: those whose SHA-256, and the page's, are the ones the
+ * docs build recorded (`PageDigests`). Content decides, not file times: npm extracts a tarball's
+ * files in its own order (the packed server's copies come out older than its page), and a build
+ * cut short or a page rebuilt while the server runs leaves copies of another page, whatever their
+ * times. Hashing the page and both copies takes about 5 ms here (decompressing both copies to
+ * compare would take 20 to 30 ms), so it is done at start-up and again only when one of the files
+ * changes (its size, time or inode), as a rebuild does.
+ */
+function matchingCopies(docsDir: string): () => readonly Copy[] {
+  const page = path.join(docsDir, "index.html");
+  const files = [page, path.join(docsDir, pageDigestsFile), ...encodings.map(({ suffix }) => page + suffix)];
+  let seen: { key: string; copies: readonly Copy[] } | undefined;
+  return () => {
+    const key = files
+      .map((file) => {
+        const stat = statSync(file, { throwIfNoEntry: false });
+        return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : "-";
+      })
+      .join(" ");
+    if (seen?.key !== key) seen = { key, copies: verifiedCopies(page, path.join(docsDir, pageDigestsFile)) };
+    return seen.copies;
+  };
+}
+
+function verifiedCopies(page: string, digestsFile: string): readonly Copy[] {
+  const digests = readDigests(digestsFile);
+  if (!digests || sha256Of(page) !== digests.page) return [];
+  return encodings.filter(({ suffix }) => {
+    const expected = digests.copies[path.basename(page + suffix)];
+    return expected !== undefined && sha256Of(page + suffix) === expected;
+  });
+}
+
+function readDigests(file: string): PageDigests | undefined {
+  try {
+    const digests = JSON.parse(readFileSync(file, "utf8")) as Partial<PageDigests>;
+    return typeof digests.page === "string" && typeof digests.copies === "object" && digests.copies !== null
+      ? (digests as PageDigests)
+      : undefined;
+  } catch {
+    return undefined; // not built, or written by an older build: no copy is sent
+  }
+}
+
+/** The file's SHA-256, hex; undefined when it is not there. */
+function sha256Of(file: string): string | undefined {
+  try {
+    return createHash("sha256").update(readFileSync(file)).digest("hex");
+  } catch {
+    return undefined;
+  }
 }
 
 /** negotiator 1.x takes the server's order among equally weighted encodings; its types (0.6) predate that. */

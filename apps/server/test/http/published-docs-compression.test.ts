@@ -1,14 +1,17 @@
 // The docs page goes out compressed (the brotli or gzip copy the docs build writes, whichever the
 // browser accepts) and revalidates cheaply: Vary: Accept-Encoding, an ETag and Last-Modified per
-// copy, Cache-Control: no-cache, and 304 when nothing changed. A copy older than the page is never
-// sent. Requests go through node:http, which, unlike fetch, neither asks for nor undoes encodings.
+// copy, Cache-Control: no-cache, and 304 when nothing changed. Content decides which copies may go
+// (the digests the docs build records beside them), not file times: a copy older than the page, as
+// npm extracts them, is sent; a copy of another page never is. Requests go through node:http,
+// which, unlike fetch, neither asks for nor undoes encodings.
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { request, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
-import { docsDir as builtDocsDir } from "@instances-api/docs";
+import { docsDir as builtDocsDir, pageDigestsFile, type PageDigests } from "@instances-api/docs";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishedDocs } from "../../src/http/published-docs.js";
@@ -44,16 +47,23 @@ let dir: string;
 let server: Server;
 let url: string;
 
-/** Writes the page and both copies, the copies a second newer (as the docs build does: page first). */
+const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
+
+/** Writes the page, both copies and their digests as the docs build does, each file a second newer than the one before. */
 function writeDocs(): void {
   const file = path.join(dir, "index.html");
+  const brotli = brotliCompressSync(page);
+  const gzip = gzipSync(page);
   writeFileSync(file, page);
-  writeFileSync(`${file}.br`, brotliCompressSync(page));
-  writeFileSync(`${file}.gz`, gzipSync(page));
+  writeFileSync(`${file}.br`, brotli);
+  writeFileSync(`${file}.gz`, gzip);
+  const digests: PageDigests = { page: sha256(page), copies: { "index.html.br": sha256(brotli), "index.html.gz": sha256(gzip) } };
+  writeFileSync(path.join(dir, pageDigestsFile), JSON.stringify(digests));
   const now = Date.now() / 1000;
   utimesSync(file, now - 10, now - 10);
   utimesSync(`${file}.br`, now - 9, now - 9);
   utimesSync(`${file}.gz`, now - 9, now - 9);
+  utimesSync(path.join(dir, pageDigestsFile), now - 8, now - 8);
 }
 
 beforeAll(async () => {
@@ -130,15 +140,57 @@ describe("the docs page, compressed", () => {
     expect(head.body.length).toBe(0);
   });
 
-  it("never sends a copy older than the page (a build cut short): the page goes uncompressed", async () => {
+  it("sends copies older than the page when they hold it (as npm extracts a tarball: the page last)", async () => {
     const file = path.join(dir, "index.html");
     const now = Date.now() / 1000;
-    utimesSync(file, now, now); // the page rebuilt; its copies not (yet)
+    utimesSync(file, now, now);
+    try {
+      for (const [acceptEncoding, expected] of [
+        ["br, gzip", "br"],
+        ["gzip", "gzip"],
+      ] as const) {
+        const answer = await get(url, { "Accept-Encoding": acceptEncoding });
+        expect(answer.headers["content-encoding"], acceptEncoding).toBe(expected);
+        expect(decoded(answer)).toBe(page);
+      }
+    } finally {
+      writeDocs();
+    }
+  });
+
+  it("never sends a copy of another page (the page rebuilt, its copies and digests not, whatever the times): the page goes uncompressed", async () => {
+    const file = path.join(dir, "index.html");
+    const rebuilt = page.replace("Freshservice", "SugarCRM");
+    writeFileSync(file, rebuilt);
+    const past = Date.now() / 1000 - 60;
+    utimesSync(file, past, past); // older than its copies: times would have let them through
+    try {
+      const answer = await get(url, { "Accept-Encoding": "br, gzip" });
+      expect(answer.headers["content-encoding"]).toBeUndefined();
+      expect(answer.body.toString("utf8")).toBe(rebuilt);
+      expect(answer.headers.vary).toMatch(/\bAccept-Encoding\b/i);
+    } finally {
+      writeDocs();
+    }
+  });
+
+  it("never sends a copy that is not the one recorded (a build cut short between the copies and the digests)", async () => {
+    writeFileSync(path.join(dir, "index.html.br"), brotliCompressSync(page.replace("Freshservice", "SugarCRM")));
+    try {
+      const answer = await get(url, { "Accept-Encoding": "br, gzip" });
+      expect(answer.headers["content-encoding"]).toBe("gzip");
+      expect(decoded(answer)).toBe(page);
+    } finally {
+      writeDocs();
+    }
+  });
+
+  it("sends no copy without the digests (docs built before they were recorded)", async () => {
+    rmSync(path.join(dir, pageDigestsFile));
     try {
       const answer = await get(url, { "Accept-Encoding": "br, gzip" });
       expect(answer.headers["content-encoding"]).toBeUndefined();
       expect(answer.body.toString("utf8")).toBe(page);
-      expect(answer.headers.vary).toMatch(/\bAccept-Encoding\b/i);
     } finally {
       writeDocs();
     }
@@ -157,12 +209,17 @@ describe("the docs page, compressed", () => {
 });
 
 describe("the built docs page", () => {
-  it("has both copies, each the page itself, brotli under a quarter of its size", () => {
+  it("has both copies, each the page itself, brotli under a quarter of its size, and their digests", () => {
     const built = path.join(builtDocsDir, "index.html");
     const html = readFileSync(built);
     const brotli = readFileSync(`${built}.br`);
+    const gzip = readFileSync(`${built}.gz`);
     expect(brotliDecompressSync(brotli).equals(html)).toBe(true);
-    expect(gunzipSync(readFileSync(`${built}.gz`)).equals(html)).toBe(true);
+    expect(gunzipSync(gzip).equals(html)).toBe(true);
     expect(brotli.length).toBeLessThan(html.length / 4);
+    expect(JSON.parse(readFileSync(path.join(builtDocsDir, pageDigestsFile), "utf8"))).toEqual({
+      page: sha256(html),
+      copies: { "index.html.br": sha256(brotli), "index.html.gz": sha256(gzip) },
+    });
   });
 });
