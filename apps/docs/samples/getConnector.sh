@@ -1,2 +1,3 @@
-curl 'http://localhost:3000/your_moms/api-v2/your_moms/freshservice' \
+API=http://127.0.0.1:3000/your_moms/api-v2
+curl -s "$API/your_moms/freshservice" \
   -H 'Authorization: User <INSERT_USER_SECRET>, Organization <INSERT_ORGANIZATION_SECRET>'

@@ -1,2 +1,3 @@
-curl -X POST 'http://localhost:3000/your_moms/api-v2/instances/123/verify' \
+API=http://127.0.0.1:3000/your_moms/api-v2
+curl -s -X POST "$API/instances/123/verify" \
   -H 'Authorization: User <INSERT_USER_SECRET>, Organization <INSERT_ORGANIZATION_SECRET>'

@@ -3,6 +3,7 @@
 // missing-entries error as an example, and curl and TypeScript samples on every operation.
 import { readConnectors, resolveRef, walk, type ConnectorDefinition, type SpecDocument } from "@instances-api/spec-tools";
 import { withBody } from "./example-samples.js";
+import { highlightedCode } from "./highlighted-code.js";
 
 export interface CodeSample {
   lang: string;
@@ -57,13 +58,14 @@ export function docsDocument(bundle: SpecDocument, samples: (operationId: string
     }
     // Redoc shows x-codeSamples whatever example the reader picks beside them (a create would
     // show Freshservice's body under "SugarCRM"), but it shows the picked example's description:
-    // the samples go there, each with that example's body.
+    // the samples go there, each with that example's body, highlighted as HTML (Redoc shows a
+    // fenced block in Markdown as plain text).
     for (const [name, example] of Object.entries(examples)) {
       const { summary, description, value } = resolveRef<Example>(spec, example);
       const { curl, typescript } = withBody(samples(operationId), operationId, value);
       examples[name] = {
         ...(summary === undefined ? {} : { summary }),
-        description: [description, "curl:", "```bash\n" + curl + "\n```", "TypeScript:", "```typescript\n" + typescript + "\n```"]
+        description: [description, "curl:", highlightedCode(curl, "bash"), "TypeScript:", highlightedCode(typescript, "typescript")]
           .filter(Boolean)
           .join("\n\n"),
         value,

@@ -6,6 +6,7 @@ import { readConnectors, type SpecDocument } from "@instances-api/spec-tools";
 import { describe, expect, it } from "vitest";
 import { operationsOf } from "../src/docs-document.js";
 import { docsDir } from "../src/index.js";
+import { textOf } from "./html-text.js";
 
 const html = readFileSync(new URL("index.html", `file://${docsDir}`), "utf8");
 const document = JSON.parse(readFileSync(new URL("openapi.docs.json", `file://${docsDir}`), "utf8")) as Parameters<typeof operationsOf>[0];
@@ -57,8 +58,9 @@ describe("the built docs", () => {
       if (Object.keys(examples ?? {}).length > 1) {
         expect(operation["x-codeSamples"], operationId).toBeUndefined();
         for (const example of Object.values(examples!) as { description: string }[]) {
-          expect(example.description, operationId).toMatch(/```bash\n[\s\S]*^curl /m);
-          expect(example.description, operationId).toMatch(/```typescript\n[\s\S]*createInstancesClient/);
+          expect(example.description, operationId).toMatch(/<pre class="highlighted-sample" data-language="bash">[\s\S]*<\/pre>/);
+          expect(textOf(example.description), operationId).toMatch(/^curl /m);
+          expect(textOf(example.description), operationId).toMatch(/^TypeScript:\n\nimport [\s\S]*createInstancesClient/m);
         }
         continue;
       }
@@ -100,6 +102,39 @@ describe("the built docs", () => {
       const text = section(connector.catalog.name);
       expect(text, connector.key).toContain("**Credential check**");
       if (connector.credentialCheck.type !== "none") expect(text, connector.key).toContain("`invalid-credentials` is refused");
+    }
+  });
+  it("show the servers box's descriptions without Markdown, which it shows as written (`npm start` had its backticks)", () => {
+    const servers = (document as { servers?: { description?: string }[] }).servers ?? [];
+    expect(servers.length).toBeGreaterThan(0);
+    for (const { description } of servers) expect(description).not.toMatch(/[`*_[\]]/);
+    const shown = [...html.matchAll(/data-testid="server-panel-item-name"[^>]*>([^<]*)</g)].map((m) => m[1]);
+    expect(shown.sort()).toEqual(servers.map((server) => server.description).sort());
+  });
+
+  it("give every curl sample -s, the server as $API, and a key that needs no uuidgen", () => {
+    const text = JSON.stringify(document);
+    expect(text).not.toContain("uuidgen");
+    const samples = [...operations.values()].flatMap((operation) => {
+      const own = (operation["x-codeSamples"] ?? []).map((sample) => sample.source);
+      const examples = Object.values(operation.requestBody?.content?.["application/json"]?.examples ?? {});
+      return [...own, ...examples.map((example) => textOf(example.description ?? ""))];
+    });
+    const curls = [document.info.description ?? "", ...samples].flatMap((sample) =>
+      sample.split("\n").filter((line) => /^\s*curl /.test(line)),
+    );
+    expect(curls.length).toBeGreaterThan(operations.size);
+    for (const line of curls) expect(line).toMatch(/^\s*curl -s .*"\$API\//);
+    for (const sample of samples) expect(sample).not.toContain("localhost:3000");
+  });
+
+  it("highlight the create samples as the other operations' (their Markdown fences were shown plain)", () => {
+    const examples = Object.values(operations.get("createInstance")!.requestBody!.content!["application/json"]!.examples!);
+    expect(examples.length).toBe(connectors.length);
+    for (const { description } of examples) {
+      expect(description).toContain('<pre class="highlighted-sample" data-language="bash"><code class="th-code th-code--shell"');
+      expect(description).toContain('<pre class="highlighted-sample" data-language="typescript"><code class="th-code th-code--ts"');
+      expect(description).not.toContain("```");
     }
   });
 });

@@ -10,6 +10,7 @@ import ts from "typescript";
 import { afterAll, describe, expect, it } from "vitest";
 import { docsDocument, operationsOf } from "../src/docs-document.js";
 import { withBody } from "../src/example-samples.js";
+import { textOf } from "./html-text.js";
 import { readSamples } from "../src/samples.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
@@ -21,11 +22,11 @@ const examplesOf = (operationId: string): Examples =>
   (operationsOf(document).get(operationId) as { requestBody: { content: { "application/json": { examples: Examples } } } }).requestBody
     .content["application/json"].examples;
 
-/** The fenced block of `lang` in an example's description. */
+/** The highlighted block of `lang` in an example's description, as text. */
 function block(description: string | undefined, lang: string): string {
-  const match = new RegExp("```" + lang + "\\n([\\s\\S]*?)\\n```").exec(description ?? "");
+  const match = new RegExp(`<pre class="highlighted-sample" data-language="${lang}">([\\s\\S]*?)</pre>`).exec(description ?? "");
   if (!match) throw new Error(`no ${lang} block in ${description}`);
-  return match[1]!;
+  return textOf(match[1]!);
 }
 
 // A folder inside the package, so that the samples resolve @instances-api/client as the docs' do;
@@ -81,8 +82,28 @@ describe("samples per request example", () => {
     expect(block(sugar.description, "typescript")).toContain('"key": "sugarcrmv2"');
     expect(sugar.description).not.toContain("freshservice");
     // What the sample says besides its body stays: a new Idempotency-Key for every create.
-    expect(block(sugar.description, "bash")).toContain("$(uuidgen)");
+    expect(block(sugar.description, "bash")).toContain('IDEMPOTENCY_KEY=$(node -e "console.log(crypto.randomUUID())")');
     expect(block(sugar.description, "typescript")).toContain("crypto.randomUUID()");
+  });
+
+  it("highlight each example's samples as Redoc highlights its own, not as a Markdown fence it shows plain", () => {
+    for (const operationId of multi) {
+      for (const [name, example] of Object.entries(examplesOf(operationId))) {
+        expect(example.description, `${operationId} ${name}`).not.toContain("```");
+        for (const [lang, kinds] of [
+          ["bash", ["command", "string", "variable"]],
+          ["typescript", ["keyword", "string", "function", "comment"]],
+        ] as const) {
+          const html = new RegExp(`<pre class="highlighted-sample" data-language="${lang}">[\\s\\S]*?</pre>`).exec(
+            example.description!,
+          )![0];
+          for (const kind of kinds)
+            expect(html, `${operationId} ${name} ${lang} ${kind}`).toContain(
+              `<span class="th-token th-${kind}" style="color: var(--code-block-tokens-`,
+            );
+        }
+      }
+    }
   });
 
   it("compile every generated TypeScript sample, and refuse one whose body misses an entry", () => {

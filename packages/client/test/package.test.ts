@@ -113,8 +113,9 @@ describe("package.json", () => {
     expect(url).toMatch(/^git\+https:\/\/.+\.git$/);
   });
 
-  it("has the license its LICENSE file holds", () => {
+  it("has the license its LICENSE file holds, the repository's own (npm packs the package folder's, not the root's)", () => {
     expect(manifest.license).toBe("MIT");
     expect(readFileSync(path.join(packageDir, "LICENSE"), "utf8")).toMatch(/^MIT License\n/);
+    expect(readFileSync(path.join(packageDir, "LICENSE"), "utf8")).toBe(readFileSync(path.resolve(packageDir, "../../LICENSE"), "utf8"));
   });
 });

@@ -86,6 +86,9 @@ afterAll(async () => {
   await reference?.stop();
 });
 
+/** How the create samples make their Idempotency-Key: with node, as every system that runs the server has it. */
+const newKey = 'IDEMPOTENCY_KEY=$(node -e "console.log(crypto.randomUUID())")';
+
 const connectors = readConnectors(
   JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument,
 );
@@ -124,7 +127,7 @@ describe("the docs in Chromium", () => {
     await page.getByText("Instances", { exact: true }).first().click();
     await page.getByText("Get an instance", { exact: true }).first().click();
     await expect
-      .poll(() => page.evaluate(() => document.body.innerText.includes("curl -i 'http://localhost:3000")), { timeout: 10_000 })
+      .poll(() => page.evaluate(() => document.body.innerText.includes('curl -s -i "$API/instances/')), { timeout: 10_000 })
       .toBe(true);
     await page
       .locator("button", { hasText: /^curl$/ })
@@ -141,7 +144,7 @@ describe("the docs in Chromium", () => {
 
   it("show, for the connector picked beside the create samples, that connector's curl and TypeScript samples", async () => {
     await page.getByText("Create an instance", { exact: true }).first().click();
-    const panel = page.locator(".panel-request-samples").filter({ hasText: "IDEMPOTENCY_KEY=$(uuidgen)" }).first();
+    const panel = page.locator(".panel-request-samples").filter({ hasText: newKey }).first();
     await panel.waitFor();
     const samplesOf = async () => {
       const text = await panel.innerText();
@@ -158,20 +161,32 @@ describe("the docs in Chromium", () => {
       await expect.poll(async () => (await samplesOf()).curl, { message: key, timeout: 10_000 }).toContain(`"key": "${key}"`);
       const { curl, typescript } = await samplesOf();
       expect(curl).toContain(`"${entry}"`);
-      expect(curl).toContain("curl -X POST");
+      expect(curl).toContain(`curl -s -X POST "$API/instances"`);
       expect(typescript).toContain(`"key": "${key}"`);
       expect(typescript).toContain("createInstancesClient");
       // A new Idempotency-Key for every create, never a fixed one that an edited body would reuse.
       const literalUuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
       expect(curl).toContain('-H "Idempotency-Key: $IDEMPOTENCY_KEY"');
-      expect(curl).toContain("IDEMPOTENCY_KEY=$(uuidgen)");
+      expect(curl).toContain(newKey);
       expect(typescript).toContain("crypto.randomUUID()");
       expect(curl + typescript).not.toMatch(literalUuid);
       for (const other of connectors.filter((c) => c.key !== key))
         expect(curl + typescript, `${key} shows ${other.key}`).not.toContain(`"${other.key}"`);
+      // Highlighted as the other operations' samples are, in Redoc's colours (a Markdown fence was plain).
+      const colours = await panel
+        .locator("pre.highlighted-sample .th-token")
+        .evaluateAll((tokens) => [...new Set(tokens.map((token) => getComputedStyle(token).color))]);
+      expect(colours.length, key).toBeGreaterThanOrEqual(4);
       mkdirSync(results, { recursive: true });
       await page.screenshot({ path: `${results}docs-create-${key}.png` });
     }
+  });
+
+  it("show the servers' descriptions without literal Markdown", async () => {
+    await page.getByText("Create an instance", { exact: true }).first().click();
+    const names = await page.locator('[data-testid="server-panel-item-name"]').allTextContents();
+    expect(names).toContain("Local development, the reference server on your machine (npm start).");
+    expect(names.filter((name) => /[`*]/.test(name))).toEqual([]);
   });
 
   it("send no request outside the server, and none that fails", async () => {
@@ -230,7 +245,7 @@ describe("the docs in Chromium", () => {
       await narrow.screenshot({ path: `${results}docs-${width}px-sugarcrmv2.png` });
 
       await narrow.goto(`${reference.server.url}/docs/#/instances/createinstance`, { waitUntil: "load" });
-      const panel = narrow.locator(".panel-request-samples").filter({ hasText: "IDEMPOTENCY_KEY=$(uuidgen)" }).first();
+      const panel = narrow.locator(".panel-request-samples").filter({ hasText: newKey }).first();
       await panel.waitFor({ timeout: 30_000 });
       await panel.scrollIntoViewIfNeeded();
       const createPage = await narrow.evaluate(layoutProblems);

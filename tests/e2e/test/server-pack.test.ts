@@ -84,6 +84,8 @@ describe("the packed server", () => {
         "node_modules/@instances-api/docs/dist/index.html.gz",
         "node_modules/@instances-api/docs/dist/index.html.digests.json",
         "node_modules/@instances-api/spec-tools/dist/index.js",
+        // npm packs the LICENSE of the package's folder (a copy of the repository's), never the root's.
+        "LICENSE",
       ]),
     );
     // Run-time files only: no sources, tests, test doubles (dist/test-support, built for tests/e2e), source maps, build tools,
@@ -101,6 +103,7 @@ describe("the packed server", () => {
       expect(realpathSync(path.join(installed, "node_modules", name)).startsWith(realpathSync(installed))).toBe(true);
     }
     expect(existsSync(path.join(project, "node_modules", "@instances-api", "spec"))).toBe(false); // nothing fetched from the registry
+    expect(readFileSync(path.join(installed, "LICENSE"), "utf8")).toBe(readFileSync(path.join(repositoryRoot, "LICENSE"), "utf8"));
     expect(readFileSync(path.join(installed, "node_modules", "@instances-api", "spec", "dist", "openapi.json"), "utf8")).toBe(
       workspaceSpec,
     );
