@@ -2,22 +2,15 @@
 // 127.0.0.1: signed so that the `standardwebhooks` package (a kept implementation, not ours)
 // verifies them, in order per instance, retried with the same webhook-id, cut when the receiver
 // hangs, never to a refused address, never with a secret in the body, and listed per instance.
+import { shortEventWaits } from "./event-test-settings.js";
 import { createServer, type AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultEventDelivery, type EventDeliveryConfig } from "../../src/config.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
 import { toReceiver } from "../outbound/outbound-fakes.js";
 
-// Short waits, so the retries happen within a test; generous bounds on every wait for them.
-const events: EventDeliveryConfig = {
-  ...defaultEventDelivery,
-  deliveryTimeoutMs: 1_500,
-  firstRetryMs: 300,
-  retryHorizonSeconds: 600,
-  pollIntervalMs: 100,
-};
+const events = shortEventWaits;
 
 let receiver: EventReceiver;
 let t: TestServer;

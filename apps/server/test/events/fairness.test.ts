@@ -2,9 +2,9 @@
 // the slots in flight, and another organization's event goes out at once, not after the hanging
 // ones time out (before: 16 slots shared oldest first, and the other event waited for them).
 // On both stores, each of which claims round-robin across organizations.
-import { startPostgresCluster } from "@instances-api/postgres-cluster";
+import { bothStores } from "./event-test-settings.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultEventDelivery, type EventDeliveryConfig, type StorageConfig } from "../../src/config.js";
+import { defaultEventDelivery, type EventDeliveryConfig } from "../../src/config.js";
 import type { NewAccount } from "../../src/accounts/accounts.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
@@ -21,16 +21,7 @@ const events: EventDeliveryConfig = {
   perOrganization: 2,
 };
 
-const stores: [string, () => Promise<{ storage?: StorageConfig; stop: () => Promise<void> }>][] = [
-  ["SQLite", () => Promise.resolve({ stop: () => Promise.resolve() })],
-  [
-    "PostgreSQL",
-    async () => {
-      const cluster = await startPostgresCluster();
-      return { storage: { kind: "postgres", url: cluster.url }, stop: () => Promise.resolve(cluster.stop()) };
-    },
-  ],
-];
+const stores = bothStores;
 
 describe.each(stores)("fair deliveries on %s", (_name, open) => {
   let receiver: EventReceiver;

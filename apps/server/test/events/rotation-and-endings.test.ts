@@ -3,37 +3,20 @@
 // and the new secret (a receiver that has moved verifies it); a 410 Gone ends a delivery at once
 // and holds back none of the instance's later events; deleting an instance drops its pending
 // deliveries, and its instance.deleted is attempted once.
-import { startPostgresCluster } from "@instances-api/postgres-cluster";
+import { bothStores, shortEventWaits } from "./event-test-settings.js";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NewAccount } from "../../src/accounts/accounts.js";
-import { defaultEventDelivery, type EventDeliveryConfig, type StorageConfig } from "../../src/config.js";
 import { deletedReason, type Delivery } from "../../src/events/outbox.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { startEventReceiver, type EventReceiver, type Received } from "../../test-support/event-receiver.js";
 import { toReceiver } from "../outbound/outbound-fakes.js";
 
-// Short waits, so the retries happen within a test; generous bounds on every wait for them.
-const events: EventDeliveryConfig = {
-  ...defaultEventDelivery,
-  deliveryTimeoutMs: 1_500,
-  firstRetryMs: 300,
-  retryHorizonSeconds: 600,
-  pollIntervalMs: 100,
-};
+const events = shortEventWaits;
 // Long enough for two retries after a first failure, had there been any.
 const pastRetries = 4 * events.firstRetryMs + 5 * events.pollIntervalMs;
 
-const stores: [string, () => Promise<{ storage?: StorageConfig; stop: () => Promise<void> }>][] = [
-  ["SQLite", () => Promise.resolve({ stop: () => Promise.resolve() })],
-  [
-    "PostgreSQL",
-    async () => {
-      const cluster = await startPostgresCluster();
-      return { storage: { kind: "postgres", url: cluster.url }, stop: () => Promise.resolve(cluster.stop()) };
-    },
-  ],
-];
+const stores = bothStores;
 
 interface Created {
   id: number;

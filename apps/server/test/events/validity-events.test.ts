@@ -2,20 +2,14 @@
 // and sends instance.invalid; one it accepts again sends instance.valid; a check that changes
 // nothing about validity sends the plain instance.updated. The vendor is a fake on 127.0.0.1
 // (PROVISIONING=live through the test's loopback sender), the receiver another.
+import { shortEventWaits } from "./event-test-settings.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultEventDelivery, type EventDeliveryConfig } from "../../src/config.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
 import { freshserviceAnswer, goodPassword, startFakeVendor, type FakeVendor } from "../../test-support/fake-vendor.js";
 import { loopbackSender, toReceiver } from "../outbound/outbound-fakes.js";
 
-const events: EventDeliveryConfig = {
-  ...defaultEventDelivery,
-  deliveryTimeoutMs: 1_500,
-  firstRetryMs: 300,
-  retryHorizonSeconds: 600,
-  pollIntervalMs: 100,
-};
+const events = shortEventWaits;
 
 let receiver: EventReceiver;
 let vendor: FakeVendor;
