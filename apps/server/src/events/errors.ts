@@ -8,7 +8,8 @@ export class CallbackUrlNotAllowedError extends ApiError {
       400,
       problemType("callback-url-not-allowed"),
       "Callback URL not allowed",
-      `event.notification.callback.url ${echo(url)} cannot receive events: ${reason}. Use a public https URL`,
+      `event.notification.callback.url ${echo(url)} cannot receive events: ${reason}. Use a public https URL` +
+        " (to try events against a local receiver, start the server with OUTBOUND_ALLOWED_HOSTS=<host:port>, for development only)",
       { errors: [{ path: "/body/configuration/event.notification.callback.url", message: reason }] },
     );
   }

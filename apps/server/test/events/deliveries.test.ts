@@ -165,6 +165,8 @@ describe("events", () => {
     const problem = await body<{ type: string; message: string; errors: { path: string }[] }>(response);
     expect(problem.type).toBe("urn:instances-api:problem:callback-url-not-allowed");
     expect(problem.message).toContain("127.0.0.2");
+    // It says how to try events locally: the development allowance, by name.
+    expect(problem.message).toContain("OUTBOUND_ALLOWED_HOSTS");
     expect(problem.errors[0]!.path).toBe("/body/configuration/event.notification.callback.url");
 
     const created = await create(taxify("/kept"));
