@@ -90,9 +90,11 @@ export function authenticateCaller(
         // Only the caller's failures count (the database away is the server's).
         const verdict = isCallersFault(error) ? await throttle.countFailure(AuthenticationThrottle.addressOf(req)) : undefined;
         if (verdict?.refused) {
-          res.set("Retry-After", String(verdict.retryAfterSeconds));
           return next(
-            new TooManyRequestsError(`Too many failed authentications from this address; retry in ${verdict.retryAfterSeconds} s`),
+            new TooManyRequestsError(
+              `Too many failed authentications from this address; retry in ${verdict.retryAfterSeconds} s`,
+              verdict.retryAfterSeconds,
+            ),
           );
         }
       }

@@ -77,9 +77,12 @@ export function errorHandler(): ErrorRequestHandler {
     if (apiError instanceof ServiceUnavailableError) {
       // What the driver or SQLite said, for the operator; the caller gets the plain message.
       requestLogger(req).warn({ err: error instanceof DatabaseUnavailableError ? error.cause : error }, "the database is unavailable");
-      res.set("Retry-After", String(apiError.retryAfterSeconds));
     } else if (apiError.status >= 500) requestLogger(req).error({ err: error }, "request failed");
-    if (apiError instanceof TooManyRequestsError && apiError.retryAfterSeconds !== undefined)
+    // A 503 and a 429 say when to come back, whoever refused (the database away, the throttle, a verify too soon).
+    if (
+      (apiError instanceof ServiceUnavailableError || apiError instanceof TooManyRequestsError) &&
+      apiError.retryAfterSeconds !== undefined
+    )
       res.set("Retry-After", String(apiError.retryAfterSeconds));
     const allow = (error as HttpLikeError | undefined)?.headers?.Allow;
     if (allow) res.set("Allow", allow);

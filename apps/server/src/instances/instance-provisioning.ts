@@ -109,9 +109,9 @@ export function instanceProvisioning({ provisioner, secretBox }: { provisioner: 
     },
 
     /**
-     * Before an update or a replace: checks again when the change touches a credential (throws
-     * the answer when refused or unreachable); otherwise nothing changes. The stored secrets the
-     * change does not send again go only where they were accepted.
+     * Before an update or a replace that touches a credential (`checksAgain`, which the caller asks
+     * first, under the vendor lease): checks again (throws the answer when refused or unreachable).
+     * The stored secrets the change does not send again go only where they were accepted.
      */
     async forChange(
       connector: Connector,
@@ -125,7 +125,6 @@ export function instanceProvisioning({ provisioner, secretBox }: { provisioner: 
       const was = credentials(connector, before, undefined, undefined);
       const sentAgain = [...provisioner.sentSecrets(connector, was.scope)].every((name) => supplied.has(name));
       const will = credentials(connector, after, undefined, sentAgain ? undefined : boundOrigin(state));
-      if (!provisioner.credentialsChanged(connector, was.scope, will.scope)) return {};
       return changes(record.organizationId, await provisioner.provision(will, state));
     },
 

@@ -32,7 +32,7 @@ export function checkSecretsSentAgain(
  * when the change touches a credential (at most one call in flight per instance, none sooner than
  * the shortest interval after the last: else a 429), and held on for that interval afterwards.
  */
-export async function withVendorLease<T>(deps: CredentialChangeDeps, write: (checkedChange: CheckedChange) => Promise<T>): Promise<T> {
+async function withVendorLease<T>(deps: CredentialChangeDeps, write: (checkedChange: CheckedChange) => Promise<T>): Promise<T> {
   const held: number[] = [];
   const checkedChange: CheckedChange = async (connector, record, before, after, supplied) => {
     if (!deps.provisioning.checksAgain(connector, before, after)) return {};
