@@ -53,6 +53,30 @@ export interface ConnectorDefinition {
   secretKeys: ReadonlySet<string>;
   /** How the platform checks the credentials with the vendor (x-connector.credentialCheck). */
   credentialCheck: CredentialCheck;
+  /** How an application's requests reach the vendor's own API through the proxy (x-connector.api). */
+  api: ConnectorApi;
+}
+
+/**
+ * The vendor's API as the proxy calls it, as spec/README.md documents `x-connector.api`: a base
+ * URL template (over the configuration, like a credential check's) that each proxied path is
+ * appended to, and how every proxied request carries the credentials. Its origin must be the one
+ * the credential check is sent to: stored credentials go only where the vendor accepted them.
+ */
+export type ConnectorApi = HttpApi | NoApi;
+
+export interface HttpApi {
+  type: "http";
+  /** `https://{site.url}/rest/v10`: the proxied path is appended to it. */
+  baseUrl: string;
+  /** How each proxied request carries the credentials; a template may name a token the vendor issued. */
+  auth: CredentialAuth;
+}
+
+/** The vendor has no API the platform can call; `reason` says why (the proxy answers it). */
+export interface NoApi {
+  type: "none";
+  reason: string;
 }
 
 /**
@@ -110,6 +134,7 @@ interface ConnectorExtension {
   platformConfiguration?: ConfigurationValues;
   platformSecrets?: string[];
   credentialCheck?: CredentialCheck;
+  api?: ConnectorApi;
 }
 
 /** Every connector in the spec, by key. */
@@ -154,6 +179,7 @@ function readConnector(schemaName: string, schema: Schema, spec: SpecDocument): 
     defaults: Object.fromEntries(entries.filter((e) => e.default !== undefined).map((e) => [e.key, e.default ?? null])),
     secretKeys: new Set([...entries.filter((e) => e.secret).map((e) => e.key), ...(extension.platformSecrets ?? [])]),
     credentialCheck: extension.credentialCheck ?? { type: "none", reason: "the spec declares no credential check" },
+    api: extension.api ?? { type: "none", reason: "the spec declares no API for this connector" },
   };
 }
 
