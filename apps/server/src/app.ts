@@ -39,6 +39,8 @@ import { translateValidatorVerdict } from "./http/validator-verdict.js";
 import type { DeliveriesService } from "./events/deliveries.js";
 import { deliveriesRouter } from "./events/routes.js";
 import type { InstanceOperations } from "./instances/operations/index.js";
+import type { ProxyDeps } from "./proxy/proxy-service.js";
+import { isProxyPath, proxyCallsRouter, proxyRouter } from "./proxy/routes.js";
 import { instancesRouter } from "./instances/routes.js";
 import { basePathOf } from "./spec.js";
 import { echo, NotFoundError } from "./errors.js";
@@ -51,6 +53,8 @@ export interface AppOptions {
   /** Where the instance an `Element` token names is found (the instances' store). */
   instanceTokens: InstanceTokenStore;
   instances: InstanceOperations;
+  /** What the proxy to the vendors' APIs works with. */
+  proxy: ProxyDeps;
   deliveries: DeliveriesService;
   logger: Logger;
   /** Check every response against the spec too (development and tests; off in production). */
@@ -89,7 +93,7 @@ export function createApp(options: AppOptions): express.Express {
       validateRequests: { allErrors: false, coerceTypes: false },
       validateResponses: validateResponses ? { allErrors: false, onError: answerSpecViolation } : false,
       validateSecurity: { handlers: { UserOrganization: securityHandler(), UserOrganizationElement: elementSecurityHandler() } },
-      ignorePaths: (path: string) => !path.startsWith(`${basePath}/`) && path !== basePath,
+      ignorePaths: (path: string) => (!path.startsWith(`${basePath}/`) && path !== basePath) || isProxyPath(path.slice(basePath.length)),
       validateFormats: true,
       ajvFormats: { mode: "full" },
     }),
@@ -105,20 +109,21 @@ export function createApp(options: AppOptions): express.Express {
 const routerOptions = { caseSensitive: true, strict: true } as const;
 
 /** Step 3: who is calling, how often, and (for a known caller only) what they sent. */
-function beforeValidation({ accounts, instanceTokens, rateLimits }: AppOptions): express.Router {
+function beforeValidation({ accounts, instanceTokens, rateLimits, proxy }: AppOptions): express.Router {
   const router = express.Router(routerOptions);
   router.use(authenticateCaller(accounts, instanceTokens, new AuthenticationThrottle(rateLimits.authenticationFailuresPerMinute)));
   if (rateLimits.requestsPerMinutePerOrganization !== undefined)
     router.use(limitOrganizationRequests(rateLimits.requestsPerMinutePerOrganization));
+  router.use(proxyRouter(proxy)); // its body is a stream for the vendor, and its path spans segments: before both
   router.use(refuseTrailingSlash(), jsonBody(), keepQueryAsSent());
   return router;
 }
 
 /** Step 6: what the validator let through, checked for what it cannot see, then routed. */
-function afterValidation({ instances, deliveries, registry }: AppOptions): express.Router {
+function afterValidation({ instances, deliveries, registry, proxy }: AppOptions): express.Router {
   const router = express.Router(routerOptions);
   router.use(restoreQueryAsSent(), rejectNestedQueryKeys(), jsonOnly(), raiseBodyError(), rejectPollutingKeys());
-  router.use(instancesRouter(instances), deliveriesRouter(deliveries), connectorsRouter(registry));
+  router.use(instancesRouter(instances), deliveriesRouter(deliveries), connectorsRouter(registry), proxyCallsRouter(proxy));
   return router;
 }
 

@@ -58,7 +58,40 @@ export interface Config {
   /** The shortest time between two credential checks of one instance asked for with POST /instances/{id}/verify; 0: no limit. */
   verifyMinIntervalMs: number;
   vendor: Readonly<VendorTimingConfig>;
+  /** Requests to the vendors' APIs through /instances/{id}/proxy/… (proxy/). */
+  proxy: Readonly<ProxyConfig>;
 }
+
+/** The proxy's limits: sizes, times, and calls in flight at once (per replica). */
+export interface ProxyConfig {
+  /** A proxied request's body, in bytes (413 beyond). */
+  requestMaxBytes: number;
+  /** A vendor's answer, in bytes: one that says it is larger is a 502; one that grows past it is cut off. */
+  responseMaxBytes: number;
+  /** Name resolution, TCP connect and TLS handshake with the vendor, each. */
+  connectTimeoutMs: number;
+  /** The whole exchange, to the answer's last byte (504 when no answer has come by then). */
+  timeoutMs: number;
+  /** Proxied calls of one instance in flight at once on a replica (429 beyond). */
+  perInstance: number;
+  /** Proxied calls of one organization in flight at once on a replica (429 beyond). */
+  perOrganization: number;
+  /** A vendor's Retry-After is passed on, but never longer than this. */
+  retryAfterMaxSeconds: number;
+  /** Connections kept open to one vendor origin. */
+  connectionsPerOrigin: number;
+}
+
+export const defaultProxy: Readonly<ProxyConfig> = Object.freeze({
+  requestMaxBytes: 10 * 1024 * 1024,
+  responseMaxBytes: 50 * 1024 * 1024,
+  connectTimeoutMs: 5_000,
+  timeoutMs: 30_000,
+  perInstance: 10,
+  perOrganization: 50,
+  retryAfterMaxSeconds: 60,
+  connectionsPerOrigin: 32,
+});
 
 /** How the server paces its calls to vendors: how long one has to answer, and the token refresher. */
 export interface VendorTimingConfig {
@@ -179,6 +212,21 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     verifyMinIntervalMs:
       wholeNumber("VERIFY_MIN_INTERVAL_SECONDS", env.VERIFY_MIN_INTERVAL_SECONDS, defaultVerifyMinIntervalMs / 1000) * 1000,
     vendor: parseVendorTiming(env),
+    proxy: parseProxy(env),
+  });
+}
+
+function parseProxy(env: NodeJS.ProcessEnv): Readonly<ProxyConfig> {
+  const d = defaultProxy;
+  return Object.freeze({
+    requestMaxBytes: positiveInteger("PROXY_REQUEST_MAX_BYTES", env.PROXY_REQUEST_MAX_BYTES, d.requestMaxBytes),
+    responseMaxBytes: positiveInteger("PROXY_RESPONSE_MAX_BYTES", env.PROXY_RESPONSE_MAX_BYTES, d.responseMaxBytes),
+    connectTimeoutMs: positiveInteger("PROXY_CONNECT_TIMEOUT_MS", env.PROXY_CONNECT_TIMEOUT_MS, d.connectTimeoutMs),
+    timeoutMs: positiveInteger("PROXY_TIMEOUT_MS", env.PROXY_TIMEOUT_MS, d.timeoutMs),
+    perInstance: positiveInteger("PROXY_PER_INSTANCE", env.PROXY_PER_INSTANCE, d.perInstance),
+    perOrganization: positiveInteger("PROXY_PER_ORGANIZATION", env.PROXY_PER_ORGANIZATION, d.perOrganization),
+    retryAfterMaxSeconds: positiveInteger("PROXY_RETRY_AFTER_MAX_SECONDS", env.PROXY_RETRY_AFTER_MAX_SECONDS, d.retryAfterMaxSeconds),
+    connectionsPerOrigin: positiveInteger("PROXY_CONNECTIONS_PER_ORIGIN", env.PROXY_CONNECTIONS_PER_ORIGIN, d.connectionsPerOrigin),
   });
 }
 
@@ -351,6 +399,7 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     events: defaultEventDelivery,
     verifyMinIntervalMs: defaultVerifyMinIntervalMs,
     vendor: defaultVendorTiming,
+    proxy: defaultProxy,
     ...overrides,
   });
 }

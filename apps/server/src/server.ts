@@ -26,6 +26,10 @@ import { checkOutboundUrl, guardedSender } from "./outbound/guarded-sender.js";
 import { instanceProvisioning } from "./instances/instance-provisioning.js";
 import { provisioner } from "./provisioning/provisioner.js";
 import { vendorLease } from "./instances/vendor-lease.js";
+import { guardedStream, type GuardedStream } from "./outbound/guarded-stream.js";
+import { inFlightCalls } from "./proxy/in-flight.js";
+import type { ProxyDeps } from "./proxy/proxy-service.js";
+import { recentCalls } from "./proxy/recent-calls.js";
 import { startRefresher, type Refresher } from "./instances/refresher.js";
 import { unlockSecretBox } from "./secrets/key-check.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
@@ -45,7 +49,7 @@ export interface StartOptions {
    * deliveries, and the check of a callback URL at create. The outbound guard by default; tests
    * record or refuse here.
    */
-  outbound?: { send: OutboundSend; checkOutboundUrl: CheckOutboundUrl };
+  outbound?: { send: OutboundSend; checkOutboundUrl: CheckOutboundUrl; stream?: GuardedStream };
 }
 
 export interface RunningServer {
@@ -98,7 +102,7 @@ export async function startServer({
       concurrency: config.events.concurrency,
       perOrganization: config.events.perOrganization,
     });
-    const instances = instanceOperations({
+    const instanceDeps = {
       store: storage.instances,
       registry,
       secretBox,
@@ -120,13 +124,38 @@ export async function startServer({
         leaseMs: config.vendor.timeoutMs + 5_000,
         minIntervalMs: config.verifyMinIntervalMs,
       }),
-    });
+    };
+    const instances = instanceOperations(instanceDeps);
+    // The proxy's own connections to vendors, kept alive between calls (outbound/guarded-stream.ts).
+    const vendorStream =
+      outbound.stream ??
+      guardedStream({
+        allowedHosts: config.outboundAllowedHosts,
+        connectTimeoutMs: config.proxy.connectTimeoutMs,
+        answerTimeoutMs: config.proxy.timeoutMs,
+        connectionsPerOrigin: config.proxy.connectionsPerOrigin,
+      });
+    const proxy: ProxyDeps = {
+      ...instanceDeps,
+      stream: vendorStream.send,
+      logger,
+      limits: {
+        requestMaxBytes: config.proxy.requestMaxBytes,
+        responseMaxBytes: config.proxy.responseMaxBytes,
+        timeoutMs: config.proxy.timeoutMs,
+        retryAfterMaxSeconds: config.proxy.retryAfterMaxSeconds,
+        renewalWaitMs: Math.min(config.vendor.timeoutMs, config.proxy.timeoutMs),
+      },
+      inFlight: inFlightCalls({ perInstance: config.proxy.perInstance, perOrganization: config.proxy.perOrganization }),
+      recentCalls: recentCalls(),
+    };
     const app = createApp({
       spec,
       registry,
       accounts: storage.accounts,
       instanceTokens: storage.instances,
       instances,
+      proxy,
       deliveries: deliveriesService({
         instanceExists: async (organizationId, id) => (await storage.instances.get(organizationId, id)) !== undefined,
         events: storage.events,
@@ -172,7 +201,10 @@ export async function startServer({
       close: async () => {
         stopPruning();
         await dispatcher.stop();
-        return stop(server, storage, () => refresher.stop());
+        return stop(server, storage, async () => {
+          await refresher.stop();
+          await vendorStream.close();
+        });
       },
     };
   } catch (error) {

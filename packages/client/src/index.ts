@@ -7,6 +7,7 @@ import type { Instance, InstancesClient, ListInstancesQuery, Problem, paths } fr
 
 export type * from "./types.js";
 export * from "./instance-requests.js";
+export * from "./proxy.js";
 
 export interface InstancesClientOptions {
   /** The API's base URL, with its base path: `http://127.0.0.1:3000/your_moms/api-v2`. */

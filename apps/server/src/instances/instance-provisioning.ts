@@ -137,6 +137,20 @@ export function instanceProvisioning({ provisioner, secretBox }: { provisioner: 
       );
     },
 
+    /**
+     * What a request to the vendor's API on the instance's behalf (the proxy) is built from: the
+     * credentials (the vendor's current tokens among them) bound to where they were accepted, and
+     * the state they come from. Undefined when the instance was never provisioned.
+     */
+    forUse(
+      connector: Connector,
+      record: ProvisionedRecord,
+      configuration: Record<string, string>,
+    ): { credentials: InstanceCredentials; state: ProvisioningState | undefined } {
+      const state = stateOf(record);
+      return { credentials: credentials(connector, configuration, state, boundOrigin(state)), state };
+    },
+
     /** When due: the refreshed state, or undefined when there is nothing to refresh. */
     async refresh(
       connector: Connector,

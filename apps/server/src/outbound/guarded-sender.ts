@@ -181,7 +181,7 @@ const certificateCodes = new Set([
  * the host as the URL gives it and nothing else: no error code, which would tell one port's
  * protocol from another's, no address tried, nothing of the URL past its host.
  */
-function outboundFailure(error: unknown, deadline: AbortSignal, host: string): unknown {
+export function outboundFailure(error: unknown, deadline: AbortSignal, host: string): unknown {
   if (error instanceof OutboundError) return error;
   if (deadline.aborted && deadline.reason instanceof OutboundError) return deadline.reason;
   const code = (error as { code?: unknown }).code;

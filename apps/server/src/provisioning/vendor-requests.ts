@@ -21,23 +21,33 @@ export function checkRequest(connector: string, check: RequestCheck, scope: Temp
   return withAuth(connector, request, check.auth, scope);
 }
 
-function withAuth(connector: string, request: VendorRequest, auth: CredentialAuth, scope: TemplateScope): VendorRequest {
+/**
+ * What a request carries the credentials in, as `auth` declares it: headers to set (names in lower
+ * case), or a JSON object whose entries go into the body. Secrets in clear: only in memory.
+ */
+export function credentialPlacement(
+  connector: string,
+  auth: CredentialAuth,
+  scope: TemplateScope,
+): { headers: Record<string, string>; json?: Record<string, unknown> } {
   const expand = (template: string) => expandTemplate(connector, template, scope);
-  const headers = { ...request.headers };
   switch (auth.type) {
     case "basic":
-      headers.authorization = `Basic ${Buffer.from(`${expand(auth.username)}:${expand(auth.password)}`).toString("base64")}`;
-      return { ...request, headers };
+      return { headers: { authorization: `Basic ${Buffer.from(`${expand(auth.username)}:${expand(auth.password)}`).toString("base64")}` } };
     case "bearer":
-      headers.authorization = `Bearer ${expand(auth.token)}`;
-      return { ...request, headers };
+      return { headers: { authorization: `Bearer ${expand(auth.token)}` } };
     case "header":
-      headers[auth.name.toLowerCase()] = expand(auth.value);
-      return { ...request, headers };
+      return { headers: { [auth.name.toLowerCase()]: expand(auth.value) } };
     case "body":
-      headers["content-type"] = "application/json";
-      return { ...request, headers, body: JSON.stringify(expandJson(connector, auth.json, scope)) };
+      return { headers: {}, json: expandJson(connector, auth.json, scope) as Record<string, unknown> };
   }
+}
+
+function withAuth(connector: string, request: VendorRequest, auth: CredentialAuth, scope: TemplateScope): VendorRequest {
+  const placed = credentialPlacement(connector, auth, scope);
+  const headers = { ...request.headers, ...placed.headers };
+  if (placed.json === undefined) return { ...request, headers };
+  return { ...request, headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(placed.json) };
 }
 
 function grantRequest(

@@ -12,10 +12,17 @@ type Outbound = NonNullable<StartOptions["outbound"]>;
 /** For tests that are not about events: any URL passes the check, and nothing is ever sent. */
 export function sendingNothingAway(): Outbound {
   return {
+    stream: nothingStreamed,
     checkOutboundUrl: (url) => refuseReservedForRefusals(url),
     send: () => Promise.reject(new OutboundError("unreachable", "the tests send nothing off this machine")),
   };
 }
+
+/** The proxy's stream for tests that do not proxy to a fake vendor: nothing is ever connected to. */
+const nothingStreamed = {
+  send: () => Promise.reject(new OutboundError("unreachable", "the tests send nothing off this machine")),
+  close: () => Promise.resolve(),
+};
 
 function refuseReservedForRefusals(url: URL): Promise<void> {
   if (url.hostname === "127.0.0.2") return Promise.reject(new OutboundError("address-not-allowed", "127.0.0.2 is a loopback address"));
@@ -30,6 +37,7 @@ export function toReceiver(receiverPort: number, ...otherPorts: number[]): Outbo
   const allowed = [receiverPort, ...otherPorts].map((port) => `127.0.0.1:${port}`);
   const sender = guardedSender({ allowedHosts: allowed });
   return {
+    stream: nothingStreamed,
     checkOutboundUrl: async (url) => {
       await refuseReservedForRefusals(url);
       if (!allowed.includes(url.host)) throw new OutboundError("address-not-allowed", `${url.host} is not the test's receiver`);

@@ -1,0 +1,3 @@
+API=http://127.0.0.1:3000/your_moms/api-v2
+curl -s "$API/instances/123/proxy-calls" \
+  -H 'Authorization: User <INSERT_USER_SECRET>, Organization <INSERT_ORGANIZATION_SECRET>'

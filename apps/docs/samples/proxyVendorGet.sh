@@ -1,0 +1,3 @@
+API=http://127.0.0.1:3000/your_moms/api-v2
+curl -s -X GET "$API/instances/123/proxy/Contacts?max_num=1" \
+  -H 'Authorization: User <INSERT_USER_SECRET>, Organization <INSERT_ORGANIZATION_SECRET>'

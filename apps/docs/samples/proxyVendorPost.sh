@@ -1,0 +1,5 @@
+API=http://127.0.0.1:3000/your_moms/api-v2
+curl -s -X POST "$API/instances/123/proxy/Contacts" \
+  -H 'Authorization: User <INSERT_USER_SECRET>, Organization <INSERT_ORGANIZATION_SECRET>' \
+  -H 'Content-Type: application/json' \
+  -d '{"first_name": "Ada", "last_name": "Lovelace"}'

@@ -1,0 +1,344 @@
+// proxyInstanceRequest: an application's request, aimed at the vendor's own API, sent there with
+// the instance's credentials put in as the connector declares (spec: x-connector.api), and the
+// vendor's answer handed back as it came. In order: the instance and what its credentials allow
+// (instances/operations/vendorAccess.ts), the vendor's token renewed first when it is due, the
+// URL below the API's base and at the origin the credentials were accepted at, the caller's
+// headers filtered (proxied-headers.ts), the body bounded, then one exchange through the
+// outbound guard; a 401 of an OAuth vendor to a request that can be sent again renews the token
+// and sends it once more. In the sandbox nothing is sent: the answer says what would have been.
+import { Readable, Transform } from "node:stream";
+import type { Logger } from "pino";
+import type { Caller } from "../accounts/store.js";
+import { InvalidRequestError } from "../errors.js";
+import { renewedAccess, vendorAccess, type VendorAccess, type VendorAccessDeps } from "../instances/operations/vendorAccess.js";
+import type { OutboundStream, OutboundStreamResponse } from "../outbound/guarded-stream.js";
+import { deadlineSignal } from "../outbound/guarded-stream.js";
+import { OutboundError } from "../outbound/outbound.js";
+import { originRefusal } from "../provisioning/provisioner.js";
+import { credentialPlacement } from "../provisioning/vendor-requests.js";
+import { CredentialsNotUsableError, ProxyBodyTooLargeError, ProxyVendorTimeoutError, ProxyVendorUnavailableError } from "./errors.js";
+import type { inFlightCalls } from "./in-flight.js";
+import { clampedRetryAfter, forwardedRequestHeaders, returnedResponseHeaders } from "./proxied-headers.js";
+import type { ProxiedCall, RecentCalls } from "./recent-calls.js";
+import { vendorUrl } from "./vendor-target.js";
+
+/** The proxy's limits (config.ts: PROXY_*). */
+export interface ProxyLimits {
+  requestMaxBytes: number;
+  responseMaxBytes: number;
+  /** The whole exchange: connect, send, the vendor's answer to its last byte. */
+  timeoutMs: number;
+  retryAfterMaxSeconds: number;
+  /** How long a call waits for another replica's renewal of an expired token. */
+  renewalWaitMs: number;
+}
+
+export interface ProxyDeps extends VendorAccessDeps {
+  /** The guarded stream in live mode (unused in the sandbox). */
+  stream: OutboundStream;
+  limits: ProxyLimits;
+  inFlight: ReturnType<typeof inFlightCalls>;
+  recentCalls: RecentCalls;
+  logger: Logger;
+}
+
+export interface ProxyRequest {
+  method: string;
+  /** After `/proxy/`, as sent (still percent-encoded). */
+  vendorPath: string;
+  /** `?…` as sent, or empty. */
+  search: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+  /** The secrets the caller authenticated with: a header carrying one is not forwarded. */
+  callerSecrets: readonly string[];
+  /** Aborted when the caller goes away: the vendor's exchange is abandoned. */
+  signal: AbortSignal;
+}
+
+export interface ProxyAnswer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Readable;
+  /** Called once the answer was sent (or abandoned): records the call and frees its slots. */
+  finish(outcome: { responseBytes: number; aborted: boolean; tooLarge: boolean }): void;
+}
+
+const idempotentMethods = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+const bodilessMethods = new Set(["GET", "HEAD"]);
+const masked = "********";
+
+export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: number, request: ProxyRequest): Promise<ProxyAnswer> {
+  const started = Date.now();
+  let access = await vendorAccess(deps, caller, id);
+  const leave = deps.inFlight.enter(caller.organizationId, id);
+  let deadline: ReturnType<typeof deadlineSignal> | undefined;
+  let requestBytes = 0;
+  let retried = false;
+  const record = (call: Pick<ProxiedCall, "status" | "outcome" | "responseBytes"> & { url?: URL }) => {
+    leave();
+    deadline?.clear();
+    const proxied: ProxiedCall = {
+      at: new Date(started).toISOString(),
+      method: request.method,
+      host: call.url?.host ?? "",
+      path: call.url?.pathname ?? "",
+      status: call.status,
+      outcome: call.outcome,
+      durationMs: Date.now() - started,
+      requestBytes,
+      responseBytes: call.responseBytes,
+      retried,
+    };
+    deps.recentCalls.record(caller.organizationId, id, proxied);
+    // Named fields only: no header, no query, no body can reach the line.
+    deps.logger.info({ proxied: { organizationId: caller.organizationId, instanceId: id, ...proxied } }, "proxied call");
+  };
+  let url: URL | undefined;
+  try {
+    if (access.renewalDue) access = (await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs)) ?? access;
+    url = targetOf(access, request);
+    const oauth = access.connector.credentialCheck.type === "oauth2-password";
+    const replayable = oauth && idempotentMethods.has(request.method);
+    const placed = credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope);
+    const body = await bodyOf(request, deps.limits.requestMaxBytes, placed.json, replayable);
+    requestBytes = body.bytes;
+    const headersFor = (current: VendorAccess) => {
+      const { headers } = credentialPlacement(current.connector.key, current.api.auth, current.credentials.scope);
+      const forwarded = forwardedRequestHeaders(request.headers, request.callerSecrets);
+      if (!(body.content instanceof Readable)) delete forwarded["content-length"]; // undici frames bytes itself
+      if (placed.json !== undefined) forwarded["content-type"] = "application/json";
+      return { ...forwarded, ...headers };
+    };
+
+    if (deps.provisioning.mode === "sandbox") {
+      if (body.content instanceof Readable) body.content.resume(); // read (and counted against the cap), sent nowhere
+      const answer = simulatedAnswer(request, url, headersFor(access), Object.keys(placed.headers), placed.json !== undefined);
+      return finishedBy(answer, (bytes) => record({ url, status: 200, outcome: "simulated", responseBytes: bytes }));
+    }
+
+    deadline = deadlineSignal(url.host, deps.limits.timeoutMs);
+    const signal = AbortSignal.any([deadline.signal, request.signal]);
+    let response = await send(deps, access, url, request.method, headersFor(access), body.content, signal);
+    if (response.status === 401 && replayable && body.replayable) {
+      const renewed = await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs);
+      if (renewed && sameTarget(renewed, request, url) && placementOf(renewed) !== placementOf(access)) {
+        response.body.on("error", () => undefined).destroy(); // the refused answer is not passed on
+        retried = true;
+        access = renewed;
+        response = await send(deps, access, url, request.method, headersFor(access), body.content, signal);
+      }
+    }
+    return answerOf(deps, access, response, (outcome) =>
+      record({
+        url,
+        status: response.status,
+        outcome: outcome.tooLarge ? "too-large" : outcome.aborted ? "aborted" : "answered",
+        responseBytes: outcome.responseBytes,
+      }),
+    );
+  } catch (error) {
+    const outcome = error instanceof OutboundError ? (error.reason === "timeout" ? "timeout" : "unreachable") : "refused";
+    record({ url, status: null, outcome, responseBytes: 0 });
+    throw asProblem(error, access);
+  }
+}
+
+function targetOf(access: VendorAccess, request: ProxyRequest): URL {
+  const url = vendorUrl(access.connector.key, access.api, access.credentials.scope, request.vendorPath, request.search);
+  const refusal = originRefusal({ url }, access.credentials.acceptedOrigin);
+  if (refusal !== undefined) throw new CredentialsNotUsableError(access.connector.key, access.id, refusal);
+  return url;
+}
+
+/** A renewal that changed the address (a change of the instance in between) sends nothing more. */
+function sameTarget(access: VendorAccess, request: ProxyRequest, url: URL): boolean {
+  try {
+    return targetOf(access, request).href === url.href;
+  } catch {
+    return false;
+  }
+}
+
+const placementOf = (access: VendorAccess) =>
+  JSON.stringify(credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope));
+
+async function send(
+  deps: ProxyDeps,
+  access: VendorAccess,
+  url: URL,
+  method: string,
+  headers: Record<string, string | string[]>,
+  content: Readable | Buffer | null,
+  signal: AbortSignal,
+): Promise<OutboundStreamResponse> {
+  return deps.stream({ method, url, headers, body: content, signal });
+}
+
+interface Body {
+  /** Bytes when read whole (to put the credentials in, or to send again), else the caller's stream, counted. */
+  content: Readable | Buffer | null;
+  bytes: number;
+  /** Whether it can be sent a second time. */
+  replayable: boolean;
+}
+
+/** The request's body within the cap: read whole when it must be changed or may be sent twice, else streamed on. */
+async function bodyOf(
+  request: ProxyRequest,
+  maxBytes: number,
+  credentialsJson: Record<string, unknown> | undefined,
+  replay: boolean,
+): Promise<Body> {
+  const declared = Number(request.headers["content-length"] ?? NaN);
+  if (declared > maxBytes) throw new ProxyBodyTooLargeError(maxBytes);
+  const hasBody = !bodilessMethods.has(request.method) && (declared > 0 || request.headers["transfer-encoding"] !== undefined);
+  if (!hasBody && credentialsJson === undefined) {
+    request.body.resume();
+    return { content: null, bytes: 0, replayable: true };
+  }
+  if (credentialsJson !== undefined) {
+    const text = hasBody ? (await readWhole(request.body, maxBytes)).toString("utf8") : "";
+    let sent: unknown = {};
+    if (text.trim() !== "") {
+      try {
+        sent = JSON.parse(text);
+      } catch {
+        throw new InvalidRequestError("This connector's API takes a JSON object as the body, and the body is not JSON");
+      }
+    }
+    if (sent === null || typeof sent !== "object" || Array.isArray(sent)) {
+      throw new InvalidRequestError("This connector's API takes a JSON object as the body");
+    }
+    const merged = Buffer.from(JSON.stringify(mergedOver(sent as Record<string, unknown>, credentialsJson)));
+    return { content: merged, bytes: merged.length, replayable: true };
+  }
+  if (replay) {
+    const whole = await readWhole(request.body, maxBytes);
+    return { content: whole, bytes: whole.length, replayable: true };
+  }
+  let bytes = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) return done(new ProxyBodyTooLargeError(maxBytes));
+      done(null, chunk);
+    },
+  });
+  request.body.pipe(counted);
+  const body: Body = { content: counted, bytes: 0, replayable: false };
+  counted.on("end", () => (body.bytes = bytes));
+  return body;
+}
+
+async function readWhole(stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new ProxyBodyTooLargeError(maxBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The caller's JSON with the credentials' entries put in, over whatever the caller had there. */
+function mergedOver(sent: Record<string, unknown>, ours: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...sent };
+  for (const [key, value] of Object.entries(ours)) {
+    const theirs = out[key];
+    out[key] =
+      value !== null &&
+      typeof value === "object" &&
+      !Array.isArray(value) &&
+      theirs !== null &&
+      typeof theirs === "object" &&
+      !Array.isArray(theirs)
+        ? mergedOver(theirs as Record<string, unknown>, value as Record<string, unknown>)
+        : value;
+  }
+  return out;
+}
+
+/** The vendor's answer as it goes back: its headers filtered, its body counted against the cap. */
+function answerOf(
+  deps: ProxyDeps,
+  access: VendorAccess,
+  response: OutboundStreamResponse,
+  finish: (outcome: { responseBytes: number; aborted: boolean; tooLarge: boolean }) => void,
+): ProxyAnswer {
+  const max = deps.limits.responseMaxBytes;
+  const declared = Number(response.headers["content-length"] ?? NaN);
+  if (declared > max) {
+    response.body.destroy();
+    throw new ProxyVendorUnavailableError(access.connector.key, `its answer is over the proxy's ${max}-byte limit`);
+  }
+  const headers = returnedResponseHeaders(response.headers, access.credentials.secrets);
+  headers["x-proxied-from"] = access.connector.key;
+  if (response.status === 429 || response.status === 503) {
+    const wait = clampedRetryAfter(response.headers["retry-after"], deps.limits.retryAfterMaxSeconds);
+    if (wait !== undefined) headers["retry-after"] = String(wait);
+  }
+  let bytes = 0;
+  let tooLarge = false;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      if (bytes > max) {
+        tooLarge = true;
+        return done(new Error("the vendor's answer is over the proxy's limit"));
+      }
+      done(null, chunk);
+    },
+  });
+  response.body.on("error", (error) => counted.destroy(error));
+  response.body.pipe(counted);
+  return {
+    status: response.status,
+    headers,
+    body: counted,
+    finish: ({ aborted }) => finish({ responseBytes: bytes, aborted: aborted || tooLarge, tooLarge }),
+  };
+}
+
+/** The sandbox's answer: what would have been sent, the credentials' values masked. */
+function simulatedAnswer(
+  request: ProxyRequest,
+  url: URL,
+  headers: Record<string, string | string[]>,
+  credentialHeaders: readonly string[],
+  bodyHoldsCredentials: boolean,
+): Omit<ProxyAnswer, "finish"> {
+  const text = JSON.stringify({
+    simulated: true,
+    request: {
+      method: request.method,
+      url: url.href,
+      addedHeaders: Object.fromEntries(credentialHeaders.map((name) => [name, masked])),
+      forwardedHeaders: Object.keys(headers).filter((name) => !credentialHeaders.includes(name)),
+      ...(bodyHoldsCredentials ? { body: "the JSON body, with the credentials put in (masked here)" } : {}),
+    },
+    note: "PROVISIONING=sandbox: nothing was sent to the vendor. Start the server with PROVISIONING=live to call it.",
+  });
+  const bytes = Buffer.from(text);
+  return {
+    status: 200,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": String(bytes.length),
+      "x-proxied-from": "sandbox",
+      "x-simulated": "true",
+    },
+    body: Readable.from([bytes]),
+  };
+}
+
+function finishedBy(answer: Omit<ProxyAnswer, "finish">, done: (bytes: number) => void): ProxyAnswer {
+  return { ...answer, finish: () => done(Number(answer.headers["content-length"] ?? 0)) };
+}
+
+function asProblem(error: unknown, access: VendorAccess): unknown {
+  if (!(error instanceof OutboundError)) return error;
+  if (error.reason === "timeout") return new ProxyVendorTimeoutError(access.connector.key, error.message.split(" ")[0] ?? "");
+  return new ProxyVendorUnavailableError(access.connector.key, error.message);
+}
