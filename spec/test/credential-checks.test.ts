@@ -4,6 +4,7 @@
 // its tokens secret.
 import { describe, expect, it } from "vitest";
 import { connectorSchemas, resolve, secretEntries } from "./bundle.js";
+import { reachable, referenced } from "./templates.js";
 
 interface Check {
   type: string;
@@ -17,32 +18,12 @@ interface Check {
   [key: string]: unknown;
 }
 
-/** The `{entry}` names a template (or every string inside a value) refers to. */
-function referenced(value: unknown): string[] {
-  if (typeof value === "string") return [...value.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1]!);
-  if (Array.isArray(value)) return value.flatMap(referenced);
-  if (value !== null && typeof value === "object") return Object.values(value).flatMap(referenced);
-  return [];
-}
-
 const cases = [...connectorSchemas].map(([key, { schema }]) => {
   const extension = schema["x-connector"] as (typeof schema)["x-connector"] & { credentialCheck?: Check };
   const own = Object.keys(schema.properties.configuration.properties);
   const platform = extension.platformConfiguration;
   return [key, { check: extension.credentialCheck, own, platform, secrets: secretEntries(schema), schema }] as const;
 });
-
-/** The entries a template refers to, following platform entries that are templates themselves. */
-function reachable(names: string[], platform: Record<string, string | null>): string[] {
-  const seen = new Set<string>();
-  const visit = (name: string) => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    for (const next of referenced(platform[name] ?? "")) visit(next);
-  };
-  names.forEach(visit);
-  return [...seen];
-}
 
 describe.each(cases)("%s's credential check", (_key, { check, own, platform, secrets }) => {
   it("is declared", () => {
