@@ -128,7 +128,7 @@ export function parseAuthorization(header: string | undefined): Credentials | un
  * How long a server may go on letting in a header that authenticated, after its secrets were
  * rotated (by `instances-api accounts rotate`, in another process): the cache below keeps a
  * success this long, counted from the start of the lookup that found it, so from before the
- * rotation at the latest. The README states this bound.
+ * rotation at the latest. docs/security-and-limits.md states this bound.
  */
 export const authenticationCacheTtlMilliseconds = 10_000;
 
