@@ -171,7 +171,11 @@ export function authenticationCacheKey({ accountPart }: Credentials): string {
   return hashSecret(accountPart).toString("base64");
 }
 
-/** The account the credentials name, or UnauthorizedError. Secrets are compared as hashes, in constant time. */
+/**
+ * The account the credentials name, or UnauthorizedError: for a missing or malformed header, the
+ * form it must have; for one in form, that its secrets name no account, in the same words
+ * whichever secret is wrong. Secrets are compared as hashes, in constant time.
+ */
 export async function lookUpCaller(store: AccountStore, credentials: Credentials | undefined): Promise<Caller> {
   if (!credentials) throw new UnauthorizedError();
   const userHash = hashSecret(credentials.userSecret);
