@@ -3,7 +3,7 @@
 #   source .ci/node.sh        # Node 24 (the primary runtime)
 #   source .ci/node.sh 22     # Node 22 (supported)
 #
-# Each version is pinned exactly, so a developer's shell, CI and the README all mean the same
+# Each version is pinned exactly, so a developer's shell, CI and docs/development.md all mean the same
 # binary. It comes from the npm registry (the package node-linux-<arch>, which holds the binary
 # and its headers), unpacked once into a folder outside the repository and reused after that.
 # Only the npm registry is asked: this works where nodejs.org cannot be reached.

@@ -14,7 +14,7 @@ import { StartupError } from "./startup-error.js";
 
 const usages = {
   serve:
-    "instances-api serve                                  run the server (PORT, HOST, DATA_DIR, DATABASE_URL, ENCRYPTION_KEY; see the README)",
+    "instances-api serve                                  run the server (PORT, HOST, DATA_DIR, DATABASE_URL, ENCRYPTION_KEY; see docs/configuration.md)",
   accountsCreate:
     "instances-api accounts create --organization <name>  create an organization and its first user; prints their secrets as JSON\n" +
     "                              [--allow-duplicate]    (a name an organization has already is refused without it)",

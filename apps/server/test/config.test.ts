@@ -1,5 +1,6 @@
 // The environment, read once: ENCRYPTION_KEY is decoded strictly, so a key with a typo is refused
-// rather than decoded to some other key.
+// rather than decoded to some other key. docs/configuration.md names every variable read here.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ConfigError, readConfig } from "../src/config.js";
 
@@ -158,5 +159,39 @@ describe("vendor timing settings", () => {
   ])("read %s, and refuse a bad one naming it", (name, field) => {
     expect(readConfig({ [name]: "7" }).vendor).toMatchObject({ [field]: 7 });
     expect(() => readConfig({ [name]: "0" })).toThrow(new RegExp(`${name} must be a positive whole number`));
+  });
+});
+
+describe("docs/configuration.md", () => {
+  /**
+   * The variables readConfig reads with none set, and any config.ts names as `env.NAME` (one read
+   * only when another is set would escape the first).
+   */
+  function variablesRead(): string[] {
+    const source = readFileSync(new URL("../src/config.ts", import.meta.url), "utf8");
+    const read = new Set([...source.matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)].map((match) => match[1]!));
+    const env = new Proxy<NodeJS.ProcessEnv>(
+      {},
+      {
+        get: (_target, name) => {
+          if (typeof name === "string") read.add(name);
+          return undefined;
+        },
+      },
+    );
+    readConfig(env);
+    return [...read].sort();
+  }
+
+  /** The variables the first column of the file's tables names (`PORT`, `HOST` in one row). */
+  function variablesDocumented(): string[] {
+    const markdown = readFileSync(new URL("../../../docs/configuration.md", import.meta.url), "utf8");
+    const firstCells = markdown.split("\n").flatMap((line) => /^\|([^|]*)\|/.exec(line)?.[1] ?? []);
+    return firstCells.flatMap((cell) => [...cell.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((match) => match[1]!)).sort();
+  }
+
+  it("documents every variable the server reads, each once, and none it does not read", () => {
+    expect(variablesRead()).toContain("PORT");
+    expect(variablesDocumented()).toEqual(variablesRead());
   });
 });

@@ -1,5 +1,6 @@
 // The README's examples are the files in examples/, which `npm run typecheck` compiles: a README
-// block that drifts from its file, or a file that stops compiling, fails the tests.
+// block that drifts from its file, or a file that stops compiling, fails the tests. The root
+// README's first instance with the client is one of them too.
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compile } from "./compile.js";
@@ -27,6 +28,14 @@ describe("the README", () => {
     });
     expect(diagnostics.without!.join("\n")).toMatch(/Property 'subdomain' is missing/);
     expect(diagnostics.misspelled!.join("\n")).toMatch(/'subdomian' does not exist in type '[^']*'\. Did you mean to write 'subdomain'\?/);
+  });
+
+  it("is where the root README's TypeScript comes from: each of its blocks is an example file, verbatim", () => {
+    const rootReadme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+    const rootBlocks = [...rootReadme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const files = examples.map((f) => readFileSync(new URL(f, examplesDir), "utf8"));
+    expect(rootBlocks.length).toBeGreaterThan(0);
+    for (const block of rootBlocks) expect(files).toContain(block);
   });
 
   it("has examples that compile against the client", () => {

@@ -69,7 +69,7 @@ function serve(env: NodeJS.ProcessEnv): Promise<{ url: string; exited: Promise<n
 
 describe("the packed server", () => {
   it("installs from its tarball into an empty folder and serves the docs, the spec and the API", async () => {
-    // The pack, as the README says it (its prepack builds what is missing and stages the bundle).
+    // The pack, as docs/operations.md says it (its prepack builds what is missing and stages the bundle).
     const packed = await run("npm", ["pack", "-w", "@instances-api/server", "--pack-destination", work, "--json"], repositoryRoot);
     const [manifest] = JSON.parse(packed.stdout) as { filename: string; bundled: string[]; files: { path: string }[] }[];
     expect([...manifest!.bundled].sort()).toEqual(bundled);

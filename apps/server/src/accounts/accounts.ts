@@ -128,7 +128,7 @@ export function parseAuthorization(header: string | undefined): Credentials | un
  * How long a server may go on letting in a header that authenticated, after its secrets were
  * rotated (by `instances-api accounts rotate`, in another process): the cache below keeps a
  * success this long, counted from the start of the lookup that found it, so from before the
- * rotation at the latest. The README states this bound.
+ * rotation at the latest. docs/security-and-limits.md states this bound.
  */
 export const authenticationCacheTtlMilliseconds = 10_000;
 
@@ -171,7 +171,11 @@ export function authenticationCacheKey({ accountPart }: Credentials): string {
   return hashSecret(accountPart).toString("base64");
 }
 
-/** The account the credentials name, or UnauthorizedError. Secrets are compared as hashes, in constant time. */
+/**
+ * The account the credentials name, or UnauthorizedError: for a missing or malformed header, the
+ * form it must have; for one in form, that its secrets name no account, in the same words
+ * whichever secret is wrong. Secrets are compared as hashes, in constant time.
+ */
 export async function lookUpCaller(store: AccountStore, credentials: Credentials | undefined): Promise<Caller> {
   if (!credentials) throw new UnauthorizedError();
   const userHash = hashSecret(credentials.userSecret);

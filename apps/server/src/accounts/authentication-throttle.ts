@@ -11,8 +11,8 @@
 // (behind a proxy or NAT) is never locked out by someone else's failures.
 //
 // The client address is req.ip: the connection's, or with TRUST_PROXY the one the trusted proxies
-// report (app.ts). Counts live in the process: with several replicas each keeps its own (the
-// README says so).
+// report (app.ts). Counts live in the process: with several replicas each keeps its own
+// (docs/postgresql-and-replicas.md says so).
 import type { Request } from "express";
 import { ipKeyGenerator, MemoryStore, type Options } from "express-rate-limit";
 

@@ -15,7 +15,7 @@
 // made on another replica without a channel between them, and any time-to-live would let a
 // rotated token in for that long. The read it saves is one lookup of a 32-byte hash in an index
 // scoped by organization, far cheaper than the request it guards; the account part, which only
-// the CLI rotates, stays cached as before (its bound is in the README).
+// the CLI rotates, stays cached as before (its bound is in docs/security-and-limits.md).
 import type { Request, RequestHandler, Response } from "express";
 import { ApiError, TooManyRequestsError, UnauthorizedError } from "../errors.js";
 import {

@@ -4,7 +4,7 @@
 // express-rate-limit's address checks (which belong to its own, address-keyed key generator) do
 // not apply. (Failed authentication is throttled per address where the caller is authenticated:
 // accounts/authentication-throttle.ts.) Counts live in the process: with several replicas each
-// keeps its own (the README says so).
+// keeps its own (docs/postgresql-and-replicas.md says so).
 import type { RequestHandler } from "express";
 import { rateLimit } from "express-rate-limit";
 import { callerOf, isAuthenticated } from "../accounts/authentication.js";
