@@ -27,10 +27,10 @@ beforeAll(async () => {
   cluster = await startPostgresCluster();
   vendor = await startFakeVendor({
     names: ["sugar.test"],
-    handle: (request, response) =>
-      answerJson(
-        ...(request.headers["oauth-token"] === access ? ([200, { records: [] }] as const) : ([401, { error: "invalid_grant" }] as const)),
-      )(request, response),
+    handle: (request, response) => {
+      const current = request.headers["oauth-token"] === access;
+      answerJson(current ? 200 : 401, current ? { records: [] } : { error: "invalid_grant" })(request, response);
+    },
   });
   vendor.on("POST /rest/v10/oauth2/token", (request, response) => {
     const grant = JSON.parse(request.body || "{}") as Record<string, string>;
