@@ -2,7 +2,8 @@
 // transaction; a write with an expected version updates only that version, so of two replicas
 // writing the same version exactly one wins. An idempotency key is claimed with its row's
 // primary key: a second replica creating under the same key waits for the first to commit, then
-// replays what it kept.
+// replays what it kept. A write that sets or deletes tags writes their rows in instance_tags in
+// the same transaction.
 import type pg from "pg";
 import { guarded, inTransaction } from "../database/postgres.js";
 import { postgresEventWriter, type PostgresEventWriter } from "../events/postgres-event-store.js";
@@ -14,6 +15,7 @@ import {
   sampledInstance,
   sampledResponse,
   samplesOf,
+  tagChanges,
   type InstanceChanges,
   type InstanceRow,
   type InstanceStore,
@@ -32,6 +34,24 @@ async function selectOne(client: pg.Pool | pg.PoolClient, organizationId: number
     [organizationId, id],
   );
   return rows[0];
+}
+
+async function writeTags(client: pg.PoolClient, organizationId: number, id: number, before: string[], after: string[]): Promise<void> {
+  const { added, removed } = tagChanges(before, after);
+  if (removed.length) {
+    await client.query("DELETE FROM instance_tags WHERE organization_id = $1 AND tag = ANY($2::text[]) AND instance_id = $3", [
+      organizationId,
+      removed,
+      id,
+    ]);
+  }
+  if (added.length) {
+    await client.query("INSERT INTO instance_tags (organization_id, tag, instance_id) SELECT $1, unnest($2::text[]), $3", [
+      organizationId,
+      added,
+      id,
+    ]);
+  }
 }
 
 export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter = postgresEventWriter): InstanceStore {
@@ -74,6 +94,7 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
             ],
           );
           const created = toRecord(rows[0]!);
+          await writeTags(client, created.organizationId, created.id, [], created.tags);
           const after = followUps?.(created) ?? {};
           if (idempotency) {
             await client.query("UPDATE idempotency_keys SET response = $3 WHERE organization_id = $1 AND key = $2", [
@@ -134,6 +155,7 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
             params,
           );
           const updated = toRecord(rows[0]!);
+          if (changes.tags !== undefined) await writeTags(client, organizationId, id, current.tags, updated.tags);
           const event = followUps?.(updated).event;
           return { record: updated, enqueued: event ? await events.record(client, event, updated) : false };
         }),
@@ -147,6 +169,7 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
           if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
           await client.query("DELETE FROM instances WHERE organization_id = $1 AND id = $2", [organizationId, id]);
           const deleted = toRecord(current);
+          await writeTags(client, organizationId, id, deleted.tags, []);
           const event = followUps?.(deleted).event;
           return { enqueued: event ? await events.record(client, event, deleted) : false };
         }),

@@ -1,5 +1,6 @@
 // The instance store on SQLite. Every write is one transaction; a write with an expected version
-// updates only that version (optimistic concurrency), so two writers cannot both win.
+// updates only that version (optimistic concurrency), so two writers cannot both win. A write
+// that sets or deletes tags writes their rows in instance_tags in the same transaction.
 import type { Statement } from "better-sqlite3";
 import { groupCommit, type GroupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
@@ -13,6 +14,7 @@ import {
   sampledInstance,
   sampledResponse,
   samplesOf,
+  tagChanges,
   type FollowUps,
   type InstanceChanges,
   type InstanceRecord,
@@ -78,6 +80,14 @@ export function sqliteInstanceStore(
   const selectNewest = db.prepare(newestInstance);
   const sampleResponse = db.prepare(sampledResponse);
   const deleteOne = db.prepare("DELETE FROM instances WHERE organization_id = ? AND id = ? AND (? IS NULL OR version = ?)");
+  const insertTag = db.prepare("INSERT INTO instance_tags (organization_id, tag, instance_id) VALUES (?, ?, ?)");
+  const deleteTag = db.prepare("DELETE FROM instance_tags WHERE organization_id = ? AND tag = ? AND instance_id = ?");
+
+  const writeTags = (organizationId: number, id: number, before: string[], after: string[]) => {
+    const { added, removed } = tagChanges(before, after);
+    for (const tag of removed) deleteTag.run(organizationId, tag, id);
+    for (const tag of added) insertTag.run(organizationId, tag, id);
+  };
 
   const create = (instance: NewInstance, idempotency?: Parameters<InstanceStore["create"]>[1], followUps?: FollowUps) => {
     if (idempotency) {
@@ -97,6 +107,7 @@ export function sqliteInstanceStore(
         refreshDueAt: instance.refreshDueAt ?? null,
       }) as Row,
     );
+    writeTags(created.organizationId, created.id, [], created.tags);
     const after = followUps?.(created) ?? {};
     if (idempotency) {
       insertIdempotent.run(
@@ -130,6 +141,7 @@ export function sqliteInstanceStore(
       `UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = @organizationId AND id = @id RETURNING ${columns}`,
     ).get(values) as Row;
     const updated = toRecord(row);
+    if (changes.tags !== undefined) writeTags(organizationId, id, JSON.parse(current.tags) as string[], updated.tags);
     const event = followUps?.(updated).event;
     return { record: updated, enqueued: event ? events.record(event, updated) : false };
   };
@@ -171,6 +183,7 @@ export function sqliteInstanceStore(
         const version = expectedVersion ?? null;
         if (deleteOne.run(organizationId, id, version, version).changes !== 1) return "version-mismatch";
         const deleted = toRecord(current);
+        writeTags(organizationId, id, deleted.tags, []);
         const event = followUps?.(deleted).event;
         return { enqueued: event ? events.record(event, deleted) : false };
       }),

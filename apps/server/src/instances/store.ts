@@ -167,6 +167,18 @@ export interface InstanceRow {
 export const instanceColumns =
   "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at, provisioning, refresh_due_at";
 
+/**
+ * The rows of instance_tags a write adds and removes (from the tags before to the tags after; a
+ * create has none before, a delete none after). instances.tags keeps what the instance shows, in
+ * its order; instance_tags is its index, one row per tag: both stores keep it so in each write's
+ * transaction.
+ */
+export function tagChanges(before: readonly string[], after: readonly string[]): { added: string[]; removed: string[] } {
+  const kept = new Set(before);
+  const wanted = new Set(after);
+  return { added: [...wanted].filter((tag) => !kept.has(tag)), removed: [...kept].filter((tag) => !wanted.has(tag)) };
+}
+
 export function recordFromRow(row: InstanceRow): InstanceRecord {
   return {
     id: row.id,
