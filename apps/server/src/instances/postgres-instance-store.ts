@@ -3,7 +3,7 @@
 // writing the same version exactly one wins. An idempotency key is claimed with its row's
 // primary key: a second replica creating under the same key waits for the first to commit, then
 // replays what it kept. A write that sets or deletes tags writes their rows in instance_tags in
-// the same transaction.
+// the same transaction: a list filtered by tags reads that table's key, never the whole table.
 import type pg from "pg";
 import { guarded, inTransaction } from "../database/postgres.js";
 import { postgresEventWriter, type PostgresEventWriter } from "../events/postgres-event-store.js";
@@ -16,9 +16,11 @@ import {
   sampledResponse,
   samplesOf,
   tagChanges,
+  tagCountLimit,
   type InstanceChanges,
   type InstanceRow,
   type InstanceStore,
+  type ListQuery,
   type StoredIdempotentResponse,
   type WriteOutcome,
   type Written,
@@ -52,6 +54,70 @@ async function writeTags(client: pg.PoolClient, organizationId: number, id: numb
       id,
     ]);
   }
+}
+
+/**
+ * Of the tags, the one with the fewest instances after the cursor (as counted up to tagCountLimit).
+ * One count for each tag, with its own parameter: the planner plans each for that very tag (from
+ * its statistics) and walks the key to the limit where the tag is common, rather than gathering all
+ * its rows in a bitmap first, as it may for a tag it cannot see.
+ */
+async function rarestTag(pool: pg.Pool, organizationId: number, tags: string[], afterId: number): Promise<string> {
+  const counts = tags.map(
+    (_, index) =>
+      `SELECT ${index} AS position, count(*) AS counted FROM (SELECT FROM instance_tags WHERE organization_id = $1 AND tag = $${index + 4} AND instance_id > $2 ORDER BY instance_id LIMIT $3) AS walked`,
+  );
+  const { rows } = await pool.query<{ position: number }>(
+    `SELECT position FROM (${counts.join(" UNION ALL ")}) AS tags ORDER BY counted, position LIMIT 1`,
+    [organizationId, afterId, tagCountLimit, ...tags],
+  );
+  return tags[rows[0]!.position]!;
+}
+
+async function listAll(pool: pg.Pool, { organizationId, connectorKey, afterId, limit }: ListQuery): Promise<InstanceRow[]> {
+  const conditions = ["organization_id = $1", "id > $2"];
+  const params: unknown[] = [organizationId, afterId];
+  if (connectorKey !== undefined) {
+    params.push(connectorKey);
+    conditions.push(`connector_key = $${params.length}`);
+  }
+  params.push(limit);
+  const { rows } = await pool.query<Row>(
+    `SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT $${params.length}`,
+    params,
+  );
+  return rows;
+}
+
+// Every tag given (all of them): the rarest tag's rows walk the key in id order from the cursor,
+// each instance among them is read by its id and kept when its tags hold the others too, and the
+// walk stops at the page's end. OFFSET 0 keeps the planner from folding that read into a join: as a
+// merge join it would walk the instances table itself (every organization's rows) from the cursor
+// to the page's last match. The others are checked on the instance's own tags, which the planner
+// has statistics of: told that few instances would pass (as it guesses of a subquery's count), it
+// would gather and sort all of the tag's rows rather than walk them.
+async function listTagged(pool: pg.Pool, { organizationId, tags, connectorKey, afterId, limit }: ListQuery): Promise<InstanceRow[]> {
+  const wanted = [...new Set(tags)];
+  const walked = wanted.length > 1 ? await rarestTag(pool, organizationId, wanted, afterId) : wanted[0];
+  const params: unknown[] = [organizationId, walked, afterId];
+  const conditions = ["id = tagged.instance_id", "organization_id = $1"];
+  if (wanted.length > 1) {
+    params.push(JSON.stringify(wanted));
+    conditions.push(`tags @> $${params.length}::jsonb`);
+  }
+  if (connectorKey !== undefined) {
+    params.push(connectorKey);
+    conditions.push(`connector_key = $${params.length}`);
+  }
+  params.push(limit);
+  const { rows } = await pool.query<Row>(
+    `SELECT instance.* FROM instance_tags AS tagged
+     CROSS JOIN LATERAL (SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} OFFSET 0) AS instance
+     WHERE tagged.organization_id = $1 AND tagged.tag = $2 AND tagged.instance_id > $3
+     ORDER BY tagged.instance_id LIMIT $${params.length}`,
+    params,
+  );
+  return rows;
 }
 
 export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter = postgresEventWriter): InstanceStore {
@@ -118,25 +184,7 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
         return rows[0];
       }),
 
-    list: ({ organizationId, tags, connectorKey, afterId, limit }) =>
-      guarded(async () => {
-        const conditions = ["organization_id = $1", "id > $2"];
-        const params: unknown[] = [organizationId, afterId];
-        if (connectorKey !== undefined) {
-          params.push(connectorKey);
-          conditions.push(`connector_key = $${params.length}`);
-        }
-        if (tags.length) {
-          params.push(JSON.stringify([...new Set(tags)]));
-          conditions.push(`tags @> $${params.length}::jsonb`);
-        }
-        params.push(limit);
-        const { rows } = await pool.query<Row>(
-          `SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT $${params.length}`,
-          params,
-        );
-        return rows.map(toRecord);
-      }),
+    list: (query) => guarded(async () => (query.tags.length ? await listTagged(pool, query) : await listAll(pool, query)).map(toRecord)),
 
     update: (organizationId, id, expectedVersion, changes: InstanceChanges, followUps) =>
       guarded(() =>

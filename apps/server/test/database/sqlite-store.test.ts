@@ -1,4 +1,5 @@
-// The store contract on SQLite; the schema's indexes; and migration 8 on a database from before it.
+// The store contract on SQLite; SQLite's plans for the statements the store runs (values bound, as
+// run); and migration 8 on a database from before it.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,8 +8,10 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { openSqlite } from "../../src/database/sqlite.js";
 import { sqliteMigrations } from "../../src/database/sqlite-migrations.js";
+import { sqliteInstanceStore } from "../../src/instances/sqlite-instance-store.js";
+import type { InstanceStore } from "../../src/instances/store.js";
 import { openStorage } from "../../src/storage.js";
-import { storeContract } from "./store-contract.js";
+import { listQuery, newInstance, storeContract } from "./store-contract.js";
 import { expectListedAsBefore, keptBefore } from "./tags-before-migration.js";
 
 storeContract("SQLite", async () => {
@@ -49,6 +52,50 @@ describe("the SQLite schema", () => {
       expect(plan.map((step) => step.detail)).toEqual([
         expect.stringMatching(/^SEARCH instances USING (COVERING )?INDEX instances_by_token \(organization_id=\? AND token_hash=\?\)$/),
       ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  // [what, the store's calls]: each statement they run on instance_tags, as run (values bound).
+  const tagWork: [string, (store: InstanceStore) => Promise<unknown>][] = [
+    ["a list by a tag no instance has", (store) => store.list(listQuery(1, { tags: ["absent"] }))],
+    [
+      "a list by a tag, from a cursor, of one connector",
+      (store) => store.list(listQuery(1, { tags: ["red"], afterId: 5, connectorKey: "taxify" })),
+    ],
+    ["a list by several tags", (store) => store.list(listQuery(1, { tags: ["red", "blue", "absent"] }))],
+    [
+      "a create, an update of its tags and a delete",
+      async (store) => {
+        const outcome = await store.create(newInstance(1, { tags: ["red", "blue"] }));
+        if (!("created" in outcome)) throw new Error("expected a create");
+        await store.update(1, outcome.created.record.id, undefined, { tags: ["blue", "green"] });
+        await store.delete(1, outcome.created.record.id, undefined);
+      },
+    ],
+  ];
+
+  it.each(tagWork)("runs %s on instance_tags' key: no scan of instances or instance_tags, no sort", async (_what, work) => {
+    const file = databaseFile();
+    openSqlite(file).close();
+    const executed: string[] = [];
+    const db = new Database(file, { verbose: (sql) => executed.push(String(sql)) });
+    try {
+      db.prepare("INSERT INTO organizations (name, secret_hash, created_at) VALUES ('o', ?, '')").run(randomBytes(32));
+      await work(sqliteInstanceStore(db));
+      const plans = executed
+        .filter((sql) => /\binstance_tags\b/.test(sql) && !sql.startsWith("INSERT"))
+        .map((sql) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((step) => step.detail));
+      expect(plans.length).toBeGreaterThan(0);
+      for (const plan of plans) {
+        expect(plan).toContainEqual(
+          expect.stringMatching(/^SEARCH (instance_tags|tagged) USING PRIMARY KEY \(organization_id=\? AND tag=\?/),
+        );
+        expect(
+          plan.filter((step) => /^SCAN (instances|instance_tags|tagged)\b|TEMP B-TREE FOR (RIGHT PART OF )?ORDER BY/.test(step)),
+        ).toEqual([]);
+      }
     } finally {
       db.close();
     }

@@ -172,6 +172,55 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>) {
       expect(await ids({ tags: ["nope"] })).toEqual([]);
     });
 
+    it("lists by tags page after page from the cursor, every tag given, only the organization's", async () => {
+      const org = await storage.accounts.createAccount(hashes("tag pager"));
+      const other = await storage.accounts.createAccount(hashes("tag pager's neighbour"));
+      // [tags, connector]: interleaved with the neighbour's instances, which carry the same tags.
+      const made: { id: number; tags: string[]; connectorKey: string }[] = [];
+      for (const [tags, connectorKey] of [
+        [["red", "blue"], "taxify"],
+        [["red"], "infobip"],
+        [["blue"], "taxify"],
+        [["red", "blue", "green"], "infobip"],
+        [[], "taxify"],
+        [["red", "blue"], "taxify"],
+        [["blue", "red"], "infobip"],
+      ] as const) {
+        made.push(await created(org, { tags: [...tags], connectorKey }));
+        await created(other, { tags: [...tags], connectorKey });
+      }
+      const listed = async (tags: string[], connectorKey?: string) => {
+        const pages: number[][] = [];
+        for (let afterId = 0; ;) {
+          const page = await storage.instances.list(listQuery(org.organizationId, { tags, connectorKey, afterId, limit: 2 }));
+          if (!page.length) return pages;
+          pages.push(page.map((record) => record.id));
+          afterId = page.at(-1)!.id;
+        }
+      };
+      const expected = (tags: string[], connectorKey?: string) =>
+        made
+          .filter(
+            (record) => tags.every((tag) => record.tags.includes(tag)) && (connectorKey ?? record.connectorKey) === record.connectorKey,
+          )
+          .map((record) => record.id);
+      const cases: [string[], string | undefined][] = [
+        [["red"], undefined],
+        [["blue", "red"], undefined],
+        [["red", "red", "blue"], undefined],
+        [["green", "red", "blue"], undefined],
+        [["red"], "infobip"],
+        [["red", "blue"], "taxify"],
+        [["purple"], undefined],
+        [["red", "purple"], undefined],
+      ];
+      for (const [tags, connectorKey] of cases) {
+        const pages = await listed(tags, connectorKey);
+        expect(pages.flat(), JSON.stringify({ tags, connectorKey })).toEqual(expected(tags, connectorKey));
+        expect(pages.every((page, index) => page.length === 2 || index === pages.length - 1)).toBe(true);
+      }
+    });
+
     it("keeps an instance's tag rows as its tags: set on create, changed by an update, none after a delete", async () => {
       const org = await storage.accounts.createAccount(hashes("tag rows"));
       const tagsOf = async (id: number) => (await tagRowsOf(id)).map((row) => row.tag);
