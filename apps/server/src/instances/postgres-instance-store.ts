@@ -2,7 +2,8 @@
 // transaction; a write with an expected version updates only that version, so of two replicas
 // writing the same version exactly one wins. An idempotency key is claimed with its row's
 // primary key: a second replica creating under the same key waits for the first to commit, then
-// replays what it kept.
+// replays what it kept. A write that sets or deletes tags writes their rows in instance_tags in
+// the same transaction: a list filtered by tags reads that table's key, never the whole table.
 import type pg from "pg";
 import { guarded, inTransaction } from "../database/postgres.js";
 import { postgresEventWriter, type PostgresEventWriter } from "../events/postgres-event-store.js";
@@ -14,9 +15,12 @@ import {
   sampledInstance,
   sampledResponse,
   samplesOf,
+  tagChanges,
+  tagCountLimit,
   type InstanceChanges,
   type InstanceRow,
   type InstanceStore,
+  type ListQuery,
   type StoredIdempotentResponse,
   type WriteOutcome,
   type Written,
@@ -32,6 +36,88 @@ async function selectOne(client: pg.Pool | pg.PoolClient, organizationId: number
     [organizationId, id],
   );
   return rows[0];
+}
+
+async function writeTags(client: pg.PoolClient, organizationId: number, id: number, before: string[], after: string[]): Promise<void> {
+  const { added, removed } = tagChanges(before, after);
+  if (removed.length) {
+    await client.query("DELETE FROM instance_tags WHERE organization_id = $1 AND tag = ANY($2::text[]) AND instance_id = $3", [
+      organizationId,
+      removed,
+      id,
+    ]);
+  }
+  if (added.length) {
+    await client.query("INSERT INTO instance_tags (organization_id, tag, instance_id) SELECT $1, unnest($2::text[]), $3", [
+      organizationId,
+      added,
+      id,
+    ]);
+  }
+}
+
+/**
+ * Of the tags, the one with the fewest instances after the cursor (as counted up to tagCountLimit).
+ * One count for each tag, with its own parameter: the planner plans each for that very tag (from
+ * its statistics) and walks the key to the limit where the tag is common, rather than gathering all
+ * its rows in a bitmap first, as it may for a tag it cannot see.
+ */
+async function rarestTag(pool: pg.Pool, organizationId: number, tags: string[], afterId: number): Promise<string> {
+  const counts = tags.map(
+    (_, index) =>
+      `SELECT ${index} AS position, count(*) AS counted FROM (SELECT FROM instance_tags WHERE organization_id = $1 AND tag = $${index + 4} AND instance_id > $2 ORDER BY instance_id LIMIT $3) AS walked`,
+  );
+  const { rows } = await pool.query<{ position: number }>(
+    `SELECT position FROM (${counts.join(" UNION ALL ")}) AS tags ORDER BY counted, position LIMIT 1`,
+    [organizationId, afterId, tagCountLimit, ...tags],
+  );
+  return tags[rows[0]!.position]!;
+}
+
+async function listAll(pool: pg.Pool, { organizationId, connectorKey, afterId, limit }: ListQuery): Promise<InstanceRow[]> {
+  const conditions = ["organization_id = $1", "id > $2"];
+  const params: unknown[] = [organizationId, afterId];
+  if (connectorKey !== undefined) {
+    params.push(connectorKey);
+    conditions.push(`connector_key = $${params.length}`);
+  }
+  params.push(limit);
+  const { rows } = await pool.query<Row>(
+    `SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT $${params.length}`,
+    params,
+  );
+  return rows;
+}
+
+// Every tag given (all of them): the rarest tag's rows walk the key in id order from the cursor,
+// each instance among them is read by its id and kept when its tags hold the others too, and the
+// walk stops at the page's end. OFFSET 0 keeps the planner from folding that read into a join: as a
+// merge join it would walk the instances table itself (every organization's rows) from the cursor
+// to the page's last match. The others are checked on the instance's own tags, which the planner
+// has statistics of: told that few instances would pass (as it guesses of a subquery's count), it
+// would gather and sort all of the tag's rows rather than walk them.
+async function listTagged(pool: pg.Pool, { organizationId, tags, connectorKey, afterId, limit }: ListQuery): Promise<InstanceRow[]> {
+  const wanted = [...new Set(tags)];
+  const walked = wanted.length > 1 ? await rarestTag(pool, organizationId, wanted, afterId) : wanted[0];
+  const params: unknown[] = [organizationId, walked, afterId];
+  const conditions = ["id = tagged.instance_id", "organization_id = $1"];
+  if (wanted.length > 1) {
+    params.push(JSON.stringify(wanted));
+    conditions.push(`tags @> $${params.length}::jsonb`);
+  }
+  if (connectorKey !== undefined) {
+    params.push(connectorKey);
+    conditions.push(`connector_key = $${params.length}`);
+  }
+  params.push(limit);
+  const { rows } = await pool.query<Row>(
+    `SELECT instance.* FROM instance_tags AS tagged
+     CROSS JOIN LATERAL (SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} OFFSET 0) AS instance
+     WHERE tagged.organization_id = $1 AND tagged.tag = $2 AND tagged.instance_id > $3
+     ORDER BY tagged.instance_id LIMIT $${params.length}`,
+    params,
+  );
+  return rows;
 }
 
 export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter = postgresEventWriter): InstanceStore {
@@ -74,6 +160,7 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
             ],
           );
           const created = toRecord(rows[0]!);
+          await writeTags(client, created.organizationId, created.id, [], created.tags);
           const after = followUps?.(created) ?? {};
           if (idempotency) {
             await client.query("UPDATE idempotency_keys SET response = $3 WHERE organization_id = $1 AND key = $2", [
@@ -97,25 +184,7 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
         return rows[0];
       }),
 
-    list: ({ organizationId, tags, connectorKey, afterId, limit }) =>
-      guarded(async () => {
-        const conditions = ["organization_id = $1", "id > $2"];
-        const params: unknown[] = [organizationId, afterId];
-        if (connectorKey !== undefined) {
-          params.push(connectorKey);
-          conditions.push(`connector_key = $${params.length}`);
-        }
-        if (tags.length) {
-          params.push(JSON.stringify([...new Set(tags)]));
-          conditions.push(`tags @> $${params.length}::jsonb`);
-        }
-        params.push(limit);
-        const { rows } = await pool.query<Row>(
-          `SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT $${params.length}`,
-          params,
-        );
-        return rows.map(toRecord);
-      }),
+    list: (query) => guarded(async () => (query.tags.length ? await listTagged(pool, query) : await listAll(pool, query)).map(toRecord)),
 
     update: (organizationId, id, expectedVersion, changes: InstanceChanges, followUps) =>
       guarded(() =>
@@ -134,6 +203,7 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
             params,
           );
           const updated = toRecord(rows[0]!);
+          if (changes.tags !== undefined) await writeTags(client, organizationId, id, current.tags, updated.tags);
           const event = followUps?.(updated).event;
           return { record: updated, enqueued: event ? await events.record(client, event, updated) : false };
         }),
@@ -147,6 +217,7 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
           if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
           await client.query("DELETE FROM instances WHERE organization_id = $1 AND id = $2", [organizationId, id]);
           const deleted = toRecord(current);
+          await writeTags(client, organizationId, id, deleted.tags, []);
           const event = followUps?.(deleted).event;
           return { enqueued: event ? await events.record(client, event, deleted) : false };
         }),

@@ -1,5 +1,7 @@
 // The instance store on SQLite. Every write is one transaction; a write with an expected version
-// updates only that version (optimistic concurrency), so two writers cannot both win.
+// updates only that version (optimistic concurrency), so two writers cannot both win. A write
+// that sets or deletes tags writes their rows in instance_tags in the same transaction: a list
+// filtered by tags reads that table's key, never the tags of every instance.
 import type { Statement } from "better-sqlite3";
 import { groupCommit, type GroupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
@@ -8,11 +10,14 @@ import { sqliteEventWriter } from "../events/sqlite-event-store.js";
 import {
   changedColumns,
   instanceColumns,
+  instanceColumnsOfInstances,
   newestInstance,
   recordFromRow,
   sampledInstance,
   sampledResponse,
   samplesOf,
+  tagChanges,
+  tagCountLimit,
   type FollowUps,
   type InstanceChanges,
   type InstanceRecord,
@@ -78,6 +83,23 @@ export function sqliteInstanceStore(
   const selectNewest = db.prepare(newestInstance);
   const sampleResponse = db.prepare(sampledResponse);
   const deleteOne = db.prepare("DELETE FROM instances WHERE organization_id = ? AND id = ? AND (? IS NULL OR version = ?)");
+  const insertTag = db.prepare("INSERT INTO instance_tags (organization_id, tag, instance_id) VALUES (?, ?, ?)");
+  const deleteTag = db.prepare("DELETE FROM instance_tags WHERE organization_id = ? AND tag = ? AND instance_id = ?");
+  const countTagged = db
+    .prepare("SELECT count(*) FROM (SELECT 1 FROM instance_tags WHERE organization_id = ? AND tag = ? AND instance_id > ? LIMIT ?)")
+    .pluck();
+
+  const writeTags = (organizationId: number, id: number, before: string[], after: string[]) => {
+    const { added, removed } = tagChanges(before, after);
+    for (const tag of removed) deleteTag.run(organizationId, tag, id);
+    for (const tag of added) insertTag.run(organizationId, tag, id);
+  };
+
+  /** Of the tags, the one with the fewest instances after the cursor (as counted up to tagCountLimit). */
+  const rarestTag = (organizationId: number, tags: string[], afterId: number) => {
+    const counts = tags.map((tag) => countTagged.get(organizationId, tag, afterId, tagCountLimit) as number);
+    return tags[counts.indexOf(Math.min(...counts))]!;
+  };
 
   const create = (instance: NewInstance, idempotency?: Parameters<InstanceStore["create"]>[1], followUps?: FollowUps) => {
     if (idempotency) {
@@ -97,6 +119,7 @@ export function sqliteInstanceStore(
         refreshDueAt: instance.refreshDueAt ?? null,
       }) as Row,
     );
+    writeTags(created.organizationId, created.id, [], created.tags);
     const after = followUps?.(created) ?? {};
     if (idempotency) {
       insertIdempotent.run(
@@ -130,8 +153,55 @@ export function sqliteInstanceStore(
       `UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = @organizationId AND id = @id RETURNING ${columns}`,
     ).get(values) as Row;
     const updated = toRecord(row);
+    if (changes.tags !== undefined) writeTags(organizationId, id, JSON.parse(current.tags) as string[], updated.tags);
     const event = followUps?.(updated).event;
     return { record: updated, enqueued: event ? events.record(event, updated) : false };
+  };
+
+  const listAll = ({ organizationId, connectorKey, afterId, limit }: ListQuery) => {
+    const conditions = ["organization_id = ?", "id > ?"];
+    const params: unknown[] = [organizationId, afterId];
+    if (connectorKey !== undefined) {
+      conditions.push("connector_key = ?");
+      params.push(connectorKey);
+    }
+    return prepared(`SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ?`).all(
+      ...params,
+      limit,
+    ) as Row[];
+  };
+
+  // Every tag given (all of them): the rarest tag's rows walk the key in id order from the cursor,
+  // an instance among them is kept when its tags hold the others too, and the walk stops at the
+  // page's end. CROSS JOIN: SQLite keeps instance_tags the outer loop, whatever it guesses of the
+  // tags' spread.
+  const listTagged = ({ organizationId, tags, connectorKey, afterId, limit }: ListQuery) => {
+    const wanted = [...new Set(tags)];
+    const conditions = [
+      "tagged.organization_id = @organizationId",
+      "tagged.tag = @walked",
+      "tagged.instance_id > @afterId",
+      "instances.organization_id = @organizationId",
+    ];
+    const params: Record<string, unknown> = { organizationId, afterId, limit, walked: wanted[0] };
+    if (wanted.length > 1) {
+      conditions.push(
+        "(SELECT count(DISTINCT value) FROM json_each(instances.tags) WHERE value IN (SELECT value FROM json_each(@wanted))) = @wantedCount",
+      );
+      Object.assign(params, {
+        walked: rarestTag(organizationId, wanted, afterId),
+        wanted: JSON.stringify(wanted),
+        wantedCount: wanted.length,
+      });
+    }
+    if (connectorKey !== undefined) {
+      conditions.push("instances.connector_key = @connectorKey");
+      params.connectorKey = connectorKey;
+    }
+    return prepared(
+      `SELECT ${instanceColumnsOfInstances} FROM instance_tags AS tagged CROSS JOIN instances ON instances.id = tagged.instance_id
+       WHERE ${conditions.join(" AND ")} ORDER BY tagged.instance_id LIMIT @limit`,
+    ).all(params) as Row[];
   };
 
   return {
@@ -142,26 +212,7 @@ export function sqliteInstanceStore(
     },
     findByTokenHash: (organizationId, tokenHash) =>
       Promise.resolve(selectByToken.get(organizationId, tokenHash) as { id: number; tokenHash: Buffer } | undefined),
-    list: ({ organizationId, tags, connectorKey, afterId, limit }: ListQuery) => {
-      const conditions = ["organization_id = ?", "id > ?"];
-      const params: unknown[] = [organizationId, afterId];
-      if (connectorKey !== undefined) {
-        conditions.push("connector_key = ?");
-        params.push(connectorKey);
-      }
-      const wanted = [...new Set(tags)];
-      if (wanted.length) {
-        conditions.push(
-          `(SELECT count(DISTINCT value) FROM json_each(instances.tags) WHERE value IN (${wanted.map(() => "?").join(", ")})) = ?`,
-        );
-        params.push(...wanted, wanted.length);
-      }
-      const rows = prepared(`SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ?`).all(
-        ...params,
-        limit,
-      ) as Row[];
-      return Promise.resolve(rows.map(toRecord));
-    },
+    list: (query: ListQuery) => Promise.resolve((query.tags.length ? listTagged(query) : listAll(query)).map(toRecord)),
     update: (organizationId, id, expectedVersion, changes, followUps) =>
       commit(() => update(organizationId, id, expectedVersion, changes, followUps)),
     delete: (organizationId, id, expectedVersion, followUps) =>
@@ -171,6 +222,7 @@ export function sqliteInstanceStore(
         const version = expectedVersion ?? null;
         if (deleteOne.run(organizationId, id, version, version).changes !== 1) return "version-mismatch";
         const deleted = toRecord(current);
+        writeTags(organizationId, id, deleted.tags, []);
         const event = followUps?.(deleted).event;
         return { enqueued: event ? events.record(event, deleted) : false };
       }),

@@ -167,6 +167,32 @@ export interface InstanceRow {
 export const instanceColumns =
   "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at, provisioning, refresh_due_at";
 
+/** The same columns, named by their table: for a list that joins instance_tags (which has an organization_id too). */
+export const instanceColumnsOfInstances = instanceColumns
+  .split(", ")
+  .map((column) => `instances.${column}`)
+  .join(", ");
+
+/**
+ * The rows of instance_tags a write adds and removes (from the tags before to the tags after; a
+ * create has none before, a delete none after). instances.tags keeps what the instance shows, in
+ * its order; instance_tags is its index, one row per tag: both stores keep it so in each write's
+ * transaction.
+ */
+export function tagChanges(before: readonly string[], after: readonly string[]): { added: string[]; removed: string[] } {
+  const kept = new Set(before);
+  const wanted = new Set(after);
+  return { added: [...wanted].filter((tag) => !kept.has(tag)), removed: [...kept].filter((tag) => !wanted.has(tag)) };
+}
+
+/**
+ * A list filtered by several tags walks the rows of one of them (the others checked per instance),
+ * so it walks the one with the fewest rows from the cursor on, as counted up to this many: a rare
+ * tag among common ones costs the rare tag's rows, not the common ones'. Counting costs at most
+ * this many steps of the key per tag.
+ */
+export const tagCountLimit = 1000;
+
 export function recordFromRow(row: InstanceRow): InstanceRecord {
   return {
     id: row.id,

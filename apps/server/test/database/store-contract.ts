@@ -3,15 +3,16 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Caller } from "../../src/accounts/store.js";
 import type { Storage } from "../../src/storage.js";
-import type { NewInstance } from "../../src/instances/store.js";
+import type { ListQuery, NewInstance } from "../../src/instances/store.js";
 
 function hashes(name: string) {
   return { organizationName: name, organizationSecretHash: randomBytes(32), userSecretHash: randomBytes(32) };
 }
 
-function instance(caller: Caller, overrides: Partial<NewInstance> = {}): NewInstance {
+/** An instance to create in the organization (what a create request comes to in the store). */
+export function newInstance(organizationId: number, overrides: Partial<NewInstance> = {}): NewInstance {
   return {
-    organizationId: caller.organizationId,
+    organizationId,
     connectorKey: "taxify",
     name: "n",
     tags: [],
@@ -24,15 +25,33 @@ function instance(caller: Caller, overrides: Partial<NewInstance> = {}): NewInst
   };
 }
 
-export function storeContract(name: string, open: () => Promise<{ storage: Storage; close: () => Promise<void> }>) {
+function instance(caller: Caller, overrides: Partial<NewInstance> = {}): NewInstance {
+  return newInstance(caller.organizationId, overrides);
+}
+
+/** The first page of the organization's instances, filtered as asked. */
+export function listQuery(organizationId: number, query: Partial<ListQuery> = {}): ListQuery {
+  return { organizationId, tags: [], connectorKey: undefined, afterId: 0, limit: 21, ...query };
+}
+
+/** A store under test, and a look at its rows that the store's interface does not give. */
+export interface OpenedStore {
+  storage: Storage;
+  close: () => Promise<void>;
+  /** The instance's rows in instance_tags, ordered by tag. */
+  tagRowsOf: (instanceId: number) => Promise<{ organizationId: number; tag: string }[]>;
+}
+
+export function storeContract(name: string, open: () => Promise<OpenedStore>) {
   describe(`the ${name} store`, () => {
     let storage: Storage;
     let close: () => Promise<void>;
+    let tagRowsOf: OpenedStore["tagRowsOf"];
     let alice: Caller;
     let bob: Caller;
 
     beforeAll(async () => {
-      ({ storage, close } = await open());
+      ({ storage, close, tagRowsOf } = await open());
       alice = await storage.accounts.createAccount(hashes("alice"));
       bob = await storage.accounts.createAccount(hashes("bob"));
     });
@@ -151,6 +170,102 @@ export function storeContract(name: string, open: () => Promise<{ storage: Stora
       expect(await ids({ connectorKey: "infobip" })).toEqual([b.id]);
       expect(await ids({ afterId: a.id, limit: 1 })).toEqual([b.id]);
       expect(await ids({ tags: ["nope"] })).toEqual([]);
+    });
+
+    it("lists by tags page after page from the cursor, every tag given, only the organization's", async () => {
+      const org = await storage.accounts.createAccount(hashes("tag pager"));
+      const other = await storage.accounts.createAccount(hashes("tag pager's neighbour"));
+      // [tags, connector]: interleaved with the neighbour's instances, which carry the same tags.
+      const made: { id: number; tags: string[]; connectorKey: string }[] = [];
+      for (const [tags, connectorKey] of [
+        [["red", "blue"], "taxify"],
+        [["red"], "infobip"],
+        [["blue"], "taxify"],
+        [["red", "blue", "green"], "infobip"],
+        [[], "taxify"],
+        [["red", "blue"], "taxify"],
+        [["blue", "red"], "infobip"],
+      ] as const) {
+        made.push(await created(org, { tags: [...tags], connectorKey }));
+        await created(other, { tags: [...tags], connectorKey });
+      }
+      const listed = async (tags: string[], connectorKey?: string) => {
+        const pages: number[][] = [];
+        for (let afterId = 0; ;) {
+          const page = await storage.instances.list(listQuery(org.organizationId, { tags, connectorKey, afterId, limit: 2 }));
+          if (!page.length) return pages;
+          pages.push(page.map((record) => record.id));
+          afterId = page.at(-1)!.id;
+        }
+      };
+      const expected = (tags: string[], connectorKey?: string) =>
+        made
+          .filter(
+            (record) => tags.every((tag) => record.tags.includes(tag)) && (connectorKey ?? record.connectorKey) === record.connectorKey,
+          )
+          .map((record) => record.id);
+      const cases: [string[], string | undefined][] = [
+        [["red"], undefined],
+        [["blue", "red"], undefined],
+        [["red", "red", "blue"], undefined],
+        [["green", "red", "blue"], undefined],
+        [["red"], "infobip"],
+        [["red", "blue"], "taxify"],
+        [["purple"], undefined],
+        [["red", "purple"], undefined],
+      ];
+      for (const [tags, connectorKey] of cases) {
+        const pages = await listed(tags, connectorKey);
+        expect(pages.flat(), JSON.stringify({ tags, connectorKey })).toEqual(expected(tags, connectorKey));
+        expect(pages.every((page, index) => page.length === 2 || index === pages.length - 1)).toBe(true);
+      }
+    });
+
+    it("keeps an instance's tag rows as its tags: set on create, changed by an update, none after a delete", async () => {
+      const org = await storage.accounts.createAccount(hashes("tag rows"));
+      const tagsOf = async (id: number) => (await tagRowsOf(id)).map((row) => row.tag);
+      const listed = async (...tags: string[]) =>
+        (await storage.instances.list(listQuery(org.organizationId, { tags }))).map((record) => record.id);
+
+      const record = await created(org, { tags: ["old", "kept"] });
+      expect(await tagRowsOf(record.id)).toEqual([
+        { organizationId: org.organizationId, tag: "kept" },
+        { organizationId: org.organizationId, tag: "old" },
+      ]);
+
+      // What a PATCH and a PUT both come to: the tags replaced as a whole.
+      await storage.instances.update(org.organizationId, record.id, undefined, { tags: ["kept", "new"] });
+      expect(await tagsOf(record.id)).toEqual(["kept", "new"]);
+      expect(await listed("old")).toEqual([]);
+      expect(await listed("old", "kept")).toEqual([]);
+      expect(await listed("kept", "new")).toEqual([record.id]);
+
+      // A change that leaves the tags alone leaves their rows alone.
+      await storage.instances.update(org.organizationId, record.id, undefined, { name: "renamed" });
+      expect(await tagsOf(record.id)).toEqual(["kept", "new"]);
+
+      await storage.instances.update(org.organizationId, record.id, undefined, { tags: [] });
+      expect(await tagsOf(record.id)).toEqual([]);
+      expect(await listed("kept")).toEqual([]);
+
+      // A write refused (the wrong version) or undone (its follow-ups fail, after the rows are
+      // written) leaves the rows as they were: they are written in the write's transaction.
+      await storage.instances.update(org.organizationId, record.id, undefined, { tags: ["last"] });
+      expect(await storage.instances.update(org.organizationId, record.id, 1, { tags: ["stale"] })).toBe("version-mismatch");
+      expect(await storage.instances.delete(org.organizationId, record.id, 1)).toBe("version-mismatch");
+      const failing = () => {
+        throw new Error("the follow-ups fail");
+      };
+      await expect(storage.instances.update(org.organizationId, record.id, undefined, { tags: ["undone"] }, failing)).rejects.toThrow(
+        "the follow-ups fail",
+      );
+      await expect(storage.instances.delete(org.organizationId, record.id, undefined, failing)).rejects.toThrow("the follow-ups fail");
+      expect(await tagsOf(record.id)).toEqual(["last"]);
+      expect(await listed("last")).toEqual([record.id]);
+
+      expect(await storage.instances.delete(org.organizationId, record.id, undefined)).toEqual({ enqueued: false });
+      expect(await tagRowsOf(record.id)).toEqual([]);
+      expect(await listed("last")).toEqual([]);
     });
 
     it("updates only at the expected version", async () => {

@@ -97,6 +97,30 @@ describe("list", () => {
     expect(await ids("?tags=green")).toEqual([]);
   });
 
+  it("lists an instance by the tags a PATCH or a PUT gave it, no longer by those they took away, and not once deleted", async () => {
+    const account = await t.newAccount("list after changes");
+    const as = { Authorization: account.authorization };
+    const ids = async (query: string) => (await body<Instance[]>(await t.api(`/instances${query}`, { headers: as }))).map((i) => i.id);
+    const created = await body<Instance>(
+      await t.api("/instances", { method: "POST", json: freshservice({ tags: ["first", "kept"] }), headers: as }),
+    );
+    expect(await ids("?tags=first&tags=kept")).toEqual([created.id]);
+
+    const patched = await t.api(`/instances/${created.id}`, { method: "PATCH", json: { tags: ["kept", "patched"] }, headers: as });
+    expect(patched.status).toBe(200);
+    expect(await ids("?tags=first")).toEqual([]);
+    expect(await ids("?tags=kept&tags=patched")).toEqual([created.id]);
+
+    const put = await t.api(`/instances/${created.id}`, { method: "PUT", json: freshservice({ tags: ["put"] }), headers: as });
+    expect(put.status).toBe(200);
+    expect(await ids("?tags=kept")).toEqual([]);
+    expect(await ids("?tags=patched")).toEqual([]);
+    expect(await ids("?tags=put")).toEqual([created.id]);
+
+    expect((await t.api(`/instances/${created.id}`, { method: "DELETE", headers: as })).status).toBe(204);
+    expect(await ids("?tags=put")).toEqual([]);
+  });
+
   it("rejects a filter on an unknown connector, listing the known ones", async () => {
     const response = await t.api("/instances?your_mom=freshdesk");
     expect(response.status).toBe(400);
