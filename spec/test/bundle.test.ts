@@ -60,6 +60,7 @@ describe("the bundle", () => {
       "proxyVendorPutWithToken",
       "replaceInstance",
       "rotateInstanceToken",
+      "sendTestEvent",
       "updateInstance",
       "verifyInstance",
     ]);

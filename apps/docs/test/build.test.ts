@@ -56,6 +56,7 @@ describe("the built docs", () => {
       "proxyVendorPutWithToken",
       "replaceInstance",
       "rotateInstanceToken",
+      "sendTestEvent",
       "updateInstance",
       "verifyInstance",
     ]);

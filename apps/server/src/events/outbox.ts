@@ -5,6 +5,7 @@
 import { randomBytes } from "../secrets/random-bytes.js";
 import type { InstanceBody } from "../api-types.js";
 import type { ClaimFairness } from "../database/claim-fairness.js";
+import type { TestEventLimit, TestEventWait } from "./test-events.js";
 
 export const eventTypes = [
   "instance.created",
@@ -13,6 +14,7 @@ export const eventTypes = [
   "instance.deleted",
   "instance.invalid",
   "instance.valid",
+  "instance.test",
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
@@ -40,7 +42,15 @@ export interface EventSubject {
  */
 export interface SqliteEventWriter {
   record(draft: EventDraft, subject: EventSubject): boolean;
+  /** Records a test event as `record` does, unless `limit` holds it back (test-events.ts). */
+  recordTest(draft: EventDraft, subject: EventSubject, limit: TestEventLimit): TestEventRecorded;
 }
+
+/**
+ * What recording a test event came to: its delivery as stored (pending), or none (notifications
+ * off, or an instance without a signing secret); or the limit's wait.
+ */
+export type TestEventRecorded = { enqueued: Delivery | undefined } | { wait: TestEventWait };
 
 export type DeliveryStatus = "pending" | "delivered" | "failed" | "dropped";
 
@@ -151,9 +161,13 @@ export function newWebhookId(): string {
   return `msg_${randomBytes(16).toString("base64url")}`;
 }
 
-/** The body Standard Webhooks describes: `{"type", "timestamp", "data"}`. */
+/**
+ * The body Standard Webhooks describes: `{"type", "timestamp", "data"}`; a test event says so with
+ * `"test": true` beside them, so that `data` stays the instance exactly as the API shows it.
+ */
 export function eventPayload(type: EventType, data: InstanceBody, at: Date): string {
-  return JSON.stringify({ type, timestamp: at.toISOString(), data });
+  const timestamp = at.toISOString();
+  return JSON.stringify(type === "instance.test" ? { type, timestamp, test: true, data } : { type, timestamp, data });
 }
 
 /** The instance's signing secrets as its store keeps them: the current one and the retired ones' JSON. */
@@ -193,14 +207,16 @@ export interface EventWrites {
  * `writes(stored)` says what to write. A rotation retires the stored secret and re-signs the
  * pending deliveries with the new set; a delivery carries the instance's current and retired
  * secrets; notifications off drop the pending deliveries; a delete drops them too, except the
- * instance.deleted it records (attempted once, see attempt-outcome.ts).
+ * instance.deleted it records (attempted once, see attempt-outcome.ts). A test event changes
+ * nothing: it only joins the pending ones.
  */
 export function eventRecording(draft: EventDraft, record: EventSubject, now: Date) {
   const newSecret = draft.newSigningSecret;
   const described = draft.notification;
-  // A new instance has no pending deliveries, so a create runs no statement for them.
-  const mayHavePending = draft.type !== "instance.created";
-  const rotates = newSecret !== undefined && mayHavePending;
+  // A new instance has no pending deliveries, so a create runs no statement for them; nor does a
+  // test event, which is no change (and is only recorded while notifications are on).
+  const touchesPending = draft.type !== "instance.created" && draft.type !== "instance.test";
+  const rotates = newSecret !== undefined && touchesPending;
   const deletes = draft.type === "instance.deleted";
   return {
     needsStoredSecrets: rotates || (described !== undefined && newSecret === undefined),
@@ -210,12 +226,12 @@ export function eventRecording(draft: EventDraft, record: EventSubject, now: Dat
       const writes: EventWrites = { forgetSecrets: deletes };
       if (newSecret !== undefined) writes.saveSecrets = kept;
       if (described === undefined || kept === undefined) {
-        if (mayHavePending) writes.dropPending = deletes ? deletedReason : droppedReason;
+        if (touchesPending) writes.dropPending = deletes ? deletedReason : droppedReason;
         return writes;
       }
       if (rotates) writes.resignPending = kept;
       if (deletes) writes.dropPending = deletedReason;
-      else if (mayHavePending) writes.redirectPending = described.callbackUrl;
+      else if (touchesPending) writes.redirectPending = described.callbackUrl;
       writes.insert = {
         organizationId: record.organizationId,
         instanceId: record.id,

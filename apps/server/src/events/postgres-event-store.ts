@@ -12,65 +12,89 @@ import {
   type EventDraft,
   type EventStore,
   type EventSubject,
+  type NewDelivery,
   type StoredSecrets,
+  type TestEventRecorded,
 } from "./outbox.js";
+import { testEventWait, type TestEventLimit, type TestEventsSoFar } from "./test-events.js";
 
 /** Records a draft on the instance store's client, inside its transaction; true when it enqueued a delivery. */
 export interface PostgresEventWriter {
   record(client: pg.PoolClient, draft: EventDraft, subject: EventSubject): Promise<boolean>;
+  /** Records a test event as `record` does, unless `limit` holds it back (test-events.ts). */
+  recordTest(client: pg.PoolClient, draft: EventDraft, subject: EventSubject, limit: TestEventLimit): Promise<TestEventRecorded>;
 }
 
 export const postgresEventWriter: PostgresEventWriter = {
-  async record(client, draft, record) {
+  record: async (client, draft, record) => (await write(client, draft, record, new Date())) !== undefined,
+  async recordTest(client, draft, record, limit) {
     const now = new Date();
-    const recording = eventRecording(draft, record, now);
-    const stored = recording.needsStoredSecrets
-      ? (await client.query<StoredSecrets>("SELECT sealed, retired FROM event_signing_secrets WHERE instance_id = $1", [record.id])).rows[0]
-      : undefined;
-    const writes = recording.writes(stored);
-    if (writes.saveSecrets)
-      await client.query(
-        `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, retired, created_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (instance_id) DO UPDATE SET sealed = EXCLUDED.sealed, retired = EXCLUDED.retired, created_at = EXCLUDED.created_at`,
-        [record.id, record.organizationId, writes.saveSecrets.sealed, writes.saveSecrets.retired, now.toISOString()],
-      );
-    if (writes.resignPending)
-      await client.query("UPDATE event_deliveries SET secret = $1, retired_secrets = $2 WHERE instance_id = $3 AND status = 'pending'", [
-        writes.resignPending.sealed,
-        writes.resignPending.retired,
-        record.id,
-      ]);
-    if (writes.dropPending !== undefined)
-      await client.query(
-        "UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = $1 WHERE instance_id = $2 AND status = 'pending'",
-        [writes.dropPending, record.id],
-      );
-    if (writes.redirectPending !== undefined)
-      await client.query("UPDATE event_deliveries SET url = $1 WHERE instance_id = $2 AND status = 'pending' AND url <> $1", [
-        writes.redirectPending,
-        record.id,
-      ]);
-    const delivery = writes.insert;
-    if (delivery)
-      await client.query(
-        `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, retired_secrets, url, status, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9)`,
-        [
-          delivery.organizationId,
-          delivery.instanceId,
-          delivery.webhookId,
-          delivery.eventType,
-          delivery.payload,
-          delivery.sealedSecret,
-          delivery.retiredSecrets,
-          delivery.url,
-          delivery.createdAt,
-        ],
-      );
-    if (writes.forgetSecrets) await client.query("DELETE FROM event_signing_secrets WHERE instance_id = $1", [record.id]);
-    return delivery !== undefined;
+    const { rows } = await client.query<TestEventsSoFar>(
+      `SELECT count(*) FILTER (WHERE status = 'pending') AS pending, max(created_at) AS "newestAt",
+              min(next_attempt_at) FILTER (WHERE status = 'pending') AS "nextAttemptAt"
+       FROM event_deliveries WHERE instance_id = $1 AND event_type = $2`,
+      [record.id, draft.type],
+    );
+    const wait = testEventWait(rows[0]!, limit, now.getTime());
+    if (wait) return { wait };
+    const inserted = await write(client, draft, record, now);
+    if (inserted === undefined) return { enqueued: undefined };
+    const read = await client.query<Delivery>(`SELECT ${deliveryColumns} FROM event_deliveries WHERE webhook_id = $1`, [
+      inserted.webhookId,
+    ]);
+    return { enqueued: read.rows[0] };
   },
 };
+
+/** Runs the draft's writes on the client; the delivery it inserted, if any. */
+async function write(client: pg.PoolClient, draft: EventDraft, record: EventSubject, now: Date): Promise<NewDelivery | undefined> {
+  const recording = eventRecording(draft, record, now);
+  const stored = recording.needsStoredSecrets
+    ? (await client.query<StoredSecrets>("SELECT sealed, retired FROM event_signing_secrets WHERE instance_id = $1", [record.id])).rows[0]
+    : undefined;
+  const writes = recording.writes(stored);
+  if (writes.saveSecrets)
+    await client.query(
+      `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, retired, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (instance_id) DO UPDATE SET sealed = EXCLUDED.sealed, retired = EXCLUDED.retired, created_at = EXCLUDED.created_at`,
+      [record.id, record.organizationId, writes.saveSecrets.sealed, writes.saveSecrets.retired, now.toISOString()],
+    );
+  if (writes.resignPending)
+    await client.query("UPDATE event_deliveries SET secret = $1, retired_secrets = $2 WHERE instance_id = $3 AND status = 'pending'", [
+      writes.resignPending.sealed,
+      writes.resignPending.retired,
+      record.id,
+    ]);
+  if (writes.dropPending !== undefined)
+    await client.query(
+      "UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = $1 WHERE instance_id = $2 AND status = 'pending'",
+      [writes.dropPending, record.id],
+    );
+  if (writes.redirectPending !== undefined)
+    await client.query("UPDATE event_deliveries SET url = $1 WHERE instance_id = $2 AND status = 'pending' AND url <> $1", [
+      writes.redirectPending,
+      record.id,
+    ]);
+  const delivery = writes.insert;
+  if (delivery)
+    await client.query(
+      `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, retired_secrets, url, status, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9)`,
+      [
+        delivery.organizationId,
+        delivery.instanceId,
+        delivery.webhookId,
+        delivery.eventType,
+        delivery.payload,
+        delivery.sealedSecret,
+        delivery.retiredSecrets,
+        delivery.url,
+        delivery.createdAt,
+      ],
+    );
+  if (writes.forgetSecrets) await client.query("DELETE FROM event_signing_secrets WHERE instance_id = $1", [record.id]);
+  return delivery;
+}
 
 export function postgresEventStore(pool: pg.Pool): EventStore {
   return {

@@ -11,9 +11,11 @@ import {
   type EventDraft,
   type EventStore,
   type EventSubject,
+  type NewDelivery,
   type SqliteEventWriter,
   type StoredSecrets,
 } from "./outbox.js";
+import { testEventWait, type TestEventsSoFar } from "./test-events.js";
 
 // The oldest pending delivery of each instance that is due and not leased: events go out in
 // order per instance, and one instance's stuck delivery holds back none of another's. Shared
@@ -40,6 +42,12 @@ const recordAttemptSql = `
     lease_owner = NULL, lease_until = NULL
   WHERE id = :id AND lease_owner = :owner`;
 
+// An instance's events of one type, as the test events' limit reads them (test-events.ts).
+const eventsSoFar = `
+  SELECT count(*) FILTER (WHERE status = 'pending') AS pending, max(created_at) AS newestAt,
+         min(next_attempt_at) FILTER (WHERE status = 'pending') AS nextAttemptAt
+  FROM event_deliveries WHERE instance_id = ? AND event_type = ?`;
+
 export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
   const saveSecrets = db.prepare(
     `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, retired, created_at) VALUES (?, ?, ?, ?, ?)
@@ -58,20 +66,30 @@ export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
     `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, retired_secrets, url, status, next_attempt_at, created_at)
      VALUES (@organizationId, @instanceId, @webhookId, @eventType, @payload, @sealedSecret, @retiredSecrets, @url, 'pending', @createdAt, @createdAt)`,
   );
+  const soFar = db.prepare(eventsSoFar);
+  const readDelivery = db.prepare(`SELECT ${deliveryColumns} FROM event_deliveries WHERE webhook_id = ?`);
+  /** Runs the draft's writes; the delivery it inserted, if any. */
+  const write = (draft: EventDraft, record: EventSubject, now: Date): NewDelivery | undefined => {
+    const recording = eventRecording(draft, record, now);
+    const stored = recording.needsStoredSecrets ? (readSecrets.get(record.id) as StoredSecrets | undefined) : undefined;
+    const writes = recording.writes(stored);
+    if (writes.saveSecrets)
+      saveSecrets.run(record.id, record.organizationId, writes.saveSecrets.sealed, writes.saveSecrets.retired, now.toISOString());
+    if (writes.resignPending) resignPending.run(writes.resignPending.sealed, writes.resignPending.retired, record.id);
+    if (writes.dropPending !== undefined) dropPending.run(writes.dropPending, record.id);
+    if (writes.redirectPending !== undefined) redirectPending.run(writes.redirectPending, record.id, writes.redirectPending);
+    if (writes.insert) insert.run(writes.insert);
+    if (writes.forgetSecrets) forgetSecrets.run(record.id);
+    return writes.insert;
+  };
   return {
-    record(draft: EventDraft, record: EventSubject) {
+    record: (draft, record) => write(draft, record, new Date()) !== undefined,
+    recordTest(draft, record, limit) {
       const now = new Date();
-      const recording = eventRecording(draft, record, now);
-      const stored = recording.needsStoredSecrets ? (readSecrets.get(record.id) as StoredSecrets | undefined) : undefined;
-      const writes = recording.writes(stored);
-      if (writes.saveSecrets)
-        saveSecrets.run(record.id, record.organizationId, writes.saveSecrets.sealed, writes.saveSecrets.retired, now.toISOString());
-      if (writes.resignPending) resignPending.run(writes.resignPending.sealed, writes.resignPending.retired, record.id);
-      if (writes.dropPending !== undefined) dropPending.run(writes.dropPending, record.id);
-      if (writes.redirectPending !== undefined) redirectPending.run(writes.redirectPending, record.id, writes.redirectPending);
-      if (writes.insert) insert.run(writes.insert);
-      if (writes.forgetSecrets) forgetSecrets.run(record.id);
-      return writes.insert !== undefined;
+      const wait = testEventWait(soFar.get(record.id, draft.type) as TestEventsSoFar, limit, now.getTime());
+      if (wait) return { wait };
+      const inserted = write(draft, record, now);
+      return { enqueued: inserted && (readDelivery.get(inserted.webhookId) as Delivery) };
     },
   };
 }

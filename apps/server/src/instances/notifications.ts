@@ -1,6 +1,6 @@
 // An instance's event notifications as its configuration sets them: where they go, and the
 // checks a write makes before it keeps them (a callback URL the server could send to; a callback
-// URL at all when they are on).
+// URL at all when they are on), which a test event makes again of the stored ones.
 import { InvalidConfigurationError } from "../connectors/errors.js";
 import { CallbackUrlNotAllowedError } from "../events/errors.js";
 import { OutboundError } from "../outbound/outbound.js";
@@ -23,18 +23,32 @@ export function notificationTarget(configuration: Configuration): string | undef
 export async function checkCallbackUrl(checkOutboundUrl: CheckOutboundUrl, configuration: Configuration | undefined): Promise<void> {
   const url = configuration?.[callbackUrlEntry];
   if (typeof url !== "string" || url === "") return;
+  const refusal = await callbackUrlRefusal(checkOutboundUrl, url);
+  if (refusal !== undefined) throw new CallbackUrlNotAllowedError(url, refusal, `/body/configuration/${callbackUrlEntry}`);
+}
+
+/** Why events could not be sent to `url` now, or undefined when they could. */
+export async function callbackUrlRefusal(checkOutboundUrl: CheckOutboundUrl, url: string): Promise<string | undefined> {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new CallbackUrlNotAllowedError(url, "it is not an absolute URL");
+    return "it is not an absolute URL";
   }
   try {
     await checkOutboundUrl(parsed);
   } catch (error) {
-    if (error instanceof OutboundError) throw new CallbackUrlNotAllowedError(url, error.message);
+    if (error instanceof OutboundError) return error.message;
     throw error;
   }
+  return undefined;
+}
+
+/** Why an instance sends no events, in words a Problem repeats; undefined when it sends them. */
+export function whyNoEvents(configuration: Configuration): string | undefined {
+  if (configuration[enabledEntry] !== "true") return `its ${enabledEntry} is not "true"`;
+  if (notificationTarget(configuration) === undefined) return `it has no ${callbackUrlEntry}`;
+  return undefined;
 }
 
 /** Refuses (400) notifications turned on with nowhere to send them. */

@@ -6,6 +6,7 @@
 // the same transaction: a list filtered by tags reads that table's key, never the whole table.
 import type pg from "pg";
 import { guarded, inTransaction } from "../database/postgres.js";
+import type { TestEventRecorded } from "../events/outbox.js";
 import { postgresEventWriter, type PostgresEventWriter } from "../events/postgres-event-store.js";
 import {
   changedColumns,
@@ -220,6 +221,20 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
           await writeTags(client, organizationId, id, deleted.tags, []);
           const event = followUps?.(deleted).event;
           return { enqueued: event ? await events.record(client, event, deleted) : false };
+        }),
+      ),
+
+    // The instance's row locked: a test event waits for a write under way (and one another replica
+    // is recording), so that its limit counts every test event before it.
+    recordTestEvent: (organizationId, id, expectedVersion, followUps, limit) =>
+      guarded(() =>
+        inTransaction(pool, async (client): Promise<WriteOutcome<TestEventRecorded>> => {
+          const current = await selectOne(client, organizationId, id, true);
+          if (!current) return "not-found";
+          if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
+          const record = toRecord(current);
+          const event = followUps(record).event;
+          return event ? await events.recordTest(client, event, record, limit) : { enqueued: undefined };
         }),
       ),
 

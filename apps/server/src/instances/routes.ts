@@ -87,5 +87,9 @@ export function instancesRouter(instances: InstanceOperations): Router {
     send(res, await instances.verifyInstance(callerOf(req), instanceId(req)));
   });
 
+  router.post("/instances/:id/events/test", async (req, res) => {
+    res.status(202).json(await instances.sendTestEvent(callerOf(req), instanceId(req)));
+  });
+
   return router;
 }

@@ -5,7 +5,7 @@
 import type { Statement } from "better-sqlite3";
 import { groupCommit, type GroupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
-import type { SqliteEventWriter } from "../events/outbox.js";
+import type { SqliteEventWriter, TestEventRecorded } from "../events/outbox.js";
 import { sqliteEventWriter } from "../events/sqlite-event-store.js";
 import {
   changedColumns,
@@ -225,6 +225,15 @@ export function sqliteInstanceStore(
         writeTags(organizationId, id, deleted.tags, []);
         const event = followUps?.(deleted).event;
         return { enqueued: event ? events.record(event, deleted) : false };
+      }),
+    recordTestEvent: (organizationId, id, expectedVersion, followUps, limit) =>
+      commit((): WriteOutcome<TestEventRecorded> => {
+        const current = selectOne.get(organizationId, id) as Row | undefined;
+        if (!current) return "not-found";
+        if (expectedVersion !== undefined && current.version !== expectedVersion) return "version-mismatch";
+        const record = toRecord(current);
+        const event = followUps(record).event;
+        return event ? events.recordTest(event, record, limit) : { enqueued: undefined };
       }),
     pruneIdempotencyKeys: (createdBefore) => commit(() => pruneIdempotent.run(createdBefore).changes),
     readNewest: () => {

@@ -1,6 +1,7 @@
 // Where instances are kept. Secret entries arrive here already sealed and the token only as a
 // hash: the store never sees a credential in clear.
-import type { EventDraft } from "../events/outbox.js";
+import type { EventDraft, TestEventRecorded } from "../events/outbox.js";
+import type { TestEventLimit } from "../events/test-events.js";
 import { sealingContexts } from "../secrets/contexts.js";
 import type { SealedSample } from "../secrets/key-check.js";
 
@@ -120,6 +121,18 @@ export interface InstanceStore {
     expectedVersion: number | undefined,
     followUps?: FollowUps,
   ): Promise<WriteOutcome<{ enqueued: boolean }>>;
+  /**
+   * Records a test event of the instance at `expectedVersion` (any version when undefined), in one
+   * transaction with the instance read (locked, on PostgreSQL) but not changed: neither its version
+   * nor its ETag moves. Its follow-ups work out the event; `limit` may hold it back.
+   */
+  recordTestEvent(
+    organizationId: number,
+    id: number,
+    expectedVersion: number | undefined,
+    followUps: FollowUps,
+    limit: TestEventLimit,
+  ): Promise<WriteOutcome<TestEventRecorded>>;
   /** Forgets the idempotency keys kept from before `createdBefore` (ISO 8601); returns how many. */
   pruneIdempotencyKeys(createdBefore: string): Promise<number>;
   /** A few of the values this store keeps sealed, with their contexts, for the key check (none when it keeps none). */

@@ -3,7 +3,8 @@
 // none; events such as the provisioning's instance.invalid ride on a plain store.update; a claim
 // takes only the oldest pending event of each instance, and a leased one is not claimed again; a
 // rotation re-signs the pending ones (the new secret current, the old ones retired, all sealed),
-// and a delete drops them but its own.
+// and a delete drops them but its own; a test event changes neither its instance nor the pending
+// ones, and its limit counts only test events.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +15,7 @@ import type { InstanceBody } from "../../src/api-types.js";
 import type { Caller } from "../../src/accounts/store.js";
 import { deletedReason, type Delivery, type EventType } from "../../src/events/outbox.js";
 import { newSigningSecret } from "../../src/events/signing-secret.js";
+import { testEventLimit } from "../../src/events/test-events.js";
 import { notificationTarget } from "../../src/instances/notifications.js";
 import { sealingContexts } from "../../src/secrets/contexts.js";
 import { createSecretBox } from "../../src/secrets/secret-box.js";
@@ -239,5 +241,51 @@ describe.each(stores)("the event outbox on %s", (_name, open) => {
       ["instance.deleted", "pending", null],
     ]);
     expect(opened(deleted.at(-1)!)).toEqual([third, second, first]);
+  });
+
+  it("records a test event without changing its instance or the pending ones, and holds back one beyond the limit", async () => {
+    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created", newSigningSecret()));
+    if (!("created" in outcome)) throw new Error("expected a create");
+    const { id, version } = outcome.created.record;
+    const twoPending = { intervalMs: 0, pendingAtMost: 2 };
+    const test = () => storage.instances.recordTestEvent(caller.organizationId, id, version, intent("instance.test"), twoPending);
+
+    const first = await test();
+    if (typeof first === "string" || !("enqueued" in first) || !first.enqueued)
+      throw new Error(`expected a delivery: ${JSON.stringify(first)}`);
+    expect(first.enqueued).toMatchObject({ instanceId: id, eventType: "instance.test", status: "pending", attempts: 0, url });
+    expect(first.enqueued.nextAttemptAt).toBe(first.enqueued.createdAt);
+    expect(JSON.parse(first.enqueued.payload)).toMatchObject({ type: "instance.test", test: true, data: { id } });
+    expect((await storage.instances.get(caller.organizationId, id))!.version).toBe(version);
+    // The create's delivery, pending too, counts for none of the test events' bound.
+    expect(await test()).toMatchObject({ enqueued: { eventType: "instance.test" } });
+    expect(await test()).toEqual({ wait: { reason: "pending", waitMs: expect.any(Number) as number } });
+    const listed = await storage.events.listForInstance(caller.organizationId, id, 100);
+    expect(listed.map((d) => [d.eventType, d.status]).reverse()).toEqual([
+      ["instance.created", "pending"],
+      ["instance.test", "pending"],
+      ["instance.test", "pending"],
+    ]);
+    // One a second: the last was recorded a moment ago.
+    expect(await storage.instances.recordTestEvent(caller.organizationId, id, version, intent("instance.test"), testEventLimit)).toEqual({
+      wait: { reason: "interval", waitMs: expect.any(Number) as number },
+    });
+
+    expect(await storage.instances.recordTestEvent(caller.organizationId, id, version + 1, intent("instance.test"), twoPending)).toBe(
+      "version-mismatch",
+    );
+    expect(await storage.instances.recordTestEvent(caller.organizationId, id + 1_000, undefined, intent("instance.test"), twoPending)).toBe(
+      "not-found",
+    );
+  });
+
+  it("records no test event of an instance without a signing secret, and drops nothing for it", async () => {
+    const outcome = await storage.instances.create(instance(), undefined, intent("instance.created"));
+    if (!("created" in outcome)) throw new Error("expected a create");
+    const { id } = outcome.created.record;
+    expect(await storage.instances.recordTestEvent(caller.organizationId, id, undefined, intent("instance.test"), testEventLimit)).toEqual({
+      enqueued: undefined,
+    });
+    expect(await types(id)).toEqual([]);
   });
 });

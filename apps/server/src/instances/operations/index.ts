@@ -14,6 +14,7 @@ import { refreshInstanceTokens } from "./refreshInstanceTokens.js";
 import { replaceInstance } from "./replaceInstance.js";
 import { rotateInstanceToken } from "./rotateInstanceToken.js";
 import type { InstanceAccess, InstanceResult } from "./sealed-instance.js";
+import { sendTestEvent } from "./sendTestEvent.js";
 import { updateInstance } from "./updateInstance.js";
 import { verifyInstance } from "./verifyInstance.js";
 
@@ -45,6 +46,7 @@ export function instanceOperations(deps: InstanceOperationsDeps) {
     deleteInstance: (caller: Caller, id: number, ifMatch: string | undefined) => deleteInstance(deps, caller, id, ifMatch),
     rotateInstanceToken: (caller: Caller, id: number) => rotateInstanceToken(deps, caller, id),
     verifyInstance: (caller: Caller, id: number) => verifyInstance({ ...deps, verifying }, caller, id),
+    sendTestEvent: (caller: Caller, id: number) => sendTestEvent(deps, caller, id),
     refreshInstanceTokens: (organizationId: number, id: number) => refreshInstanceTokens(deps, organizationId, id),
   };
 }
