@@ -13,7 +13,7 @@ import { InvalidRequestError } from "../errors.js";
 import { renewedAccess, vendorAccess, type VendorAccess, type VendorAccessDeps } from "../instances/operations/vendorAccess.js";
 import type { OutboundStream, OutboundStreamResponse } from "../outbound/guarded-stream.js";
 import { deadlineSignal } from "../outbound/guarded-stream.js";
-import { OutboundError } from "../outbound/outbound.js";
+import { OutboundError, unreachableError } from "../outbound/outbound.js";
 import { originRefusal } from "../provisioning/provisioner.js";
 import { credentialPlacement } from "../provisioning/vendor-requests.js";
 import { CredentialsNotUsableError, ProxyBodyTooLargeError, ProxyVendorTimeoutError, ProxyVendorUnavailableError } from "./errors.js";
@@ -128,6 +128,13 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
         access = renewed;
         response = await send(deps, access, url, request.method, headersFor(access), body.content, signal);
       }
+    }
+    // The answer may have ended badly before it is passed on: the deadline ran out, or the vendor
+    // cut the connection, while a renewal was awaited after its 401. Piped on, a body destroyed
+    // already would neither end nor fail: the caller would wait forever, holding the call's slots.
+    if (response.body.destroyed && !response.body.readableEnded) {
+      const cut = response.body.errored;
+      throw cut instanceof OutboundError ? cut : unreachableError(url.host);
     }
     return answerOf(deps, access, response, (outcome) =>
       record({
