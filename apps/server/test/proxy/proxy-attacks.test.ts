@@ -303,6 +303,47 @@ async function expectSlotsBack(id: number, slots = 3): Promise<void> {
 }
 
 describe("exfiltration: the credentials go only to the origin they were accepted at", () => {
+  it("keeps every path trick below the API at the accepted origin (@, //host, scheme-like, long), or refuses it", async () => {
+    const { id } = await sugarInstance();
+    const prefix = `${basePath()}/instances/${id}/proxy/`;
+    const attackerHost = `attacker.test:${attacker.port}`;
+    const refused = [
+      "../oauth2/token",
+      "%2e%2e/%2e%2e/x",
+      ".%2E/x",
+      "%2e./x",
+      "Contacts/%2e",
+      `https:%2f%2f${attackerHost}/x`,
+      `%5c${attackerHost}/x`,
+      `\\${attackerHost}/x`,
+      `%5C%5C${attackerHost}`,
+      // Fixed: a percent-encoded control character went on to the vendor (`%00`, a CR LF), which
+      // the path check meant to refuse: only raw ones were, and those never get past Node.
+      "Contacts%00.json",
+      "Contacts%0d%0aHost:%20attacker.test",
+      "Contacts%7f",
+      // Fixed: a dot segment with a path parameter is `..` to a servlet container (Tomcat, Jetty).
+      "..;/oauth2/token",
+      "%2e%2e;jsessionid=1/oauth2/token",
+      "a/.;/b",
+    ];
+    const keptBelow = [
+      `@${attackerHost}/x`,
+      `/${attackerHost}/x`,
+      `//${attackerHost}/x`,
+      `https:/${attackerHost}/x`,
+      `Contacts;@${attackerHost}`,
+      `..a/x`,
+      `Contacts/${"a".repeat(7_000)}`,
+      `Contacts#@${attackerHost}`,
+    ];
+    for (const trick of refused) expect((await rawHttp(request(`GET ${prefix}${trick} HTTP/1.1`))).status, trick).toBe(400);
+    expect(asked).toEqual([]);
+    for (const trick of keptBelow) expect((await rawHttp(request(`GET ${prefix}${trick} HTTP/1.1`))).status, trick).toBe(200);
+    expect(asked).toHaveLength(keptBelow.length);
+    expectOnlyAcceptedOrigins();
+  });
+
   it("keeps a query's tricks in the query, sent as it came", async () => {
     const { id } = await sugarInstance();
     const attackerHost = `attacker.test:${attacker.port}`;
