@@ -452,6 +452,26 @@ describe("exfiltration: the credentials go only to the origin they were accepted
 });
 
 describe("exfiltration: the credentials never come back to the caller", () => {
+  it("drops a vendor header that repeats the OAuth token, as sent or in another case or encoding", async () => {
+    const { id } = await sugarInstance();
+    for (const form of ["raw", "upper", "base64"]) {
+      const answer = await t.api(`/instances/${id}/proxy/EchoToken?${form}`);
+      expect(answer.status, form).toBe(200);
+      // Fixed: only the token as sent was caught; its upper case or base64 came back.
+      expect(answer.headers.get("x-seen-token"), form).toBeNull();
+    }
+  });
+
+  it("drops a vendor header that repeats the Basic credentials (Freshservice, Infobip)", async () => {
+    for (const { id } of [await freshserviceInstance(), await infobipInstance()]) {
+      const answer = await t.api(`/instances/${id}/proxy/echo`);
+      expect(answer.status).toBe(200);
+      // Fixed: the password is in the header as base64 (`Basic dXNl...`): the check looked for it as sent.
+      expect(answer.headers.get("x-seen-authorization")).toBeNull();
+      expect(leaked([...answer.headers].join("\n"))).toEqual([]);
+    }
+  });
+
   // Open, not fixed: the body is the vendor's and goes back as it came (the spec says so), so a
   // vendor that repeats what it was sent repeats the credentials put in it, Taxify's key above all
   // (it is in the body). Blotting them out of a streamed, possibly compressed, body is a change
