@@ -706,6 +706,22 @@ describe("starvation: slots, connections and memory", () => {
 });
 
 describe("forgery and confusion", () => {
+  it("marks a vendor's answer as the vendor's, and keeps the platform's own headers on it (fixed: the vendor's replaced them)", async () => {
+    const { id } = await sugarInstance();
+    const answer = await t.api(`/instances/${id}/proxy/Forged`, { headers: { "X-Request-Id": "callers-id-1" } });
+    expect(answer.status).toBe(404);
+    expect(answer.headers.get("content-type")).toBe("application/problem+json"); // the vendor's, as it came...
+    expect(answer.headers.get("x-proxied-from")).toBe("sugarcrmv2"); // ...and marked as the vendor's
+    // Fixed: the vendor's Cache-Control, CSP, X-Frame-Options, X-Content-Type-Options and
+    // X-Request-Id replaced the platform's: a shared cache could keep one tenant's answer (at
+    // /instance/proxy/..., one URL for every tenant) and serve it to another.
+    expect(answer.headers.get("cache-control")).toBe("no-store");
+    expect(answer.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(answer.headers.get("content-security-policy")).toBe("default-src 'none';frame-ancestors 'none'");
+    expect(answer.headers.get("x-frame-options")).toBe("DENY");
+    expect(answer.headers.get("x-request-id")).toBe("callers-id-1");
+  });
+
   it("never marks the platform's own refusals as the vendor's", async () => {
     const { id } = await sugarInstance();
     const refusals = [
