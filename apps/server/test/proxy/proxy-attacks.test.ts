@@ -703,6 +703,24 @@ describe("starvation: slots, connections and memory", () => {
       "aborted",
     ]);
   });
+
+  it("refuses a chunked body over the cap with 413, streamed (POST) or read whole (PUT), and gives the slots back", async () => {
+    const { id } = await sugarInstance();
+    const chunk = Buffer.alloc(16 * 1024, 120).toString();
+    const chunked = `${(16 * 1024).toString(16)}\r\n${chunk}\r\n`.repeat(6) + "0\r\n\r\n"; // 96 KiB, over 64 KiB
+    for (const method of ["POST", "PUT", "POST", "PUT"]) {
+      const answer = await rawHttp(
+        request(
+          `${method} ${basePath()}/instances/${id}/proxy/Echo HTTP/1.1`,
+          ["Transfer-Encoding: chunked", "Content-Type: text/plain"],
+          chunked,
+        ),
+      );
+      expect(answer.status, method).toBe(413);
+      expect(answer.head).not.toMatch(/x-proxied-from/i);
+    }
+    await expectSlotsBack(id);
+  });
 });
 
 describe("forgery and confusion", () => {
@@ -761,5 +779,53 @@ describe("after every attack above", () => {
     expect(leaked(await refused.text())).toEqual([]);
     expect(leaked(JSON.stringify(await proxyCalls(id)))).toEqual([]);
     expect(leaked(t.rawLogs())).toEqual([]);
+  });
+});
+
+describe("the sandbox (nothing is sent; PROVISIONING=sandbox is the default)", () => {
+  let sandbox: TestServer;
+  let id: number;
+  beforeAll(async () => {
+    sandbox = await startTestServer({ config: { proxy: { ...defaultProxy, requestMaxBytes: 2 * 1024 * 1024, perInstance: 2 } } });
+    const created = await sandbox.api("/instances", {
+      method: "POST",
+      json: {
+        your_mom: { key: "freshservice" },
+        configuration: { username: "agent", password: canary.freshPassword, subdomain: "acme" },
+        name: "Desk",
+      },
+    });
+    ({ id } = await body<{ id: number }>(created));
+  });
+  afterAll(() => sandbox?.stop());
+
+  /** A POST to the sandbox's proxy with a chunked body, the socket cut after `closeAfterMs` if given. */
+  function chunkedPost(chunks: string, closeAfterMs?: number): Promise<string> {
+    const { port } = new URL(sandbox.server.url);
+    const text = `POST ${new URL(sandbox.server.apiUrl).pathname}/instances/${id}/proxy/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${sandbox.authorization}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`;
+    return new Promise((resolve) => {
+      const socket = connect({ host: "127.0.0.1", port: Number(port) });
+      const received: Buffer[] = [];
+      socket.on("data", (c: Buffer) => received.push(c));
+      socket.on("error", () => undefined);
+      socket.on("close", () => resolve(Buffer.concat(received).toString()));
+      socket.write(text);
+      if (closeAfterMs !== undefined) setTimeout(() => socket.destroy(), closeAfterMs);
+    });
+  }
+
+  it("refuses a streamed chunked body over the cap with 413 (fixed: the process died of it)", async () => {
+    // Fixed: the sandbox read the streamed body with nobody listening for its error, so the body
+    // going over PROXY_REQUEST_MAX_BYTES threw out of the event loop and ended the server.
+    const answer = await chunkedPost(`${(64 * 1024).toString(16)}\r\n${"x".repeat(64 * 1024)}\r\n`.repeat(40) + "0\r\n\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(leaked(answer)).toEqual([]);
+    expect((await sandbox.api(`/instances/${id}/proxy/tickets`)).status).toBe(200); // still serving
+  });
+
+  it("gives the slots back when the caller goes away mid-body, now that it reads the body to its end", async () => {
+    await Promise.all(Array.from({ length: 3 }, () => chunkedPost("5\r\nhello\r\n", 100)));
+    const answers = await Promise.all([1, 2].map(() => sandbox.api(`/instances/${id}/proxy/tickets`)));
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
   });
 });
