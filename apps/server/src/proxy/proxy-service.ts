@@ -11,6 +11,7 @@ import { finished } from "node:stream/promises";
 import type { Logger } from "pino";
 import type { Caller } from "../accounts/store.js";
 import { InvalidRequestError } from "../errors.js";
+import { jsonBodyMaxBytes } from "../http/json-body.js";
 import { renewedAccess, vendorAccess, type VendorAccess, type VendorAccessDeps } from "../instances/operations/vendorAccess.js";
 import type { OutboundStream, OutboundStreamResponse } from "../outbound/guarded-stream.js";
 import { deadlineSignal } from "../outbound/guarded-stream.js";
@@ -219,7 +220,12 @@ async function bodyOf(
     return { content: null, bytes: 0, replayable: true };
   }
   if (credentialsJson !== undefined) {
-    const text = hasBody ? (await readWhole(request.body, maxBytes)).toString("utf8") : "";
+    // Parsed, so held to the API's own JSON limit rather than PROXY_REQUEST_MAX_BYTES: 10 MiB of
+    // `[{},{},...]` costs a second or two of the event loop and 250 MB of heap to parse, every
+    // tenant's calls waiting meanwhile.
+    const jsonMaxBytes = Math.min(maxBytes, jsonBodyMaxBytes);
+    if (declared > jsonMaxBytes) throw new ProxyBodyTooLargeError(jsonMaxBytes);
+    const text = hasBody ? (await readWhole(request.body, jsonMaxBytes)).toString("utf8") : "";
     let sent: unknown = {};
     if (text.trim() !== "") {
       try {

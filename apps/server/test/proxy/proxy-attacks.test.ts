@@ -823,6 +823,26 @@ describe("the sandbox (nothing is sent; PROVISIONING=sandbox is the default)", (
     expect((await sandbox.api(`/instances/${id}/proxy/tickets`)).status).toBe(200); // still serving
   });
 
+  it("holds a body the credentials are put in (Taxify's) to the API's JSON limit: it is parsed (fixed: 10 MiB were)", async () => {
+    // Fixed: such a body was parsed up to PROXY_REQUEST_MAX_BYTES; 10 MiB of `{}` took 1-2 s of
+    // the event loop (every tenant's calls waiting) and 250 MB of heap.
+    const created = await sandbox.api("/instances", {
+      method: "POST",
+      json: { your_mom: { key: "taxify" }, configuration: { "api.key": canary.taxifyKey }, name: "Tax" },
+    });
+    const { id: taxify } = await body<{ id: number }>(created);
+    const big = `{"Request":{"Lines":[${Array.from({ length: 400_000 }, () => "{}").join(",")}]}}`; // 1.2 MB
+    const answer = await sandbox.api(`/instances/${taxify}/proxy/CalculateTax`, {
+      method: "POST",
+      body: big,
+      headers: { "Content-Type": "application/json" },
+    });
+    expect(answer.status).toBe(413);
+    expect(await body(answer)).toMatchObject({ maxBytes: 1024 * 1024 });
+    const small = await sandbox.api(`/instances/${taxify}/proxy/CalculateTax`, { method: "POST", json: { Request: { Lines: [{}] } } });
+    expect(small.status).toBe(200);
+  });
+
   it("gives the slots back when the caller goes away mid-body, now that it reads the body to its end", async () => {
     await Promise.all(Array.from({ length: 3 }, () => chunkedPost("5\r\nhello\r\n", 100)));
     const answers = await Promise.all([1, 2].map(() => sandbox.api(`/instances/${id}/proxy/tickets`)));
