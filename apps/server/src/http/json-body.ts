@@ -8,11 +8,12 @@ import { isAuthenticated } from "../accounts/authentication.js";
 import { InvalidRequestError } from "../errors.js";
 import { unstorableUrlText, verifyBodyText } from "./storable-text.js";
 
-const bodyLimitBytes = 1024 * 1024;
+/** The most a JSON body the server parses may hold (the proxy's bodies it puts credentials in too). */
+export const jsonBodyMaxBytes = 1024 * 1024;
 const jsonTypes = ["application/json", "application/*+json"];
 // Not strict: `"x"` or `1` is JSON, and is refused below as what it is, not as malformed JSON.
 const parse = express.json({
-  limit: bodyLimitBytes,
+  limit: jsonBodyMaxBytes,
   type: jsonTypes,
   strict: false,
   verify: verifyBodyText,
@@ -39,7 +40,7 @@ export function jsonBody(): RequestHandler {
       return next();
     }
     // A body announced over the limit is refused unread (the parser would read it all first).
-    if (Number(req.headers["content-length"]) > bodyLimitBytes && req.is(jsonTypes)) {
+    if (Number(req.headers["content-length"]) > jsonBodyMaxBytes && req.is(jsonTypes)) {
       heldBack(res).bodyError = Object.assign(new Error("request entity too large"), { status: 413, type: "entity.too.large" });
       res.set("Connection", "close");
       return next();

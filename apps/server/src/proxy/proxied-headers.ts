@@ -4,6 +4,7 @@
 // cookies, any header that carries one of the caller's own secrets) and what describes our side
 // of the network (Forwarded, X-Forwarded-*, Host) stays here. Coming back, the vendor's cookies
 // stay here too: the vendor's session is the platform's, not the application's.
+import { encodingsOf } from "../provisioning/scrubber.js";
 
 const hopByHop = new Set([
   "connection",
@@ -37,6 +38,25 @@ function connectionTokens(headers: Headers): Set<string> {
 const carries = (value: string | string[], secrets: readonly string[]) =>
   secrets.some((secret) => (Array.isArray(value) ? value : [value]).some((v) => v.includes(secret)));
 
+/** Secrets shorter than this are not looked for coming back: they would match most headers, and hide little. */
+const shortestLookedFor = 4;
+
+/**
+ * Whether a value holds one of `secrets` in any form a vendor may repeat it in (scrubber.ts's:
+ * as sent, URL- or JSON-escaped, hex, or base64 as inside a `Basic` header), whatever its case.
+ */
+function repeatsAny(secrets: readonly string[]): (value: string | string[]) => boolean {
+  const forms = [
+    ...new Set(
+      secrets
+        .filter((secret) => secret.length >= shortestLookedFor)
+        .flatMap(encodingsOf)
+        .map((form) => form.toLowerCase()),
+    ),
+  ];
+  return (value) => (Array.isArray(value) ? value : [value]).some((v) => forms.some((form) => v.toLowerCase().includes(form)));
+}
+
 /**
  * The caller's headers that go on to the vendor. `secrets`: what the caller authenticated with
  * here (user and organization secrets, the instance token): a header carrying one is dropped
@@ -56,15 +76,18 @@ export function forwardedRequestHeaders(headers: Headers, secrets: readonly stri
 
 /**
  * The vendor's headers that go back to the caller: not its cookies, not hop-by-hop ones, and not
- * one that carries a secret the platform holds for the instance (a vendor echoing a token back).
+ * one that carries a secret the platform holds for the instance (a vendor echoing a token back),
+ * in whatever form: a vendor that repeats the `Authorization` it was sent repeats the password
+ * in base64, and one may change a token's case.
  */
 export function returnedResponseHeaders(headers: Headers, secrets: readonly string[]): Record<string, string | string[]> {
   const dropped = connectionTokens(headers);
+  const repeatsSecret = repeatsAny(secrets);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (value === undefined || hopByHop.has(lower) || dropped.has(lower) || neverReturned.has(lower)) continue;
-    if (carries(value, secrets)) continue;
+    if (repeatsSecret(value)) continue;
     out[lower] = value;
   }
   return out;

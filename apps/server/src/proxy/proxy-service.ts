@@ -6,14 +6,16 @@
 // headers filtered (proxied-headers.ts), the body bounded, then one exchange through the
 // outbound guard; a 401 of an OAuth vendor to a request that can be sent again renews the token
 // and sends it once more. In the sandbox nothing is sent: the answer says what would have been.
-import { Readable, Transform } from "node:stream";
+import { finished as finishedStream, Readable, Transform } from "node:stream";
+import { finished } from "node:stream/promises";
 import type { Logger } from "pino";
 import type { Caller } from "../accounts/store.js";
 import { InvalidRequestError } from "../errors.js";
+import { jsonBodyMaxBytes } from "../http/json-body.js";
 import { renewedAccess, vendorAccess, type VendorAccess, type VendorAccessDeps } from "../instances/operations/vendorAccess.js";
 import type { OutboundStream, OutboundStreamResponse } from "../outbound/guarded-stream.js";
 import { deadlineSignal } from "../outbound/guarded-stream.js";
-import { OutboundError } from "../outbound/outbound.js";
+import { OutboundError, unreachableError } from "../outbound/outbound.js";
 import { originRefusal } from "../provisioning/provisioner.js";
 import { credentialPlacement } from "../provisioning/vendor-requests.js";
 import { CredentialsNotUsableError, ProxyBodyTooLargeError, ProxyVendorTimeoutError, ProxyVendorUnavailableError } from "./errors.js";
@@ -95,39 +97,49 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
     deps.logger.info({ proxied: { organizationId: caller.organizationId, instanceId: id, ...proxied } }, "proxied call");
   };
   let url: URL | undefined;
+  let body: Body | undefined;
   try {
     if (access.renewalDue) access = (await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs)) ?? access;
     url = targetOf(access, request);
     const oauth = access.connector.credentialCheck.type === "oauth2-password";
     const replayable = oauth && idempotentMethods.has(request.method);
     const placed = credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope);
-    const body = await bodyOf(request, deps.limits.requestMaxBytes, placed.json, replayable);
+    body = await bodyOf(request, deps.limits.requestMaxBytes, placed.json, replayable);
     requestBytes = body.bytes;
+    const { content } = body;
     const headersFor = (current: VendorAccess) => {
       const { headers } = credentialPlacement(current.connector.key, current.api.auth, current.credentials.scope);
       const forwarded = forwardedRequestHeaders(request.headers, request.callerSecrets);
-      if (!(body.content instanceof Readable)) delete forwarded["content-length"]; // undici frames bytes itself
+      if (!(content instanceof Readable)) delete forwarded["content-length"]; // undici frames bytes itself
       if (placed.json !== undefined) forwarded["content-type"] = "application/json";
       return { ...forwarded, ...headers };
     };
 
     if (deps.provisioning.mode === "sandbox") {
-      if (body.content instanceof Readable) body.content.resume(); // read (and counted against the cap), sent nowhere
+      // Read to its end, sent nowhere: counted against the cap (413 beyond), as in live mode.
+      if (content instanceof Readable) await finished(content.resume());
       const answer = simulatedAnswer(request, url, headersFor(access), Object.keys(placed.headers), placed.json !== undefined);
       return finishedBy(answer, (bytes) => record({ url, status: 200, outcome: "simulated", responseBytes: bytes }));
     }
 
     deadline = deadlineSignal(url.host, deps.limits.timeoutMs);
     const signal = AbortSignal.any([deadline.signal, request.signal]);
-    let response = await send(deps, access, url, request.method, headersFor(access), body.content, signal);
+    let response = await send(deps, access, url, request.method, headersFor(access), content, signal);
     if (response.status === 401 && replayable && body.replayable) {
       const renewed = await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs);
       if (renewed && sameTarget(renewed, request, url) && placementOf(renewed) !== placementOf(access)) {
         response.body.on("error", () => undefined).destroy(); // the refused answer is not passed on
         retried = true;
         access = renewed;
-        response = await send(deps, access, url, request.method, headersFor(access), body.content, signal);
+        response = await send(deps, access, url, request.method, headersFor(access), content, signal);
       }
+    }
+    // The answer may have ended badly before it is passed on: the deadline ran out, or the vendor
+    // cut the connection, while a renewal was awaited after its 401. Piped on, a body destroyed
+    // already would neither end nor fail: the caller would wait forever, holding the call's slots.
+    if (response.body.destroyed && !response.body.readableEnded) {
+      const cut = response.body.errored;
+      throw cut instanceof OutboundError ? cut : unreachableError(url.host);
     }
     return answerOf(deps, access, response, (outcome) =>
       record({
@@ -137,8 +149,16 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
         responseBytes: outcome.responseBytes,
       }),
     );
-  } catch (error) {
-    const outcome = error instanceof OutboundError ? (error.reason === "timeout" ? "timeout" : "unreachable") : "refused";
+  } catch (caught) {
+    // A streamed body over the cap makes undici give up on the vendor: the caller is told why (413), not 502.
+    const error = body?.failure instanceof ProxyBodyTooLargeError ? body.failure : caught;
+    const outcome = request.signal.aborted
+      ? "aborted"
+      : error instanceof OutboundError
+        ? error.reason === "timeout"
+          ? "timeout"
+          : "unreachable"
+        : "refused";
     record({ url, status: null, outcome, responseBytes: 0 });
     throw asProblem(error, access);
   }
@@ -181,6 +201,8 @@ interface Body {
   bytes: number;
   /** Whether it can be sent a second time. */
   replayable: boolean;
+  /** Why a streamed body failed (over the cap), once it did. */
+  failure?: Error;
 }
 
 /** The request's body within the cap: read whole when it must be changed or may be sent twice, else streamed on. */
@@ -198,7 +220,12 @@ async function bodyOf(
     return { content: null, bytes: 0, replayable: true };
   }
   if (credentialsJson !== undefined) {
-    const text = hasBody ? (await readWhole(request.body, maxBytes)).toString("utf8") : "";
+    // Parsed, so held to the API's own JSON limit rather than PROXY_REQUEST_MAX_BYTES: 10 MiB of
+    // `[{},{},...]` costs a second or two of the event loop and 250 MB of heap to parse, every
+    // tenant's calls waiting meanwhile.
+    const jsonMaxBytes = Math.min(maxBytes, jsonBodyMaxBytes);
+    if (declared > jsonMaxBytes) throw new ProxyBodyTooLargeError(jsonMaxBytes);
+    const text = hasBody ? (await readWhole(request.body, jsonMaxBytes)).toString("utf8") : "";
     let sent: unknown = {};
     if (text.trim() !== "") {
       try {
@@ -226,8 +253,14 @@ async function bodyOf(
     },
   });
   request.body.pipe(counted);
+  // The caller going away mid-body ends the stream too (pipe alone would leave it waiting forever).
+  // Not a pipeline: over the cap, that would destroy the caller's request, and the 413 with it.
+  finishedStream(request.body, (error) => error && counted.destroy(error));
   const body: Body = { content: counted, bytes: 0, replayable: false };
   counted.on("end", () => (body.bytes = bytes));
+  // Always listened to: an error no listener takes is thrown out of the event loop, and ends the
+  // process (in the sandbox nothing else reads this stream).
+  counted.on("error", (error) => (body.failure ??= error));
   return body;
 }
 

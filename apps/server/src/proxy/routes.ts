@@ -67,7 +67,11 @@ async function proxied(deps: ProxyDeps, req: Request, res: Response, target: { i
     signal: gone.signal,
   });
   res.status(answer.status);
-  for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+  // The platform's headers, set before this (security-headers.ts's Cache-Control: no-store, CSP,
+  // X-Frame-Options, nosniff..., X-Request-Id, CORS), stay the platform's: the answer is served
+  // from its origin, and a vendor's `Cache-Control: public` would let a shared cache keep one
+  // tenant's answer and serve it to another (`/instance/proxy/...` is one URL for every tenant).
+  for (const [name, value] of Object.entries(answer.headers)) if (!res.hasHeader(name)) res.setHeader(name, value);
   let finished = false;
   const finish = (aborted: boolean) => {
     if (finished) return;
