@@ -15,6 +15,7 @@ import {
   UnauthorizedError,
   type InvalidPart,
 } from "../errors.js";
+import type { ProblemName } from "../api-types.js";
 import { problemBody } from "./problem.js";
 import { requestLogger } from "./request-logging.js";
 
@@ -33,7 +34,7 @@ interface HttpLikeError {
  */
 const authenticationChallenge = 'User realm="instances-api"';
 
-const titles: Record<number, [name: string, title: string, message: string]> = {
+const titles: Record<number, [name: ProblemName, title: string, message: string]> = {
   400: ["invalid-request", "Invalid request", "The request is invalid"],
   404: ["not-found", "Not found", "There is no such resource"],
   405: ["method-not-allowed", "Method not allowed", "This method is not allowed on this path"],
