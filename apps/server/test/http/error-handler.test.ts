@@ -1,7 +1,7 @@
 // Response validation's safety net: a response that breaks the spec (here: a 404 on an operation
-// whose copy of the spec documents none) is answered with a 500 Problem, never Express's HTML page
-// with a stack trace, and logged. And the libraries' errors go out with the type of their status,
-// or as a 400: never under another's.
+// whose copy of the spec documents none, or a Problem whose type its copy does not catalogue) is
+// answered with a 500 Problem, never Express's HTML page with a stack trace, and logged. And the
+// libraries' errors go out with the type of their status, or as a 400: never under another's.
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { pino } from "pino";
@@ -24,6 +24,23 @@ describe("an error response that breaks the spec", () => {
       const problem = await body(response);
       expect(problem).toMatchObject({ status: 500, type: "urn:instances-api:problem:internal" });
       expect(JSON.stringify(problem)).not.toMatch(/at .*\.js:\d+|<html/i);
+      expect(t.rawLogs()).toContain("a response broke the spec");
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe("a Problem whose type the spec does not catalogue", () => {
+  it("breaks the spec: the response check answers a 500 in its place", async () => {
+    const spec = loadBundledSpec();
+    const problemType = spec.components.schemas.ProblemType as { enum: string[] };
+    problemType.enum = problemType.enum.filter((type) => type !== "urn:instances-api:problem:not-found");
+    const t = await startTestServer({ spec });
+    try {
+      const response = await t.api("/instances/424242");
+      expect(response.status).toBe(500);
+      expect(await body(response)).toMatchObject({ status: 500, type: "urn:instances-api:problem:internal" });
       expect(t.rawLogs()).toContain("a response broke the spec");
     } finally {
       await t.stop();
