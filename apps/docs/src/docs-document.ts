@@ -1,7 +1,18 @@
 // The document the docs render: the bundled spec plus what readers need that the spec holds only
 // as data: a section per connector (its entries as a table, its sample request and response), the
-// missing-entries error as an example, and curl and TypeScript samples on every operation.
-import { readConnectors, resolveRef, walk, type ConnectorDefinition, type SpecDocument } from "@instances-api/spec-tools";
+// catalog of problem types as a table in the Errors section with the missing-entries error as an
+// example, the types each error response may carry, and curl and TypeScript samples on every
+// operation.
+import {
+  problemTypesOf,
+  readConnectors,
+  readProblemTypes,
+  resolveRef,
+  walk,
+  type ConnectorDefinition,
+  type ProblemTypeDefinition,
+  type SpecDocument,
+} from "@instances-api/spec-tools";
 import { withBody } from "./example-samples.js";
 import { highlightedCode } from "./highlighted-code.js";
 
@@ -72,10 +83,63 @@ export function docsDocument(bundle: SpecDocument, samples: (operationId: string
       };
     }
   }
+  listResponseProblemTypes(spec);
   const connectors = readConnectors(spec).map((connector) => connectorSection(spec, connector));
-  spec.info.description =
-    [spec.info.description?.trimEnd() ?? "", missingEntriesExample(spec), "# Connectors", ...connectors].join("\n\n") + "\n";
+  const described = withErrorsSection(spec.info.description ?? "", [problemTypesSection(spec), missingEntriesExample(spec)]);
+  spec.info.description = [described.trimEnd(), "# Connectors", ...connectors].join("\n\n") + "\n";
   return spec;
+}
+
+const errorsHeading = "# Errors";
+
+/** The description with `added` at the end of its `# Errors` section (the spec's own words on the error body). */
+function withErrorsSection(description: string, added: string[]): string {
+  const lines = description.split("\n");
+  const start = lines.indexOf(errorsHeading);
+  if (start === -1) throw new Error(`docs: the spec's description has no "${errorsHeading}" section for the problem types`);
+  const end = nextHeading(lines, start + 1);
+  return [lines.slice(0, end).join("\n").trimEnd(), ...added, lines.slice(end).join("\n")].filter(Boolean).join("\n\n");
+}
+
+/** The index of the next top-level heading from `from` on (a `# ` line outside a code fence), or the end. */
+function nextHeading(lines: string[], from: number): number {
+  let fenced = false;
+  for (let i = from; i < lines.length; i++) {
+    if (lines[i]!.startsWith("```")) fenced = !fenced;
+    else if (!fenced && lines[i]!.startsWith("# ")) return i;
+  }
+  return lines.length;
+}
+
+/** The catalog of problem types (the ProblemType schema) as a table: type, status, meaning. */
+function problemTypesSection(spec: Document): string {
+  const rows = readProblemTypes(spec).map((type) => [problemTypeCode(type), String(type.status), cell(type.meaning)].join(" | "));
+  return [
+    "## Problem types",
+    "Every `type` a Problem may carry, the one status it comes with, and what it means.",
+    '<div class="problem-types">\n\n| Type | Status | Meaning |\n|---|---|---|\n' +
+      rows.map((row) => `| ${row} |`).join("\n") +
+      "\n\n</div>",
+  ].join("\n\n");
+}
+
+/**
+ * A type's URI as code that may break before its name and nowhere else (page.css keeps each part
+ * on one line: a browser would break after any hyphen): all share the long `urn:instances-api:problem:`.
+ */
+function problemTypeCode({ type, name }: ProblemTypeDefinition): string {
+  return `<code><span>${type.slice(0, -name.length)}</span><wbr><span>${name}</span></code>`;
+}
+
+/** Each error response's description ends with the problem types it may carry (its `x-problem-types`), by name. */
+function listResponseProblemTypes(spec: Document): void {
+  const names = new Map(readProblemTypes(spec).map(({ type, name }) => [type, name]));
+  for (const response of Object.values(spec.components.responses ?? {}) as { description?: string }[]) {
+    const types = problemTypesOf(response);
+    if (!types.length) continue;
+    const listed = types.map((type) => `\`${names.get(type) ?? type}\``).join(", ");
+    response.description = `${response.description?.trimEnd() ?? ""}\n\nProblem types (under **Errors**): ${listed}.`;
+  }
 }
 
 function missingEntriesExample(spec: Document): string {

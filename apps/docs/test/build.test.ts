@@ -1,8 +1,9 @@
 // The built docs (npm run build): one self-contained page that mentions every connector, every
-// operation and every configuration entry, with curl and TypeScript samples on every operation.
+// operation and every configuration entry, with curl and TypeScript samples on every operation,
+// and every problem type the spec catalogues.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { readConnectors, type SpecDocument } from "@instances-api/spec-tools";
+import { problemTypesOf, readConnectors, readProblemTypes, type SpecDocument } from "@instances-api/spec-tools";
 import { describe, expect, it } from "vitest";
 import { operationsOf } from "../src/docs-document.js";
 import { docsDir } from "../src/index.js";
@@ -13,6 +14,16 @@ const document = JSON.parse(readFileSync(new URL("openapi.docs.json", `file://${
 const bundle = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument;
 const connectors = readConnectors(bundle);
 const operations = operationsOf(document);
+const problemTypes = readProblemTypes(bundle);
+
+/** A top-level section of the description (`# Errors`), up to the next one. */
+function section(heading: string): string {
+  const description = document.info.description ?? "";
+  const start = description.indexOf(`\n# ${heading}\n`);
+  if (start === -1) throw new Error(`no # ${heading} section`);
+  const end = description.indexOf("\n# ", start + 1);
+  return description.slice(start, end === -1 ? undefined : end);
+}
 
 describe("the built docs", () => {
   it("load no script, style or font from the network", () => {
@@ -87,9 +98,36 @@ describe("the built docs", () => {
     }
   });
 
-  it("show the error format with the missing-entries example", () => {
-    expect(document.info.description).toContain("## Example: missing configuration entries");
+  it("show the error format with the missing-entries example, in the Errors section (it sat under Events)", () => {
+    expect(section("Errors")).toContain("## Example: missing configuration entries");
+    expect(section("Events")).not.toContain("## Example");
     expect(html).toContain("freshservice is missing required configuration entries: password, subdomain");
+  });
+
+  it("list every catalogued problem type in the Errors section, with its status and meaning", () => {
+    const errors = section("Errors");
+    expect(errors).toContain("## Problem types");
+    expect(problemTypes.length).toBeGreaterThanOrEqual(30);
+    const rows = errors.split("\n").filter((line) => line.startsWith("| <code>"));
+    expect(rows).toEqual(
+      problemTypes.map(
+        ({ name, status, meaning }) =>
+          `| <code><span>urn:instances-api:problem:</span><wbr><span>${name}</span></code> | ${status} | ${meaning.replace(/\s+/g, " ")} |`,
+      ),
+    );
+    // Rendered, each as a row of Redoc's table (the page is a megabyte: no diff of it on failure).
+    for (const { name, status } of problemTypes)
+      expect(html.includes(`<span>${name}</span></code></td><td>${status}</td>`), `${name} rendered with ${status}`).toBe(true);
+  });
+
+  it("name on each error response the problem types it may carry", () => {
+    const responses = document.components.responses as Record<string, { description: string }>;
+    const withTypes = Object.entries(responses).filter(([, response]) => problemTypesOf(response).length);
+    expect(withTypes.length).toBeGreaterThan(10);
+    for (const [name, response] of withTypes) {
+      const names = problemTypesOf(response).map((type) => `\`${type.slice("urn:instances-api:problem:".length)}\``);
+      expect(response.description, name).toMatch(new RegExp(`\\n\\nProblem types \\(under \\*\\*Errors\\*\\*\\): ${names.join(", ")}\\.$`));
+    }
   });
 
   it("give each connector a table of its entries and its corrected sample response", () => {

@@ -11,6 +11,10 @@ export type ConnectorBody = Readable<Schemas["Connector"]>;
 export type ConfigurationEntry = Readable<Schemas["ConfigurationEntry"]>;
 export type UpdateInstanceRequest = Writable<Schemas["UpdateInstanceRequest"]>;
 export type Problem = Readable<Schemas["Problem"]>;
+/** A catalogued problem type URI (the spec's ProblemType enum): `urn:instances-api:problem:not-found`. */
+export type ProblemType = Schemas["ProblemType"];
+/** A catalogued problem type's name, the URI's last part: `not-found`. */
+export type ProblemName = ProblemType extends `urn:instances-api:problem:${infer Name}` ? Name : never;
 export type ProvisionInteractionBody = Readable<Schemas["ProvisionInteraction"]>;
 
 /** A create (or replace) body of any connector, as the server handles them: by key, not by type. */

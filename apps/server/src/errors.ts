@@ -6,6 +6,8 @@
 // the server the time to build one): a list is cut to its first `listedAtMost` items with a
 // `<list>Total`, a value the request sent is echoed cut to `echoedAtMost` characters, and a
 // message to `messageAtMost`. With those, no Problem body reaches 64 kB.
+import type { ProblemName, ProblemType } from "./api-types.js";
+
 export type ProblemFields = Record<string, unknown>;
 
 export const listedAtMost = 20;
@@ -53,7 +55,7 @@ export class ApiError extends Error {
 
   constructor(
     readonly status: number,
-    readonly problemType: string,
+    readonly problemType: ProblemType,
     readonly title: string,
     message: string,
     fields: ProblemFields = {},
@@ -64,8 +66,11 @@ export class ApiError extends Error {
   }
 }
 
-/** A problem type URI, as in the spec's examples: `urn:instances-api:problem:<name>`. */
-export function problemType(name: string): string {
+/**
+ * A problem type URI, `urn:instances-api:problem:<name>`, of the spec's catalog (ProblemType): a
+ * name outside it does not compile.
+ */
+export function problemType(name: ProblemName): ProblemType {
   return `urn:instances-api:problem:${name}`;
 }
 

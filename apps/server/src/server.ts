@@ -10,6 +10,7 @@ import type { SpecDocument } from "@instances-api/spec-tools";
 import { docsDir as builtDocsDir } from "@instances-api/docs";
 import { createApp } from "./app.js";
 import type { Config, HttpLimits } from "./config.js";
+import type { ProblemName } from "./api-types.js";
 import { ApiError, problemType } from "./errors.js";
 import { problemBody } from "./http/problem.js";
 import { StartupError } from "./startup-error.js";
@@ -298,7 +299,7 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex & { 
   );
 }
 
-const clientErrorAnswers: Record<string, [status: number, title: string, name: string, message: string]> = {
+const clientErrorAnswers: Record<string, [status: number, title: string, name: ProblemName, message: string]> = {
   HPE_HEADER_OVERFLOW: [
     431,
     "Request header fields too large",

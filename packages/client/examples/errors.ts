@@ -6,8 +6,10 @@ const client = createInstancesClient({
   organizationSecret: process.env.ORGANIZATION_SECRET ?? "",
 });
 
-// Every error is a Problem body: a message for people, fields for programs.
+// Every error is a Problem body: a message for people, its type and fields for programs. The type
+// is one of the API's problem types (the docs list them under Errors): a misspelt one does not compile.
 function explain(problem: Problem): string {
+  if (problem.type === "urn:instances-api:problem:unavailable") return "the server cannot answer for now; retry later";
   if (problem.missingEntries) return `add ${problem.missingEntries.join(", ")}`;
   if (problem.unknownEntries) return problem.unknownEntries.map((u) => `${u.entry}: did you mean ${u.suggestion}?`).join("; ");
   return `${problem.message} (request ${problem.requestId})`;

@@ -63,6 +63,8 @@ export type ConnectorSummary = Readable<Schemas["ConnectorSummary"]>;
 export type Connector = Readable<Schemas["Connector"]>;
 /** The error body of every 4xx and 5xx answer (RFC 9457 problem details). */
 export type Problem = Readable<Schemas["Problem"]>;
+/** A Problem's `type`: one of the API's problem types (`urn:instances-api:problem:not-found`), each with one status. */
+export type ProblemType = Schemas["ProblemType"];
 /** The list's query: filters and page size (the cursor is handled by listAllInstances). */
 export type ListInstancesQuery = NonNullable<operations["listInstances"]["parameters"]["query"]>;
 

@@ -116,6 +116,29 @@ export async function f() {
 `;
 mustCompile.push("typed-errors");
 
+sources["problem-types"] = `${header}import type { ProblemType } from "@instances-api/client";
+declare const p: Problem;
+export const type: ProblemType = p.type;
+export const notFound: Problem["type"] = "urn:instances-api:problem:not-found";
+export function retryable(problem: Problem): boolean {
+  switch (problem.type) {
+    case "urn:instances-api:problem:unavailable":
+    case "urn:instances-api:problem:too-many-requests":
+      return true;
+    default:
+      return false;
+  }
+}
+`;
+mustCompile.push("problem-types");
+
+sources["problem-type-misspelt"] = `${header}export const type: Problem["type"] = "urn:instances-api:problem:not-fund";\n`;
+mustNotCompile.push(["problem-type-misspelt", /"urn:instances-api:problem:not-fund"' is not assignable to type/]);
+
+sources["problem-type-compared-to-an-uncatalogued-one"] =
+  `${header}declare const p: Problem;\nexport function f() { if (p.type === "urn:instances-api:problem:nope") return 1; return 0; }\n`;
+mustNotCompile.push(["problem-type-compared-to-an-uncatalogued-one", /This comparison appears to be unintentional/]);
+
 sources["secrets-write-only"] = `${header}declare const client: InstancesClient;
 export async function f() {
   const { data } = await client.GET("/your_moms/{key}", { params: { path: { key: "taxify" } } });

@@ -1,11 +1,14 @@
 // @instances-api/spec-tools: everything a workspace needs to read the bundled spec: the document's
-// type and loader, JSON pointers and `$ref`s, a schema validator, and the connectors it declares.
+// type and loader, JSON pointers and `$ref`s, a schema validator, the connectors it declares and
+// its catalog of problem types.
 export { isJsonObject, readSpecDocument } from "./document.js";
 export type { JsonObject, SpecDocument } from "./document.js";
 export { dereferenced, partsOf, pointerOf, resolveRef, walk } from "./json-pointer.js";
 export { schemaValidator } from "./schema-validator.js";
 export type { ErrorObject, SchemaValidator, ValidateFunction } from "./schema-validator.js";
 export { readConnectors, readCreateExamples } from "./connectors.js";
+export { problemTypePrefix, problemTypesOf, readProblemTypes } from "./problem-types.js";
+export type { ProblemTypeDefinition } from "./problem-types.js";
 export type {
   CreateExample,
   ConfigurationEntry,

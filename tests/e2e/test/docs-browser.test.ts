@@ -1,15 +1,16 @@
 // The docs in a real browser: Debian's Chromium, driven by playwright-core, loads /docs from the
-// running server. It must render every connector and its entries, navigate, load no script or
+// running server. It must render every connector and its entries, and every problem type in the
+// Errors section, navigate, load no script or
 // stylesheet from outside 127.0.0.1, render fully with every other outside request blocked, and
 // log no console error of our making, and break none of its Content-Security-Policy (which the
 // server sends). The create sample's connector picker must show that connector's samples. At
 // 1400 and 390 px wide nothing may stick out or hide behind a scroll (code, tables), and no
-// configuration key may break inside a word. Screenshots go to test-results/. No browser, no pass:
+// configuration key or problem type may break inside a word. Screenshots go to test-results/. No browser, no pass:
 // this test fails (it does not skip) when Chromium is missing.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { readConnectors, type SpecDocument } from "@instances-api/spec-tools";
+import { readConnectors, readProblemTypes, type SpecDocument } from "@instances-api/spec-tools";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReferenceServer, type ReferenceServer } from "./reference-server.js";
@@ -89,9 +90,9 @@ afterAll(async () => {
 /** How the create samples make their Idempotency-Key: with node, as every system that runs the server has it. */
 const newKey = 'IDEMPOTENCY_KEY=$(node -e "console.log(crypto.randomUUID())")';
 
-const connectors = readConnectors(
-  JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument,
-);
+const spec = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument;
+const connectors = readConnectors(spec);
+const problemTypes = readProblemTypes(spec);
 
 describe("the docs in Chromium", () => {
   it("render each connector's section with its entries", async () => {
@@ -106,6 +107,13 @@ describe("the docs in Chromium", () => {
         ).toBeGreaterThan(0);
       }
     }
+  });
+
+  it("render the Errors section's table of every problem type", async () => {
+    const table = page.locator(".problem-types table").first();
+    await expect.poll(() => table.count()).toBeGreaterThan(0);
+    const types = (await table.locator("td:first-child code").allTextContents()).map((text) => text.trim());
+    expect(types).toEqual(problemTypes.map((t) => t.type));
   });
 
   it("navigate: clicking a connector in the menu scrolls to its section", async () => {
@@ -265,10 +273,10 @@ describe("the docs in Chromium", () => {
 });
 
 /**
- * Runs in the page: every code block, table and configuration key on it, measured. A block whose
- * content is wider than its box (scrollWidth > clientWidth) hides some of it; one whose right edge
- * passes the viewport's is cut off; a key whose text between two dots lies on two lines was broken
- * inside a word.
+ * Runs in the page: every code block, table, configuration key and problem type on it, measured. A
+ * block whose content is wider than its box (scrollWidth > clientWidth) hides some of it; one whose
+ * right edge passes the viewport's is cut off; a key whose text between two dots (or a problem
+ * type's prefix or name) lies on two lines was broken inside a word.
  */
 function layoutProblems(): { problems: string[]; measured: { blocks: number; samples: number; keys: number } } {
   const problems: string[] = [];
@@ -286,7 +294,8 @@ function layoutProblems(): { problems: string[]; measured: { blocks: number; sam
     if (block.scrollWidth > block.clientWidth + 1)
       problems.push(`${describe(block)} is ${block.scrollWidth} px wide in a ${block.clientWidth} px box`);
   }
-  const keys = [...document.querySelectorAll(".connector-entries td:first-child code")];
+  // A configuration key's parts are its text nodes (a <wbr> after each dot); a problem type's, its two spans.
+  const keys = [...document.querySelectorAll(".connector-entries td:first-child code, .problem-types td:first-child code span")];
   for (const key of keys) {
     const cell = key.closest("td")!.getBoundingClientRect();
     if (key.getBoundingClientRect().right > cell.right + 0.5) problems.push(`key ${key.textContent} sticks out of its cell`);

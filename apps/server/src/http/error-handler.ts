@@ -15,6 +15,7 @@ import {
   UnauthorizedError,
   type InvalidPart,
 } from "../errors.js";
+import type { ProblemName } from "../api-types.js";
 import { problemBody } from "./problem.js";
 import { requestLogger } from "./request-logging.js";
 
@@ -33,11 +34,17 @@ interface HttpLikeError {
  */
 const authenticationChallenge = 'User realm="instances-api"';
 
-const titles: Record<number, [name: string, title: string, message: string]> = {
+/**
+ * What the libraries' errors (the body parser's, the validator's, `send`'s for the docs page) are
+ * answered with, by the status they carry. The spec's catalog gives each problem type one status,
+ * so a status this table does not name is answered as a 400: no type goes out under another's.
+ */
+const titles: Record<number, [name: ProblemName, title: string, message: string]> = {
   400: ["invalid-request", "Invalid request", "The request is invalid"],
   404: ["not-found", "Not found", "There is no such resource"],
   405: ["method-not-allowed", "Method not allowed", "This method is not allowed on this path"],
   406: ["not-acceptable", "Not acceptable", "This API answers only in JSON"],
+  412: ["precondition-failed", "Precondition failed", "A precondition of the request (If-Match, If-Unmodified-Since) does not hold"],
   413: ["payload-too-large", "Payload too large", "The body is over the 1 MB limit"],
   415: ["unsupported-media-type", "Unsupported media type", "The body must be JSON (Content-Type: application/json)"],
   500: ["internal", "Internal error", "An unexpected fault; quote the requestId when you report it"],
@@ -49,17 +56,18 @@ function internalError(): ApiError {
 }
 
 function fromHttpError(error: HttpLikeError): ApiError {
-  const status = error.status ?? error.statusCode ?? 500;
-  if (status >= 500 || !Number.isInteger(status)) return internalError();
+  const raised = error.status ?? error.statusCode ?? 500;
+  if (raised >= 500 || !Number.isInteger(raised)) return internalError();
   // The validator's own 401 (no Authorization header) says what our authentication says.
-  if (status === 401) return new UnauthorizedError();
+  if (raised === 401) return new UnauthorizedError();
   if (error.type === "entity.parse.failed") {
     return new ApiError(400, problemType("malformed-json"), "Malformed JSON", "The body is not valid JSON");
   }
-  const [name, title, fallback] = titles[status] ?? titles[400]!;
+  const status = raised in titles ? raised : 400;
+  const [name, title, fallback] = titles[status]!;
   const errors: InvalidPart[] = (error.errors ?? []).map((e) => invalidPart(e.path ?? "", e.message ?? "is invalid"));
-  // The validator's own messages for these name no more than the fallback does, or less clearly.
-  const ownMessage = [404, 405, 413].includes(status) || !error.message ? fallback : cut(error.message, 2 * echoedAtMost);
+  // The libraries' own messages for these name no more than the fallback does, or less clearly.
+  const ownMessage = [404, 405, 412, 413].includes(status) || !error.message ? fallback : cut(error.message, 2 * echoedAtMost);
   const message = status === 400 && errors.length ? errors.map((e) => `${e.path} ${e.message}`).join("; ") : ownMessage;
   return new ApiError(status, problemType(name), title, message, errors.length ? { errors } : {});
 }

@@ -36,7 +36,9 @@ export function publishedDocs(spec: SpecDocument, docsDir: string): Router {
     docsPolicy(path.join(docsDir, "index.html")),
     revalidate,
     precompressedPage(docsDir),
-    express.static(docsDir, { index: "index.html", fallthrough: true }),
+    // No byte ranges: a page is read whole, and a range past its end would be a 416, a status
+    // the spec's catalog of problem types has no type for.
+    express.static(docsDir, { index: "index.html", fallthrough: true, acceptRanges: false }),
   );
   router.get(["/docs", "/docs/"], (_req, res) => {
     res
@@ -88,8 +90,10 @@ function precompressedPage(docsDir: string): RequestHandler {
     if (!copy) return next();
     res.set("Content-Encoding", copy.encoding);
     res.type("html");
-    res.sendFile(page + copy.suffix, { cacheControl: false }, (error) => {
-      if (error && !res.headersSent) next(error);
+    res.sendFile(page + copy.suffix, { cacheControl: false, acceptRanges: false }, (error) => {
+      if (!error || res.headersSent) return;
+      res.removeHeader("Content-Encoding"); // the Problem that answers instead is not the copy
+      next(error);
     });
   };
 }
