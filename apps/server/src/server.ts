@@ -121,8 +121,10 @@ export async function startServer({
       }),
       vendorLease: vendorLease({
         store: storage.refreshes,
-        // Longer than one check can take: the vendor's time, and a margin for the write after it.
-        leaseMs: config.vendor.timeoutMs + 5_000,
+        // Longer than one check can take (the vendor's time, and a margin for the write after it),
+        // plus the shortest interval: an active lease always ends further off than a cooling one,
+        // which is how a proxied call tells a renewal under way from none (vendorAccess.ts).
+        leaseMs: config.vendor.timeoutMs + 5_000 + config.verifyMinIntervalMs,
         minIntervalMs: config.verifyMinIntervalMs,
       }),
     };

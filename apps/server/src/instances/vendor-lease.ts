@@ -12,6 +12,8 @@ export interface VendorLease {
   claim(organizationId: number, id: number): Promise<OneClaim>;
   /** Ends the lease after a check: held on for the shortest interval between checks. */
   coolDown(id: number): Promise<void>;
+  /** That shortest interval (0: none). */
+  readonly minIntervalMs: number;
 }
 
 export interface VendorLeaseOptions {
@@ -28,6 +30,7 @@ export function vendorLease({ store, leaseMs, minIntervalMs, now = Date.now }: V
   return {
     claim: (organizationId, id) => store.claimOne(owner, organizationId, id, now(), leaseMs),
     coolDown: (id) => store.holdUntil(owner, id, minIntervalMs > 0 ? now() + minIntervalMs : null),
+    minIntervalMs,
   };
 }
 

@@ -75,8 +75,8 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
   let access = await vendorAccess(deps, caller, id);
   const leave = deps.inFlight.enter(caller.organizationId, id);
   let deadline: ReturnType<typeof deadlineSignal> | undefined;
-  let requestBytes = 0;
   let retried = false;
+  let body: Body | undefined;
   const record = (call: Pick<ProxiedCall, "status" | "outcome" | "responseBytes"> & { url?: URL }) => {
     leave();
     deadline?.clear();
@@ -88,7 +88,7 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
       status: call.status,
       outcome: call.outcome,
       durationMs: Date.now() - started,
-      requestBytes,
+      requestBytes: body?.bytes ?? 0, // a streamed body is counted as it goes: read when the call ends
       responseBytes: call.responseBytes,
       retried,
     };
@@ -97,7 +97,6 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
     deps.logger.info({ proxied: { organizationId: caller.organizationId, instanceId: id, ...proxied } }, "proxied call");
   };
   let url: URL | undefined;
-  let body: Body | undefined;
   try {
     if (access.renewalDue) access = (await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs)) ?? access;
     url = targetOf(access, request);
@@ -105,7 +104,6 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
     const replayable = oauth && idempotentMethods.has(request.method);
     const placed = credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope);
     body = await bodyOf(request, deps.limits.requestMaxBytes, placed.json, replayable);
-    requestBytes = body.bytes;
     const { content } = body;
     const headersFor = (current: VendorAccess) => {
       const { headers } = credentialPlacement(current.connector.key, current.api.auth, current.credentials.scope);
@@ -244,11 +242,10 @@ async function bodyOf(
     const whole = await readWhole(request.body, maxBytes);
     return { content: whole, bytes: whole.length, replayable: true };
   }
-  let bytes = 0;
   const counted = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      if (bytes > maxBytes) return done(new ProxyBodyTooLargeError(maxBytes));
+      body.bytes += chunk.length;
+      if (body.bytes > maxBytes) return done(new ProxyBodyTooLargeError(maxBytes));
       done(null, chunk);
     },
   });
@@ -257,7 +254,6 @@ async function bodyOf(
   // Not a pipeline: over the cap, that would destroy the caller's request, and the 413 with it.
   finishedStream(request.body, (error) => error && counted.destroy(error));
   const body: Body = { content: counted, bytes: 0, replayable: false };
-  counted.on("end", () => (body.bytes = bytes));
   // Always listened to: an error no listener takes is thrown out of the event loop, and ends the
   // process (in the sandbox nothing else reads this stream).
   counted.on("error", (error) => (body.failure ??= error));

@@ -172,6 +172,8 @@ describe("the proxy to a live vendor", () => {
     expect(refused.status).toBe(401);
     expect(refused.headers.get("x-proxied-from")).toBe("sugarcrmv2");
     expect(apiCalls().filter((r) => r.body.includes("Bob"))).toHaveLength(1);
+    const calls = await body<{ calls: { requestBytes: number }[] }>(await t.api(`/instances/${id}/proxy-calls`));
+    expect(calls.calls.map((c) => c.requestBytes)).toEqual([20, 20]); // each body, counted as it streamed
   });
 
   it("answers a vendor 401 to a GET with one refresh and one retry", async () => {

@@ -51,8 +51,10 @@ beforeAll(async () => {
       provisioning: "live" as const,
       encryptionKey: randomBytes(32),
       verifyMinIntervalMs: 0,
-      vendor: { ...defaultVendorTiming, timeoutMs: 2_000, refreshPollMs: 100, refreshLeaseMs: 5_000 },
-      proxy: { ...defaultProxy, timeoutMs: 3_000 },
+      // Waits long enough for a loaded machine: a call that meets a revoked token waits up to the
+      // vendor's time for the other replica's renewal.
+      vendor: { ...defaultVendorTiming, timeoutMs: 5_000, refreshPollMs: 100, refreshLeaseMs: 10_000 },
+      proxy: { ...defaultProxy, timeoutMs: 8_000 },
     },
   };
   const outbound = () => ({

@@ -94,7 +94,13 @@ export async function renewedAccess(
     }
     return moved();
   }
-  // Another replica's refresh may be under way: its new token is worth a short wait.
+  // A lease that ends within the shortest interval between two calls is cooling down after one
+  // (an active one runs for longer than that interval plus the vendor's time: server.ts): no
+  // renewal is under way, and none will be soon. Otherwise (an active lease, or a row another
+  // transaction holds at this moment) another refresh may be under way: its new token is worth a
+  // short wait.
+  const left = claim.heldUntil - Date.now();
+  if (left > 0 && left <= deps.vendorLease.minIntervalMs) return undefined;
   const until = Date.now() + waitMs;
   while (Date.now() < until) {
     await new Promise((resolve) => setTimeout(resolve, 100));
