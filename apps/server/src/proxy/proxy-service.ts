@@ -17,6 +17,7 @@ import type { OutboundStream, OutboundStreamResponse } from "../outbound/guarded
 import { deadlineSignal } from "../outbound/guarded-stream.js";
 import { OutboundError, unreachableError } from "../outbound/outbound.js";
 import { originRefusal } from "../provisioning/provisioner.js";
+import { scrubber } from "../provisioning/scrubber.js";
 import { credentialPlacement } from "../provisioning/vendor-requests.js";
 import { CredentialsNotUsableError, ProxyBodyTooLargeError, ProxyVendorTimeoutError, ProxyVendorUnavailableError } from "./errors.js";
 import type { inFlightCalls } from "./in-flight.js";
@@ -109,7 +110,11 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
       const { headers } = credentialPlacement(current.connector.key, current.api.auth, current.credentials.scope);
       const forwarded = forwardedRequestHeaders(request.headers, request.callerSecrets);
       if (!(content instanceof Readable)) delete forwarded["content-length"]; // undici frames bytes itself
-      if (placed.json !== undefined) forwarded["content-type"] = "application/json";
+      if (placed.json !== undefined) {
+        forwarded["content-type"] = "application/json";
+        // The answer is read and checked for the key (echoedAnswer): asked for as it is, uncompressed.
+        forwarded["accept-encoding"] = "identity";
+      }
       return { ...forwarded, ...headers };
     };
 
@@ -139,7 +144,7 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
       const cut = response.body.errored;
       throw cut instanceof OutboundError ? cut : unreachableError(url.host);
     }
-    return answerOf(deps, access, response, (outcome) =>
+    return await answerOf(deps, access, response, (outcome) =>
       record({
         url,
         status: response.status,
@@ -290,12 +295,12 @@ function mergedOver(sent: Record<string, unknown>, ours: Record<string, unknown>
 }
 
 /** The vendor's answer as it goes back: its headers filtered, its body counted against the cap. */
-function answerOf(
+async function answerOf(
   deps: ProxyDeps,
   access: VendorAccess,
   response: OutboundStreamResponse,
   finish: (outcome: { responseBytes: number; aborted: boolean; tooLarge: boolean }) => void,
-): ProxyAnswer {
+): Promise<ProxyAnswer> {
   const max = deps.limits.responseMaxBytes;
   const declared = Number(response.headers["content-length"] ?? NaN);
   if (declared > max) {
@@ -308,6 +313,7 @@ function answerOf(
     const wait = clampedRetryAfter(response.headers["retry-after"], deps.limits.retryAfterMaxSeconds);
     if (wait !== undefined) headers["retry-after"] = String(wait);
   }
+  if (access.api.auth.type === "body") return echoedAnswer(access, response, headers, finish);
   let bytes = 0;
   let tooLarge = false;
   const counted = new Transform({
@@ -327,6 +333,46 @@ function answerOf(
     headers,
     body: counted,
     finish: ({ aborted }) => finish({ responseBytes: bytes, aborted: aborted || tooLarge, tooLarge }),
+  };
+}
+
+/**
+ * The answer of a vendor whose credentials travel in the request's body (Taxify's key): a vendor
+ * that repeats the body it was sent (an error quoting the request, an echo) would hand the key to
+ * the caller, so the answer is read whole (within the JSON bodies' 1 MB) and every form of every
+ * held secret is blotted out of it (provisioning/scrubber.ts) before it goes back. Not streamed,
+ * then; one the proxy cannot read (compressed although asked for as it is, or larger) is a 502.
+ */
+async function echoedAnswer(
+  access: VendorAccess,
+  response: OutboundStreamResponse,
+  headers: Record<string, string | string[]>,
+  finish: (outcome: { responseBytes: number; aborted: boolean; tooLarge: boolean }) => void,
+): Promise<ProxyAnswer> {
+  const encoding = String(response.headers["content-encoding"] ?? "identity").toLowerCase();
+  let whole: Buffer;
+  try {
+    if (encoding !== "identity")
+      throw new ProxyVendorUnavailableError(access.connector.key, "its answer came compressed, and cannot be checked for the key");
+    whole = await readWhole(response.body, jsonBodyMaxBytes).catch((error: unknown) => {
+      throw error instanceof ProxyBodyTooLargeError
+        ? new ProxyVendorUnavailableError(
+            access.connector.key,
+            `its answer is over the ${jsonBodyMaxBytes} bytes this connector's answers are checked within`,
+          )
+        : error;
+    });
+  } catch (error) {
+    response.body.destroy();
+    throw error;
+  }
+  const scrubbed = Buffer.from(scrubber(access.credentials.secrets, Number.POSITIVE_INFINITY)(whole.toString("utf8")));
+  headers["content-length"] = String(scrubbed.length);
+  return {
+    status: response.status,
+    headers,
+    body: Readable.from([scrubbed]),
+    finish: ({ aborted }) => finish({ responseBytes: scrubbed.length, aborted, tooLarge: false }),
   };
 }
 

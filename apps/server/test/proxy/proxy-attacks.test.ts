@@ -472,11 +472,10 @@ describe("exfiltration: the credentials never come back to the caller", () => {
     }
   });
 
-  // Open, not fixed: the body is the vendor's and goes back as it came (the spec says so), so a
-  // vendor that repeats what it was sent repeats the credentials put in it, Taxify's key above all
-  // (it is in the body). Blotting them out of a streamed, possibly compressed, body is a change
-  // of that promise, for the owners to decide. This test fails the day it is done: then drop `.fails`.
-  it.fails("keeps Taxify's key out of a vendor answer that repeats the request's body", async () => {
+  // Fixed: a vendor that repeats what it was sent repeats the credentials put in it, Taxify's key
+  // above all (it is in the body). A connector whose credentials travel in the body now has its
+  // answer read whole, uncompressed, and blotted of every held secret (proxy-service.ts).
+  it("keeps Taxify's key out of a vendor answer that repeats the request's body", async () => {
     const { id } = await taxifyInstance();
     const answer = await t.api(`/instances/${id}/proxy/echo`, { method: "POST", json: { Request: {} } });
     expect(answer.status).toBe(200);
