@@ -91,11 +91,24 @@ export function guardedStream(options: GuardedStreamOptions): GuardedStream {
   return { send, close: () => agent.close() };
 }
 
-/** The deadline of a whole exchange, as an abort reason the guard's callers read: the host did not answer in time. */
-export function deadlineSignal(host: string, ms: number): { signal: AbortSignal; clear: () => void } {
+/**
+ * The deadline of a whole exchange, as an abort reason the guard's callers read (the host did not
+ * answer in time), on a signal that `also` aborts as well (the caller went away). One controller
+ * rather than AbortSignal.any: it is made for every proxied call, and any() tracks its sources.
+ */
+export function deadlineSignal(host: string, ms: number, also?: AbortSignal): { signal: AbortSignal; clear: () => void } {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(timeoutError(host)), ms);
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+  const follow = () => controller.abort(also?.reason);
+  if (also?.aborted) follow();
+  else also?.addEventListener("abort", follow, { once: true });
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      also?.removeEventListener("abort", follow);
+    },
+  };
 }
 
 function lowerCased(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {

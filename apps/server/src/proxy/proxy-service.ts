@@ -125,8 +125,8 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
       return finishedBy(answer, (bytes) => record({ url, status: 200, outcome: "simulated", responseBytes: bytes }));
     }
 
-    deadline = deadlineSignal(url.host, deps.limits.timeoutMs);
-    const signal = AbortSignal.any([deadline.signal, request.signal]);
+    deadline = deadlineSignal(url.host, deps.limits.timeoutMs, request.signal);
+    const { signal } = deadline;
     let response = await send(deps, access, url, request.method, headersFor(access), content, signal);
     if (response.status === 401 && replayable && body.replayable) {
       const renewed = await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs);

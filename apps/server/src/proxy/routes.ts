@@ -3,7 +3,7 @@
 // cannot route a path parameter that spans segments, and before the JSON body parser: the body
 // is the vendor's business and goes on as a stream. So this router checks the caller itself,
 // as the validator's security step would, and answers every refusal as a Problem.
-import { pipeline } from "node:stream";
+import { finished as streamFinished } from "node:stream";
 import { Router, type Request, type Response } from "express";
 import { authenticationRefusal, callerOf, isAuthenticated, serverSideAuthenticationFailure } from "../accounts/authentication.js";
 import { parseAuthorization } from "../accounts/accounts.js";
@@ -72,17 +72,22 @@ async function proxied(deps: ProxyDeps, req: Request, res: Response, target: { i
   // from its origin, and a vendor's `Cache-Control: public` would let a shared cache keep one
   // tenant's answer and serve it to another (`/instance/proxy/...` is one URL for every tenant).
   for (const [name, value] of Object.entries(answer.headers)) if (!res.hasHeader(name)) res.setHeader(name, value);
-  let finished = false;
+  let recorded = false;
   const finish = (aborted: boolean) => {
-    if (finished) return;
-    finished = true;
+    if (recorded) return;
+    recorded = true;
     answer.finish({ responseBytes: 0, aborted, tooLarge: false });
   };
   res.once("close", () => finish(!res.writableFinished));
-  pipeline(answer.body, res, (error) => {
-    if (error) res.destroy(); // the caller sees the answer cut short: its status and headers are sent already
-    finish(Boolean(error));
+  // pipe() and finished() rather than pipeline(): pipeline makes and aborts an AbortController
+  // (a DOMException) for every answer, about 3 % of a proxied call's CPU in a profile.
+  answer.body.pipe(res);
+  streamFinished(answer.body, (error) => {
+    if (!error) return;
+    res.destroy(); // the caller sees the answer cut short: its status and headers are sent already
+    finish(true);
   });
+  res.once("finish", () => finish(false));
 }
 
 /** GET /instances/{id}/proxy-calls: the instance's last proxied calls on this replica (recent-calls.ts says why there). */
