@@ -56,12 +56,7 @@ export function guardedSender(options: GuardedSenderOptions): OutboundSend {
   const timeoutMs = options.timeoutMs ?? defaultOutboundLimits.timeoutMs;
   const maxResponseBytes = options.maxResponseBytes ?? defaultOutboundLimits.maxResponseBytes;
   const agent = new Agent({
-    connect: guardedConnector({
-      allowedHosts,
-      lookup: options.lookup ?? systemLookup,
-      connectTimeoutMs: options.connectTimeoutMs ?? defaultOutboundLimits.connectTimeoutMs,
-      ca: options.ca,
-    }),
+    connect: checkedConnector(allowedHosts, options),
     // No keep-alive: every request opens a connection of its own, and so is resolved and checked
     // anew; nothing stays open between requests to hold the process or a vendor's slot.
     pipelining: 0,
@@ -92,6 +87,19 @@ export function guardedSender(options: GuardedSenderOptions): OutboundSend {
       clearTimeout(timer);
     }
   };
+}
+
+/** The connector every guarded agent opens its connections through, with the defaults filled in. */
+export function checkedConnector(
+  allowedHosts: ReturnType<typeof allowedHostSet>,
+  options: Pick<GuardedSenderOptions, "lookup" | "connectTimeoutMs" | "ca">,
+) {
+  return guardedConnector({
+    allowedHosts,
+    lookup: options.lookup ?? systemLookup,
+    connectTimeoutMs: options.connectTimeoutMs ?? defaultOutboundLimits.connectTimeoutMs,
+    ca: options.ca,
+  });
 }
 
 /**

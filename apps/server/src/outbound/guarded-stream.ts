@@ -8,9 +8,8 @@
 // vendor across the internet).
 import type { Readable } from "node:stream";
 import { Agent } from "undici";
-import { guardedConnector } from "./guarded-connector.js";
-import { defaultOutboundLimits, outboundFailure } from "./guarded-sender.js";
-import { allowedHostSet, outboundTarget, systemLookup, type OutboundLookup } from "./outbound-target.js";
+import { checkedConnector, outboundFailure } from "./guarded-sender.js";
+import { allowedHostSet, outboundTarget, type OutboundLookup } from "./outbound-target.js";
 import { OutboundError, timeoutError } from "./outbound.js";
 
 export interface OutboundStreamRequest {
@@ -56,12 +55,7 @@ export interface GuardedStream {
 export function guardedStream(options: GuardedStreamOptions): GuardedStream {
   const allowedHosts = allowedHostSet(options.allowedHosts);
   const agent = new Agent({
-    connect: guardedConnector({
-      allowedHosts,
-      lookup: options.lookup ?? systemLookup,
-      connectTimeoutMs: options.connectTimeoutMs ?? defaultOutboundLimits.connectTimeoutMs,
-      ca: options.ca,
-    }),
+    connect: checkedConnector(allowedHosts, options),
     connections: options.connectionsPerOrigin,
     // An idle connection is closed after 10 s (or sooner, when the vendor says so in Keep-Alive).
     keepAliveTimeout: 10_000,
