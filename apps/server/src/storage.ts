@@ -4,10 +4,10 @@
 import { sqliteAccountStore } from "./accounts/sqlite-account-store.js";
 import type { AccountStore } from "./accounts/store.js";
 import { postgresAccountStore } from "./accounts/postgres-account-store.js";
-import { defaultEventDelivery, type EventDeliveryConfig, type StorageConfig } from "./config.js";
+import type { StorageConfig } from "./config.js";
 import type { EventStore } from "./events/outbox.js";
-import { postgresEventStore, postgresEventWriter } from "./events/postgres-event-store.js";
-import { sqliteEventStore, sqliteEventWriter } from "./events/sqlite-event-store.js";
+import { postgresEventStore } from "./events/postgres-event-store.js";
+import { sqliteEventStore } from "./events/sqlite-event-store.js";
 import { postgresInstanceStore } from "./instances/postgres-instance-store.js";
 import { sqliteInstanceStore } from "./instances/sqlite-instance-store.js";
 import type { InstanceStore } from "./instances/store.js";
@@ -33,14 +33,10 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** The storage `config` names; each write keeps at most `events.maxPendingPerInstance` of an instance's deliveries pending. */
-export async function openStorage(
-  config: StorageConfig,
-  events: Pick<EventDeliveryConfig, "maxPendingPerInstance"> = defaultEventDelivery,
-): Promise<Storage> {
+export async function openStorage(config: StorageConfig): Promise<Storage> {
   if (config.kind === "postgres") {
     const pool = await openPostgres(config.url);
-    const instances = postgresInstanceStore(pool, postgresEventWriter(events.maxPendingPerInstance));
+    const instances = postgresInstanceStore(pool);
     return {
       accounts: postgresAccountStore(pool),
       instances,
@@ -52,7 +48,7 @@ export async function openStorage(
     };
   }
   const db = openSqlite(config.file);
-  const instances = sqliteInstanceStore(db, sqliteEventWriter(db, events.maxPendingPerInstance));
+  const instances = sqliteInstanceStore(db);
   return {
     accounts: answeringStorageFaults(sqliteAccountStore(db)),
     instances: answeringStorageFaults(instances),
