@@ -64,7 +64,7 @@ export interface ProxyAnswer {
   headers: Record<string, string | string[]>;
   body: Readable;
   /** Called once the answer was sent (or abandoned): records the call and frees its slots. */
-  finish(outcome: { responseBytes: number; aborted: boolean; tooLarge: boolean }): void;
+  finish(aborted: boolean): void;
 }
 
 const idempotentMethods = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
@@ -127,14 +127,16 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
 
     deadline = deadlineSignal(url.host, deps.limits.timeoutMs, request.signal);
     const { signal } = deadline;
-    let response = await send(deps, access, url, request.method, headersFor(access), content, signal);
+    const sendAs = (current: VendorAccess) =>
+      deps.stream({ method: request.method, url: url!, headers: headersFor(current), body: content, signal });
+    let response = await sendAs(access);
     if (response.status === 401 && replayable && body.replayable) {
       const renewed = await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs);
       if (renewed && sameTarget(renewed, request, url) && placementOf(renewed) !== placementOf(access)) {
         response.body.on("error", () => undefined).destroy(); // the refused answer is not passed on
         retried = true;
         access = renewed;
-        response = await send(deps, access, url, request.method, headersFor(access), content, signal);
+        response = await sendAs(access);
       }
     }
     // The answer may have ended badly before it is passed on: the deadline ran out, or the vendor
@@ -185,18 +187,6 @@ function sameTarget(access: VendorAccess, request: ProxyRequest, url: URL): bool
 
 const placementOf = (access: VendorAccess) =>
   JSON.stringify(credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope));
-
-async function send(
-  deps: ProxyDeps,
-  access: VendorAccess,
-  url: URL,
-  method: string,
-  headers: Record<string, string | string[]>,
-  content: Readable | Buffer | null,
-  signal: AbortSignal,
-): Promise<OutboundStreamResponse> {
-  return deps.stream({ method, url, headers, body: content, signal });
-}
 
 interface Body {
   /** Bytes when read whole (to put the credentials in, or to send again), else the caller's stream, counted. */
@@ -332,7 +322,7 @@ async function answerOf(
     status: response.status,
     headers,
     body: counted,
-    finish: ({ aborted }) => finish({ responseBytes: bytes, aborted: aborted || tooLarge, tooLarge }),
+    finish: (aborted) => finish({ responseBytes: bytes, aborted: aborted || tooLarge, tooLarge }),
   };
 }
 
@@ -372,7 +362,7 @@ async function echoedAnswer(
     status: response.status,
     headers,
     body: Readable.from([scrubbed]),
-    finish: ({ aborted }) => finish({ responseBytes: scrubbed.length, aborted, tooLarge: false }),
+    finish: (aborted) => finish({ responseBytes: scrubbed.length, aborted, tooLarge: false }),
   };
 }
 

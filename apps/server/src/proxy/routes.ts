@@ -76,7 +76,7 @@ async function proxied(deps: ProxyDeps, req: Request, res: Response, target: { i
   const finish = (aborted: boolean) => {
     if (recorded) return;
     recorded = true;
-    answer.finish({ responseBytes: 0, aborted, tooLarge: false });
+    answer.finish(aborted);
   };
   res.once("close", () => finish(!res.writableFinished));
   // pipe() and finished() rather than pipeline(): pipeline makes and aborts an AbortController
