@@ -247,9 +247,11 @@ describe("live, SugarCRM's tokens", () => {
     const instance = await body<Instance>(await create(sugar()));
     fake.revokeAll();
     passwordChanged = true;
+    // Waits for the refused grant itself: under load the 2 s token can expire (and show invalid) before the
+    // refresher has recorded its verdict.
     const invalid = await until(async () => {
       const now = await body<Instance>(await t.api(`/instances/${instance.id}`));
-      return now.valid ? undefined : now;
+      return !now.valid && now.provisionInteractions.at(-1)?.step === "token" ? now : undefined;
     });
     expect(invalid.provisionInteractions.slice(-2)).toMatchObject([
       { step: "refresh", outcome: "refused", status: 400, detail: "Invalid refresh token" },
@@ -281,9 +283,10 @@ describe("live, SugarCRM's tokens", () => {
       failing ? { status: 503, body: { error: "unavailable", error_message: "Down for maintenance" } } : fake.answer(request);
     const instance = await body<Instance>(await create(sugar()));
     failing = true;
+    // Waits for the failed refresh itself, not only for invalid (which the token's expiry alone gives under load).
     const invalid = await until(async () => {
       const now = await body<Instance>(await t.api(`/instances/${instance.id}`));
-      return now.valid ? undefined : now;
+      return !now.valid && now.provisionInteractions.at(-1)?.step === "refresh" ? now : undefined;
     });
     expect(invalid.provisionInteractions.at(-1)).toMatchObject({ step: "refresh", outcome: "vendor-error", status: 503 });
     // Not given up, as a refusal is: tried again after the retry delay (300 ms here, a minute by default).
