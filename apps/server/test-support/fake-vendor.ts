@@ -175,6 +175,27 @@ export function freshserviceAnswer(request: RecordedRequest): FakeAnswer {
   return { status: 401, body: { code: "access_denied", message: "You are not authorized to perform this action." } };
 }
 
+export const goodTaxifyKey = "g00d-taxify-key";
+
+/**
+ * Taxify's JSON service as its public clients read it (spec/connectors/taxify.yaml cites them): a
+ * POST to …/<Operation> with the key at <Operation>.Security.Password, answered 200 whatever
+ * happened, the verdict in d.ResponseStatus (1: done) and d.Errors.
+ */
+export function taxifyAnswer(request: RecordedRequest): FakeAnswer {
+  const operation = request.path.split("?")[0]!.split("/").at(-1)!;
+  let sent: Record<string, { Security?: { Password?: unknown } } | undefined> = {};
+  try {
+    sent = JSON.parse(request.body) as typeof sent;
+  } catch {
+    return { status: 500, body: { Message: "There was an error processing the request." } };
+  }
+  if (sent[operation]?.Security?.Password !== goodTaxifyKey) {
+    return { status: 200, body: { d: { ResponseStatus: 0, Errors: [{ Code: "InvalidApiKey", Message: "The API key is not valid." }] } } };
+  }
+  return { status: 200, body: { d: { ResponseStatus: 1, Errors: [], Codes: [{ Code: "TAXABLE" }] } } };
+}
+
 /** SugarCRM's /rest/v10/oauth2/token: the password grant and the refresh-token grant, tokens it remembers. */
 export function fakeSugarcrm(options: { expiresIn: number }) {
   const refreshTokens = new Set<string>();

@@ -95,6 +95,12 @@ export interface RequestCheck {
   /** Statuses that mean the credentials were accepted, and refused; any other is the vendor's own fault. */
   accepted: number[];
   refused: number[];
+  /**
+   * For a vendor that answers a refusal inside a 200 (Taxify's `{"d": {"ResponseStatus": 0, "Errors": [...]}}`):
+   * an accepted status is an acceptance only when the JSON value at `pointer` (RFC 6901) equals
+   * `equals`, and a refusal otherwise, with the message at `messagePointer` when there is one.
+   */
+  acceptedBody?: { pointer: string; equals: string | number | boolean; messagePointer?: string };
 }
 
 /** How a request carries the credentials. */
@@ -102,8 +108,13 @@ export type CredentialAuth =
   | { type: "basic"; username: string; password: string }
   | { type: "bearer"; token: string }
   | { type: "header"; name: string; value: string }
-  /** In a JSON body: a template object whose string values are expanded. */
-  | { type: "body"; json: Record<string, unknown> };
+  /**
+   * In a JSON body: a template object whose string values are expanded. With `under: operation`
+   * it goes under the key named after the request path's last segment, as an ASMX JSON service
+   * (Taxify's) names a request's root after the operation it calls: `POST …/CalculateTax` with
+   * `{"CalculateTax": {"Security": {...}}}`.
+   */
+  | { type: "body"; json: Record<string, unknown>; under?: "operation" };
 
 /** The OAuth 2.0 password grant (RFC 6749 §4.3); the tokens it issues are kept and refreshed (§6). */
 export interface OAuth2PasswordCheck {

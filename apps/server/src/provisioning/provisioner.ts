@@ -2,6 +2,7 @@
 // (x-connector.credentialCheck), keeps what the vendor issues (SugarCRM's OAuth tokens) and
 // refreshes it before it expires. PROVISIONING picks the vendor: simulated (sandbox, the
 // default), the real one through the outbound sender (live), or none at all (off).
+import type { RequestCheck } from "@instances-api/spec-tools";
 import type { Connector } from "../connectors/registry.js";
 import { OutboundError, type OutboundRequest, type OutboundResponse, type OutboundSend } from "../outbound/outbound.js";
 import { AddressNotAllowedError, CredentialsRefusedError, VendorTimeoutError, VendorUnavailableError } from "./errors.js";
@@ -12,6 +13,7 @@ import {
   type InteractionStep,
   type ProvisionInteraction,
 } from "./interactions.js";
+import { valueAt } from "./json-pointer.js";
 import { scrubber } from "./scrubber.js";
 import { simulatedVendor } from "./simulated-vendor.js";
 import type { ProvisioningState } from "./state.js";
@@ -55,6 +57,9 @@ type Verdict =
   | { kind: "refused"; status: number; message: string }
   | { kind: "failed"; reason: "unreachable" | "timeout" | "address-not-allowed" | "vendor-error"; status?: number; message: string };
 
+/** How an answer is judged: by its status, and for some vendors by a value in its body. */
+type Judged = Pick<RequestCheck, "accepted" | "refused" | "acceptedBody">;
+
 interface Exchange {
   verdict: Verdict;
   interaction: ProvisionInteraction;
@@ -90,14 +95,19 @@ export function provisioner({ mode, outbound, timeoutMs, refreshRetryMs, now = D
   if (mode === "live" && !outbound) throw new Error("live provisioning needs an outbound sender");
 
   /** Sends one request to the vendor (or the sandbox) and judges its answer; secrets blotted out of every word kept. */
-  async function verdictOf(input: InstanceCredentials, request: OutboundRequest, accepted: number[], refused: number[]): Promise<Verdict> {
+  async function verdictOf(input: InstanceCredentials, request: OutboundRequest, judged: Judged): Promise<Verdict> {
+    const { accepted, refused, acceptedBody } = judged;
     const scrub = scrubber(input.secrets);
     const refusal = originRefusal(request, input.acceptedOrigin);
     if (refusal !== undefined) return { kind: "failed", reason: "address-not-allowed", message: refusal };
     const send = mode === "sandbox" ? simulatedVendor(input.secrets) : outbound!;
     try {
       const response = await send({ ...request, timeoutMs });
-      if (accepted.includes(response.status)) return { kind: "accepted", response };
+      if (accepted.includes(response.status)) {
+        // The sandbox's simulated vendor speaks by status alone, for every connector.
+        if (acceptedBody === undefined || mode === "sandbox") return { kind: "accepted", response };
+        return bodyVerdict(response, acceptedBody, scrub);
+      }
       if (refused.includes(response.status)) return { kind: "refused", status: response.status, message: scrub(vendorMessage(response)) };
       return {
         kind: "failed",
@@ -116,12 +126,11 @@ export function provisioner({ mode, outbound, timeoutMs, refreshRetryMs, now = D
     step: InteractionStep,
     input: InstanceCredentials,
     vendorRequest: VendorRequest,
-    accepted: number[],
-    refused: number[],
+    judged: Judged,
   ): Promise<Exchange> {
     const started = new Date(now());
     const { recordedPath, ...request } = vendorRequest;
-    const verdict = await verdictOf(input, request, accepted, refused);
+    const verdict = await verdictOf(input, request, judged);
     const outcome: InteractionOutcome = verdict.kind === "failed" ? verdict.reason : verdict.kind;
     const status =
       verdict.kind === "accepted" ? verdict.response.status : verdict.kind === "refused" ? verdict.status : (verdict.status ?? null);
@@ -173,7 +182,7 @@ export function provisioner({ mode, outbound, timeoutMs, refreshRetryMs, now = D
     earlierRefreshToken?: string,
   ): Promise<Exchange & { tokens: IssuedTokens }> {
     const check = input.connector.credentialCheck as Exclude<Connector["credentialCheck"], { type: "none" }>;
-    const done = await exchange(step, input, request, check.accepted, check.refused);
+    const done = await exchange(step, input, request, check);
     if (done.verdict.kind !== "accepted") return { ...done, tokens: noTokens };
     const tokens = issuedTokens(input, done.verdict.response, earlierRefreshToken);
     if (tokens) return { ...done, tokens };
@@ -320,6 +329,33 @@ function errorOf(connector: Connector, verdict: Exclude<Verdict, { kind: "accept
 }
 
 /** What the vendor said, from the usual places in a JSON error body, else nothing more than its status. */
+/**
+ * The verdict of an answer with an accepted status from a vendor that says "refused" inside it
+ * (`acceptedBody`): the expected value accepts, another value refuses (with the vendor's message
+ * where it gives one), and an answer where the value cannot be read at all is the vendor's fault.
+ */
+function bodyVerdict(response: OutboundResponse, expected: NonNullable<Judged["acceptedBody"]>, scrub: (text: string) => string): Verdict {
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body);
+  } catch {
+    body = undefined;
+  }
+  const value = valueAt(body, expected.pointer);
+  if (value === expected.equals) return { kind: "accepted", response };
+  if (value === undefined) {
+    return {
+      kind: "failed",
+      reason: "vendor-error",
+      status: response.status,
+      message: `its answer (HTTP ${response.status}) has no ${expected.pointer} to say whether it accepted the credentials`,
+    };
+  }
+  const said = expected.messagePointer === undefined ? undefined : valueAt(body, expected.messagePointer);
+  const message = typeof said === "string" && said.length > 0 ? said : `${expected.pointer} is ${JSON.stringify(value)}`;
+  return { kind: "refused", status: response.status, message: scrub(message) };
+}
+
 function vendorMessage(response: OutboundResponse): string {
   let body: unknown;
   try {

@@ -3,6 +3,7 @@
 // refresh-token grant (RFC 6749 §4.3 and §6). Each carries the path its template names, as the
 // platform wrote it: what the instance's interactions record, never text built from its values.
 import type { CredentialAuth, OAuth2PasswordCheck, RequestCheck } from "@instances-api/spec-tools";
+import { InvalidRequestError } from "../errors.js";
 import type { OutboundRequest } from "../outbound/outbound.js";
 import { expandJson, expandTemplate, expandUrl, templatePath, type TemplateScope } from "./templates.js";
 
@@ -22,13 +23,14 @@ export function checkRequest(connector: string, check: RequestCheck, scope: Temp
 }
 
 /**
- * What a request carries the credentials in, as `auth` declares it: headers to set (names in lower
- * case), or a JSON object whose entries go into the body. Secrets in clear: only in memory.
+ * What a request to `url` carries the credentials in, as `auth` declares it: headers to set (names
+ * in lower case), or a JSON object whose entries go into the body. Secrets in clear: only in memory.
  */
 export function credentialPlacement(
   connector: string,
   auth: CredentialAuth,
   scope: TemplateScope,
+  url: URL,
 ): { headers: Record<string, string>; json?: Record<string, unknown> } {
   const expand = (template: string) => expandTemplate(connector, template, scope);
   switch (auth.type) {
@@ -38,13 +40,29 @@ export function credentialPlacement(
       return { headers: { authorization: `Bearer ${expand(auth.token)}` } };
     case "header":
       return { headers: { [auth.name.toLowerCase()]: expand(auth.value) } };
-    case "body":
-      return { headers: {}, json: expandJson(connector, auth.json, scope) as Record<string, unknown> };
+    case "body": {
+      const json = expandJson(connector, auth.json, scope) as Record<string, unknown>;
+      return { headers: {}, json: auth.under === "operation" ? { [operationOf(url)]: json } : json };
+    }
   }
 }
 
+// A letter first: never `__proto__`, which an object literal or a merge would read as the prototype.
+const operationName = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/** The operation an ASMX JSON service's URL calls: its path's last segment (`…/JSONService.asmx/CalculateTax`). */
+function operationOf(url: URL): string {
+  const last = url.pathname.slice(url.pathname.lastIndexOf("/") + 1);
+  if (!operationName.test(last)) {
+    throw new InvalidRequestError(
+      "This connector's API names the operation in the path's last segment (for example /proxy/CalculateTax): a letter, then letters, digits and underscores",
+    );
+  }
+  return last;
+}
+
 function withAuth(connector: string, request: VendorRequest, auth: CredentialAuth, scope: TemplateScope): VendorRequest {
-  const placed = credentialPlacement(connector, auth, scope);
+  const placed = credentialPlacement(connector, auth, scope, request.url);
   const headers = { ...request.headers, ...placed.headers };
   if (placed.json === undefined) return { ...request, headers };
   return { ...request, headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(placed.json) };

@@ -100,14 +100,15 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
   let url: URL | undefined;
   try {
     if (access.renewalDue) access = (await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs)) ?? access;
-    url = targetOf(access, request);
+    const target = targetOf(access, request);
+    url = target; // recorded by the catch below too; the closures take the const
     const oauth = access.connector.credentialCheck.type === "oauth2-password";
     const replayable = oauth && idempotentMethods.has(request.method);
-    const placed = credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope);
+    const placed = credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope, url);
     body = await bodyOf(request, deps.limits.requestMaxBytes, placed.json, replayable);
     const { content } = body;
     const headersFor = (current: VendorAccess) => {
-      const { headers } = credentialPlacement(current.connector.key, current.api.auth, current.credentials.scope);
+      const { headers } = credentialPlacement(current.connector.key, current.api.auth, current.credentials.scope, target);
       const forwarded = forwardedRequestHeaders(request.headers, request.callerSecrets);
       if (!(content instanceof Readable)) delete forwarded["content-length"]; // undici frames bytes itself
       if (placed.json !== undefined) {
@@ -128,11 +129,11 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
     deadline = deadlineSignal(url.host, deps.limits.timeoutMs, request.signal);
     const { signal } = deadline;
     const sendAs = (current: VendorAccess) =>
-      deps.stream({ method: request.method, url: url!, headers: headersFor(current), body: content, signal });
+      deps.stream({ method: request.method, url: target, headers: headersFor(current), body: content, signal });
     let response = await sendAs(access);
     if (response.status === 401 && replayable && body.replayable) {
       const renewed = await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs);
-      if (renewed && sameTarget(renewed, request, url) && placementOf(renewed) !== placementOf(access)) {
+      if (renewed && sameTarget(renewed, request, url) && placementOf(renewed, url) !== placementOf(access, url)) {
         response.body.on("error", () => undefined).destroy(); // the refused answer is not passed on
         retried = true;
         access = renewed;
@@ -185,8 +186,8 @@ function sameTarget(access: VendorAccess, request: ProxyRequest, url: URL): bool
   }
 }
 
-const placementOf = (access: VendorAccess) =>
-  JSON.stringify(credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope));
+const placementOf = (access: VendorAccess, url: URL) =>
+  JSON.stringify(credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope, url));
 
 interface Body {
   /** Bytes when read whole (to put the credentials in, or to send again), else the caller's stream, counted. */

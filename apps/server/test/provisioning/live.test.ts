@@ -6,7 +6,15 @@ import { defaultVendorTiming } from "../../src/config.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { until } from "../support/until.js";
-import { fakeSugarcrm, freshserviceAnswer, goodPassword, startFakeVendor, type FakeVendor } from "../../test-support/fake-vendor.js";
+import {
+  fakeSugarcrm,
+  freshserviceAnswer,
+  goodPassword,
+  goodTaxifyKey,
+  startFakeVendor,
+  taxifyAnswer,
+  type FakeVendor,
+} from "../../test-support/fake-vendor.js";
 import { loopbackSender } from "../outbound/outbound-fakes.js";
 
 interface Instance {
@@ -164,6 +172,45 @@ describe("live, Freshservice", () => {
     vendor.handle = freshserviceAnswer;
     const again = await body<Instance>(await t.api(`/instances/${created.id}/verify`, { method: "POST" }));
     expect(again.valid).toBe(true);
+  });
+});
+
+// Taxify answers 200 whatever happened and says in the body whether it did (spec/connectors/taxify.yaml).
+describe("live, Taxify", () => {
+  const taxify = (key: string) => ({ your_mom: { key: "taxify" }, configuration: { "api.key": key }, name: "Sales tax" });
+
+  it("sends the key under the operation's name and accepts only a body that says the call succeeded", async () => {
+    vendor.handle = taxifyAnswer;
+    const response = await create(taxify(goodTaxifyKey));
+    expect(response.status).toBe(200);
+    expect((await body<Instance>(response)).provisionInteractions.at(-1)).toMatchObject({
+      step: "credential-check",
+      method: "POST",
+      host: "ws.taxify.co",
+      path: "/taxify/1.0/core/JSONService.asmx/GetCodes",
+      status: 200,
+      outcome: "accepted",
+    });
+    expect(vendor.requests).toHaveLength(1);
+    expect(JSON.parse(vendor.requests[0]!.body)).toEqual({ GetCodes: { Security: { Password: goodTaxifyKey }, CodeType: "Item" } });
+  });
+
+  it("refuses a key the vendor refuses inside a 200 with a 422 that repeats the vendor's message", async () => {
+    vendor.handle = taxifyAnswer;
+    const response = await create(taxify("wr0ng-taxify-key"));
+    expect(response.status).toBe(422);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ connector: "taxify", vendorStatus: 200, vendorMessage: "The API key is not valid." });
+    expect(text).not.toContain("wr0ng-taxify-key");
+  });
+
+  it("answers 502, not a refusal, when a 200 does not say whether the key was accepted", async () => {
+    for (const answer of [{ message: "maintenance page" }, "not json at all", { d: {} }]) {
+      vendor.handle = () => ({ status: 200, body: answer });
+      const response = await create(taxify(goodTaxifyKey));
+      expect(response.status, JSON.stringify(answer)).toBe(502);
+      expect(await body(response)).toMatchObject({ type: "urn:instances-api:problem:vendor-unavailable" });
+    }
   });
 });
 

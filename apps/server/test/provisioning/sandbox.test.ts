@@ -37,7 +37,7 @@ afterAll(() => t.stop());
 const checkedAt: Record<string, (configuration: Record<string, string>) => { host: string; path: string }> = {
   freshservice: (c) => ({ host: `${c.subdomain}.freshservice.com`, path: "/api/v2/agents/me" }),
   infobip: () => ({ host: "api.infobip.com", path: "/account/1/balance" }),
-  taxify: () => ({ host: "ws.taxify.co", path: "/taxify/1.0/core/JSONService.asmx/CalculateTax" }),
+  taxify: () => ({ host: "ws.taxify.co", path: "/taxify/1.0/core/JSONService.asmx/GetCodes" }),
   sugarcrmv2: (c) => ({ host: c["site.url"]!, path: "/rest/v10/oauth2/token" }),
 };
 

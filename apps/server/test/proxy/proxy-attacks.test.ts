@@ -116,8 +116,10 @@ const otherVendors: VendorHandler = (request, response) => {
     return answerJson(basic === `sms:${canary.infobipPassword}` ? 200 : 401, { balance: 1 })(request, response);
   }
   if (request.host === "ws.taxify.co") {
-    const sent = JSON.parse(request.body || "{}") as { Request?: { Security?: { Password?: string } } };
-    return answerJson(sent.Request?.Security?.Password === canary.taxifyKey ? 200 : 401, { d: { ResponseStatus: 1 } })(request, response);
+    // Taxify: the key under the operation's name, the verdict in the body of a 200 (spec/connectors/taxify.yaml).
+    const operation = path?.split("/").at(-1) ?? "";
+    const sent = JSON.parse(request.body || "{}") as Record<string, { Security?: { Password?: string } } | undefined>;
+    return answerJson(200, { d: { ResponseStatus: sent[operation]?.Security?.Password === canary.taxifyKey ? 1 : 0 } })(request, response);
   }
   return answerJson(404, { error: "no such vendor" })(request, response);
 };
@@ -384,10 +386,11 @@ describe("exfiltration: the credentials go only to the origin they were accepted
     plain.requests.length = 0; // the create's check
     const elsewhere = `https://attacker.test:${attacker.port}/`;
     const attempts = [
-      `{"Request":{"Security":{"Password":"mine","Url":"${elsewhere}"},"DocumentKey":"k"}}`,
-      `{"Request":"a string where the object goes","url":"${elsewhere}"}`,
-      `{"__proto__":{"Request":{"Security":{}}},"request":{"security":{"password":"a lower-case twin"}}}`,
-      `{"Request":{"Security":["an","array"]}}`,
+      `{"CalculateTax":{"Security":{"Password":"mine","Url":"${elsewhere}"},"DocumentKey":"k"}}`,
+      `{"CalculateTax":"a string where the object goes","url":"${elsewhere}"}`,
+      `{"__proto__":{"CalculateTax":{"Security":{}}},"calculatetax":{"security":{"password":"a lower-case twin"}}}`,
+      `{"CalculateTax":{"Security":["an","array"]}}`,
+      `{"Request":{"Security":{"Password":"under another root"}}}`,
     ];
     for (const text of attempts) {
       const answer = await t.api(`/instances/${id}/proxy/CalculateTax`, {
@@ -401,17 +404,22 @@ describe("exfiltration: the credentials go only to the origin they were accepted
     for (const sent of plain.requests) {
       expect(sent.host).toBe("ws.taxify.co");
       expect(sent.path).toBe("/taxify/1.0/core/JSONService.asmx/CalculateTax");
-      const json = JSON.parse(sent.body) as { Request: { Security: Record<string, unknown> } };
-      expect(json.Request.Security.Password).toBe(canary.taxifyKey);
+      const json = JSON.parse(sent.body) as { CalculateTax: { Security: Record<string, unknown> } };
+      expect(json.CalculateTax.Security.Password).toBe(canary.taxifyKey);
       // The key is in the one place, once.
       expect(sent.body.split(canary.taxifyKey)).toHaveLength(2);
     }
-    for (const [text, status] of [
-      ["[1,2]", 400],
-      ['"a string"', 400],
-      ["not json", 400],
+    for (const [text, status, operation] of [
+      ["[1,2]", 400, "CalculateTax"],
+      ['"a string"', 400, "CalculateTax"],
+      ["not json", 400, "CalculateTax"],
+      // The key goes under the operation's name: one that is not a name is refused, nothing sent.
+      ["{}", 400, "Calculate-Tax"],
+      ["{}", 400, "%5F%5Fproto%5F%5F%20"],
+      ["{}", 400, "__proto__"],
+      ["{}", 400, "CalculateTax/"],
     ] as const) {
-      const answer = await t.api(`/instances/${id}/proxy/CalculateTax`, {
+      const answer = await t.api(`/instances/${id}/proxy/${operation}`, {
         method: "POST",
         body: text,
         headers: { "Content-Type": "application/json" },
@@ -477,7 +485,7 @@ describe("exfiltration: the credentials never come back to the caller", () => {
   // answer read whole, uncompressed, and blotted of every held secret (proxy-service.ts).
   it("keeps Taxify's key out of a vendor answer that repeats the request's body", async () => {
     const { id } = await taxifyInstance();
-    const answer = await t.api(`/instances/${id}/proxy/echo`, { method: "POST", json: { Request: {} } });
+    const answer = await t.api(`/instances/${id}/proxy/echo`, { method: "POST", json: { echo: {} } });
     expect(answer.status).toBe(200);
     expect(leaked(await answer.text())).toEqual([]);
   });
@@ -773,7 +781,7 @@ describe("forgery and confusion", () => {
 describe("after every attack above", () => {
   it("has kept every held secret out of the proxy-calls list, the logs and the platform's own answers", async () => {
     const { id } = await taxifyInstance();
-    await (await t.api(`/instances/${id}/proxy/CalculateTax?q=1`, { method: "POST", json: { Request: {} } })).text();
+    await (await t.api(`/instances/${id}/proxy/CalculateTax?q=1`, { method: "POST", json: { CalculateTax: {} } })).text();
     const refused = await t.api(`/instances/${id}/proxy/a%5cb`, { method: "POST", json: {} });
     expect(leaked(await refused.text())).toEqual([]);
     expect(leaked(JSON.stringify(await proxyCalls(id)))).toEqual([]);
@@ -830,7 +838,7 @@ describe("the sandbox (nothing is sent; PROVISIONING=sandbox is the default)", (
       json: { your_mom: { key: "taxify" }, configuration: { "api.key": canary.taxifyKey }, name: "Tax" },
     });
     const { id: taxify } = await body<{ id: number }>(created);
-    const big = `{"Request":{"Lines":[${Array.from({ length: 400_000 }, () => "{}").join(",")}]}}`; // 1.2 MB
+    const big = `{"CalculateTax":{"Lines":[${Array.from({ length: 400_000 }, () => "{}").join(",")}]}}`; // 1.2 MB
     const answer = await sandbox.api(`/instances/${taxify}/proxy/CalculateTax`, {
       method: "POST",
       body: big,
@@ -838,7 +846,7 @@ describe("the sandbox (nothing is sent; PROVISIONING=sandbox is the default)", (
     });
     expect(answer.status).toBe(413);
     expect(await body(answer)).toMatchObject({ maxBytes: 1024 * 1024 });
-    const small = await sandbox.api(`/instances/${taxify}/proxy/CalculateTax`, { method: "POST", json: { Request: { Lines: [{}] } } });
+    const small = await sandbox.api(`/instances/${taxify}/proxy/CalculateTax`, { method: "POST", json: { CalculateTax: { Lines: [{}] } } });
     expect(small.status).toBe(200);
   });
 
