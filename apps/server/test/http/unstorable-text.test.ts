@@ -188,14 +188,24 @@ describe.each(storesToTest())("on %s", (_store, open) => {
 
   it("keeps text that is merely unusual as sent: U+FFFD, control characters, right-to-left marks", async () => {
     const name = "\ufffd\u0001\u001f\u007f\u202e\u{10FFFF}\uFEFF";
+    // In the name and in a configuration entry that is shown back (Infobip's sender; a secret is masked).
     const created = await t.api("/instances", {
       method: "POST",
-      json: { ...valid, name, configuration: { ...valid.configuration, username: name } },
+      json: {
+        your_mom: { key: "infobip" },
+        configuration: {
+          "messaging.sms.infobip.sender": name,
+          "messaging.sms.infobip.username": "u",
+          "messaging.sms.infobip.password": "p",
+          "messaging.sms.infobip.callback.url": "https://example.com/sms",
+        },
+        name,
+      },
     });
     expect(created.status).toBe(200);
     const { id } = await body<{ id: number }>(created);
     const read = await body<{ name: string; configuration: Record<string, string> }>(await t.api(`/instances/${id}`));
-    expect([read.name, read.configuration.username]).toEqual([name, name]);
+    expect([read.name, read.configuration["messaging.sms.infobip.sender"]]).toEqual([name, name]);
     const filtered = await t.api(`/instances?tags=${encodeURIComponent("\ufffd\u{1F600}")}`);
     expect(filtered.status).toBe(200);
     idsBefore = await listedIds();

@@ -203,7 +203,7 @@ describe("update", () => {
     expect(updated).toMatchObject({ name: "Renamed", tags: ["x"], disabled: true });
     expect(updated.configuration).toMatchObject({
       "event.notification.callback.url": "https://example.com/hook",
-      username: "agent@example.com",
+      username: "********", // it may hold the API key: a secret
       password: "********",
     });
 

@@ -102,7 +102,8 @@ describe("live, Freshservice", () => {
     vendor.handle = () => ({ status: 401, body: { message: "password wr0ng-Passw0rd is not agent@example.com's" } });
     const text = await (await create(freshservice("wr0ng-Passw0rd"))).text();
     expect(text).not.toContain("wr0ng-Passw0rd");
-    expect((JSON.parse(text) as { vendorMessage: string }).vendorMessage).toBe("password ******** is not agent@example.com's");
+    // The username is a secret too (it may be the API key).
+    expect((JSON.parse(text) as { vendorMessage: string }).vendorMessage).toBe("password ******** is not ********'s");
   });
 
   it("answers 502 while the vendor fails, stores nothing, and the same Idempotency-Key checks again once it is back", async () => {
@@ -172,6 +173,63 @@ describe("live, Freshservice", () => {
     vendor.handle = freshserviceAnswer;
     const again = await body<Instance>(await t.api(`/instances/${created.id}/verify`, { method: "POST" }));
     expect(again.valid).toBe(true);
+  });
+});
+
+// Infobip wants each account's own base URL (spec/connectors/infobip.yaml).
+describe("live, Infobip", () => {
+  const infobip = (configuration: Record<string, string> = {}) => ({
+    your_mom: { key: "infobip" },
+    configuration: {
+      "messaging.sms.infobip.sender": "+17777777777",
+      "messaging.sms.infobip.username": "acme-sms",
+      "messaging.sms.infobip.password": goodPassword,
+      "messaging.sms.infobip.callback.url": "https://www.maycoolapp.com/auth",
+      ...configuration,
+    },
+    name: "Text messages",
+  });
+  const balance = () => ({ status: 200, body: { balance: 1, currency: "EUR" } });
+
+  it("checks at api.infobip.com by default, and at the account's own base URL when it is given", async () => {
+    vendor.handle = balance;
+    const plain = await body<Instance>(await create(infobip()));
+    expect(plain.configuration["messaging.sms.infobip.base.url"]).toBe("api.infobip.com");
+    expect(plain.provisionInteractions.at(-1)).toMatchObject({ host: "api.infobip.com", path: "/account/1/balance", outcome: "accepted" });
+    const own = await body<Instance>(await create(infobip({ "messaging.sms.infobip.base.url": "x7k2p.api.infobip.com" })));
+    expect(own.provisionInteractions.at(-1)).toMatchObject({ host: "x7k2p.api.infobip.com", outcome: "accepted" });
+    expect(vendor.requests.map((r) => r.headers["x-original-host"])).toEqual(["api.infobip.com", "x7k2p.api.infobip.com"]);
+  });
+
+  it("takes only a host under infobip.com, so the credentials cannot be sent elsewhere", async () => {
+    vendor.handle = balance;
+    for (const value of [
+      "attacker.example",
+      "infobip.com.attacker.example",
+      "https://x7k2p.api.infobip.com",
+      "x7k2p.api.infobip.com/path",
+      "a.b.c.infobip.com",
+    ]) {
+      const response = await create(infobip({ "messaging.sms.infobip.base.url": value }));
+      expect(response.status, value).toBe(400);
+    }
+    expect(vendor.requests).toHaveLength(0);
+  });
+
+  it("asks for the password again before the credentials move to another base URL", async () => {
+    vendor.handle = balance;
+    const { id } = await body<Instance>(await create(infobip()));
+    vendor.requests.length = 0;
+    const moved = await t.api(`/instances/${id}`, {
+      method: "PATCH",
+      json: { configuration: { "messaging.sms.infobip.base.url": "x7k2p.api.infobip.com" } },
+    });
+    expect(moved.status).toBe(400);
+    expect(await body(moved)).toMatchObject({
+      type: "urn:instances-api:problem:credentials-required",
+      missingEntries: ["messaging.sms.infobip.password"],
+    });
+    expect(vendor.requests).toHaveLength(0);
   });
 });
 

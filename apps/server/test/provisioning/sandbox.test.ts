@@ -162,10 +162,10 @@ describe("a change", () => {
     expect(after.headers.get("ETag")).toBe('"1"');
     expect((await body<Instance>(after)).provisionInteractions).toEqual(created.provisionInteractions);
 
-    // Moving the subdomain moves where the password goes: it is sent again with the move.
+    // Moving the subdomain moves where the secrets go: they are sent again with the move.
     const accepted = await t.api(`/instances/${created.id}`, {
       method: "PATCH",
-      json: { configuration: { subdomain: "elsewhere", password: "an0ther-Passw0rd" } },
+      json: { configuration: { subdomain: "elsewhere", username: "agent@example.com", password: "an0ther-Passw0rd" } },
     });
     expect(accepted.status).toBe(200);
     const rechecked = await body<Instance>(accepted);
