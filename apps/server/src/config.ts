@@ -80,6 +80,8 @@ export interface ProxyConfig {
   retryAfterMaxSeconds: number;
   /** Connections kept open to one vendor origin. */
   connectionsPerOrigin: number;
+  /** Bytes of proxied bodies read whole (to put credentials in, to resend, to check) held at once by a replica (503 beyond). */
+  bufferedMaxBytes: number;
 }
 
 export const defaultProxy: Readonly<ProxyConfig> = Object.freeze({
@@ -91,6 +93,7 @@ export const defaultProxy: Readonly<ProxyConfig> = Object.freeze({
   perOrganization: 50,
   retryAfterMaxSeconds: 60,
   connectionsPerOrigin: 32,
+  bufferedMaxBytes: 64 * 1024 * 1024,
 });
 
 /** How the server paces its calls to vendors: how long one has to answer, and the token refresher. */
@@ -227,6 +230,7 @@ function parseProxy(env: NodeJS.ProcessEnv): Readonly<ProxyConfig> {
     perOrganization: positiveInteger("PROXY_PER_ORGANIZATION", env.PROXY_PER_ORGANIZATION, d.perOrganization),
     retryAfterMaxSeconds: positiveInteger("PROXY_RETRY_AFTER_MAX_SECONDS", env.PROXY_RETRY_AFTER_MAX_SECONDS, d.retryAfterMaxSeconds),
     connectionsPerOrigin: positiveInteger("PROXY_CONNECTIONS_PER_ORIGIN", env.PROXY_CONNECTIONS_PER_ORIGIN, d.connectionsPerOrigin),
+    bufferedMaxBytes: positiveInteger("PROXY_BUFFERED_MAX_BYTES", env.PROXY_BUFFERED_MAX_BYTES, d.bufferedMaxBytes),
   });
 }
 

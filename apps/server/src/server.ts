@@ -28,6 +28,7 @@ import { instanceProvisioning } from "./instances/instance-provisioning.js";
 import { provisioner } from "./provisioning/provisioner.js";
 import { vendorLease } from "./instances/vendor-lease.js";
 import { guardedStream, type GuardedStream } from "./outbound/guarded-stream.js";
+import { bufferBudget } from "./proxy/buffer-budget.js";
 import { inFlightCalls } from "./proxy/in-flight.js";
 import type { ProxyDeps } from "./proxy/proxy-service.js";
 import { recentCalls } from "./proxy/recent-calls.js";
@@ -150,6 +151,7 @@ export async function startServer({
         renewalWaitMs: Math.min(config.vendor.timeoutMs, config.proxy.timeoutMs),
       },
       inFlight: inFlightCalls({ perInstance: config.proxy.perInstance, perOrganization: config.proxy.perOrganization }),
+      buffers: bufferBudget(config.proxy.bufferedMaxBytes),
       recentCalls: recentCalls(),
     };
     const app = createApp({

@@ -20,6 +20,7 @@ import { originRefusal } from "../provisioning/provisioner.js";
 import { scrubber } from "../provisioning/scrubber.js";
 import { credentialPlacement } from "../provisioning/vendor-requests.js";
 import { CredentialsNotUsableError, ProxyBodyTooLargeError, ProxyVendorTimeoutError, ProxyVendorUnavailableError } from "./errors.js";
+import type { BufferBudget, BufferHolder } from "./buffer-budget.js";
 import type { inFlightCalls } from "./in-flight.js";
 import { clampedRetryAfter, forwardedRequestHeaders, returnedResponseHeaders } from "./proxied-headers.js";
 import type { ProxiedCall, RecentCalls } from "./recent-calls.js";
@@ -41,6 +42,8 @@ export interface ProxyDeps extends VendorAccessDeps {
   stream: OutboundStream;
   limits: ProxyLimits;
   inFlight: ReturnType<typeof inFlightCalls>;
+  /** The bytes of bodies read whole, across every call on this replica. */
+  buffers: BufferBudget;
   recentCalls: RecentCalls;
   logger: Logger;
 }
@@ -75,11 +78,13 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
   const started = Date.now();
   let access = await vendorAccess(deps, caller, id);
   const leave = deps.inFlight.enter(caller.organizationId, id);
+  const held = deps.buffers.holder();
   let deadline: ReturnType<typeof deadlineSignal> | undefined;
   let retried = false;
   let body: Body | undefined;
   const record = (call: Pick<ProxiedCall, "status" | "outcome" | "responseBytes"> & { url?: URL }) => {
     leave();
+    held.release();
     deadline?.clear();
     const proxied: ProxiedCall = {
       at: new Date(started).toISOString(),
@@ -105,7 +110,7 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
     const oauth = access.connector.credentialCheck.type === "oauth2-password";
     const replayable = oauth && idempotentMethods.has(request.method);
     const placed = credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope, url);
-    body = await bodyOf(request, deps.limits.requestMaxBytes, placed.json, replayable);
+    body = await bodyOf(request, deps.limits.requestMaxBytes, placed.json, replayable, held);
     const { content } = body;
     const headersFor = (current: VendorAccess) => {
       const { headers } = credentialPlacement(current.connector.key, current.api.auth, current.credentials.scope, target);
@@ -147,7 +152,7 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
       const cut = response.body.errored;
       throw cut instanceof OutboundError ? cut : unreachableError(url.host);
     }
-    return await answerOf(deps, access, response, (outcome) =>
+    return await answerOf(deps, access, response, { method: request.method, held }, (outcome) =>
       record({
         url,
         status: response.status,
@@ -205,6 +210,7 @@ async function bodyOf(
   maxBytes: number,
   credentialsJson: Record<string, unknown> | undefined,
   replay: boolean,
+  held: BufferHolder,
 ): Promise<Body> {
   const declared = Number(request.headers["content-length"] ?? NaN);
   if (declared > maxBytes) throw new ProxyBodyTooLargeError(maxBytes);
@@ -219,7 +225,7 @@ async function bodyOf(
     // tenant's calls waiting meanwhile.
     const jsonMaxBytes = Math.min(maxBytes, jsonBodyMaxBytes);
     if (declared > jsonMaxBytes) throw new ProxyBodyTooLargeError(jsonMaxBytes);
-    const text = hasBody ? (await readWhole(request.body, jsonMaxBytes)).toString("utf8") : "";
+    const text = hasBody ? (await readWhole(request.body, jsonMaxBytes, held)).toString("utf8") : "";
     let sent: unknown = {};
     if (text.trim() !== "") {
       try {
@@ -235,7 +241,7 @@ async function bodyOf(
     return { content: merged, bytes: merged.length, replayable: true };
   }
   if (replay) {
-    const whole = await readWhole(request.body, maxBytes);
+    const whole = await readWhole(request.body, maxBytes, held);
     return { content: whole, bytes: whole.length, replayable: true };
   }
   const counted = new Transform({
@@ -256,12 +262,14 @@ async function bodyOf(
   return body;
 }
 
-async function readWhole(stream: Readable, maxBytes: number): Promise<Buffer> {
+/** A body read to its end within `maxBytes` (413 past it), its bytes counted against the replica's budget (503 past it). */
+async function readWhole(stream: Readable, maxBytes: number, held: BufferHolder): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > maxBytes) throw new ProxyBodyTooLargeError(maxBytes);
+    held.take(chunk.length);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -290,10 +298,12 @@ async function answerOf(
   deps: ProxyDeps,
   access: VendorAccess,
   response: OutboundStreamResponse,
+  exchange: { method: string; held: BufferHolder },
   finish: (outcome: { responseBytes: number; aborted: boolean; tooLarge: boolean }) => void,
 ): Promise<ProxyAnswer> {
   const max = deps.limits.responseMaxBytes;
-  const declared = Number(response.headers["content-length"] ?? NaN);
+  // An answer to HEAD declares the size of the GET's body and has none: nothing to hold to the cap.
+  const declared = exchange.method === "HEAD" ? NaN : Number(response.headers["content-length"] ?? NaN);
   if (declared > max) {
     response.body.destroy();
     throw new ProxyVendorUnavailableError(access.connector.key, `its answer is over the proxy's ${max}-byte limit`);
@@ -304,7 +314,7 @@ async function answerOf(
     const wait = clampedRetryAfter(response.headers["retry-after"], deps.limits.retryAfterMaxSeconds);
     if (wait !== undefined) headers["retry-after"] = String(wait);
   }
-  if (access.api.auth.type === "body") return echoedAnswer(access, response, headers, finish);
+  if (access.api.auth.type === "body") return echoedAnswer(access, response, headers, exchange.held, finish);
   let bytes = 0;
   let tooLarge = false;
   const counted = new Transform({
@@ -318,6 +328,10 @@ async function answerOf(
     },
   });
   response.body.on("error", (error) => counted.destroy(error));
+  // pipe() leaves its source as it is when the destination fails (over the cap, the caller gone):
+  // the vendor's answer is given up too, or its connection stays busy, and undici's close waits on it.
+  counted.on("error", () => response.body.destroy());
+  counted.on("close", () => response.body.destroy());
   response.body.pipe(counted);
   return {
     status: response.status,
@@ -338,6 +352,7 @@ async function echoedAnswer(
   access: VendorAccess,
   response: OutboundStreamResponse,
   headers: Record<string, string | string[]>,
+  held: BufferHolder,
   finish: (outcome: { responseBytes: number; aborted: boolean; tooLarge: boolean }) => void,
 ): Promise<ProxyAnswer> {
   const encoding = String(response.headers["content-encoding"] ?? "identity").toLowerCase();
@@ -345,7 +360,7 @@ async function echoedAnswer(
   try {
     if (encoding !== "identity")
       throw new ProxyVendorUnavailableError(access.connector.key, "its answer came compressed, and cannot be checked for the key");
-    whole = await readWhole(response.body, jsonBodyMaxBytes).catch((error: unknown) => {
+    whole = await readWhole(response.body, jsonBodyMaxBytes, held).catch((error: unknown) => {
       throw error instanceof ProxyBodyTooLargeError
         ? new ProxyVendorUnavailableError(
             access.connector.key,
