@@ -11,10 +11,16 @@ beforeAll(async () => (t = await startTestServer()));
 afterAll(() => t.stop());
 
 /** Sends the headers of a create announcing a body (900 kB unless said), and only its first bytes. */
-function announceBody(authorization: string | undefined, length = 900_000): Promise<{ answer: string; waitedMs: number; closed: boolean }> {
+// The body is announced and never sent: a server that answers at all has not waited for it. So the
+// refusals are given long (a busy machine is slow to answer, not wrong), and only the caller who
+// must get no answer is given up on early.
+function announceBody(
+  authorization: string | undefined,
+  length = 900_000,
+  giveUpMs = 1_500,
+): Promise<{ answer: string; closed: boolean }> {
   const { port } = new URL(t.server.url);
   return new Promise((resolve, reject) => {
-    const started = Date.now();
     const socket = connect(Number(port), "127.0.0.1", () => {
       socket.write(
         `POST /your_moms/api-v2/instances HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization ? `Authorization: ${authorization}\r\n` : ""}` +
@@ -22,28 +28,25 @@ function announceBody(authorization: string | undefined, length = 900_000): Prom
       );
     });
     let answer = "";
-    let waitedMs = -1;
     socket.on("data", (chunk) => {
-      if (waitedMs < 0) waitedMs = Date.now() - started;
       answer += chunk.toString();
     });
     socket.on("error", reject);
-    socket.on("close", () => resolve({ answer, waitedMs, closed: true }));
+    socket.on("close", () => resolve({ answer, closed: true }));
     // A known caller's request waits for its body: stop waiting after a while.
     setTimeout(() => {
       socket.destroy();
-      resolve({ answer, waitedMs, closed: false });
-    }, 1_500);
+      resolve({ answer, closed: false });
+    }, giveUpMs);
   });
 }
 
 describe("a request's body", () => {
   it("is not read for an anonymous caller: 401 at once, and the connection closed", async () => {
-    const wrong = await announceBody("User not-a-user, Organization not-an-organization");
+    const wrong = await announceBody("User not-a-user, Organization not-an-organization", 900_000, 10_000);
     expect(wrong.answer).toMatch(/^HTTP\/1\.1 401 /);
     expect(wrong.answer).toMatch(/\r\nconnection: close\r\n/i);
     expect(wrong.closed).toBe(true);
-    expect(wrong.waitedMs).toBeLessThan(1_000);
   });
 
   it("is read for a known caller, who gets no answer before the body is complete", async () => {
@@ -53,11 +56,10 @@ describe("a request's body", () => {
   });
 
   it("announced over 1 MB is refused with 413 before it is read, and the connection closed", async () => {
-    const huge = await announceBody(t.authorization, 500_000_000);
+    const huge = await announceBody(t.authorization, 500_000_000, 10_000);
     expect(huge.answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(huge.answer).toMatch(/\r\nconnection: close\r\n/i);
     expect(huge.closed).toBe(true);
-    expect(huge.waitedMs).toBeLessThan(1_000);
   });
 
   it("is not read either when the answer comes before it (a 415), and the connection is closed", async () => {
