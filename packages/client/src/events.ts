@@ -62,6 +62,9 @@ const failures: Record<string, [EventVerificationFailure, string]> = {
  * machine's clock (Standard Webhooks). Pass the body exactly as received, before any JSON parsing:
  * re-serialized JSON does not verify. Answer `2xx` within 10 seconds once it verifies (the server
  * retries anything else), and deduplicate by `webhook-id`: an event may come more than once.
+ * A newer server may send an event type this version of the client does not know (a new type is
+ * not a breaking change): it is returned as sent, so give a `switch` on `type` a default that
+ * ignores it.
  *
  * @param secret The instance's `eventSigningSecret` (`whsec_...`), from its create answer or its last
  *   token rotation. Events pending across a rotation are signed with the new secret and the old one,
