@@ -1,5 +1,5 @@
-// Every example in the spec validates against the schema it illustrates: media-type examples,
-// parameter examples and schema-level `example`s.
+// Every example in the spec validates against the schema it illustrates: media-type examples (the
+// events' among them), parameter examples and schema-level `example`s.
 import { pointerOf as pointer } from "@instances-api/spec-tools";
 import { describe, expect, it } from "vitest";
 import { bundle, resolve, validate } from "./bundle.js";
@@ -40,9 +40,10 @@ function findExamples(node: unknown, path: string[], found: Found[]): Found[] {
 const examples = findExamples(bundle, [], []);
 
 describe("examples in the spec", () => {
-  it("are many: every connector's request and response, the error bodies, the parameters", () => {
+  it("are many: every connector's request and response, the error bodies, the parameters, every event", () => {
     expect(examples.length).toBeGreaterThan(30);
-    expect(examples.filter((e) => e.where.includes("/post/requestBody")).length).toBe(5);
+    expect(examples.filter((e) => e.where.startsWith("#/paths/") && e.where.includes("/post/requestBody")).length).toBe(5);
+    expect(examples.filter((e) => e.where.startsWith("#/webhooks/") && e.where.includes("/post/requestBody")).length).toBe(7);
     expect(examples.filter((e) => e.where.includes("/post/responses/200")).length).toBe(6); // five creates, one verify
   });
 

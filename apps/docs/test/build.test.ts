@@ -1,9 +1,9 @@
 // The built docs (npm run build): one self-contained page that mentions every connector, every
 // operation and every configuration entry, with curl and TypeScript samples on every operation,
-// and every problem type the spec catalogues.
+// every problem type the spec catalogues, and every event the spec's webhooks describe.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { problemTypesOf, readConnectors, readProblemTypes, type SpecDocument } from "@instances-api/spec-tools";
+import { problemTypesOf, readConnectors, readProblemTypes, readWebhooks, type SpecDocument } from "@instances-api/spec-tools";
 import { describe, expect, it } from "vitest";
 import { operationsOf } from "../src/docs-document.js";
 import { docsDir } from "../src/index.js";
@@ -96,6 +96,19 @@ describe("the built docs", () => {
       expect(samples[1]!.source).toMatch(/createInstancesClient/);
       expect(samples[1]!.source).not.toContain('from "./client.js"');
     }
+  });
+
+  it("carry every event under Webhooks, as the spec describes it, and show how to verify one with the client", () => {
+    const webhooks = readWebhooks(bundle);
+    expect(webhooks).toHaveLength(7);
+    expect(readWebhooks(document as SpecDocument)).toEqual(webhooks);
+    expect((document as { tags?: { name: string }[] }).tags?.map((tag) => tag.name)).toContain("Webhooks");
+    for (const { eventType, operationId } of webhooks) {
+      expect(html, eventType).toContain(`"${eventType}"`);
+      expect(html, eventType).toContain(operationId);
+    }
+    expect(section("Events")).toContain('import { verifyEvent } from "@instances-api/client";');
+    expect(section("Events")).toContain("**Webhooks**");
   });
 
   it("show the error format with the missing-entries example, in the Errors section (it sat under Events)", () => {

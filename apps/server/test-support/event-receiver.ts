@@ -4,8 +4,15 @@
 // that hangs); the test may look at the request to decide (a receiver that checks signatures, with
 // the `standardwebhooks` package and the instance's signing secret). `eventEnv` is the environment
 // that points a spawned server at it.
+//
+// It holds every request to the spec's `webhooks` section, as a receiver generated from the spec
+// would: a type the section does not describe, a header or a body its schemas refuse, is written on
+// the request (`problems`), and `close()` fails naming each one. Every test that sends events to a
+// receiver thereby proves that the server sends only events the spec describes.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo, Socket } from "node:net";
+import { eventChecker, readSpecDocument, type ReceivedEvent } from "@instances-api/spec-tools";
 
 export interface Received {
   path: string;
@@ -19,6 +26,8 @@ export interface Received {
   type?: string;
   /** The event's `data.id`, the instance's id, if the body is an event. */
   instanceId?: number;
+  /** What the spec's webhooks say is wrong with the request; none for an event they describe (or when not checked). */
+  problems: string[];
 }
 
 /** How to answer the nth (from 1) request on a path, given the request: a status, or "hang" to answer never. */
@@ -35,10 +44,23 @@ export interface EventReceiver {
   waitFor: (path: string, count: number, timeoutMs?: number) => Promise<Received[]>;
   /** Resolves once `done` holds of everything received; fails after `timeoutMs`. */
   until: (done: (received: Received[]) => boolean, timeoutMs?: number) => Promise<void>;
+  /** Stops listening; then fails if a request received was not an event the spec's webhooks describe. */
   close: () => Promise<void>;
 }
 
-export async function startEventReceiver(): Promise<EventReceiver> {
+export interface EventReceiverOptions {
+  /** Hold each request to the spec's webhooks (the default); off only for a test of the receiver itself. */
+  checkEvents?: boolean;
+}
+
+/** The check of requests against the bundled spec's webhooks: made once, on first use. */
+let webhooksCheck: ((request: ReceivedEvent) => string[]) | undefined;
+function checkAgainstWebhooks(request: ReceivedEvent): string[] {
+  webhooksCheck ??= eventChecker(readSpecDocument(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json")));
+  return webhooksCheck(request);
+}
+
+export async function startEventReceiver({ checkEvents = true }: EventReceiverOptions = {}): Promise<EventReceiver> {
   const received: Received[] = [];
   const counts = new Map<string, number>();
   const sockets = new Set<Socket>();
@@ -54,7 +76,16 @@ export async function startEventReceiver(): Promise<EventReceiver> {
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers[name] = value;
       const body = Buffer.concat(chunks).toString("utf8");
-      const request: Received = { path, headers, body, at: Date.now(), webhookId: headers["webhook-id"] ?? "", ...envelope(body) };
+      const problems = checkEvents ? checkAgainstWebhooks({ headers, body }) : [];
+      const request: Received = {
+        path,
+        headers,
+        body,
+        at: Date.now(),
+        webhookId: headers["webhook-id"] ?? "",
+        ...envelope(body),
+        problems,
+      };
       received.push(request);
       const answer = behaviour(path, nth, request);
       if (answer === "hang") {
@@ -99,6 +130,10 @@ export async function startEventReceiver(): Promise<EventReceiver> {
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      const outOfSpec = received.filter((request) => request.problems.length > 0);
+      if (outOfSpec.length === 0) return;
+      const lines = outOfSpec.map((r) => `  POST ${r.path} (${r.webhookId || "no webhook-id"}): ${r.problems.join("; ")}`);
+      throw new Error(`the receiver got ${outOfSpec.length} request(s) that the spec's webhooks do not describe:\n${lines.join("\n")}`);
     },
   };
 }

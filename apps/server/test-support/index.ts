@@ -22,6 +22,13 @@ export {
   type VendorHandler,
   type WritingHandler,
 } from "./fake-vendor.js";
-export { eventEnv, startEventReceiver, type Behaviour, type EventReceiver, type Received } from "./event-receiver.js";
+export {
+  eventEnv,
+  startEventReceiver,
+  type Behaviour,
+  type EventReceiver,
+  type EventReceiverOptions,
+  type Received,
+} from "./event-receiver.js";
 export * as unansweringEndpoints from "./unanswering-endpoints.js";
 export type { Endpoint } from "./unanswering-endpoints.js";

@@ -1,13 +1,14 @@
 // @instances-api/client: a typed client for the instances API. The types are generated from the
 // spec (src/generated/schema.ts) and named in types.ts; the calls go through openapi-fetch. This
 // file sets the Authorization header and walks the list's pages; instance-requests.ts types the
-// create, replace and update bodies by connector.
+// create, replace and update bodies by connector; events.ts verifies the events the API sends.
 import createClient, { type ClientOptions } from "openapi-fetch";
 import type { Instance, InstancesClient, ListInstancesQuery, Problem, paths } from "./types.js";
 
 export type * from "./types.js";
 export * from "./instance-requests.js";
 export * from "./proxy.js";
+export * from "./events.js";
 
 export interface InstancesClientOptions {
   /** The API's base URL, with its base path: `http://127.0.0.1:3000/your_moms/api-v2`. */

@@ -1,9 +1,9 @@
 // The types users reach for, named over the generated ones (src/generated/schema.ts). Nothing here
 // restates the spec: each type picks, narrows or masks what openapi-typescript generated from it.
 import type { Client } from "openapi-fetch";
-import type { $Write, components, operations, paths as generatedPaths, Readable, Writable } from "./generated/schema.js";
+import type { $Write, components, operations, paths as generatedPaths, Readable, webhooks, Writable } from "./generated/schema.js";
 
-export type { components, operations };
+export type { components, operations, webhooks };
 
 type Schemas = components["schemas"];
 
@@ -67,6 +67,20 @@ export type Problem = Readable<Schemas["Problem"]>;
 export type ProblemType = Schemas["ProblemType"];
 /** The list's query: filters and page size (the cursor is handled by listAllInstances). */
 export type ListInstancesQuery = NonNullable<operations["listInstances"]["parameters"]["query"]>;
+
+/** The type of every event the API sends to an instance's callback URL (the spec's webhooks): `"instance.created"`, .... */
+export type InstanceEventType = keyof webhooks;
+/**
+ * The event of one type, as the API sends it: `data` is the instance, its secret entries read
+ * `********`. An event is the body of a request the server makes, so the spec's request view
+ * applies (`Writable`): its readOnly fields, the instance's `token` and `eventSigningSecret`, are
+ * never in it.
+ */
+export type InstanceEventOf<T extends InstanceEventType> = Writable<
+  MaskSecrets<webhooks[T]["post"]["requestBody"]["content"]["application/json"]>
+>;
+/** Any event the API sends: a union that narrows on `type` (`verifyEvent` returns it). */
+export type InstanceEvent = { [T in InstanceEventType]: InstanceEventOf<T> }[InstanceEventType];
 
 /** An openapi-fetch client for the API's paths. */
 export type InstancesClient = Client<paths>;

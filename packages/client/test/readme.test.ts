@@ -1,6 +1,6 @@
 // The README's examples are the files in examples/, which `npm run typecheck` compiles: a README
 // block that drifts from its file, or a file that stops compiling, fails the tests. The root
-// README's first instance with the client is one of them too.
+// README's first instance with the client is one of them too, and so is docs/events.md's receiver.
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compile } from "./compile.js";
@@ -36,6 +36,12 @@ describe("the README", () => {
     const files = examples.map((f) => readFileSync(new URL(f, examplesDir), "utf8"));
     expect(rootBlocks.length).toBeGreaterThan(0);
     for (const block of rootBlocks) expect(files).toContain(block);
+  });
+
+  it("is where docs/events.md's TypeScript comes from: its receiver is an example file, verbatim", () => {
+    const events = readFileSync(new URL("../../../docs/events.md", import.meta.url), "utf8");
+    const eventBlocks = [...events.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(eventBlocks).toEqual([readFileSync(new URL("events.ts", examplesDir), "utf8")]);
   });
 
   it("has examples that compile against the client", () => {

@@ -150,6 +150,53 @@ export async function f() {
 `;
 mustCompile.push("secrets-write-only");
 
+const eventHeader = `${header}import { verifyEvent, type InstanceEvent, type InstanceEventOf, type InstanceEventType } from "@instances-api/client";\n`;
+
+sources["events-narrow-on-type"] = `${eventHeader}export function handle(event: InstanceEvent): string {
+  switch (event.type) {
+    case "instance.invalid": { const valid: false = event.data.valid; return String(valid); }
+    case "instance.valid": { const valid: true = event.data.valid; return String(valid); }
+    case "instance.test": { const test: true = event.test; return String(test); }
+    default: {
+      const id: number = event.data.id;
+      const masked: "********" | undefined = event.data.configuration?.password;
+      const at: string = event.timestamp;
+      return [id, masked, at, event.data.your_mom.key].join(" ");
+    }
+  }
+}
+export const types: InstanceEventType[] = ["instance.created", "instance.updated", "instance.invalid", "instance.valid", "instance.token_rotated", "instance.test", "instance.deleted"];
+export const verified: InstanceEvent = verifyEvent("whsec_c2VjcmV0", { "webhook-id": "msg_1" }, new Uint8Array());
+export const one: InstanceEventOf<"instance.deleted">["type"] = "instance.deleted";
+`;
+mustCompile.push("events-narrow-on-type");
+
+sources["event-type-misspelt"] = `${eventHeader}export const type: InstanceEventType = "instance.create";\n`;
+mustNotCompile.push([
+  "event-type-misspelt",
+  /"instance.create"' is not assignable to type 'InstanceEventType'|"instance.create"' is not assignable/,
+]);
+
+sources["event-type-compared-to-an-unknown-one"] =
+  `${eventHeader}declare const e: InstanceEvent;\nexport const lost = e.type === "vendor.record.created";\n`;
+mustNotCompile.push(["event-type-compared-to-an-unknown-one", /This comparison appears to be unintentional/]);
+
+sources["event-invalid-is-not-valid"] =
+  `${eventHeader}declare const e: InstanceEventOf<"instance.invalid">;\nexport const valid: true = e.data.valid;\n`;
+mustNotCompile.push(["event-invalid-is-not-valid", /Type 'false' is not assignable to type 'true'/]);
+
+sources["event-test-only-on-test-events"] =
+  `${eventHeader}declare const e: InstanceEventOf<"instance.created">;\nexport const test = e.test;\n`;
+mustNotCompile.push(["event-test-only-on-test-events", /Property 'test' does not exist/]);
+
+sources["event-carries-no-token"] =
+  `${eventHeader}declare const e: InstanceEvent;\nexport const token: string = e.data.token;\nexport const secret: string = e.data.eventSigningSecret;\n`;
+mustNotCompile.push(["event-carries-no-token", /Type 'undefined' is not assignable to type 'string'/]);
+
+sources["event-secrets-masked"] =
+  `${eventHeader}declare const e: InstanceEvent;\nexport const secret: "hunter2" | undefined = e.data.configuration?.password;\n`;
+mustNotCompile.push(["event-secrets-masked", /Type '"\*\*\*\*\*\*\*\*"' is not assignable to type '"hunter2"'/]);
+
 const diagnostics = compile(sources);
 
 describe("the client's types", () => {

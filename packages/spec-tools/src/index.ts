@@ -1,6 +1,6 @@
 // @instances-api/spec-tools: everything a workspace needs to read the bundled spec: the document's
-// type and loader, JSON pointers and `$ref`s, a schema validator, the connectors it declares and
-// its catalog of problem types.
+// type and loader, JSON pointers and `$ref`s, a schema validator, the connectors it declares, its
+// catalog of problem types and the events its webhooks describe.
 export { isJsonObject, readSpecDocument } from "./document.js";
 export type { JsonObject, SpecDocument } from "./document.js";
 export { dereferenced, partsOf, pointerOf, resolveRef, walk } from "./json-pointer.js";
@@ -9,6 +9,8 @@ export type { ErrorObject, SchemaValidator, ValidateFunction } from "./schema-va
 export { readConnectors, readCreateExamples } from "./connectors.js";
 export { problemTypePrefix, problemTypesOf, readProblemTypes } from "./problem-types.js";
 export type { ProblemTypeDefinition } from "./problem-types.js";
+export { eventChecker, readWebhooks } from "./webhooks.js";
+export type { ReceivedEvent, WebhookDefinition, WebhookHeader } from "./webhooks.js";
 export type {
   CreateExample,
   ConfigurationEntry,

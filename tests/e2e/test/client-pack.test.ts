@@ -1,6 +1,6 @@
 // An outside user's view: the packed tarball installed into a fresh project outside the
 // workspace, a small program compiled against its type declarations and run against the real
-// server.
+// server; its verifyEvent runs on the dependency the install brought (standardwebhooks).
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -23,7 +23,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const program = `import { createInstance, createInstancesClient, listAllInstances, type ConfigurationOf } from "@instances-api/client";
+const program = `import { createInstance, createInstancesClient, EventVerificationError, listAllInstances, verifyEvent, type ConfigurationOf } from "@instances-api/client";
 
 const configuration: ConfigurationOf<"infobip"> = {
   "messaging.sms.infobip.sender": "+17777777777",
@@ -41,7 +41,14 @@ if (error) throw new Error(error.message);
 const token: string = data.token;
 const names: string[] = [];
 for await (const instance of listAllInstances(client)) names.push(instance.name);
-console.log(JSON.stringify({ id: data.id, key: data.your_mom.key, names, token }));
+let refused = "";
+try {
+  const headers = { "webhook-id": "msg_1", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAA" };
+  verifyEvent(data.eventSigningSecret, headers, "{}");
+} catch (error) {
+  if (error instanceof EventVerificationError) refused = error.reason;
+}
+console.log(JSON.stringify({ id: data.id, key: data.your_mom.key, names, token, refused }));
 `;
 
 describe("the packed client", () => {
@@ -96,8 +103,8 @@ describe("the packed client", () => {
       encoding: "utf8",
       timeout: 30_000,
     });
-    const printed = JSON.parse(stdout) as { key: string; names: string[]; token: unknown };
-    expect(printed).toMatchObject({ key: "infobip", names: ["SMS"] });
+    const printed = JSON.parse(stdout) as { key: string; names: string[]; token: unknown; refused: string };
+    expect(printed).toMatchObject({ key: "infobip", names: ["SMS"], refused: "bad-signature" });
     expect(typeof printed.token).toBe("string");
   });
 

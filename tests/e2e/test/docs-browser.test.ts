@@ -1,6 +1,6 @@
 // The docs in a real browser: Debian's Chromium, driven by playwright-core, loads /docs from the
-// running server. It must render every connector and its entries, and every problem type in the
-// Errors section, navigate, load no script or
+// running server. It must render every connector and its entries, every problem type in the
+// Errors section, and every event under Webhooks (headers, answers, a payload sample), navigate, load no script or
 // stylesheet from outside 127.0.0.1, render fully with every other outside request blocked, and
 // log no console error of our making, and break none of its Content-Security-Policy (which the
 // server sends). The create sample's connector picker must show that connector's samples. At
@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { readConnectors, readProblemTypes, type SpecDocument } from "@instances-api/spec-tools";
+import { readConnectors, readProblemTypes, readWebhooks, walk, type SpecDocument } from "@instances-api/spec-tools";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReferenceServer, type ReferenceServer } from "./reference-server.js";
@@ -93,6 +93,10 @@ const newKey = 'IDEMPOTENCY_KEY=$(node -e "console.log(crypto.randomUUID())")';
 const spec = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@instances-api/spec/openapi.json"), "utf8")) as SpecDocument;
 const connectors = readConnectors(spec);
 const problemTypes = readProblemTypes(spec);
+const webhooks = readWebhooks(spec).map((webhook) => ({
+  ...webhook,
+  summary: walk<string>(spec, ["webhooks", webhook.eventType, "post", "summary"]),
+}));
 
 describe("the docs in Chromium", () => {
   it("render each connector's section with its entries", async () => {
@@ -197,6 +201,28 @@ describe("the docs in Chromium", () => {
     expect(names.filter((name) => /[`*]/.test(name))).toEqual([]);
   });
 
+  it("show every event under Webhooks, with its headers, its answers and a payload sample of its type", async () => {
+    expect(webhooks).toHaveLength(7);
+    await page.getByText("Webhooks", { exact: true }).first().click();
+    for (const { eventType, operationId, summary } of webhooks) {
+      await page.getByText(summary, { exact: true }).first().click();
+      await expect.poll(() => page.url(), { message: eventType }).toMatch(new RegExp(`#/webhooks/${operationId.toLowerCase()}$`));
+      const heading = page.locator("h2", { hasText: summary }).first();
+      await heading.waitFor();
+      // The webhook's section: its request (headers, body), its answers and its payload sample.
+      const text = await heading.locator("xpath=ancestor::*[contains(., 'Headers') and contains(., 'Payload')][1]").innerText();
+      expect(text, eventType).toContain(`POST\n${eventType}`);
+      expect(text, eventType).toContain(`"type": "${eventType}"`);
+      for (const header of ["webhook-id", "webhook-timestamp", "webhook-signature"])
+        expect(text, `${eventType} ${header}`).toContain(header);
+      for (const answer of ["2XX", "410", "default"]) expect(text, `${eventType} ${answer}`).toMatch(new RegExp(`^${answer}$`, "m"));
+      if (eventType === "instance.invalid") {
+        mkdirSync(results, { recursive: true });
+        await page.screenshot({ path: `${results}docs-webhook-${eventType}.png` });
+      }
+    }
+  });
+
   it("send no request outside the server, and none that fails", async () => {
     expect(outsideScriptsOrStyles).toEqual([]);
     expect([...new Set(blocked)]).toEqual([]);
@@ -235,7 +261,7 @@ describe("the docs in Chromium", () => {
     });
     afterAll(() => narrow?.close());
 
-    it("let no code block or table stick out or hide content, and break no configuration key inside a word", async () => {
+    it("let no code block or table stick out or hide content (connectors, a create, an event), and break no configuration key inside a word", async () => {
       await narrow.goto(`${reference.server.url}/docs/`, { waitUntil: "load" });
       await narrow
         .locator("h2", { hasText: /^Connectors$/ })
@@ -261,6 +287,15 @@ describe("the docs in Chromium", () => {
       expect(createPage.problems).toEqual([]);
       await panel.scrollIntoViewIfNeeded(); // Redoc scrolls to the operation once it has rendered
       await narrow.screenshot({ path: `${results}docs-${width}px-create-instance.png` });
+
+      // An event: its headers' patterns, its schema and its payload sample (a long image URL in it).
+      await narrow.goto(`${reference.server.url}/docs/#/webhooks/receiveinstanceinvalid`, { waitUntil: "load" });
+      const payload = narrow.locator(".panel-request-samples").filter({ hasText: '"type": "instance.invalid"' }).first();
+      await payload.waitFor({ timeout: 30_000 });
+      await payload.scrollIntoViewIfNeeded();
+      const webhookPage = await narrow.evaluate(layoutProblems);
+      expect(webhookPage.problems).toEqual([]);
+      await narrow.screenshot({ path: `${results}docs-${width}px-webhook-instance-invalid.png` });
     });
   });
 

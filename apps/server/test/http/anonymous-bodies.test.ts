@@ -14,11 +14,7 @@ afterAll(() => t.stop());
 // The body is announced and never sent: a server that answers at all has not waited for it. So the
 // refusals are given long (a busy machine is slow to answer, not wrong), and only the caller who
 // must get no answer is given up on early.
-function announceBody(
-  authorization: string | undefined,
-  length = 900_000,
-  giveUpMs = 1_500,
-): Promise<{ answer: string; closed: boolean }> {
+function announceBody(authorization: string | undefined, length = 900_000, giveUpMs = 1_500): Promise<{ answer: string; closed: boolean }> {
   const { port } = new URL(t.server.url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), "127.0.0.1", () => {
