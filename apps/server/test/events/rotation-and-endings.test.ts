@@ -137,9 +137,14 @@ describe.each(stores)("deliveries on %s", (_name, open) => {
     expect(all[0]).toMatchObject({ eventType: "instance.created", status: "failed", attempts: 1, lastStatus: 410 });
     expect(all[0]!.lastError).toMatch(/410 Gone/);
     expect(all[0]!.lastError).toMatch(/no more deliveries/);
-    expect(all[1]).toMatchObject({ eventType: "instance.updated", status: "delivered", attempts: 1 });
+    expect(all[1]).toMatchObject({ eventType: "instance.updated", status: "delivered" });
     await sleep(pastRetries);
-    expect(receiver.received.filter((r) => r.path === "/gone").map(typeOf)).toEqual(["instance.created", "instance.updated"]);
+    // The created event once (the 410 ends it); the updated one as often as the server attempted it
+    // (once, or again after an attempt a busy machine let time out).
+    expect(receiver.received.filter((r) => r.path === "/gone").map(typeOf)).toEqual([
+      "instance.created",
+      ...Array.from({ length: all[1]!.attempts }, () => "instance.updated"),
+    ]);
   });
 
   it("of a deleted instance are dropped while pending, except instance.deleted, which is attempted once", async () => {
