@@ -139,12 +139,12 @@ describe.each(stores)("deliveries on %s", (_name, open) => {
     expect(all[0]!.lastError).toMatch(/no more deliveries/);
     expect(all[1]).toMatchObject({ eventType: "instance.updated", status: "delivered" });
     await sleep(pastRetries);
-    // The created event once (the 410 ends it); the updated one as often as the server attempted it
-    // (once, or again after an attempt a busy machine let time out).
-    expect(receiver.received.filter((r) => r.path === "/gone").map(typeOf)).toEqual([
-      "instance.created",
-      ...Array.from({ length: all[1]!.attempts }, () => "instance.updated"),
-    ]);
+    // The created event once (the 410 ends it), then the updated one: once, or more when a busy
+    // machine let an attempt time out (at least once), never more often than the server attempted it.
+    const [first, ...rest] = receiver.received.filter((r) => r.path === "/gone").map(typeOf);
+    expect(first).toBe("instance.created");
+    expect(new Set(rest)).toEqual(new Set(["instance.updated"]));
+    expect(rest.length).toBeLessThanOrEqual(all[1]!.attempts);
   });
 
   it("of a deleted instance are dropped while pending, except instance.deleted, which is attempted once", async () => {
