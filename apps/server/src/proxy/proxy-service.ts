@@ -237,7 +237,13 @@ async function bodyOf(
     if (sent === null || typeof sent !== "object" || Array.isArray(sent)) {
       throw new InvalidRequestError("This connector's API takes a JSON object as the body");
     }
-    const merged = Buffer.from(JSON.stringify(mergedOver(sent as Record<string, unknown>, credentialsJson)));
+    let merged: Buffer;
+    try {
+      merged = Buffer.from(JSON.stringify(mergedOver(sent as Record<string, unknown>, credentialsJson)));
+    } catch {
+      // JSON.parse reads any depth, JSON.stringify recurses: some thousand levels overflow its stack.
+      throw new InvalidRequestError("This connector's API takes a JSON object as the body, and this one is nested too deep to send on");
+    }
     return { content: merged, bytes: merged.length, replayable: true };
   }
   if (replay) {

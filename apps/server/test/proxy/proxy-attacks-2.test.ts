@@ -389,6 +389,22 @@ describe("Taxify: the key under the operation's name, once, and only at ws.taxif
     expect(({} as Record<string, unknown>).Security).toBeUndefined();
     expect(strayed).toEqual([]);
   });
+
+  it("refuses a body nested deeper than it can write back out with 400 (fixed: a 500), and sends nothing", async () => {
+    // Fixed: JSON.parse reads any depth within the 1 MB, but JSON.stringify, which writes the body
+    // back out with the key in it, overflowed its stack (a RangeError): a 500 and an error logged.
+    const { id } = await taxifyInstance();
+    const depth = 200_000;
+    for (const text of [
+      `{"CalculateTax":{"Lines":${"[".repeat(depth)}${"]".repeat(depth)}}}`,
+      `{"CalculateTax":${'{"a":'.repeat(depth / 4)}1${"}".repeat(depth / 4)}}`,
+    ]) {
+      const { answer, received } = await taxifyCall(id, "CalculateTax", text);
+      expect(answer.status).toBe(400);
+      expect(received).toBeUndefined();
+    }
+    expect((await taxifyCall(id, "CalculateTax", `{"CalculateTax":{}}`)).answer.status).toBe(200); // still serving
+  });
 });
 
 interface Instance {
