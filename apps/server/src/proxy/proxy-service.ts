@@ -72,6 +72,7 @@ export interface ProxyAnswer {
 
 const idempotentMethods = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 const bodilessMethods = new Set(["GET", "HEAD"]);
+const methodsWithContent = new Set(["POST", "PUT", "PATCH"]);
 const masked = "********";
 
 export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: number, request: ProxyRequest): Promise<ProxyAnswer> {
@@ -220,6 +221,13 @@ async function bodyOf(
     return { content: null, bytes: 0, replayable: true };
   }
   if (credentialsJson !== undefined) {
+    // Content on a GET, a HEAD or a DELETE has no defined meaning (RFC 9110 §9.3): a server or a
+    // proxy may ignore it, or read it as the next request on a connection other tenants share.
+    if (!methodsWithContent.has(request.method)) {
+      throw new InvalidRequestError(
+        `This connector's API takes the credentials in a JSON body, which a ${request.method} does not carry: send a POST`,
+      );
+    }
     // Parsed, so held to the API's own JSON limit rather than PROXY_REQUEST_MAX_BYTES: 10 MiB of
     // `[{},{},...]` costs a second or two of the event loop and 250 MB of heap to parse, every
     // tenant's calls waiting meanwhile.

@@ -390,6 +390,20 @@ describe("Taxify: the key under the operation's name, once, and only at ws.taxif
     expect(strayed).toEqual([]);
   });
 
+  it("sends a GET, HEAD or DELETE for Taxify nowhere: the key would travel in a body such a request has no use for (fixed)", async () => {
+    // Fixed: the key went in a body on a GET, a HEAD, a DELETE, requests whose content has no
+    // defined meaning (RFC 9110 §9.3): a server or an intermediary may ignore it, or read it as
+    // the next request on a connection that every tenant of the vendor shares.
+    const { id } = await taxifyInstance();
+    for (const method of ["GET", "HEAD", "DELETE"]) {
+      const { answer, received } = await taxifyCall(id, "GetCodes", `{"GetCodes":{}}`, method);
+      expect(answer.status, method).toBe(400);
+      expect(answer.headers.get("x-proxied-from"), method).toBeNull();
+      expect(received, method).toBeUndefined();
+    }
+    for (const method of ["POST", "PUT", "PATCH"]) expect((await taxifyCall(id, "GetCodes", "{}", method)).answer.status, method).toBe(200);
+  });
+
   it("refuses a body nested deeper than it can write back out with 400 (fixed: a 500), and sends nothing", async () => {
     // Fixed: JSON.parse reads any depth within the 1 MB, but JSON.stringify, which writes the body
     // back out with the key in it, overflowed its stack (a RangeError): a 500 and an error logged.
