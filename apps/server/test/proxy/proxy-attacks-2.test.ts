@@ -17,6 +17,7 @@ import { defaultProxy, defaultVendorTiming } from "../../src/config.js";
 import { guardedStream, type GuardedStream, type OutboundStream } from "../../src/outbound/guarded-stream.js";
 import { guardedSender } from "../../src/outbound/guarded-sender.js";
 import { OutboundError } from "../../src/outbound/outbound.js";
+import { withheldMessage } from "../../src/provisioning/scrubber.js";
 import { answerJson, startFakeVendor, type FakeVendor, type RecordedRequest, type VendorHandler } from "../../test-support/fake-vendor.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { loopbackSender, sendingNothingAway } from "../outbound/outbound-fakes.js";
@@ -402,6 +403,38 @@ describe("Taxify: the key under the operation's name, once, and only at ws.taxif
       expect(received, method).toBeUndefined();
     }
     for (const method of ["POST", "PUT", "PATCH"]) expect((await taxifyCall(id, "GetCodes", "{}", method)).answer.status, method).toBe(200);
+  });
+
+  it("blots the key out of an answer that repeats it in any form a JSON, PHP or .NET service writes (fixed: PHP's \\/)", async () => {
+    // Fixed: PHP's json_encode (and others) writes / as \/, a form of the key (a base64 key has
+    // slashes) that the scrubber did not know: it came back, and JSON.parse reads it as the key.
+    const { id } = await taxifyInstance();
+    const key = canary.taxifyKey;
+    const json = JSON.stringify(key).slice(1, -1);
+    const forms: Record<string, string> = {
+      raw: key,
+      json,
+      slashes: json.replaceAll("/", "\\/"),
+      unicode: [...key].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join(""),
+      upper: key.toUpperCase(),
+      url: encodeURIComponent(key),
+      base64: Buffer.from(key).toString("base64"),
+      entities: [...key].map((c) => `&#x${c.charCodeAt(0).toString(16)};`).join(""),
+    };
+    taxifyOperations.set("Echo", (request, response) => {
+      const form = new URL(request.path, "http://x").searchParams.get("form") ?? "raw";
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(`{"d":{"ResponseStatus":0,"Errors":[{"Message":"the key ${forms[form]} is not valid"}]}}`);
+    });
+    for (const form of Object.keys(forms)) {
+      const { answer, text } = await taxifyCall(id, `Echo?form=${form}`, "{}");
+      expect(answer.status, form).toBe(200);
+      // What the caller's JSON parser makes of it (the vendor's words withheld whole are not JSON).
+      const parsed = text === withheldMessage ? text : JSON.stringify(JSON.parse(text));
+      expect(leaked(text), form).toEqual([]);
+      expect(leaked(parsed), form).toEqual([]);
+      expect(leaked(decodeURIComponent(text)), form).toEqual([]);
+    }
   });
 
   it("refuses a body nested deeper than it can write back out with 400 (fixed: a 500), and sends nothing", async () => {
