@@ -328,7 +328,6 @@ function errorOf(connector: Connector, verdict: Exclude<Verdict, { kind: "accept
   return new VendorUnavailableError(connector.key, name, verdict.message, verdict.status);
 }
 
-/** What the vendor said, from the usual places in a JSON error body, else nothing more than its status. */
 /**
  * The verdict of an answer with an accepted status from a vendor that says "refused" inside it
  * (`acceptedBody`): the expected value accepts, another value refuses (with the vendor's message
@@ -352,10 +351,13 @@ function bodyVerdict(response: OutboundResponse, expected: NonNullable<Judged["a
     };
   }
   const said = expected.messagePointer === undefined ? undefined : valueAt(body, expected.messagePointer);
-  const message = typeof said === "string" && said.length > 0 ? said : `${expected.pointer} is ${JSON.stringify(value)}`;
+  // Only a plain value is quoted: an object's text may nest too deep for JSON.stringify (a RangeError).
+  const shown = value === null || typeof value !== "object" ? JSON.stringify(value) : Array.isArray(value) ? "an array" : "an object";
+  const message = typeof said === "string" && said.length > 0 ? said : `${expected.pointer} is ${shown}`;
   return { kind: "refused", status: response.status, message: scrub(message) };
 }
 
+/** What the vendor said, from the usual places in a JSON error body, else nothing more than its status. */
 function vendorMessage(response: OutboundResponse): string {
   let body: unknown;
   try {

@@ -467,6 +467,7 @@ describe("Taxify: the verdict read from a 200's body", () => {
       "GetCodes",
       (_request, response) => void response.writeHead(status, { "content-type": "application/json" }).end(text),
     );
+  const deep = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
   const key = canary.taxifyKey;
 
   it.each([
@@ -490,6 +491,7 @@ describe("Taxify: the verdict read from a 200's body", () => {
     ["a refusal whose value is the key", `{"d":{"ResponseStatus":"${key}"}}`, 200, 422],
     ["a refusal of 200,000 characters", `{"d":{"ResponseStatus":0,"Errors":[{"Message":"${"m".repeat(200_000)}"}]}}`, 200, 422],
     ["a refusal whose message is not text", `{"d":{"ResponseStatus":0,"Errors":[{"Message":{"key":"${key}"}}]}}`, 200, 422],
+    ["a refusal whose value nests 100,000 deep (fixed: a 500)", `{"d":{"ResponseStatus":${deep(100_000)}}}`, 200, 422],
   ])("judges an answer with %s", async (_name, text, vendorStatus, status) => {
     checkAnswers(text, vendorStatus);
     const answer = await t.api("/instances", { method: "POST", json: taxify() });
