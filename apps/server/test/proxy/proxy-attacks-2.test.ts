@@ -698,6 +698,25 @@ describe("Freshservice: the username is a secret wherever it could show", () => 
     expect(eventPayloads(id).length).toBeGreaterThanOrEqual(3);
     expect(texts.find((text) => text.startsWith(`/instances/${id}/proxy/whoami`))).not.toMatch(/x-agent-key/i);
   });
+
+  it("asks for the password again before it goes as another username (fixed) or to another subdomain", async () => {
+    // Fixed: once the username became a secret, a change of it alone no longer counted as a move,
+    // and the stored password went as anyone a tenant named (credentials-stay.test.ts's SugarCRM rule).
+    const { id } = await created(freshservice());
+    plain.requests.length = 0;
+    const patch = (configuration: Record<string, string>) => t.api(`/instances/${id}`, { method: "PATCH", json: { configuration } });
+    for (const [configuration, missing] of [
+      [{ subdomain: "attacker" }, ["password", "username"]],
+      [{ subdomain: "attacker", password: "attacker-pass" }, ["username"]],
+      [{ subdomain: "attacker", username: "attacker-key" }, ["password"]],
+      [{ username: "attacker-key" }, ["password"]],
+    ] as const) {
+      const moved = await patch(configuration);
+      expect(moved.status, JSON.stringify(configuration)).toBe(400);
+      expect(await body(moved)).toMatchObject({ type: "urn:instances-api:problem:credentials-required", missingEntries: missing });
+    }
+    expect(plain.requests).toEqual([]);
+  });
 });
 
 describe("the budget of bodies held whole: nothing keeps bytes past its call", () => {
