@@ -79,7 +79,7 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
   const started = Date.now();
   let access = await vendorAccess(deps, caller, id);
   const leave = deps.inFlight.enter(caller.organizationId, id);
-  const held = deps.buffers.holder();
+  const held = deps.buffers.holder(caller.organizationId);
   let deadline: ReturnType<typeof deadlineSignal> | undefined;
   let retried = false;
   let body: Body | undefined;
@@ -276,7 +276,10 @@ async function bodyOf(
   return body;
 }
 
-/** A body read to its end within `maxBytes` (413 past it), its bytes counted against the replica's budget (503 past it). */
+/**
+ * A body read to its end within `maxBytes` (413 past it), its bytes counted against the replica's
+ * budget (503 past it, 429 past the organization's quarter of it).
+ */
 async function readWhole(stream: Readable, maxBytes: number, held: BufferHolder): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;

@@ -290,7 +290,7 @@ async function expectBudgetWhole(authorization?: string): Promise<void> {
     if ((await probe(1_000_000, authorization)) === 200) return;
     await sleep(100);
   }
-  expect.fail("the budget of bodies held whole stays spent: bytes leaked");
+  expect.fail("the budget of bodies held whole stays spent: bytes leaked, or one organization holds them all");
 }
 
 /** A Taxify call's answer and what the vendor received for it (nothing: undefined). */
@@ -719,6 +719,15 @@ describe("Freshservice: the username is a secret wherever it could show", () => 
   });
 });
 
+/** A Taxify call whose chunked body starts with `bytes` bytes and then waits: it holds them. */
+function holdingCall(tenant: { authorization: string }, id: number, bytes: number) {
+  const start = `{"Hold":{"Note":"${"h".repeat(bytes)}`;
+  return rawRequest(
+    `POST ${basePath()}/instances/${id}/proxy/Hold HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${tenant.authorization}\r\n` +
+      `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${start.length.toString(16)}\r\n${start}\r\n`,
+  );
+}
+
 describe("the budget of bodies held whole: nothing keeps bytes past its call", () => {
   it("gives a PUT's body back when its caller leaves while a 401's renewal is under way", async () => {
     // The 401's body is complete before the caller leaves: were it not destroyed with the call, the
@@ -735,5 +744,24 @@ describe("the budget of bodies held whole: nothing keeps bytes past its call", (
     expect(vendor.requests.filter((r) => r.path === "/rest/v10/Contacts/1")).toHaveLength(1);
     await expectBudgetWhole(t.authorization);
     expect((await proxyCalls(id)).calls.map((c) => c.outcome)).toEqual(["aborted"]);
+  });
+
+  it("keeps one organization within its share of the budget: its calls cannot hold it all and starve the others (fixed)", async () => {
+    // Fixed: within its own caps (8 calls in flight here, 50 by default), one tenant could hold
+    // the whole replica's budget with slow bodies (7 SugarCRM PUTs of 10 MiB fill the default
+    // 64 MiB), and every other tenant's Taxify call and SugarCRM PUT got 503 for as long as it liked.
+    const tenant = await t.newAccount("hog");
+    const instances = [await taxifyInstance(tenant.authorization), await taxifyInstance(tenant.authorization)];
+    // 8 × 560 kB: more than the whole replica's 4.4 MB.
+    const calls = Array.from({ length: 8 }, (_, index) => holdingCall(tenant, instances[index % 2]!.id, 560_000));
+    try {
+      await sleep(500);
+      await expectBudgetWhole(); // another tenant's call of 1 MB still fits
+      const refused = (await Promise.all(calls.map((c) => Promise.race([c.answer, sleep(200).then(() => "")])))).filter(Boolean);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const answer of refused) expect(answer).toMatch(/^HTTP\/1\.1 429 /);
+    } finally {
+      for (const c of calls) c.socket.destroy();
+    }
   });
 });
