@@ -20,7 +20,7 @@ import { originRefusal } from "../provisioning/provisioner.js";
 import { scrubber } from "../provisioning/scrubber.js";
 import { credentialPlacement } from "../provisioning/vendor-requests.js";
 import { CredentialsNotUsableError, ProxyBodyTooLargeError, ProxyVendorTimeoutError, ProxyVendorUnavailableError } from "./errors.js";
-import type { BufferBudget, BufferHolder } from "./buffer-budget.js";
+import { OrganizationBuffersFullError, ProxyBuffersFullError, type BufferBudget, type BufferHolder } from "./buffer-budget.js";
 import type { inFlightCalls } from "./in-flight.js";
 import { clampedRetryAfter, forwardedRequestHeaders, returnedResponseHeaders } from "./proxied-headers.js";
 import type { ProxiedCall, RecentCalls } from "./recent-calls.js";
@@ -378,12 +378,16 @@ async function echoedAnswer(
     if (encoding !== "identity")
       throw new ProxyVendorUnavailableError(access.connector.key, "its answer came compressed, and cannot be checked for the key");
     whole = await readWhole(response.body, jsonBodyMaxBytes, held).catch((error: unknown) => {
-      throw error instanceof ProxyBodyTooLargeError
-        ? new ProxyVendorUnavailableError(
-            access.connector.key,
-            `its answer is over the ${jsonBodyMaxBytes} bytes this connector's answers are checked within`,
-          )
-        : error;
+      if (error instanceof ProxyBodyTooLargeError) {
+        const why = `its answer is over the ${jsonBodyMaxBytes} bytes this connector's answers are checked within`;
+        throw new ProxyVendorUnavailableError(access.connector.key, why);
+      }
+      // Not 503 with Retry-After: the vendor has carried the call out, and a retry would do it twice.
+      if (error instanceof ProxyBuffersFullError || error instanceof OrganizationBuffersFullError) {
+        const why = "its answer could not be held to be checked (PROXY_BUFFERED_MAX_BYTES is spent); the call itself was sent";
+        throw new ProxyVendorUnavailableError(access.connector.key, why);
+      }
+      throw error;
     });
   } catch (error) {
     response.body.destroy();

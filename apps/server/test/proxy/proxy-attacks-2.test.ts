@@ -728,6 +728,15 @@ function holdingCall(tenant: { authorization: string }, id: number, bytes: numbe
   );
 }
 
+/** A Taxify call of another tenant that holds `bytes` bytes of its body until it leaves. */
+async function heldBody(bytes: number): Promise<{ leave: () => void }> {
+  const tenant = await t.newAccount(`holder-${randomBytes(3).toString("hex")}`);
+  const { id } = await taxifyInstance(tenant.authorization);
+  const { socket } = holdingCall(tenant, id, bytes);
+  await sleep(300); // the server reads what was written
+  return { leave: () => socket.destroy() };
+}
+
 describe("the budget of bodies held whole: nothing keeps bytes past its call", () => {
   it("gives a PUT's body back when its caller leaves while a 401's renewal is under way", async () => {
     // The 401's body is complete before the caller leaves: were it not destroyed with the call, the
@@ -763,5 +772,47 @@ describe("the budget of bodies held whole: nothing keeps bytes past its call", (
     } finally {
       for (const c of calls) c.socket.destroy();
     }
+  });
+
+  it("answers 502, not 503 or 429 with Retry-After, when the budget cannot hold an answer: the vendor has acted (fixed)", async () => {
+    // Fixed: the vendor had carried the call out (a tax document committed), and the caller was
+    // told 503 "retry in 1 s", which a client takes as "not done": a retry would commit it twice.
+    const tenant = await t.newAccount("committer");
+    const { id } = await taxifyInstance(tenant.authorization);
+    taxifyOperations.set("Commit", answerJson(200, { d: { ResponseStatus: 1, Document: "c".repeat(800_000) } }));
+    const commit = () =>
+      t.api(`/instances/${id}/proxy/Commit`, {
+        method: "POST",
+        headers: { Authorization: tenant.authorization },
+        json: { Commit: { IsCommitted: true } },
+      });
+    const refusedAs502 = async () => {
+      const sent = plain.requests.length;
+      const answer = await commit();
+      expect(plain.requests.length - sent).toBe(1);
+      expect(answer.status).toBe(502);
+      expect(answer.headers.get("retry-after")).toBeNull();
+      expect(await body(answer)).toMatchObject({ type: "urn:instances-api:problem:vendor-unavailable" });
+    };
+    // The replica's budget held by four other tenants, each within its quarter (a bystander's 600 kB call refused)...
+    const others = await Promise.all(Array.from({ length: 4 }, () => heldBody(1_000_000)));
+    const bystander = await t.newAccount("bystander");
+    let own: ReturnType<typeof holdingCall> | undefined;
+    try {
+      for (let attempt = 0; (await probe(600_000, bystander.authorization)) !== 503; attempt++) {
+        if (attempt === 20) expect.fail("the other tenants' bodies are not held");
+        await sleep(100);
+      }
+      await refusedAs502();
+      // ...then this tenant's own quarter, held by another call of its own.
+      for (const other of others) other.leave();
+      own = holdingCall(tenant, id, 900_000);
+      await sleep(300);
+      await refusedAs502();
+    } finally {
+      for (const other of others) other.leave();
+      own?.socket.destroy();
+    }
+    await expectBudgetWhole(tenant.authorization);
   });
 });
