@@ -15,6 +15,7 @@ import { jsonBodyMaxBytes } from "../http/json-body.js";
 import { renewedAccess, vendorAccess, type VendorAccess, type VendorAccessDeps } from "../instances/operations/vendorAccess.js";
 import type { OutboundStream, OutboundStreamResponse } from "../outbound/guarded-stream.js";
 import { deadlineSignal } from "../outbound/guarded-stream.js";
+import { outboundFailure } from "../outbound/guarded-sender.js";
 import { OutboundError, unreachableError } from "../outbound/outbound.js";
 import { originRefusal } from "../provisioning/provisioner.js";
 import { scrubber } from "../provisioning/scrubber.js";
@@ -153,7 +154,7 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
       const cut = response.body.errored;
       throw cut instanceof OutboundError ? cut : unreachableError(url.host);
     }
-    return await answerOf(deps, access, response, { method: request.method, held }, (outcome) =>
+    return await answerOf(deps, access, response, { method: request.method, host: url.host, held, signal }, (outcome) =>
       record({
         url,
         status: response.status,
@@ -315,7 +316,7 @@ async function answerOf(
   deps: ProxyDeps,
   access: VendorAccess,
   response: OutboundStreamResponse,
-  exchange: { method: string; held: BufferHolder },
+  exchange: { method: string; host: string; held: BufferHolder; signal: AbortSignal },
   finish: (outcome: { responseBytes: number; aborted: boolean; tooLarge: boolean }) => void,
 ): Promise<ProxyAnswer> {
   const max = deps.limits.responseMaxBytes;
@@ -331,7 +332,7 @@ async function answerOf(
     const wait = clampedRetryAfter(response.headers["retry-after"], deps.limits.retryAfterMaxSeconds);
     if (wait !== undefined) headers["retry-after"] = String(wait);
   }
-  if (access.api.auth.type === "body") return echoedAnswer(access, response, headers, exchange.held, finish);
+  if (access.api.auth.type === "body") return echoedAnswer(access, response, headers, exchange, finish);
   let bytes = 0;
   let tooLarge = false;
   const counted = new Transform({
@@ -369,7 +370,7 @@ async function echoedAnswer(
   access: VendorAccess,
   response: OutboundStreamResponse,
   headers: Record<string, string | string[]>,
-  held: BufferHolder,
+  { host, held, signal }: { host: string; held: BufferHolder; signal: AbortSignal },
   finish: (outcome: { responseBytes: number; aborted: boolean; tooLarge: boolean }) => void,
 ): Promise<ProxyAnswer> {
   const encoding = String(response.headers["content-encoding"] ?? "identity").toLowerCase();
@@ -387,7 +388,8 @@ async function echoedAnswer(
         const why = "its answer could not be held to be checked (PROXY_BUFFERED_MAX_BYTES is spent); the call itself was sent";
         throw new ProxyVendorUnavailableError(access.connector.key, why);
       }
-      throw error;
+      // The vendor cut its answer short or stalled in it, or the deadline ran out: as for any exchange.
+      throw outboundFailure(error, signal, host);
     });
   } catch (error) {
     response.body.destroy();

@@ -10,6 +10,7 @@
 // refused or harmless (the test pins that), or a hole, fixed in the source (the test says so).
 import Database from "better-sqlite3";
 import { randomBytes } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -814,5 +815,96 @@ describe("the budget of bodies held whole: nothing keeps bytes past its call", (
       own?.socket.destroy();
     }
     await expectBudgetWhole(tenant.authorization);
+  });
+
+  it("gives every byte, slot and vendor connection back however a Taxify call ends (fixed: a cut answer was a 500)", async () => {
+    // Fixed: Taxify's answer is read whole; a vendor that cut it short (or stalled in it) made the
+    // read fail with undici's own error, which no one mapped: a 500, not the 502 of a streamed answer.
+    const tenant = await t.newAccount("ends");
+    const { id } = await taxifyInstance(tenant.authorization);
+    const open = { answers: 0 };
+    /** An answer the fake writes itself, counted while its connection is open. */
+    const counted =
+      (write: (response: ServerResponse) => void): VendorHandler =>
+      (_request, response) => {
+        open.answers++;
+        response.on("close", () => open.answers--);
+        write(response);
+      };
+    taxifyOperations.set(
+      "Hang",
+      counted(() => undefined),
+    );
+    taxifyOperations.set(
+      "Trickle",
+      counted((response) => {
+        response.writeHead(200, { "content-type": "application/json" });
+        const timer = setInterval(() => response.write(" "), 20);
+        response.on("close", () => clearInterval(timer));
+      }),
+    );
+    taxifyOperations.set(
+      "Dies",
+      counted((response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-length": "100000" });
+        response.write(`{"d":"${"x".repeat(1_000)}`);
+        setTimeout(() => response.socket?.destroy(), 50);
+      }),
+    );
+    taxifyOperations.set(
+      "Huge",
+      counted((response) => {
+        response.writeHead(200, { "content-type": "application/json" });
+        response.write(`{"d":"${"x".repeat(1_100_000)}`);
+      }),
+    );
+    taxifyOperations.set(
+      "Declared",
+      counted((response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-length": String(60 * 1024 * 1024) });
+        response.write("{");
+      }),
+    );
+    taxifyOperations.set(
+      "Gzip",
+      counted((response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+        response.write("\x1f\x8b");
+      }),
+    );
+    const call = (operation: string) =>
+      t.api(`/instances/${id}/proxy/${operation}`, { method: "POST", json: {}, headers: { Authorization: tenant.authorization } });
+    const line = (operation: string) =>
+      requestText(
+        `POST ${basePath()}/instances/${id}/proxy/${operation} HTTP/1.1`,
+        ["Content-Type: application/json"],
+        "{}",
+        tenant.authorization,
+      );
+    for (let round = 0; round < 2; round++) {
+      const statuses = await Promise.all(
+        ["Hang", "Trickle", "Dies", "Huge"].map(async (operation) => {
+          const answer = await call(operation);
+          await answer.arrayBuffer().catch(() => undefined);
+          return answer.status;
+        }),
+      );
+      expect(statuses).toEqual([504, 504, 502, 502]);
+      const more = await Promise.all(["Declared", "Gzip"].map(async (operation) => (await call(operation)).status));
+      expect(more).toEqual([502, 502]);
+      // The caller leaving: while the vendor says nothing, while it trickles, halfway through the caller's own body.
+      await Promise.all([
+        rawRequest(line("Hang"), { cutAfterMs: 200 }).answer,
+        rawRequest(line("Trickle"), { cutAfterMs: 200 }).answer,
+        rawRequest(line("Dies").replace(/Content-Length: \d+/, "Content-Length: 100"), { cutAfterMs: 200 }).answer,
+      ]);
+    }
+    await sleep(300);
+    expect(open.answers).toBe(0); // every vendor answer given up at the vendor, none left open
+    await expectBudgetWhole(tenant.authorization);
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: 4 }, () => call("GetCodes"))); // the instance's 4 slots
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(Date.now() - started).toBeLessThan(1_000); // no call queued behind a busy connection
   });
 });
