@@ -359,6 +359,8 @@ async function answerOf(
   };
 }
 
+const answerSliceBytes = 64 * 1024;
+
 /**
  * The answer of a vendor whose credentials travel in the request's body (Taxify's key): a vendor
  * that repeats the body it was sent (an error quoting the request, an echo) would hand the key to
@@ -397,10 +399,18 @@ async function echoedAnswer(
   }
   const scrubbed = Buffer.from(scrubber(access.credentials.secrets, Number.POSITIVE_INFINITY)(whole.toString("utf8")));
   headers["content-length"] = String(scrubbed.length);
+  // In slices, so that it ends only once the caller has taken it: a caller that stops reading is
+  // cut at the deadline, as a streamed answer's is, rather than holding these bytes (and the
+  // replica's budget) for as long as it keeps its connection open.
+  const slices = Array.from({ length: Math.ceil(scrubbed.length / answerSliceBytes) }, (_, index) =>
+    scrubbed.subarray(index * answerSliceBytes, (index + 1) * answerSliceBytes),
+  );
+  const body = Readable.from(slices);
+  signal.addEventListener("abort", () => body.destroy(), { once: true });
   return {
     status: response.status,
     headers,
-    body: Readable.from([scrubbed]),
+    body,
     finish: (aborted) => finish({ responseBytes: scrubbed.length, aborted, tooLarge: false }),
   };
 }

@@ -907,4 +907,36 @@ describe("the budget of bodies held whole: nothing keeps bytes past its call", (
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
     expect(Date.now() - started).toBeLessThan(1_000); // no call queued behind a busy connection
   });
+
+  it("ends a caller that stops reading Taxify's answers at the deadline, and takes their bytes back (fixed: held for ever)", async () => {
+    // Fixed: an answer read whole went back as one buffer, handed to the socket at once: the
+    // deadline, which ends a streamed answer its caller stops reading, had nothing left to cut, and
+    // the call kept its slots and its bytes of the budget for as long as its caller stayed connected
+    // (four such organizations would hold the whole replica's budget).
+    const tenant = await t.newAccount("slow-reader");
+    const instances = [await taxifyInstance(tenant.authorization), await taxifyInstance(tenant.authorization)];
+    // A megabyte each, one after another (?after=ms): each is read whole within the budget in turn.
+    taxifyOperations.set("Big", async (request, response) => {
+      await sleep(Number(new URL(request.path, "http://x").searchParams.get("after")));
+      answerJson(200, { d: { ResponseStatus: 1, Lines: "l".repeat(1_000_000) } })(request, response);
+    });
+    // Pipelined on one connection that reads nothing: the kernel takes the first answers (a few
+    // megabytes on loopback), and the last ones stay in the server, waiting for the caller.
+    const big = (index: number) =>
+      requestText(
+        `POST ${basePath()}/instances/${instances[index % 2]!.id}/proxy/Big?after=${index * 150} HTTP/1.1`,
+        ["Content-Type: application/json"],
+        "{}",
+        tenant.authorization,
+      ).replace("Connection: close", "Connection: keep-alive");
+    const reader = rawRequest(Array.from({ length: 6 }, (_, index) => big(index)).join(""), { pauseOnData: true });
+    try {
+      await sleep(1_200);
+      expect(await probe(1_000_000, tenant.authorization)).toBe(429); // held by that caller, who reads nothing more
+      await sleep(1_000); // past PROXY_TIMEOUT_MS (2 s) of each call, that caller still connected
+      await expectBudgetWhole(tenant.authorization);
+    } finally {
+      reader.socket.destroy();
+    }
+  });
 });
