@@ -238,13 +238,16 @@ export function provisioner({ mode, outbound, timeoutMs, refreshRetryMs, now = D
     mode,
 
     /**
-     * The caller's entries other than secrets that a check builds its URL from or sends (SugarCRM's
-     * site.url, through the platform's oauth.token.url, and username; Freshservice's subdomain and
-     * username): a change of one moves where, or as whom, the stored secrets go.
+     * The caller's entries that a check builds its URL from or sends other than secrets (SugarCRM's
+     * site.url, through the platform's oauth.token.url, and username; Freshservice's subdomain),
+     * and the name the secrets are sent as even when it is a secret itself (Freshservice's username,
+     * often its API key): a change of one moves where, or as whom, the stored secrets go.
      */
     boundEntries(connector: Connector, scope: TemplateScope): Set<string> {
-      const sent = reachableNames(JSON.stringify(connector.credentialCheck), scope);
-      return new Set([...sent].filter((name) => !scope.templates.has(name) && !connector.secretKeys.has(name)));
+      const check = connector.credentialCheck;
+      const sent = reachableNames(JSON.stringify(check), scope);
+      const identity = reachableNames(identityTemplate(check) ?? "", scope);
+      return new Set([...sent].filter((name) => !scope.templates.has(name) && (!connector.secretKeys.has(name) || identity.has(name))));
     },
 
     /** The caller's secret entries the check sends (not those the vendor issues): what a move of the address needs again. */
@@ -311,6 +314,13 @@ export function provisioner({ mode, outbound, timeoutMs, refreshRetryMs, now = D
   };
 }
 
+/** The template of the name a check sends the secrets as: a basic username, a password grant's username. */
+function identityTemplate(check: Connector["credentialCheck"]): string | undefined {
+  if (check.type === "oauth2-password") return check.username;
+  if (check.type === "request" && check.auth.type === "basic") return check.auth.username;
+  return undefined;
+}
+
 function reasonOf(connector: Connector, verdict: Exclude<Verdict, { kind: "accepted" }>, what = "check"): string {
   const name = connector.catalog.name;
   if (verdict.kind === "refused")
@@ -328,7 +338,6 @@ function errorOf(connector: Connector, verdict: Exclude<Verdict, { kind: "accept
   return new VendorUnavailableError(connector.key, name, verdict.message, verdict.status);
 }
 
-/** What the vendor said, from the usual places in a JSON error body, else nothing more than its status. */
 /**
  * The verdict of an answer with an accepted status from a vendor that says "refused" inside it
  * (`acceptedBody`): the expected value accepts, another value refuses (with the vendor's message
@@ -352,10 +361,13 @@ function bodyVerdict(response: OutboundResponse, expected: NonNullable<Judged["a
     };
   }
   const said = expected.messagePointer === undefined ? undefined : valueAt(body, expected.messagePointer);
-  const message = typeof said === "string" && said.length > 0 ? said : `${expected.pointer} is ${JSON.stringify(value)}`;
+  // Only a plain value is quoted: an object's text may nest too deep for JSON.stringify (a RangeError).
+  const shown = value === null || typeof value !== "object" ? JSON.stringify(value) : Array.isArray(value) ? "an array" : "an object";
+  const message = typeof said === "string" && said.length > 0 ? said : `${expected.pointer} is ${shown}`;
   return { kind: "refused", status: response.status, message: scrub(message) };
 }
 
+/** What the vendor said, from the usual places in a JSON error body, else nothing more than its status. */
 function vendorMessage(response: OutboundResponse): string {
   let body: unknown;
   try {

@@ -1,10 +1,11 @@
 // Blots an instance's secrets out of a vendor's words before they are kept or answered. A vendor
 // may echo what it was sent in any of the encodings it was sent in: as it is, URL-encoded (a form
-// body, a query; either case of hex digits), JSON-escaped (a JSON body), or in base64 (a Basic
-// header, at any of the three alignments a secret can take inside a longer base64 text); each is
-// blotted, whatever its letter case. Then the words are decoded (percent-encoding, HTML entities,
-// `\u` escapes, over and over) and looked at again: when a secret still shows, in any case or as
-// hex, the vendor's words are withheld whole rather than kept with a secret in them.
+// body, a query; either case of hex digits), JSON-escaped (a JSON body; `/` as `\/` or not), or in
+// base64 (a Basic header, at any of the three alignments a secret can take inside a longer base64
+// text); each is blotted, whatever its letter case. Then the words are decoded (percent-encoding,
+// HTML entities, `\u` and `\/` escapes, over and over) and looked at again: when a secret still
+// shows, in any case or as hex, the vendor's words are withheld whole rather than kept with a
+// secret in them.
 import { cut } from "../errors.js";
 
 export const scrubbedMask = "********";
@@ -23,6 +24,8 @@ export function encodingsOf(secret: string): string[] {
     encodeURIComponent(secret),
     new URLSearchParams({ s: secret }).toString().slice(2),
     JSON.stringify(secret).slice(1, -1),
+    // JSON may escape a slash too, and PHP's json_encode does by default.
+    JSON.stringify(secret).slice(1, -1).replaceAll("/", "\\/"),
     Buffer.from(secret, "utf8").toString("hex"),
   ]);
   const bytes = Buffer.from(secret, "utf8");
@@ -42,7 +45,7 @@ export function encodingsOf(secret: string): string[] {
 
 const escapeForRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** The text decoded once more: percent-encoding (with `+` as a space), HTML entities, `\u` and `\x` escapes. */
+/** The text decoded once more: percent-encoding (with `+` as a space), HTML entities, `\u`, `\x` and `\/` escapes. */
 function decodedOnce(text: string): string {
   return text
     .replace(/\+/g, " ")
@@ -57,6 +60,7 @@ function decodedOnce(text: string): string {
     .replace(/&#(\d{1,7});/g, (_all, dec: string) => String.fromCodePoint(Math.min(parseInt(dec, 10), 0x10ffff)))
     .replace(/&(amp|lt|gt|quot|apos);/g, (_all, name: string) => ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" })[name] ?? "")
     .replace(/\\u([0-9a-f]{4})/gi, (_all, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    .replace(/\\\//g, "/")
     .replace(/\\x([0-9a-f]{2})/gi, (_all, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 

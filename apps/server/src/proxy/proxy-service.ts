@@ -15,12 +15,13 @@ import { jsonBodyMaxBytes } from "../http/json-body.js";
 import { renewedAccess, vendorAccess, type VendorAccess, type VendorAccessDeps } from "../instances/operations/vendorAccess.js";
 import type { OutboundStream, OutboundStreamResponse } from "../outbound/guarded-stream.js";
 import { deadlineSignal } from "../outbound/guarded-stream.js";
+import { outboundFailure } from "../outbound/guarded-sender.js";
 import { OutboundError, unreachableError } from "../outbound/outbound.js";
 import { originRefusal } from "../provisioning/provisioner.js";
 import { scrubber } from "../provisioning/scrubber.js";
 import { credentialPlacement } from "../provisioning/vendor-requests.js";
 import { CredentialsNotUsableError, ProxyBodyTooLargeError, ProxyVendorTimeoutError, ProxyVendorUnavailableError } from "./errors.js";
-import type { BufferBudget, BufferHolder } from "./buffer-budget.js";
+import { OrganizationBuffersFullError, ProxyBuffersFullError, type BufferBudget, type BufferHolder } from "./buffer-budget.js";
 import type { inFlightCalls } from "./in-flight.js";
 import { clampedRetryAfter, forwardedRequestHeaders, returnedResponseHeaders } from "./proxied-headers.js";
 import type { ProxiedCall, RecentCalls } from "./recent-calls.js";
@@ -72,13 +73,14 @@ export interface ProxyAnswer {
 
 const idempotentMethods = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 const bodilessMethods = new Set(["GET", "HEAD"]);
+const methodsWithContent = new Set(["POST", "PUT", "PATCH"]);
 const masked = "********";
 
 export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: number, request: ProxyRequest): Promise<ProxyAnswer> {
   const started = Date.now();
   let access = await vendorAccess(deps, caller, id);
   const leave = deps.inFlight.enter(caller.organizationId, id);
-  const held = deps.buffers.holder();
+  const held = deps.buffers.holder(caller.organizationId);
   let deadline: ReturnType<typeof deadlineSignal> | undefined;
   let retried = false;
   let body: Body | undefined;
@@ -152,7 +154,7 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
       const cut = response.body.errored;
       throw cut instanceof OutboundError ? cut : unreachableError(url.host);
     }
-    return await answerOf(deps, access, response, { method: request.method, held }, (outcome) =>
+    return await answerOf(deps, access, response, { method: request.method, host: url.host, held, signal }, (outcome) =>
       record({
         url,
         status: response.status,
@@ -220,6 +222,13 @@ async function bodyOf(
     return { content: null, bytes: 0, replayable: true };
   }
   if (credentialsJson !== undefined) {
+    // Content on a GET, a HEAD or a DELETE has no defined meaning (RFC 9110 §9.3): a server or a
+    // proxy may ignore it, or read it as the next request on a connection other tenants share.
+    if (!methodsWithContent.has(request.method)) {
+      throw new InvalidRequestError(
+        `This connector's API takes the credentials in a JSON body, which a ${request.method} does not carry: send a POST`,
+      );
+    }
     // Parsed, so held to the API's own JSON limit rather than PROXY_REQUEST_MAX_BYTES: 10 MiB of
     // `[{},{},...]` costs a second or two of the event loop and 250 MB of heap to parse, every
     // tenant's calls waiting meanwhile.
@@ -237,7 +246,13 @@ async function bodyOf(
     if (sent === null || typeof sent !== "object" || Array.isArray(sent)) {
       throw new InvalidRequestError("This connector's API takes a JSON object as the body");
     }
-    const merged = Buffer.from(JSON.stringify(mergedOver(sent as Record<string, unknown>, credentialsJson)));
+    let merged: Buffer;
+    try {
+      merged = Buffer.from(JSON.stringify(mergedOver(sent as Record<string, unknown>, credentialsJson)));
+    } catch {
+      // JSON.parse reads any depth, JSON.stringify recurses: some thousand levels overflow its stack.
+      throw new InvalidRequestError("This connector's API takes a JSON object as the body, and this one is nested too deep to send on");
+    }
     return { content: merged, bytes: merged.length, replayable: true };
   }
   if (replay) {
@@ -262,7 +277,10 @@ async function bodyOf(
   return body;
 }
 
-/** A body read to its end within `maxBytes` (413 past it), its bytes counted against the replica's budget (503 past it). */
+/**
+ * A body read to its end within `maxBytes` (413 past it), its bytes counted against the replica's
+ * budget (503 past it, 429 past the organization's quarter of it).
+ */
 async function readWhole(stream: Readable, maxBytes: number, held: BufferHolder): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -298,7 +316,7 @@ async function answerOf(
   deps: ProxyDeps,
   access: VendorAccess,
   response: OutboundStreamResponse,
-  exchange: { method: string; held: BufferHolder },
+  exchange: { method: string; host: string; held: BufferHolder; signal: AbortSignal },
   finish: (outcome: { responseBytes: number; aborted: boolean; tooLarge: boolean }) => void,
 ): Promise<ProxyAnswer> {
   const max = deps.limits.responseMaxBytes;
@@ -314,7 +332,7 @@ async function answerOf(
     const wait = clampedRetryAfter(response.headers["retry-after"], deps.limits.retryAfterMaxSeconds);
     if (wait !== undefined) headers["retry-after"] = String(wait);
   }
-  if (access.api.auth.type === "body") return echoedAnswer(access, response, headers, exchange.held, finish);
+  if (access.api.auth.type === "body") return echoedAnswer(access, response, headers, exchange, finish);
   let bytes = 0;
   let tooLarge = false;
   const counted = new Transform({
@@ -341,6 +359,8 @@ async function answerOf(
   };
 }
 
+const answerSliceBytes = 64 * 1024;
+
 /**
  * The answer of a vendor whose credentials travel in the request's body (Taxify's key): a vendor
  * that repeats the body it was sent (an error quoting the request, an echo) would hand the key to
@@ -352,7 +372,7 @@ async function echoedAnswer(
   access: VendorAccess,
   response: OutboundStreamResponse,
   headers: Record<string, string | string[]>,
-  held: BufferHolder,
+  { host, held, signal }: { host: string; held: BufferHolder; signal: AbortSignal },
   finish: (outcome: { responseBytes: number; aborted: boolean; tooLarge: boolean }) => void,
 ): Promise<ProxyAnswer> {
   const encoding = String(response.headers["content-encoding"] ?? "identity").toLowerCase();
@@ -361,12 +381,17 @@ async function echoedAnswer(
     if (encoding !== "identity")
       throw new ProxyVendorUnavailableError(access.connector.key, "its answer came compressed, and cannot be checked for the key");
     whole = await readWhole(response.body, jsonBodyMaxBytes, held).catch((error: unknown) => {
-      throw error instanceof ProxyBodyTooLargeError
-        ? new ProxyVendorUnavailableError(
-            access.connector.key,
-            `its answer is over the ${jsonBodyMaxBytes} bytes this connector's answers are checked within`,
-          )
-        : error;
+      if (error instanceof ProxyBodyTooLargeError) {
+        const why = `its answer is over the ${jsonBodyMaxBytes} bytes this connector's answers are checked within`;
+        throw new ProxyVendorUnavailableError(access.connector.key, why);
+      }
+      // Not 503 with Retry-After: the vendor has carried the call out, and a retry would do it twice.
+      if (error instanceof ProxyBuffersFullError || error instanceof OrganizationBuffersFullError) {
+        const why = "its answer could not be held to be checked (PROXY_BUFFERED_MAX_BYTES is spent); the call itself was sent";
+        throw new ProxyVendorUnavailableError(access.connector.key, why);
+      }
+      // The vendor cut its answer short or stalled in it, or the deadline ran out: as for any exchange.
+      throw outboundFailure(error, signal, host);
     });
   } catch (error) {
     response.body.destroy();
@@ -374,10 +399,18 @@ async function echoedAnswer(
   }
   const scrubbed = Buffer.from(scrubber(access.credentials.secrets, Number.POSITIVE_INFINITY)(whole.toString("utf8")));
   headers["content-length"] = String(scrubbed.length);
+  // In slices, so that it ends only once the caller has taken it: a caller that stops reading is
+  // cut at the deadline, as a streamed answer's is, rather than holding these bytes (and the
+  // replica's budget) for as long as it keeps its connection open.
+  const slices = Array.from({ length: Math.ceil(scrubbed.length / answerSliceBytes) }, (_, index) =>
+    scrubbed.subarray(index * answerSliceBytes, (index + 1) * answerSliceBytes),
+  );
+  const body = Readable.from(slices);
+  signal.addEventListener("abort", () => body.destroy(), { once: true });
   return {
     status: response.status,
     headers,
-    body: Readable.from([scrubbed]),
+    body,
     finish: (aborted) => finish({ responseBytes: scrubbed.length, aborted, tooLarge: false }),
   };
 }

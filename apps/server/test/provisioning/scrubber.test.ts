@@ -9,8 +9,8 @@ const scrub = scrubber([secret]);
 /** Every way the secret could still be read in a scrubbed text. */
 function showsSecret(text: string): boolean {
   const lower = text.toLowerCase();
-  return [secret, encodeURIComponent(secret), "p%40ss", "w%2frd", Buffer.from(secret).toString("base64").slice(0, 8)].some((form) =>
-    lower.includes(form.toLowerCase()),
+  return [secret, encodeURIComponent(secret), "p%40ss", "w%2frd", "w\\/rd", Buffer.from(secret).toString("base64").slice(0, 8)].some(
+    (form) => lower.includes(form.toLowerCase()),
   );
 }
 
@@ -21,6 +21,7 @@ describe("scrubber", () => {
     ["URL-encoded in lower case (fixed: p%40ss%20w%2frd leaked)", `bad password ${encodeURIComponent(secret).toLowerCase()}`],
     ["form-encoded", `body was password=${new URLSearchParams({ p: secret }).toString().slice(2)}`],
     ["JSON-escaped", `got ${JSON.stringify({ password: 'a"b' + secret })}`],
+    ["JSON-escaped with / as \\/, as PHP's json_encode writes it (fixed)", `got {"password":"${secret.replaceAll("/", "\\/")}"}`],
     ["in base64, aligned", `Basic ${Buffer.from(secret).toString("base64")}`],
     ["in base64 behind one byte", `Basic ${Buffer.from(`u${secret}`).toString("base64")}`],
     ["in base64 behind two bytes (a Basic header's user:)", `Basic ${Buffer.from(`us:${secret}`).toString("base64")}`],
