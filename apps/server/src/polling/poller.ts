@@ -88,7 +88,7 @@ export function startPoller(options: PollerOptions): Poller {
         return store.finish(owner, due.id, outcome.more ? at : at + outcome.intervalMs, 0);
       case "failed": {
         const failures = due.failures + 1;
-        const backoff = Math.min(options.backoffMaxMs, outcome.intervalMs * 2 ** Math.min(failures - 1, 10));
+        const backoff = Math.min(options.backoffMaxMs, outcome.intervalMs * 2 ** Math.min(failures, 10));
         logger.warn({ instanceId: due.id, failures, why: outcome.why }, "a poll of the vendor failed; backing off");
         return store.finish(owner, due.id, at + Math.max(backoff, outcome.retryAfterMs ?? 0), failures);
       }

@@ -28,7 +28,9 @@ interface VendorEvent {
 }
 
 const sugar = fakeSugarcrm({ expiresIn: 3600 });
-const records = fakeSugarcrmRecords({ accepts: (token) => sugar.issued.some((t) => t.accessToken === token), pageCap: 2 });
+/** While true, SugarCRM refuses every token and every grant: the credentials were revoked. */
+let revoked = false;
+const records = fakeSugarcrmRecords({ accepts: (token) => !revoked && sugar.issued.some((t) => t.accessToken === token), pageCap: 2 });
 const lookup = (hostname: string) => Promise.resolve(hostname === "sugar.test" ? [{ address: "127.0.0.1", family: 4 }] : []);
 
 let vendor: FakeVendor;
@@ -38,7 +40,11 @@ let t: TestServer;
 beforeAll(async () => {
   receiver = await startEventReceiver();
   vendor = await startFakeVendor({ names: ["sugar.test"], handle: (request) => records.answer(request) });
-  vendor.on("POST /rest/v10/oauth2/token", (request) => sugar.answer(request));
+  vendor.on("POST /rest/v10/oauth2/token", (request) =>
+    revoked
+      ? { status: 401, body: { error: "need_login", error_message: "You must specify a valid username and password." } }
+      : sugar.answer(request),
+  );
   stream = guardedStream({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup, answerTimeoutMs: 2_000, connectionsPerOrigin: 4 });
   const toTheReceiver = toReceiver(receiver.port);
   const toTheVendor = guardedSender({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup });
@@ -54,7 +60,7 @@ beforeAll(async () => {
         perOrganization: 2,
         maxPages: 10,
         recordMaxBytes: 4096,
-        backoffMaxMs: 5_000,
+        backoffMaxMs: 20_000,
       },
     },
     outbound: {
@@ -169,5 +175,26 @@ describe("polling SugarCRM", { timeout: 60_000 }, () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(ids.sort()).toEqual(["r1", "r2", "r3", "r4", "r5"]);
     expect(vendorEvents("/resumed", instance.eventSigningSecret).filter((e) => e.data.recordId.startsWith("r")).length).toBe(5);
+  });
+
+  it("backs off when SugarCRM throttles, and marks the instance invalid when it refuses the credentials", async () => {
+    const instance = await polledInstance("/refused", "Opportunities");
+    await nextPoll("Opportunities");
+    records.failWith((request) => (request.path.startsWith("/rest/v10/Opportunities") ? 429 : undefined));
+    await nextPoll("Opportunities");
+    const throttledAt = Date.now();
+    await nextPoll("Opportunities"); // the interval (5 s) doubled: about 10 s later
+    expect(Date.now() - throttledAt).toBeGreaterThan(8_000);
+    records.failWith(undefined);
+    revoked = true;
+    try {
+      const invalid = await until(() => receiver.received.find((r) => r.path === "/refused" && r.type === "instance.invalid"), 30);
+      expect(new Webhook(instance.eventSigningSecret).verify(invalid.body, invalid.headers)).toMatchObject({
+        data: { id: instance.id, valid: false },
+      });
+      expect(await body(await t.api(`/instances/${instance.id}`))).toMatchObject({ valid: false });
+    } finally {
+      revoked = false;
+    }
   });
 });
