@@ -40,10 +40,11 @@ export interface PollInstanceDeps extends VendorAccessDeps {
 /** What a poll came to. */
 export type PollOutcome =
   | { kind: "polled"; intervalMs: number; events: number; enqueued: boolean; more: boolean }
-  /** The instance is gone, or no longer polled, or the poll's claim was lost: nothing more to do now. */
+  /** The instance is gone, or no longer polled: nothing more to do now. */
   | { kind: "gone" }
   | { kind: "not-polled" }
-  | { kind: "claim-lost"; enqueued: boolean }
+  /** The claim was lost, or the instance changed during the poll: polled again (if still polled) once it is scheduled anew. */
+  | { kind: "stale"; enqueued: boolean }
   /** The vendor throttled, failed or refused: try again later (its Retry-After, when it said one). */
   | { kind: "failed"; intervalMs: number; why: string; retryAfterMs?: number; enqueued: boolean };
 
@@ -66,6 +67,8 @@ export async function pollInstance(deps: PollInstanceDeps, owner: string, due: D
     if (error instanceof NotFoundError) return { kind: "gone" };
     throw error;
   }
+  // Changed since it was scheduled: scheduled anew first (its notifications may be off now).
+  if (access.version !== due.version) return { kind: "stale", enqueued: false };
   const { events } = access.connector;
   const values = access.credentials.scope.values;
   const settings = pollerSettings(events, values);
@@ -102,8 +105,13 @@ export async function pollInstance(deps: PollInstanceDeps, owner: string, due: D
         if (moved) {
           checkpoints[resource] = next;
           const drafts = changes.map((change) => draftOf(change, due.id, resource, callbackUrl, deps.limits.recordMaxBytes));
-          const committed = await deps.polls.commitPage(owner, { organizationId: due.organizationId, id: due.id }, checkpoints, drafts);
-          if (!committed.held) return { kind: "claim-lost", enqueued };
+          const committed = await deps.polls.commitPage(
+            owner,
+            { organizationId: due.organizationId, id: due.id, version: due.version },
+            checkpoints,
+            drafts,
+          );
+          if (!committed.held) return { kind: "stale", enqueued };
           enqueued ||= committed.enqueued;
           sent += drafts.length;
         }

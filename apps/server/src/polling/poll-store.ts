@@ -26,6 +26,8 @@ export interface UnscheduledInstance {
 export interface DuePoll {
   organizationId: number;
   id: number;
+  /** The version of the instance the poll was scheduled for. */
+  version: number;
   /** JSON: Checkpoints. */
   checkpoints: string;
   /** Epoch ms: the checkpoint of a resource polled for the first time. */
@@ -52,12 +54,16 @@ export interface PollStore {
    */
   claimDue(owner: string, now: number, leaseMs: number, limit: number, fairness?: ClaimFairness): Promise<DuePoll[]>;
   /**
-   * In one transaction, while `owner` still holds the claim: the new checkpoints and the events
-   * of the page that moved them. `held: false` (nothing written) when the claim was lost.
+   * In one transaction, while `owner` still holds the claim and the instance is still at
+   * `instance.version` (the version the poll read its configuration from): the new checkpoints and the events of the page that moved them.
+   * `held: false` (nothing written) when the claim was lost, or the instance changed meanwhile (its
+   * notifications may be off now: the poller schedules it again before it is polled again). The
+   * instance's row is read under a lock, so a write of the instance and a page's events are in
+   * one order or the other, never interleaved.
    */
   commitPage(
     owner: string,
-    instance: EventSubject,
+    instance: EventSubject & { version: number },
     checkpoints: Checkpoints,
     drafts: EventDraft[],
   ): Promise<{ held: boolean; enqueued: boolean }>;

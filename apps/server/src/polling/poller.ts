@@ -81,8 +81,11 @@ export function startPoller(options: PollerOptions): Poller {
       case "gone":
         return store.forget(due.id);
       case "not-polled":
-      case "claim-lost":
         return store.finish(owner, due.id, at + leaseMs, due.failures);
+      case "stale":
+        // Due again at once: the next round schedules the instance's new version first (a claim
+        // another replica took over is not this one's to end).
+        return store.finish(owner, due.id, at, due.failures);
       case "polled":
         if (outcome.events > 0) logger.info({ instanceId: due.id, events: outcome.events }, "polled the vendor: changes found");
         return store.finish(owner, due.id, outcome.more ? at : at + outcome.intervalMs, 0);

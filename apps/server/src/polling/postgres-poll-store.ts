@@ -57,7 +57,7 @@ export function postgresPollStore(pool: pg.Pool): PollStore {
                            ORDER BY turn, due_at LIMIT $4)
            UPDATE instance_polls SET claimed_by = $1, claimed_until = $2
            WHERE instance_id IN (SELECT instance_id FROM picked)
-           RETURNING organization_id AS "organizationId", instance_id AS id, checkpoints, started_at AS "startedAt", failures`,
+           RETURNING organization_id AS "organizationId", instance_id AS id, instance_version AS version, checkpoints, started_at AS "startedAt", failures`,
           [owner, now + leaseMs, now, limit, skip, share],
         );
         return rows.map((row) => ({ ...row, startedAt: Number(row.startedAt) }));
@@ -65,11 +65,14 @@ export function postgresPollStore(pool: pg.Pool): PollStore {
     commitPage: (owner, instance, checkpoints, drafts) =>
       guarded(() =>
         inTransaction(pool, async (client) => {
-          const advanced = await client.query("UPDATE instance_polls SET checkpoints = $1 WHERE instance_id = $2 AND claimed_by = $3", [
-            JSON.stringify(checkpoints),
-            instance.id,
-            owner,
-          ]);
+          // The instance's row locked (FOR SHARE) until the commit: a write of the instance (which
+          // takes its row) comes wholly before this page's events or wholly after.
+          const current = await client.query<{ version: number }>("SELECT version FROM instances WHERE id = $1 FOR SHARE", [instance.id]);
+          if (current.rows[0]?.version !== instance.version) return { held: false, enqueued: false };
+          const advanced = await client.query(
+            "UPDATE instance_polls SET checkpoints = $1 WHERE instance_id = $2 AND claimed_by = $3 AND due_at IS NOT NULL",
+            [JSON.stringify(checkpoints), instance.id, owner],
+          );
           if (advanced.rowCount === 0) return { held: false, enqueued: false };
           let enqueued = false;
           for (const draft of drafts) enqueued = (await postgresEventWriter.record(client, draft, instance)) || enqueued;

@@ -36,9 +36,14 @@ export function sqlitePollStore(db: SqliteDatabase): PollStore {
                              AND organization_id NOT IN (SELECT value FROM json_each(@skip)))
                    WHERE turn <= @perOrganization
                    ORDER BY turn, due_at LIMIT @limit)
-     RETURNING organization_id AS organizationId, instance_id AS id, checkpoints, started_at AS startedAt, failures`,
+     RETURNING organization_id AS organizationId, instance_id AS id, instance_version AS version, checkpoints, started_at AS startedAt, failures`,
   );
-  const advance = db.prepare("UPDATE instance_polls SET checkpoints = ? WHERE instance_id = ? AND claimed_by = ?");
+  // SQLite has one writer at a time: the instance cannot change between this check and the commit.
+  const advance = db.prepare(
+    `UPDATE instance_polls SET checkpoints = ?
+     WHERE instance_id = ? AND claimed_by = ? AND due_at IS NOT NULL
+       AND (SELECT version FROM instances WHERE id = instance_polls.instance_id) = ?`,
+  );
   const finish = db.prepare(
     `UPDATE instance_polls SET claimed_by = NULL, claimed_until = NULL, failures = @failures,
        due_at = CASE WHEN due_at IS NULL THEN NULL ELSE @next END
@@ -65,7 +70,8 @@ export function sqlitePollStore(db: SqliteDatabase): PollStore {
     },
     commitPage: (owner, instance, checkpoints, drafts) =>
       commit(() => {
-        if (advance.run(JSON.stringify(checkpoints), instance.id, owner).changes === 0) return { held: false, enqueued: false };
+        if (advance.run(JSON.stringify(checkpoints), instance.id, owner, instance.version).changes === 0)
+          return { held: false, enqueued: false };
         let enqueued = false;
         for (const draft of drafts) enqueued = events.record(draft, instance) || enqueued;
         return { held: true, enqueued };

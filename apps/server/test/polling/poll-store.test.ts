@@ -1,6 +1,6 @@
 // The poll store's promises, the same on SQLite and PostgreSQL (polling/poll-store.ts): an instance
 // is scheduled once per version; a due poll is claimed by one owner until its lease ends; a page
-// is committed only while its claim holds; the end of a poll sets the next due time, unless
+// is committed only while its claim holds and the instance is the version the poll read; the end of a poll sets the next due time, unless
 // polling was turned off meanwhile; turning it on again starts its checkpoints anew.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultPoller } from "../../src/config.js";
@@ -43,19 +43,24 @@ describe.each(bothStores)("the poll store on %s", (_name, open) => {
     await polls.schedule({ organizationId, id: created.id, version: 1 }, true, 500_000, now);
     expect((await polls.unscheduled(100)).some((row) => row.id === created.id)).toBe(false);
     const claimed = await polls.claimDue("one", now, 10_000, 10);
-    expect(claimed).toEqual([{ organizationId, id: created.id, checkpoints: "{}", startedAt: 500_000, failures: 0 }]);
+    expect(claimed).toEqual([{ organizationId, id: created.id, version: 1, checkpoints: "{}", startedAt: 500_000, failures: 0 }]);
     expect(await polls.claimDue("two", now + 9_999, 10_000, 10)).toEqual([]);
 
     const checkpoints = { Contacts: { since: 600_000, seen: ["a"] } };
-    expect(await polls.commitPage("two", { organizationId, id: created.id }, checkpoints, [])).toEqual({ held: false, enqueued: false });
-    expect(await polls.commitPage("one", { organizationId, id: created.id }, checkpoints, [])).toEqual({ held: true, enqueued: false });
+    const instance = { organizationId, id: created.id, version: 1 };
+    expect(await polls.commitPage("two", instance, checkpoints, [])).toEqual({ held: false, enqueued: false });
+    expect(await polls.commitPage("one", { ...instance, version: 0 }, checkpoints, [])).toEqual({ held: false, enqueued: false });
+    expect(await polls.commitPage("one", instance, checkpoints, [])).toEqual({ held: true, enqueued: false });
     await polls.finish("one", created.id, now + 60_000, 2);
     expect(await polls.claimDue("two", now + 59_999, 10_000, 10)).toEqual([]);
     const again = await polls.claimDue("two", now + 60_000, 10_000, 10);
-    expect(again).toEqual([{ organizationId, id: created.id, checkpoints: JSON.stringify(checkpoints), startedAt: 500_000, failures: 2 }]);
+    expect(again).toEqual([
+      { organizationId, id: created.id, version: 1, checkpoints: JSON.stringify(checkpoints), startedAt: 500_000, failures: 2 },
+    ]);
 
-    // Turned off while claimed: the end of the poll leaves it off.
+    // Changed while claimed: its page is not committed. Turned off: the end of the poll leaves it off.
     expect((await t.api(`/instances/${created.id}`, { method: "PATCH", json: { name: "renamed" } })).status).toBe(200);
+    expect(await polls.commitPage("two", instance, checkpoints, [])).toEqual({ held: false, enqueued: false });
     expect((await polls.unscheduled(100)).find((row) => row.id === created.id)).toMatchObject({ version: 2, known: true });
     await polls.schedule({ organizationId, id: created.id, version: 2 }, false, 0, now);
     await polls.finish("two", created.id, now + 70_000, 0);
@@ -65,7 +70,7 @@ describe.each(bothStores)("the poll store on %s", (_name, open) => {
     expect((await t.api(`/instances/${created.id}`, { method: "PATCH", json: { name: "on again" } })).status).toBe(200);
     await polls.schedule({ organizationId, id: created.id, version: 3 }, true, 900_000, now + 100_000);
     const fresh = await polls.claimDue("one", now + 100_000, 10_000, 10);
-    expect(fresh).toEqual([{ organizationId, id: created.id, checkpoints: "{}", startedAt: 900_000, failures: 0 }]);
+    expect(fresh).toEqual([{ organizationId, id: created.id, version: 3, checkpoints: "{}", startedAt: 900_000, failures: 0 }]);
     expect(await polls.releaseAll("one")).toBe(1);
     await polls.forget(created.id);
     expect(await polls.claimDue("one", now + 1e9, 10_000, 10)).toEqual([]);
