@@ -28,6 +28,9 @@ describe("readConnectors", () => {
       ["oauth.callback.url", false],
       ["event.notification.enabled", false],
       ["event.notification.callback.url", false],
+      ["event.vendor.type", false],
+      ["event.poller.refresh_interval", false],
+      ["event.poller.configuration", false],
     ]);
     expect(sugar.entries.find((e) => e.key === "event.notification.enabled")).toMatchObject({
       label: "Event notifications",
@@ -36,6 +39,9 @@ describe("readConnectors", () => {
     expect(sugar.defaults).toEqual({
       "oauth.callback.url": "https://console.cloud-your_moms.com/your_moms/jsp/home.jsp",
       "event.notification.enabled": "false",
+      "event.vendor.type": "webhook",
+      "event.poller.refresh_interval": "15",
+      "event.poller.configuration": " ",
     });
     expect(JSON.stringify(sugar.configurationSchema)).not.toContain("$ref");
   });

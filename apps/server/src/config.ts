@@ -60,7 +60,37 @@ export interface Config {
   vendor: Readonly<VendorTimingConfig>;
   /** Requests to the vendors' APIs through /instances/{id}/proxy/… (proxy/). */
   proxy: Readonly<ProxyConfig>;
+  /** Polling the vendors for changes in their data (polling/). */
+  poller: Readonly<PollerConfig>;
 }
+
+/** How each replica polls the vendors for changes: how often it looks, how much at once, how far it backs off. */
+export interface PollerConfig {
+  /** How often each replica looks for due polls and for instances whose polling changed. */
+  tickMs: number;
+  /** How long a replica's claim on a poll holds: longer than a poll can take, so none runs twice at once. */
+  leaseMs: number;
+  /** Polls under way at once on a replica. */
+  concurrency: number;
+  /** Of those, at most this many of one organization's. */
+  perOrganization: number;
+  /** Pages asked of a vendor in one poll; a poll with more is due again at once. */
+  maxPages: number;
+  /** A record larger than this (as JSON) is sent in its event without its fields. */
+  recordMaxBytes: number;
+  /** The longest wait after polls that failed in a row. */
+  backoffMaxMs: number;
+}
+
+export const defaultPoller: Readonly<PollerConfig> = Object.freeze({
+  tickMs: 1_000,
+  leaseMs: 120_000,
+  concurrency: 8,
+  perOrganization: 2,
+  maxPages: 10,
+  recordMaxBytes: 65_536,
+  backoffMaxMs: 3_600_000,
+});
 
 /** The proxy's limits: sizes, times, and calls in flight at once (per replica). */
 export interface ProxyConfig {
@@ -216,6 +246,20 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       wholeNumber("VERIFY_MIN_INTERVAL_SECONDS", env.VERIFY_MIN_INTERVAL_SECONDS, defaultVerifyMinIntervalMs / 1000) * 1000,
     vendor: parseVendorTiming(env),
     proxy: parseProxy(env),
+    poller: parsePoller(env),
+  });
+}
+
+function parsePoller(env: NodeJS.ProcessEnv): Readonly<PollerConfig> {
+  const d = defaultPoller;
+  return Object.freeze({
+    tickMs: positiveInteger("POLLER_TICK_MS", env.POLLER_TICK_MS, d.tickMs),
+    leaseMs: positiveInteger("POLLER_LEASE_MS", env.POLLER_LEASE_MS, d.leaseMs),
+    concurrency: positiveInteger("POLLER_CONCURRENCY", env.POLLER_CONCURRENCY, d.concurrency),
+    perOrganization: positiveInteger("POLLER_PER_ORGANIZATION", env.POLLER_PER_ORGANIZATION, d.perOrganization),
+    maxPages: positiveInteger("POLLER_MAX_PAGES", env.POLLER_MAX_PAGES, d.maxPages),
+    recordMaxBytes: positiveInteger("POLLER_RECORD_MAX_BYTES", env.POLLER_RECORD_MAX_BYTES, d.recordMaxBytes),
+    backoffMaxMs: positiveInteger("POLLER_BACKOFF_MAX_SECONDS", env.POLLER_BACKOFF_MAX_SECONDS, d.backoffMaxMs / 1000) * 1000,
   });
 }
 
@@ -404,6 +448,7 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     verifyMinIntervalMs: defaultVerifyMinIntervalMs,
     vendor: defaultVendorTiming,
     proxy: defaultProxy,
+    poller: defaultPoller,
     ...overrides,
   });
 }

@@ -33,6 +33,8 @@ import { inFlightCalls } from "./proxy/in-flight.js";
 import type { ProxyDeps } from "./proxy/proxy-service.js";
 import { recentCalls } from "./proxy/recent-calls.js";
 import { startRefresher, type Refresher } from "./instances/refresher.js";
+import { pollInstance } from "./polling/poll-instance.js";
+import { startPoller, type Poller } from "./polling/poller.js";
 import { unlockSecretBox } from "./secrets/key-check.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
 
@@ -63,6 +65,8 @@ export interface RunningServer {
   storage: Storage;
   /** The background token refresher (its `runDue` lets a test run a round at once). */
   refresher: Refresher;
+  /** The background poller of vendors for changes (its `runDue` lets a test run a round at once). */
+  poller: Poller;
   /** Stops accepting, finishes in-flight requests, closes the database. */
   close(): Promise<void>;
 }
@@ -192,6 +196,37 @@ export async function startServer({
       concurrency: config.vendor.refreshConcurrency,
       perOrganization: config.vendor.refreshPerOrganization,
     });
+    const poller = startPoller({
+      store: storage.polls,
+      connector: (key) => {
+        const connector = registry.get(key);
+        return connector && { events: connector.events, base: { ...connector.platformConfiguration, ...connector.defaults } };
+      },
+      poll: (owner, due) =>
+        pollInstance(
+          {
+            ...instanceDeps,
+            polls: storage.polls,
+            stream: vendorStream.send,
+            limits: {
+              timeoutMs: config.proxy.timeoutMs,
+              responseMaxBytes: config.proxy.responseMaxBytes,
+              maxPages: config.poller.maxPages,
+              recordMaxBytes: config.poller.recordMaxBytes,
+              renewalWaitMs: Math.min(config.vendor.timeoutMs, config.proxy.timeoutMs),
+            },
+          },
+          owner,
+          due,
+        ),
+      onEnqueued: () => dispatcher.nudge(),
+      logger,
+      tickMs: config.poller.tickMs,
+      leaseMs: config.poller.leaseMs,
+      concurrency: config.poller.concurrency,
+      perOrganization: config.poller.perOrganization,
+      backoffMaxMs: config.poller.backoffMaxMs,
+    });
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info(...listeningLine(url, config));
@@ -203,11 +238,13 @@ export async function startServer({
       logger,
       storage,
       refresher,
+      poller,
       close: async () => {
         stopPruning();
         await dispatcher.stop();
         return stop(server, storage, async () => {
           await refresher.stop();
+          await poller.stop();
           await vendorStream.close();
         });
       },

@@ -15,6 +15,9 @@ import type { KeyCheckStore } from "./secrets/key-check.js";
 import { postgresRefreshStore } from "./instances/postgres-refresh-store.js";
 import type { RefreshStore } from "./instances/refresh-store.js";
 import { sqliteRefreshStore } from "./instances/sqlite-refresh-store.js";
+import type { PollStore } from "./polling/poll-store.js";
+import { postgresPollStore } from "./polling/postgres-poll-store.js";
+import { sqlitePollStore } from "./polling/sqlite-poll-store.js";
 import { postgresKeyCheckStore } from "./secrets/postgres-key-check-store.js";
 import { sqliteKeyCheckStore } from "./secrets/sqlite-key-check-store.js";
 import { openPostgres } from "./database/postgres.js";
@@ -28,6 +31,8 @@ export interface Storage {
   keyCheck: KeyCheckStore;
   /** Due token refreshes, claimed by one replica at a time. */
   refreshes: RefreshStore;
+  /** The polls of vendors for changes: schedules, claims, checkpoints. */
+  polls: PollStore;
   /** Resolves when the database answers a read of the instances table; for the health check. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -43,6 +48,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
       events: postgresEventStore(pool),
       keyCheck: { ...postgresKeyCheckStore(pool), samples: () => instances.sealedSamples() },
       refreshes: postgresRefreshStore(pool),
+      polls: postgresPollStore(pool),
       ping: () => instances.readNewest(),
       close: () => pool.end(),
     };
@@ -55,6 +61,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
     events: answeringStorageFaults(sqliteEventStore(db)),
     keyCheck: { ...sqliteKeyCheckStore(db), samples: () => instances.sealedSamples() },
     refreshes: sqliteRefreshStore(db),
+    polls: sqlitePollStore(db),
     ping: () => {
       probeSqlite(config.file);
       return Promise.resolve();

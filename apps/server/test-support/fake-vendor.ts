@@ -227,6 +227,74 @@ export function fakeSugarcrm(options: { expiresIn: number }) {
   };
 }
 
+/** A record of the fake SugarCRM's: its id, creation and change times (ISO 8601 with an offset), and any other fields. */
+export interface SugarRecord {
+  id: string;
+  date_entered: string;
+  date_modified: string;
+  [field: string]: unknown;
+}
+
+/**
+ * SugarCRM's `GET /rest/v10/<Module>` over records a test keeps and changes (`put`): the filter
+ * `filter[0][<field>][$gte]=<date>`, `order_by` (`field:ASC,...`), `max_num` and `offset`, and
+ * the answer `{"next_offset", "records"}` with -1 at the end, as SugarCRM's module GET reference
+ * describes it. `pageCap` answers fewer records than asked for (to test paging); `fail` answers a
+ * request with the status it returns (a 429 or a 500 midway). The API checks `OAuth-Token`
+ * against `accepts`.
+ */
+export function fakeSugarcrmRecords(options: { accepts: (token: string) => boolean; pageCap?: number }) {
+  const modules = new Map<string, Map<string, SugarRecord>>();
+  let fail: ((request: RecordedRequest) => number | undefined) | undefined;
+  const answer = (request: RecordedRequest): FakeAnswer => {
+    if (!options.accepts(String(request.headers["oauth-token"] ?? ""))) {
+      return { status: 401, body: { error: "invalid_grant", error_message: "The access token provided is invalid." } };
+    }
+    const failed = fail?.(request);
+    if (failed !== undefined) return { status: failed, body: { error: "unavailable" } };
+    const url = new URL(request.path, "https://sugar.test");
+    const module = modules.get(decodeURIComponent(url.pathname.replace(/^\/rest\/v10\//, ""))) ?? new Map<string, SugarRecord>();
+    let records = [...module.values()];
+    for (const [name, value] of url.searchParams) {
+      const filter = /^filter\[0\]\[([^\]]+)\]\[\$gte\]$/.exec(name);
+      if (filter) records = records.filter((record) => Date.parse(String(record[filter[1]!])) >= Date.parse(value));
+    }
+    const order = (url.searchParams.get("order_by") ?? "").split(",").filter(Boolean);
+    records.sort((a, b) => {
+      for (const term of order) {
+        const [field = "", direction = "ASC"] = term.split(":");
+        const [x, y] = field.startsWith("date_")
+          ? [Date.parse(String(a[field])), Date.parse(String(b[field]))]
+          : [String(a[field]), String(b[field])];
+        if (x !== y) return (x < y ? -1 : 1) * (direction.toUpperCase() === "DESC" ? -1 : 1);
+      }
+      return 0;
+    });
+    const offset = Number(url.searchParams.get("offset") ?? 0);
+    const max = Math.min(Number(url.searchParams.get("max_num") ?? 20), options.pageCap ?? Infinity);
+    const page = records.slice(offset, offset + max);
+    return { status: 200, body: { next_offset: offset + max < records.length ? offset + max : -1, records: page } };
+  };
+  return {
+    answer,
+    /** Adds or changes a record of `module`. */
+    put(module: string, record: SugarRecord) {
+      if (!modules.has(module)) modules.set(module, new Map());
+      modules.get(module)!.set(record.id, record);
+    },
+    /** Answers matching requests with a status instead (undefined: answered as usual). */
+    failWith(decide: ((request: RecordedRequest) => number | undefined) | undefined) {
+      fail = decide;
+    },
+  };
+}
+
+/** A SugarCRM date, as its API writes them: to the second, with an offset (`2026-12-06T05:00:01-04:00`). */
+export function sugarDate(ms: number): string {
+  const shifted = new Date(ms - 4 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "");
+  return `${shifted}-04:00`;
+}
+
 export interface SilentListener {
   /** `127.0.0.1:port` */
   host: string;

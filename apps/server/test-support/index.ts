@@ -8,6 +8,8 @@ export {
   closeSocket,
   endlessBody,
   fakeSugarcrm,
+  fakeSugarcrmRecords,
+  sugarDate,
   freshserviceAnswer,
   goodPassword,
   hang,
@@ -19,6 +21,7 @@ export {
   type FakeVendorOptions,
   type RecordedRequest,
   type SilentListener,
+  type SugarRecord,
   type VendorHandler,
   type WritingHandler,
 } from "./fake-vendor.js";

@@ -55,6 +55,44 @@ export interface ConnectorDefinition {
   credentialCheck: CredentialCheck;
   /** How an application's requests reach the vendor's own API through the proxy (x-connector.api). */
   api: ConnectorApi;
+  /** How changes in the vendor's data become events (x-connector.events). */
+  events: ConnectorEvents;
+}
+
+/**
+ * How changes in the vendor's data become events, as spec/README.md documents `x-connector.events`:
+ * by polling the vendor's API (`api`) for each watched resource's records changed since a
+ * checkpoint, or not at all, with the reason.
+ */
+export type ConnectorEvents = PollingEvents | NoEvents;
+
+export interface PollingEvents {
+  type: "polling";
+  /** The resources watched when the instance's `event.poller.configuration` is blank. */
+  resources: string[];
+  /** Appended to the API's base URL; `{resource}` is the watched resource. */
+  path: string;
+  /**
+   * The query of one page: names and values are templates over the configuration and the poll's
+   * own values, `{since}` (the checkpoint, ISO 8601 to the second, in UTC), `{operator}` (the
+   * vendor's word for the instance's `bulk.query.operator`) and `{offset}` (records to skip).
+   */
+  query: Record<string, string>;
+  /** The vendor's word for each comparison `bulk.query.operator` may name. */
+  operators: Record<string, string>;
+  /** JSON pointers into the answer: the page's records, and the next offset (negative at the end). */
+  records: string;
+  nextOffset: string;
+  /** The field of a record holding its id; templates naming the fields of its creation and change times. */
+  recordId: string;
+  createdTime: string;
+  modifiedTime: string;
+}
+
+/** The vendor's changes are not polled; `reason` says why. */
+export interface NoEvents {
+  type: "none";
+  reason: string;
 }
 
 /**
@@ -146,6 +184,7 @@ interface ConnectorExtension {
   platformSecrets?: string[];
   credentialCheck?: CredentialCheck;
   api?: ConnectorApi;
+  events?: ConnectorEvents;
 }
 
 /** Every connector in the spec, by key. */
@@ -191,6 +230,7 @@ function readConnector(schemaName: string, schema: Schema, spec: SpecDocument): 
     secretKeys: new Set([...entries.filter((e) => e.secret).map((e) => e.key), ...(extension.platformSecrets ?? [])]),
     credentialCheck: extension.credentialCheck ?? { type: "none", reason: "the spec declares no credential check" },
     api: extension.api ?? { type: "none", reason: "the spec declares no API for this connector" },
+    events: extension.events ?? { type: "none", reason: "the spec declares no events from this vendor's data" },
   };
 }
 

@@ -138,4 +138,23 @@ export const postgresMigrations: Migration[] = [
       ANALYZE instance_tags;
     `,
   },
+  {
+    version: 11,
+    name: "polling vendors for changes: each instance's schedule, lease and checkpoints",
+    // As SQLite's migration 11. Replicas claim due polls with FOR UPDATE SKIP LOCKED and a lease.
+    sql: `
+      CREATE TABLE instance_polls (
+        instance_id BIGINT PRIMARY KEY,
+        organization_id BIGINT NOT NULL,
+        instance_version INTEGER NOT NULL,
+        due_at BIGINT,
+        claimed_by TEXT,
+        claimed_until BIGINT,
+        checkpoints TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX instance_polls_due ON instance_polls (due_at) WHERE due_at IS NOT NULL;
+    `,
+  },
 ];

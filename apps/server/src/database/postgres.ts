@@ -64,7 +64,9 @@ async function migrate(client: pg.PoolClient, migrations: Migration[]): Promise<
   );
   const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_migrations");
   const applied = new Set(rows.map((r) => r.version));
-  for (const migration of migrations.filter((m) => !applied.has(m.version))) {
+  // In version order, whatever the order of the list (versions may skip numbers).
+  const pending = migrations.filter((m) => !applied.has(m.version)).sort((a, b) => a.version - b.version);
+  for (const migration of pending) {
     await client.query("BEGIN");
     await client.query(migration.sql);
     await client.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [

@@ -158,4 +158,28 @@ export const sqliteMigrations: Migration[] = [
         SELECT instances.organization_id, tag.value, instances.id FROM instances, json_each(instances.tags) AS tag ORDER BY 1, 2, 3;
     `,
   },
+  {
+    version: 11,
+    name: "polling vendors for changes: each instance's schedule, lease and checkpoints",
+    // One row per instance the poller has seen (polling/), for the version of the instance it
+    // worked the schedule out from: due_at NULL when the instance is not polled. A replica claims a
+    // due poll as it claims a refresh (claimed_by, claimed_until); checkpoints: JSON, per watched
+    // resource, the time changes are asked for since and the ids already sent at that time;
+    // started_at: the checkpoint of a resource polled for the first time. Written with the events
+    // of each page, in one transaction (polling/sqlite-poll-store.ts). Times: epoch ms.
+    sql: `
+      CREATE TABLE instance_polls (
+        instance_id INTEGER PRIMARY KEY,
+        organization_id INTEGER NOT NULL,
+        instance_version INTEGER NOT NULL,
+        due_at INTEGER,
+        claimed_by TEXT,
+        claimed_until INTEGER,
+        checkpoints TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX instance_polls_due ON instance_polls (due_at) WHERE due_at IS NOT NULL;
+    `,
+  },
 ];

@@ -114,7 +114,9 @@ function refusal(error: unknown, file: string): unknown {
 function migrate(db: SqliteDatabase, migrations: Migration[]): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
   const applied = new Set(db.prepare("SELECT version FROM schema_migrations").pluck().all() as number[]);
-  for (const migration of migrations.filter((m) => !applied.has(m.version))) {
+  // In version order, whatever the order of the list (versions may skip numbers).
+  const pending = migrations.filter((m) => !applied.has(m.version)).sort((a, b) => a.version - b.version);
+  for (const migration of pending) {
     db.transaction(() => {
       db.exec(migration.sql);
       db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(

@@ -15,8 +15,25 @@ export const eventTypes = [
   "instance.invalid",
   "instance.valid",
   "instance.test",
+  "vendor.record.created",
+  "vendor.record.updated",
 ] as const;
 export type EventType = (typeof eventTypes)[number];
+
+/** The events of a change in the vendor's data, found by polling it (polling/). */
+export type VendorEventType = Extract<EventType, `vendor.${string}`>;
+
+/** What a vendor event says: which record of which resource changed, when, and the record as the vendor gave it. */
+export interface VendorRecordChange {
+  instanceId: number;
+  resource: string;
+  recordId: string;
+  /** When the vendor says it changed (ISO 8601). */
+  changedAt: string;
+  /** The record as the vendor gave it; null when it is larger than the poller's cap (`recordTooLarge: true` then). */
+  record: unknown;
+  recordTooLarge?: true;
+}
 
 /** The event a write records, worked out from the record as written (as it was, for a delete). */
 export interface EventDraft {
@@ -25,7 +42,7 @@ export interface EventDraft {
    * Where the instance's notifications go and the instance as the API shows it (secrets masked,
    * no token); undefined when its notifications are off.
    */
-  notification?: { data: InstanceBody; callbackUrl: string };
+  notification?: { data: InstanceBody | VendorRecordChange; callbackUrl: string };
   /** A new signing secret for the instance, sealed for it (on create and on token rotation). */
   newSigningSecret?: string;
 }
@@ -165,7 +182,7 @@ export function newWebhookId(): string {
  * The body Standard Webhooks describes: `{"type", "timestamp", "data"}`; a test event says so with
  * `"test": true` beside them, so that `data` stays the instance exactly as the API shows it.
  */
-export function eventPayload(type: EventType, data: InstanceBody, at: Date): string {
+export function eventPayload(type: EventType, data: InstanceBody | VendorRecordChange, at: Date): string {
   const timestamp = at.toISOString();
   return JSON.stringify(type === "instance.test" ? { type, timestamp, test: true, data } : { type, timestamp, data });
 }
@@ -214,8 +231,9 @@ export function eventRecording(draft: EventDraft, record: EventSubject, now: Dat
   const newSecret = draft.newSigningSecret;
   const described = draft.notification;
   // A new instance has no pending deliveries, so a create runs no statement for them; nor does a
-  // test event, which is no change (and is only recorded while notifications are on).
-  const touchesPending = draft.type !== "instance.created" && draft.type !== "instance.test";
+  // test event, which is no change (and is only recorded while notifications are on), nor a change
+  // at the vendor's, which changes nothing about the instance.
+  const touchesPending = draft.type !== "instance.created" && draft.type !== "instance.test" && !draft.type.startsWith("vendor.");
   const rotates = newSecret !== undefined && touchesPending;
   const deletes = draft.type === "instance.deleted";
   return {

@@ -11,6 +11,7 @@ import { hashSecret, newToken } from "../../secrets/tokens.js";
 import { IdempotencyKeyReusedError, IdempotentInstanceDeletedError } from "../errors.js";
 import type { InstanceProvisioning } from "../instance-provisioning.js";
 import { checkCallbackUrl, checkNotificationTarget, type CheckOutboundUrl } from "../notifications.js";
+import { checkPollerConfiguration } from "../poller-settings.js";
 import { etagOf } from "../representation.js";
 import type { InstanceRecord, NewInstance } from "../store.js";
 import { committed, eventDraft, present, seal, type InstanceAccess, type InstanceResult } from "./sealed-instance.js";
@@ -29,6 +30,7 @@ export async function createInstance(
   idempotencyKey: string | undefined,
 ): Promise<InstanceResult> {
   checkNotificationTarget(body.your_mom.key, body.configuration);
+  checkPollerConfiguration(body.your_mom.key, body.configuration);
   await checkCallbackUrl(deps.checkOutboundUrl, body.configuration);
   // The body passed the spec's validator: it is one connector's create request.
   const connector = deps.registry.require(body.your_mom.key);

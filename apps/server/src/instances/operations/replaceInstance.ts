@@ -4,6 +4,7 @@ import type { Caller } from "../../accounts/store.js";
 import type { CreateInstanceBody } from "../../api-types.js";
 import { ConnectorMismatchError } from "../errors.js";
 import { checkCallbackUrl, checkNotificationTarget, type CheckOutboundUrl } from "../notifications.js";
+import { checkPollerConfiguration } from "../poller-settings.js";
 import { changingWrite, checkSecretsSentAgain, type CredentialChangeDeps } from "./credential-change.js";
 import { fullConfiguration, present, seal, type InstanceAccess, type InstanceResult } from "./sealed-instance.js";
 
@@ -19,6 +20,7 @@ export async function replaceInstance(
   ifMatch: string | undefined,
 ): Promise<InstanceResult> {
   checkNotificationTarget(body.your_mom.key, body.configuration);
+  checkPollerConfiguration(body.your_mom.key, body.configuration);
   await checkCallbackUrl(deps.checkOutboundUrl, body.configuration);
   const written = await changingWrite(deps, { caller, id, ifMatch }, async (record, checkedChange) => {
     if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);

@@ -4,6 +4,7 @@
 import type { Caller } from "../../accounts/store.js";
 import type { UpdateInstanceRequest } from "../../api-types.js";
 import { checkCallbackUrl, checkNotificationTarget, type CheckOutboundUrl } from "../notifications.js";
+import { checkPollerConfiguration } from "../poller-settings.js";
 import type { InstanceChanges } from "../store.js";
 import { changingWrite, checkSecretsSentAgain, type CredentialChangeDeps } from "./credential-change.js";
 import { fullConfiguration, present, seal, type InstanceAccess, type InstanceResult } from "./sealed-instance.js";
@@ -36,6 +37,7 @@ export async function updateInstance(
     const configuration = Object.fromEntries(merged);
     deps.registry.checkConfiguration(connector.key, configuration);
     checkNotificationTarget(connector.key, configuration);
+    checkPollerConfiguration(connector.key, configuration);
     const supplied = new Set(Object.entries(patch.configuration).flatMap(([key, value]) => (value === null ? [] : [key])));
     checkSecretsSentAgain(deps, connector, before, configuration, supplied);
     return {

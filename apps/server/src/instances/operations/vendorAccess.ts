@@ -24,6 +24,8 @@ export interface VendorAccessDeps extends InstanceAccess {
 export interface VendorAccess {
   id: number;
   organizationId: number;
+  /** The version of the instance the access was read from. */
+  version: number;
   connector: Connector;
   api: HttpApi;
   credentials: InstanceCredentials;
@@ -57,6 +59,7 @@ function accessOf(deps: VendorAccessDeps, record: InstanceRecord, now: number): 
   return {
     id: record.id,
     organizationId: record.organizationId,
+    version: record.version,
     connector,
     api,
     credentials,

@@ -1,0 +1,69 @@
+// An instance's polling of its vendor as its configuration sets it (spec: x-connector.events):
+// whether it is polled, how often and which resources, read by the poller; and the check a write
+// makes of event.poller.configuration, whose JSON the spec's schema cannot see into.
+import type { ConnectorEvents } from "@instances-api/spec-tools";
+import { InvalidConfigurationError } from "../connectors/errors.js";
+import { notificationTarget } from "./notifications.js";
+
+export const vendorTypeEntry = "event.vendor.type";
+export const refreshIntervalEntry = "event.poller.refresh_interval";
+export const pollerConfigurationEntry = "event.poller.configuration";
+
+/** However short the interval an instance asks for, polls are at least this far apart. */
+export const pollFloorMs = 5_000;
+/** Resources one instance may watch at most. */
+export const maxWatchedResources = 20;
+
+const resourceName = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
+
+type Configuration = Readonly<Record<string, string | null | undefined>>;
+
+/** What polling an instance comes to: nothing, or its interval and watched resources. */
+export type PollerSettings = { polled: false } | { polled: true; intervalMs: number; resources: string[] };
+
+/**
+ * Whether and how the instance is polled: its connector polls, its notifications are on with a
+ * callback URL, and its event.vendor.type is `polling`. `configuration` is the whole of it,
+ * defaults included.
+ */
+export function pollerSettings(events: ConnectorEvents, configuration: Configuration): PollerSettings {
+  if (events.type !== "polling") return { polled: false };
+  if (notificationTarget(configuration) === undefined || configuration[vendorTypeEntry] !== "polling") return { polled: false };
+  const minutes = Number(configuration[refreshIntervalEntry] ?? "15");
+  const intervalMs = Math.max(pollFloorMs, Number.isFinite(minutes) ? Math.round(minutes * 60_000) : 15 * 60_000);
+  const watched = watchedResources(configuration[pollerConfigurationEntry]);
+  return { polled: true, intervalMs, resources: watched.ok && watched.resources.length > 0 ? watched.resources : events.resources };
+}
+
+/** Refuses (400) an event.poller.configuration that is neither blank nor a JSON object of resources. */
+export function checkPollerConfiguration(connector: string, configuration: Configuration | undefined): void {
+  const watched = watchedResources(configuration?.[pollerConfigurationEntry]);
+  if (!watched.ok) {
+    throw new InvalidConfigurationError(connector, [{ path: `/body/configuration/${pollerConfigurationEntry}`, message: watched.why }]);
+  }
+}
+
+type Watched = { ok: true; resources: string[] } | { ok: false; why: string };
+
+/** The resources a value of event.poller.configuration names; none for a blank one (the connector's defaults). */
+function watchedResources(value: string | null | undefined): Watched {
+  if (value === undefined || value === null || value.trim() === "") return { ok: true, resources: [] };
+  const refusal: Watched = {
+    ok: false,
+    why: `is a JSON object keyed by resource name, each value an empty object (at most ${maxWatchedResources}), or blank`,
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return refusal;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return refusal;
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  if (entries.length > maxWatchedResources) return refusal;
+  for (const [name, settings] of entries) {
+    if (!resourceName.test(name)) return refusal;
+    if (settings === null || typeof settings !== "object" || Array.isArray(settings) || Object.keys(settings).length > 0) return refusal;
+  }
+  return { ok: true, resources: entries.map(([name]) => name) };
+}

@@ -1,0 +1,262 @@
+// One poll of one instance's vendor, claimed by the poller: for each watched resource, the records
+// changed since its checkpoint, page after page (oldest first), through the outbound guard with
+// the instance's credentials (renewed when due, or once after a 401, as the proxy renews them);
+// each page's events committed with the checkpoint it moves to. What it came to decides when the
+// next poll is due (poller.ts).
+import type { PollingEvents } from "@instances-api/spec-tools";
+import type { Readable } from "node:stream";
+import type { EventDraft, VendorRecordChange } from "../events/outbox.js";
+import { NotFoundError } from "../errors.js";
+import { renewedAccess, vendorAccess, type VendorAccess, type VendorAccessDeps } from "../instances/operations/vendorAccess.js";
+import { notificationTarget } from "../instances/notifications.js";
+import { pollerSettings } from "../instances/poller-settings.js";
+import { deadlineSignal, type OutboundStream } from "../outbound/guarded-stream.js";
+import { valueAt } from "../provisioning/json-pointer.js";
+import { originRefusal } from "../provisioning/provisioner.js";
+import { expandTemplate, expandUrl } from "../provisioning/templates.js";
+import { credentialPlacement } from "../provisioning/vendor-requests.js";
+import type { Checkpoints, DuePoll, PollStore } from "./poll-store.js";
+import { pageChanges, sinceParameter, type VendorChange } from "./vendor-changes.js";
+
+export interface PollLimits {
+  /** One request to the vendor, to the answer's last byte. */
+  timeoutMs: number;
+  /** One answer's body at most; a larger one fails the poll. */
+  responseMaxBytes: number;
+  /** Pages asked for in one poll, across its resources: the rest waits for the next poll. */
+  maxPages: number;
+  /** A record larger than this (as JSON) is sent without its fields (`record: null`, `recordTooLarge: true`). */
+  recordMaxBytes: number;
+  /** How long a poll waits for a token renewal another call has under way. */
+  renewalWaitMs: number;
+}
+
+export interface PollInstanceDeps extends VendorAccessDeps {
+  polls: PollStore;
+  stream: OutboundStream;
+  limits: PollLimits;
+}
+
+/** What a poll came to. */
+export type PollOutcome =
+  | { kind: "polled"; intervalMs: number; events: number; enqueued: boolean; more: boolean }
+  /** The instance is gone, or no longer polled: nothing more to do now. */
+  | { kind: "gone" }
+  | { kind: "not-polled" }
+  /** The claim was lost, or the instance changed during the poll: polled again (if still polled) once it is scheduled anew. */
+  | { kind: "stale"; enqueued: boolean }
+  /** The vendor throttled, failed or refused: try again later (its Retry-After, when it said one). */
+  | { kind: "failed"; intervalMs: number; why: string; retryAfterMs?: number; enqueued: boolean };
+
+/** A failure of the vendor's that ends this poll; what was committed stays. */
+class VendorFailure extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export async function pollInstance(deps: PollInstanceDeps, owner: string, due: DuePoll, now = Date.now()): Promise<PollOutcome> {
+  const caller = { organizationId: due.organizationId, userId: 0 };
+  let access: VendorAccess;
+  try {
+    access = await vendorAccess(deps, caller, due.id, now);
+  } catch (error) {
+    if (error instanceof NotFoundError) return { kind: "gone" };
+    throw error;
+  }
+  // Changed since it was scheduled: scheduled anew first (its notifications may be off now).
+  if (access.version !== due.version) return { kind: "stale", enqueued: false };
+  const { events } = access.connector;
+  const values = access.credentials.scope.values;
+  const settings = pollerSettings(events, values);
+  if (events.type !== "polling" || !settings.polled) return { kind: "not-polled" };
+  const callbackUrl = notificationTarget(values);
+  if (callbackUrl === undefined) return { kind: "not-polled" };
+  // A simulated vendor has no data: polling it finds no change.
+  if (deps.provisioning.mode !== "live")
+    return { kind: "polled", intervalMs: settings.intervalMs, events: 0, enqueued: false, more: false };
+
+  const checkpoints = JSON.parse(due.checkpoints) as Checkpoints;
+  let pages = 0;
+  let sent = 0;
+  let enqueued = false;
+  try {
+    if (access.renewalDue) access = (await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs)) ?? access;
+    for (const resource of settings.resources) {
+      const start = checkpoints[resource] ?? { since: Math.floor(due.startedAt / 1000) * 1000, seen: [] };
+      let checkpoint = start;
+      let offset = 0;
+      for (;;) {
+        if (pages >= deps.limits.maxPages) return { kind: "polled", intervalMs: settings.intervalMs, events: sent, enqueued, more: true };
+        pages++;
+        const page = await fetchPage(
+          deps,
+          caller,
+          access,
+          events,
+          { resource, since: checkpoint.since, offset },
+          (renewed) => (access = renewed),
+        );
+        const { changes, next } = pageChanges(page.records, checkpoint, fieldsOf(access, events), start.since);
+        const moved = next.since !== checkpoint.since || next.seen.length !== checkpoint.seen.length;
+        if (moved) {
+          checkpoints[resource] = next;
+          const drafts = changes.map((change) => draftOf(change, due.id, resource, callbackUrl, deps.limits.recordMaxBytes));
+          const committed = await deps.polls.commitPage(
+            owner,
+            { organizationId: due.organizationId, id: due.id, version: due.version },
+            checkpoints,
+            drafts,
+          );
+          if (!committed.held) return { kind: "stale", enqueued };
+          enqueued ||= committed.enqueued;
+          sent += drafts.length;
+        }
+        if (page.last || page.records.length === 0) break;
+        // Asked again from the new checkpoint, from the start; on the same second (a page of records
+        // all changed in one second), past the records already read.
+        offset = next.since === checkpoint.since ? offset + page.records.length : 0;
+        checkpoint = next;
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof VendorFailure)) throw error;
+    return { kind: "failed", intervalMs: settings.intervalMs, why: error.message, retryAfterMs: error.retryAfterMs, enqueued };
+  }
+  return { kind: "polled", intervalMs: settings.intervalMs, events: sent, enqueued, more: false };
+}
+
+function fieldsOf(access: VendorAccess, events: PollingEvents) {
+  const expand = (template: string) => expandTemplate(access.connector.key, template, access.credentials.scope);
+  return { id: events.recordId, created: expand(events.createdTime), modified: expand(events.modifiedTime) };
+}
+
+interface PageRequest {
+  resource: string;
+  since: number;
+  offset: number;
+}
+
+/** One page of changed records; a 401 renews the credentials once (renewed: the ones to use from now on). */
+async function fetchPage(
+  deps: PollInstanceDeps,
+  caller: { organizationId: number; userId: number },
+  access: VendorAccess,
+  events: PollingEvents,
+  request: PageRequest,
+  renewed: (access: VendorAccess) => void,
+): Promise<{ records: unknown[]; last: boolean }> {
+  let answer = await send(deps, access, events, request);
+  if (answer.status === 401) {
+    const fresh = await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs);
+    if (fresh === undefined) throw new VendorFailure("the vendor refused the credentials and they could not be renewed");
+    renewed(fresh);
+    answer = await send(deps, fresh, events, request);
+  }
+  if (answer.status === 429 || answer.status >= 500) {
+    throw new VendorFailure(`the vendor answered ${answer.status}`, retryAfterOf(answer.headers["retry-after"]));
+  }
+  if (answer.status !== 200) throw new VendorFailure(`the vendor answered ${answer.status}`);
+  let body: unknown;
+  try {
+    body = JSON.parse(answer.text);
+  } catch {
+    throw new VendorFailure("the vendor's answer is not JSON");
+  }
+  const records = valueAt(body, events.records);
+  if (!Array.isArray(records)) throw new VendorFailure(`the vendor's answer has no list of records at ${events.records}`);
+  const nextOffset = valueAt(body, events.nextOffset);
+  return { records, last: typeof nextOffset !== "number" || nextOffset < 0 };
+}
+
+async function send(
+  deps: PollInstanceDeps,
+  access: VendorAccess,
+  events: PollingEvents,
+  request: PageRequest,
+): Promise<{ status: number; headers: Record<string, string | string[]>; text: string }> {
+  const url = pageUrl(access, events, request);
+  const refusal = originRefusal({ url }, access.credentials.acceptedOrigin);
+  if (refusal !== undefined) throw new VendorFailure(refusal);
+  const { headers } = credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope, url);
+  const deadline = deadlineSignal(url.host, deps.limits.timeoutMs);
+  try {
+    const response = await deps.stream({
+      method: "GET",
+      url,
+      headers: { accept: "application/json", ...headers },
+      body: null,
+      signal: deadline.signal,
+    });
+    const text = await readCapped(response.body, deps.limits.responseMaxBytes);
+    return { status: response.status, headers: response.headers, text };
+  } catch (error) {
+    if (error instanceof VendorFailure) throw error;
+    throw new VendorFailure(`the vendor could not be reached: ${(error as Error).message}`);
+  } finally {
+    deadline.clear();
+  }
+}
+
+/** The page's URL: the API's base, the resource's path, the query's templates over the configuration and the poll's values. */
+function pageUrl(access: VendorAccess, events: PollingEvents, request: PageRequest): URL {
+  const { connector, credentials } = access;
+  const operator = events.operators[credentials.scope.values["bulk.query.operator"] ?? ""] ?? Object.values(events.operators)[0]!;
+  const scope = {
+    values: {
+      ...credentials.scope.values,
+      resource: request.resource,
+      since: sinceParameter(request.since),
+      operator,
+      offset: String(request.offset),
+    },
+    templates: credentials.scope.templates,
+  };
+  const base = expandUrl(connector.key, access.api.baseUrl, credentials.scope);
+  const url = new URL(
+    `${base.origin}${base.pathname.replace(/\/$/, "")}${events.path.replace("{resource}", encodeURIComponent(request.resource))}`,
+  );
+  for (const [name, value] of Object.entries(events.query)) {
+    url.searchParams.append(expandTemplate(connector.key, name, scope), expandTemplate(connector.key, value, scope));
+  }
+  return url;
+}
+
+async function readCapped(body: Readable, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > maxBytes) {
+      body.destroy();
+      throw new VendorFailure(`the vendor's answer is larger than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function retryAfterOf(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function draftOf(change: VendorChange, instanceId: number, resource: string, callbackUrl: string, recordMaxBytes: number): EventDraft {
+  const fits = Buffer.byteLength(JSON.stringify(change.record)) <= recordMaxBytes;
+  const data: VendorRecordChange = {
+    instanceId,
+    resource,
+    recordId: change.recordId,
+    changedAt: new Date(change.changedAt).toISOString(),
+    record: fits ? change.record : null,
+    ...(fits ? {} : { recordTooLarge: true as const }),
+  };
+  return { type: change.type, notification: { data, callbackUrl } };
+}

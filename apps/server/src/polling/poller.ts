@@ -1,0 +1,167 @@
+// The background poller: on every replica, each tick works out the schedule of the instances that
+// are new or changed (polled or not, and from when), then claims the polls that are due (each by
+// one replica, under a lease) and runs them, up to `concurrency` at once and at most
+// `perOrganization` of one organization's, claimed round-robin across organizations. A poll that
+// fails is tried again later, backing off (or after the vendor's Retry-After); one that stopped at
+// its page limit is due again at once. The due times and checkpoints live in the database, so a
+// restart, a kill -9 or another replica picks up where this one left off.
+import { hostname } from "node:os";
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { ConnectorEvents } from "@instances-api/spec-tools";
+import { pollerSettings } from "../instances/poller-settings.js";
+import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
+import type { PollOutcome } from "./poll-instance.js";
+
+export interface PollerOptions {
+  store: PollStore;
+  /** A connector's events and platform entries and defaults, by key (undefined: no such connector). */
+  connector: (key: string) => { events: ConnectorEvents; base: Record<string, string | null> } | undefined;
+  poll: (owner: string, due: DuePoll) => Promise<PollOutcome>;
+  /** The dispatcher is told when a poll enqueued events. */
+  onEnqueued: () => void;
+  logger: Logger;
+  tickMs: number;
+  leaseMs: number;
+  concurrency: number;
+  perOrganization: number;
+  /** The longest wait after polls that failed in a row. */
+  backoffMaxMs: number;
+  now?: () => number;
+}
+
+export interface Poller {
+  owner: string;
+  /** Schedules what changed, claims what is due and there is room for; resolves when those polls are done; how many. */
+  runDue(): Promise<number>;
+  /** Stops, waits for the polls under way, releases every claim. */
+  stop(): Promise<void>;
+}
+
+/** Instances scheduled per round. */
+const scheduleBatch = 200;
+
+export function startPoller(options: PollerOptions): Poller {
+  const { store, logger, tickMs, leaseMs, concurrency, perOrganization, now = Date.now } = options;
+  const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+  const underWay = new Set<Promise<void>>();
+  const byOrganization = new Map<number, number>();
+  let round: Promise<Promise<void>[]> | undefined;
+  let stopped = false;
+
+  async function scheduleChanged(): Promise<void> {
+    for (;;) {
+      const batch = await store.unscheduled(scheduleBatch);
+      for (const instance of batch) await store.schedule(instance, polled(instance), startOf(instance), now());
+      if (batch.length < scheduleBatch) return;
+    }
+  }
+
+  function polled(instance: UnscheduledInstance): boolean {
+    const connector = options.connector(instance.connectorKey);
+    if (!connector) return false;
+    const stored = JSON.parse(instance.configuration) as Record<string, string>;
+    return pollerSettings(connector.events, { ...connector.base, ...stored }).polled;
+  }
+
+  /** From when changes are sent: the instance's creation, or the change that turned polling on. */
+  const startOf = (instance: UnscheduledInstance) => Date.parse(instance.known ? instance.updatedAt : instance.createdAt);
+
+  async function pollOne(due: DuePoll): Promise<void> {
+    let outcome: PollOutcome;
+    try {
+      outcome = await options.poll(owner, due);
+    } catch (error) {
+      logger.warn({ err: error, instanceId: due.id }, "a poll of the vendor failed; it is tried again later");
+      outcome = { kind: "failed", intervalMs: 60_000, why: (error as Error).message, enqueued: false };
+    }
+    if ("enqueued" in outcome && outcome.enqueued) options.onEnqueued();
+    const at = now();
+    switch (outcome.kind) {
+      case "gone":
+        return store.forget(due.id);
+      case "not-polled":
+        return store.finish(owner, due.id, at + leaseMs, due.failures);
+      case "stale":
+        // Due again at once: the next round schedules the instance's new version first (a claim
+        // another replica took over is not this one's to end).
+        return store.finish(owner, due.id, at, due.failures);
+      case "polled":
+        if (outcome.events > 0) logger.info({ instanceId: due.id, events: outcome.events }, "polled the vendor: changes found");
+        return store.finish(owner, due.id, outcome.more ? at : at + outcome.intervalMs, 0);
+      case "failed": {
+        const failures = due.failures + 1;
+        const backoff = Math.min(options.backoffMaxMs, outcome.intervalMs * 2 ** Math.min(failures, 10));
+        logger.warn({ instanceId: due.id, failures, why: outcome.why }, "a poll of the vendor failed; backing off");
+        return store.finish(owner, due.id, at + Math.max(backoff, outcome.retryAfterMs ?? 0), failures);
+      }
+    }
+  }
+
+  function start(due: DuePoll): Promise<void> {
+    byOrganization.set(due.organizationId, (byOrganization.get(due.organizationId) ?? 0) + 1);
+    const running = pollOne(due)
+      .catch((error: unknown) => logger.warn({ err: error, instanceId: due.id }, "could not record a poll's end; its claim runs out"))
+      .finally(() => {
+        underWay.delete(running);
+        const left = (byOrganization.get(due.organizationId) ?? 1) - 1;
+        if (left > 0) byOrganization.set(due.organizationId, left);
+        else byOrganization.delete(due.organizationId);
+        if (!stopped) void claim().catch(warn);
+      });
+    underWay.add(running);
+    return running;
+  }
+
+  /** Claims as many due polls as there is room for, skipping the organizations at their share. */
+  async function claimRounds(): Promise<Promise<void>[]> {
+    await scheduleChanged();
+    const started: Promise<void>[] = [];
+    for (;;) {
+      const room = concurrency - underWay.size;
+      if (stopped || room <= 0) return started;
+      const full = [...byOrganization].filter(([, count]) => count >= perOrganization).map(([organizationId]) => organizationId);
+      const due = await store.claimDue(owner, now(), leaseMs, room, { perOrganization, skip: full });
+      for (const claimed of due) {
+        // Past its share of what is under way (claimed in the same round): due again at once, for the next round.
+        if ((byOrganization.get(claimed.organizationId) ?? 0) >= perOrganization)
+          await store.finish(owner, claimed.id, now(), claimed.failures);
+        else started.push(start(claimed));
+      }
+      const nowFull = [...byOrganization.values()].filter((count) => count >= perOrganization).length;
+      if (due.length < room && nowFull === full.length) return started;
+    }
+  }
+
+  function claim(): Promise<Promise<void>[]> {
+    round ??= claimRounds().finally(() => (round = undefined));
+    return round;
+  }
+
+  const warn = (error: unknown) => logger.warn({ err: error }, "could not look for due polls; trying again");
+  const timer = setInterval(() => {
+    if (!stopped) void claim().catch(warn);
+  }, tickMs);
+  timer.unref();
+
+  return {
+    owner,
+    async runDue() {
+      const started = await claim();
+      await Promise.all(started);
+      return started.length;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      if (round)
+        await round.then(
+          () => undefined,
+          () => undefined,
+        );
+      await Promise.allSettled([...underWay]);
+      const released = await store.releaseAll(owner).catch(() => 0);
+      if (released) logger.info({ released }, "released poll claims");
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// Polls on PostgreSQL, shared by every replica: a claim locks the due rows it takes with
+// FOR UPDATE SKIP LOCKED (replicas claiming at once take different rows), and a page's checkpoint
+// and its events are written in one transaction, the checkpoint only while the claim is still
+// this replica's.
+import type pg from "pg";
+import { anyOrganization } from "../database/claim-fairness.js";
+import { guarded, inTransaction } from "../database/postgres.js";
+import { postgresEventWriter } from "../events/postgres-event-store.js";
+import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
+
+export function postgresPollStore(pool: pg.Pool): PollStore {
+  return {
+    unscheduled: (limit) =>
+      guarded(async () => {
+        const { rows } = await pool.query<UnscheduledInstance>(
+          `SELECT i.organization_id AS "organizationId", i.id, i.version, i.connector_key AS "connectorKey", i.configuration::text AS configuration,
+                  i.created_at AS "createdAt", i.updated_at AS "updatedAt", p.instance_id IS NOT NULL AS known
+           FROM instances i LEFT JOIN instance_polls p ON p.instance_id = i.id
+           WHERE p.instance_id IS NULL OR p.instance_version <> i.version
+           ORDER BY i.id LIMIT $1`,
+          [limit],
+        );
+        return rows;
+      }),
+    schedule: ({ organizationId, id, version }, polled, startAt, now) =>
+      guarded(async () => {
+        // Replicas may schedule the same version at once: the one that comes second changes nothing.
+        await pool.query(
+          `INSERT INTO instance_polls (instance_id, organization_id, instance_version, due_at, checkpoints, started_at)
+           VALUES ($1, $2, $3, CASE WHEN $4 THEN $6::bigint END, '{}', $5)
+           ON CONFLICT (instance_id) DO UPDATE SET
+             instance_version = EXCLUDED.instance_version,
+             checkpoints = CASE WHEN $4 AND instance_polls.due_at IS NULL THEN '{}' ELSE instance_polls.checkpoints END,
+             started_at = CASE WHEN $4 AND instance_polls.due_at IS NULL THEN $5 ELSE instance_polls.started_at END,
+             failures = CASE WHEN $4 AND instance_polls.due_at IS NULL THEN 0 ELSE instance_polls.failures END,
+             due_at = CASE WHEN NOT $4 THEN NULL ELSE coalesce(instance_polls.due_at, $6::bigint) END
+           WHERE instance_polls.instance_version <> EXCLUDED.instance_version`,
+          [id, organizationId, version, polled, startAt, now],
+        );
+      }),
+    claimDue: (owner, now, leaseMs, limit, { perOrganization, skip } = anyOrganization) =>
+      guarded(async () => {
+        const share = Math.min(perOrganization, limit);
+        const { rows } = await pool.query<DuePoll>(
+          `WITH waiting AS (SELECT DISTINCT organization_id FROM instance_polls
+                            WHERE due_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)
+                              AND NOT (organization_id = ANY ($5::bigint[]))),
+                due AS (SELECT d.instance_id, d.organization_id, d.due_at FROM waiting,
+                          LATERAL (SELECT instance_id, organization_id, due_at FROM instance_polls
+                                   WHERE organization_id = waiting.organization_id AND due_at <= $3
+                                     AND (claimed_until IS NULL OR claimed_until < $3)
+                                   ORDER BY due_at, instance_id LIMIT $6
+                                   FOR UPDATE SKIP LOCKED) d),
+                picked AS (SELECT instance_id FROM (SELECT instance_id, due_at,
+                                                  row_number() OVER (PARTITION BY organization_id ORDER BY due_at, instance_id) AS turn
+                                                  FROM due) numbered
+                           ORDER BY turn, due_at LIMIT $4)
+           UPDATE instance_polls SET claimed_by = $1, claimed_until = $2
+           WHERE instance_id IN (SELECT instance_id FROM picked)
+           RETURNING organization_id AS "organizationId", instance_id AS id, instance_version AS version, checkpoints, started_at AS "startedAt", failures`,
+          [owner, now + leaseMs, now, limit, skip, share],
+        );
+        return rows.map((row) => ({ ...row, startedAt: Number(row.startedAt) }));
+      }),
+    commitPage: (owner, instance, checkpoints, drafts) =>
+      guarded(() =>
+        inTransaction(pool, async (client) => {
+          // The instance's row locked (FOR SHARE) until the commit: a write of the instance (which
+          // takes its row) comes wholly before this page's events or wholly after.
+          const current = await client.query<{ version: number }>("SELECT version FROM instances WHERE id = $1 FOR SHARE", [instance.id]);
+          if (current.rows[0]?.version !== instance.version) return { held: false, enqueued: false };
+          const advanced = await client.query(
+            "UPDATE instance_polls SET checkpoints = $1 WHERE instance_id = $2 AND claimed_by = $3 AND due_at IS NOT NULL",
+            [JSON.stringify(checkpoints), instance.id, owner],
+          );
+          if (advanced.rowCount === 0) return { held: false, enqueued: false };
+          let enqueued = false;
+          for (const draft of drafts) enqueued = (await postgresEventWriter.record(client, draft, instance)) || enqueued;
+          return { held: true, enqueued };
+        }),
+      ),
+    finish: (owner, id, next, failures) =>
+      guarded(async () => {
+        await pool.query(
+          `UPDATE instance_polls SET claimed_by = NULL, claimed_until = NULL, failures = $4,
+             due_at = CASE WHEN due_at IS NULL THEN NULL ELSE $3::bigint END
+           WHERE instance_id = $1 AND claimed_by = $2`,
+          [id, owner, next, failures],
+        );
+      }),
+    forget: (id) =>
+      guarded(async () => {
+        await pool.query("DELETE FROM instance_polls WHERE instance_id = $1", [id]);
+      }),
+    releaseAll: (owner) =>
+      guarded(async () => {
+        const result = await pool.query("UPDATE instance_polls SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1", [owner]);
+        return result.rowCount ?? 0;
+      }),
+  };
+}

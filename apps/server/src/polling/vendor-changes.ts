@@ -1,0 +1,74 @@
+// What one page of a vendor's changed records comes to, worked out without the network or the
+// database: the changes to send (each record changed after the checkpoint, or at its very second
+// but not sent yet), created or updated, and the checkpoint after the page. The vendor is asked
+// for records changed at or after the checkpoint's second, oldest first, so the page's newest
+// change is the next checkpoint, and the ids already sent at that second are skipped next time.
+import type { VendorEventType } from "../events/outbox.js";
+
+export interface RecordFields {
+  id: string;
+  created: string;
+  modified: string;
+}
+
+export interface Checkpoint {
+  /** Epoch ms, whole seconds: changes are asked for at or after this. */
+  since: number;
+  /** The ids already sent whose change is at `since`'s second. */
+  seen: string[];
+}
+
+export interface VendorChange {
+  type: VendorEventType;
+  recordId: string;
+  /** Epoch ms, as the vendor gave it. */
+  changedAt: number;
+  record: Record<string, unknown>;
+}
+
+/** Whole seconds, as the vendor is asked (its filter takes dates to the second). */
+export const toSecond = (ms: number) => Math.floor(ms / 1000) * 1000;
+
+/**
+ * The page's changes and the checkpoint after it. A record is created when it was created at or
+ * after `windowStart` (the checkpoint this poll began from: it did not exist at the last poll),
+ * else updated. Records without an id or a readable change time are skipped.
+ */
+export function pageChanges(
+  records: readonly unknown[],
+  checkpoint: Checkpoint,
+  fields: RecordFields,
+  windowStart: number,
+): { changes: VendorChange[]; next: Checkpoint } {
+  const seen = new Set(checkpoint.seen);
+  let next: Checkpoint = { since: checkpoint.since, seen: [...checkpoint.seen] };
+  const changes: VendorChange[] = [];
+  for (const record of records) {
+    if (record === null || typeof record !== "object" || Array.isArray(record)) continue;
+    const fieldsOf = record as Record<string, unknown>;
+    const id = fieldsOf[fields.id];
+    const changedAt = timeOf(fieldsOf[fields.modified]);
+    if ((typeof id !== "string" && typeof id !== "number") || Number.isNaN(changedAt)) continue;
+    const recordId = String(id);
+    const second = toSecond(changedAt);
+    if (second < checkpoint.since || (second === checkpoint.since && seen.has(recordId))) continue;
+    const createdAt = timeOf(fieldsOf[fields.created]);
+    changes.push({
+      type: !Number.isNaN(createdAt) && toSecond(createdAt) >= windowStart ? "vendor.record.created" : "vendor.record.updated",
+      recordId,
+      changedAt,
+      record: fieldsOf,
+    });
+    if (second > next.since) next = { since: second, seen: [recordId] };
+    else if (second === next.since && !next.seen.includes(recordId)) next.seen.push(recordId);
+  }
+  return { changes, next };
+}
+
+/** A vendor's date (ISO 8601 with an offset) as epoch ms; NaN for anything else. */
+const timeOf = (value: unknown) => (typeof value === "string" ? Date.parse(value) : NaN);
+
+/** The checkpoint as a vendor's filter takes it: ISO 8601 to the second, in UTC (`2026-12-06T09:00:00+00:00`). */
+export function sinceParameter(since: number): string {
+  return new Date(toSecond(since)).toISOString().replace(/\.\d{3}Z$/, "+00:00");
+}

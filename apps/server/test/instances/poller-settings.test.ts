@@ -1,0 +1,118 @@
+// An instance's polling as its configuration sets it (instances/poller-settings.ts), table-driven;
+// and the entries that steer it, settable on SugarCRM (400 for a poller configuration that is not
+// a JSON object of resources), refused as unknown on a connector that polls nothing.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PollingEvents } from "@instances-api/spec-tools";
+import { pollerSettings, type PollerSettings } from "../../src/instances/poller-settings.js";
+import { body, startTestServer, type TestServer } from "../harness.js";
+
+const events = { type: "polling", resources: ["Accounts", "Contacts"] } as PollingEvents;
+const on = {
+  "event.notification.enabled": "true",
+  "event.notification.callback.url": "https://hooks.example.com/a",
+  "event.vendor.type": "polling",
+};
+
+describe("pollerSettings", () => {
+  it.each<[string, { given: Record<string, string>; want: PollerSettings }]>([
+    [
+      "polls the connector's resources every 15 minutes by default",
+      { given: on, want: { polled: true, intervalMs: 900_000, resources: ["Accounts", "Contacts"] } },
+    ],
+    [
+      "takes decimal minutes",
+      {
+        given: { ...on, "event.poller.refresh_interval": "0.5" },
+        want: { polled: true, intervalMs: 30_000, resources: ["Accounts", "Contacts"] },
+      },
+    ],
+    [
+      "never polls more often than every 5 seconds",
+      {
+        given: { ...on, "event.poller.refresh_interval": "0.001" },
+        want: { polled: true, intervalMs: 5_000, resources: ["Accounts", "Contacts"] },
+      },
+    ],
+    [
+      "a blank poller configuration means the connector's resources",
+      {
+        given: { ...on, "event.poller.configuration": " " },
+        want: { polled: true, intervalMs: 900_000, resources: ["Accounts", "Contacts"] },
+      },
+    ],
+    [
+      "watches the resources the poller configuration names",
+      {
+        given: { ...on, "event.poller.configuration": '{"Leads": {}}' },
+        want: { polled: true, intervalMs: 900_000, resources: ["Leads"] },
+      },
+    ],
+    ["polls nothing with notifications off", { given: { ...on, "event.notification.enabled": "false" }, want: { polled: false } }],
+    ["polls nothing without a callback URL", { given: { ...on, "event.notification.callback.url": "" }, want: { polled: false } }],
+    ["polls nothing when the vendor type is webhook", { given: { ...on, "event.vendor.type": "webhook" }, want: { polled: false } }],
+  ])("%s", (_name, { given, want }) => {
+    expect(pollerSettings(events, given)).toEqual(want);
+  });
+
+  it("polls nothing for a connector that declares no polling", () => {
+    expect(pollerSettings({ type: "none", reason: "none" }, on)).toEqual({ polled: false });
+  });
+});
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(() => t.stop());
+
+const sugar = (configuration: Record<string, string>) => ({
+  your_mom: { key: "sugarcrmv2" },
+  configuration: {
+    "oauth.api.key": "key-1234567",
+    "oauth.api.secret": "secret-1234567",
+    "site.url": "crm.example.com",
+    username: "sales",
+    password: "s3cret-Passw0rd",
+    ...configuration,
+  },
+  name: "polled",
+});
+
+describe("the poller's entries", () => {
+  it("are settable on SugarCRM, shown with the guide's values as defaults", async () => {
+    const created = await t.api("/instances", {
+      method: "POST",
+      json: sugar({ "event.vendor.type": "polling", "event.poller.refresh_interval": "1.5" }),
+    });
+    expect(created.status).toBe(200);
+    const { configuration } = await body<{ configuration: Record<string, string> }>(created);
+    expect(configuration).toMatchObject({
+      "event.vendor.type": "polling",
+      "event.poller.refresh_interval": "1.5",
+      "event.poller.configuration": " ",
+    });
+    const plain = await body<{ configuration: Record<string, string> }>(await t.api("/instances", { method: "POST", json: sugar({}) }));
+    expect(plain.configuration["event.vendor.type"]).toBe("webhook");
+  });
+
+  it.each(["[]", '{"Contacts": true}', '{"../x": {}}', "{not json", '{"Contacts": {"fields": "a"}}'])(
+    "refuses the poller configuration %s",
+    async (value) => {
+      const refused = await t.api("/instances", { method: "POST", json: sugar({ "event.poller.configuration": value }) });
+      expect(refused.status).toBe(400);
+      expect(await body(refused)).toMatchObject({ errors: [{ path: "/body/configuration/event.poller.configuration" }] });
+    },
+  );
+
+  it("stay unknown on a connector that polls nothing", async () => {
+    const refused = await t.api("/instances", {
+      method: "POST",
+      json: {
+        your_mom: { key: "freshservice" },
+        configuration: { username: "a", password: "b", subdomain: "acme", "event.vendor.type": "polling" },
+        name: "x",
+      },
+    });
+    expect(refused.status).toBe(400);
+  });
+});

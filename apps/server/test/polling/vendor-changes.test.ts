@@ -1,0 +1,64 @@
+// What a page of changed records comes to (polling/vendor-changes.ts), table-driven: which records
+// are sent, created or updated, and where the checkpoint moves.
+import { describe, expect, it } from "vitest";
+import { pageChanges, sinceParameter, type Checkpoint } from "../../src/polling/vendor-changes.js";
+
+const fields = { id: "id", created: "date_entered", modified: "date_modified" };
+const at = (iso: string) => Date.parse(iso);
+const record = (id: string, entered: string, modified: string) => ({ id, date_entered: entered, date_modified: modified });
+const start: Checkpoint = { since: at("2026-12-06T09:00:00Z"), seen: [] };
+
+describe("pageChanges", () => {
+  it.each<[string, { records: unknown[]; checkpoint: Checkpoint; sent: [string, string][]; next: Checkpoint }]>([
+    [
+      "sends a record created after the checkpoint as created, one changed after it as updated",
+      {
+        records: [
+          record("a", "2026-12-01T00:00:00Z", "2026-12-06T05:00:05-04:00"),
+          record("b", "2026-12-06T09:00:07Z", "2026-12-06T09:00:07Z"),
+        ],
+        checkpoint: start,
+        sent: [
+          ["vendor.record.updated", "a"],
+          ["vendor.record.created", "b"],
+        ],
+        next: { since: at("2026-12-06T09:00:07Z"), seen: ["b"] },
+      },
+    ],
+    [
+      "skips what was sent at the checkpoint's second, sends the rest of that second",
+      {
+        records: [
+          record("a", "2026-12-01T00:00:00Z", "2026-12-06T09:00:00Z"),
+          record("c", "2026-12-01T00:00:00Z", "2026-12-06T09:00:00.500Z"),
+        ],
+        checkpoint: { since: start.since, seen: ["a"] },
+        sent: [["vendor.record.updated", "c"]],
+        next: { since: start.since, seen: ["a", "c"] },
+      },
+    ],
+    [
+      "never sends a record changed before the checkpoint, nor one without an id or a date",
+      {
+        records: [
+          record("old", "2026-01-01T00:00:00Z", "2026-12-06T08:59:59Z"),
+          { date_modified: "2026-12-06T09:00:09Z" },
+          { id: "x" },
+          null,
+          "text",
+        ],
+        checkpoint: start,
+        sent: [],
+        next: start,
+      },
+    ],
+  ])("%s", (_name, { records, checkpoint, sent, next }) => {
+    const page = pageChanges(records, checkpoint, fields, checkpoint.since);
+    expect(page.changes.map((change) => [change.type, change.recordId])).toEqual(sent);
+    expect(page.next).toEqual(next);
+  });
+
+  it("asks for changes since the checkpoint to the second, in UTC", () => {
+    expect(sinceParameter(at("2026-12-06T09:00:07.900Z"))).toBe("2026-12-06T09:00:07+00:00");
+  });
+});
