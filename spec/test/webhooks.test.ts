@@ -28,7 +28,7 @@ type Operation = {
 const operationOf = (eventType: string) => (bundle.webhooks as Record<string, { post: Operation }>)[eventType]!.post;
 
 describe("the webhooks", () => {
-  it("describe every event the server sends, lifecycle and test alike", () => {
+  it("describe every event the server sends, lifecycle, test and vendor alike", () => {
     expect(webhooks.map((w) => w.eventType).sort()).toEqual([
       "instance.created",
       "instance.deleted",
@@ -37,6 +37,8 @@ describe("the webhooks", () => {
       "instance.token_rotated",
       "instance.updated",
       "instance.valid",
+      "vendor.record.created",
+      "vendor.record.updated",
     ]);
   });
 
@@ -59,9 +61,11 @@ describe("the webhooks", () => {
       expect(payload.properties.type!.const).toBe(eventType);
       expect(payload.required).toEqual(expect.arrayContaining(["type", "timestamp", "data"]));
       expect(payload.properties.timestamp!.$ref).toBe("#/components/schemas/EventTimestamp");
-      // `data` is the instance as the API shows it: the Instance schema, narrowed at most.
+      // `data` is the instance as the API shows it (the Instance schema, narrowed at most), or, for
+      // a change found in the vendor's data, the changed record.
       const data = payload.properties.data!;
-      expect(data.$ref ?? data.allOf?.[0]?.$ref).toBe("#/components/schemas/Instance");
+      const expected = eventType.startsWith("vendor.") ? "#/components/schemas/VendorRecordChange" : "#/components/schemas/Instance";
+      expect(data.$ref ?? data.allOf?.[0]?.$ref).toBe(expected);
     },
   );
 

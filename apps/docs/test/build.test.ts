@@ -100,7 +100,7 @@ describe("the built docs", () => {
 
   it("carry every event under Webhooks, as the spec describes it, and show how to verify one with the client", () => {
     const webhooks = readWebhooks(bundle);
-    expect(webhooks).toHaveLength(7);
+    expect(webhooks).toHaveLength(9);
     expect(readWebhooks(document as SpecDocument)).toEqual(webhooks);
     expect((document as { tags?: { name: string }[] }).tags?.map((tag) => tag.name)).toContain("Webhooks");
     for (const { eventType, operationId } of webhooks) {

@@ -42,7 +42,7 @@ function failure(run: () => unknown): { reason: EventVerificationFailure; messag
 
 describe("verifyEvent", () => {
   it("has an example of every event type to verify", () => {
-    expect(new Set(examples.map(([type]) => type)).size).toBe(7);
+    expect(new Set(examples.map(([type]) => type)).size).toBe(9);
   });
 
   it.each(examples)("returns %s as it was sent", (eventType, value) => {

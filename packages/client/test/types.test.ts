@@ -157,6 +157,8 @@ sources["events-narrow-on-type"] = `${eventHeader}export function handle(event: 
     case "instance.invalid": { const valid: false = event.data.valid; return String(valid); }
     case "instance.valid": { const valid: true = event.data.valid; return String(valid); }
     case "instance.test": { const test: true = event.test; return String(test); }
+    case "vendor.record.created":
+    case "vendor.record.updated": { const record: string = event.data.recordId; return [event.data.resource, record].join(" "); }
     default: {
       const id: number = event.data.id;
       const masked: "********" | undefined = event.data.configuration?.password;
@@ -165,7 +167,7 @@ sources["events-narrow-on-type"] = `${eventHeader}export function handle(event: 
     }
   }
 }
-export const types: InstanceEventType[] = ["instance.created", "instance.updated", "instance.invalid", "instance.valid", "instance.token_rotated", "instance.test", "instance.deleted"];
+export const types: InstanceEventType[] = ["instance.created", "instance.updated", "instance.invalid", "instance.valid", "instance.token_rotated", "instance.test", "instance.deleted", "vendor.record.created", "vendor.record.updated"];
 export const verified: InstanceEvent = verifyEvent("whsec_c2VjcmV0", { "webhook-id": "msg_1" }, new Uint8Array());
 export const one: InstanceEventOf<"instance.deleted">["type"] = "instance.deleted";
 `;
@@ -178,7 +180,7 @@ mustNotCompile.push([
 ]);
 
 sources["event-type-compared-to-an-unknown-one"] =
-  `${eventHeader}declare const e: InstanceEvent;\nexport const lost = e.type === "vendor.record.created";\n`;
+  `${eventHeader}declare const e: InstanceEvent;\nexport const lost = e.type === "vendor.record.deleted";\n`;
 mustNotCompile.push(["event-type-compared-to-an-unknown-one", /This comparison appears to be unintentional/]);
 
 sources["event-invalid-is-not-valid"] =
@@ -190,11 +192,11 @@ sources["event-test-only-on-test-events"] =
 mustNotCompile.push(["event-test-only-on-test-events", /Property 'test' does not exist/]);
 
 sources["event-carries-no-token"] =
-  `${eventHeader}declare const e: InstanceEvent;\nexport const token: string = e.data.token;\nexport const secret: string = e.data.eventSigningSecret;\n`;
+  `${eventHeader}declare const e: InstanceEventOf<"instance.updated">;\nexport const token: string = e.data.token;\nexport const secret: string = e.data.eventSigningSecret;\n`;
 mustNotCompile.push(["event-carries-no-token", /Type 'undefined' is not assignable to type 'string'/]);
 
 sources["event-secrets-masked"] =
-  `${eventHeader}declare const e: InstanceEvent;\nexport const secret: "hunter2" | undefined = e.data.configuration?.password;\n`;
+  `${eventHeader}declare const e: InstanceEventOf<"instance.updated">;\nexport const secret: "hunter2" | undefined = e.data.configuration?.password;\n`;
 mustNotCompile.push(["event-secrets-masked", /Type '"\*\*\*\*\*\*\*\*"' is not assignable to type '"hunter2"'/]);
 
 const diagnostics = compile(sources);

@@ -202,7 +202,7 @@ describe("the docs in Chromium", () => {
   });
 
   it("show every event under Webhooks, with its headers, its answers and a payload sample of its type", async () => {
-    expect(webhooks).toHaveLength(7);
+    expect(webhooks).toHaveLength(9);
     await page.getByText("Webhooks", { exact: true }).first().click();
     for (const { eventType, operationId, summary } of webhooks) {
       await page.getByText(summary, { exact: true }).first().click();

@@ -78,7 +78,10 @@ describe("the events the server sends", () => {
     await api(`/instances/${id}/events/test`, { method: "POST" }, 202);
     await api(`/instances/${id}`, { method: "DELETE" }, 204);
 
-    const received = await receiver.waitFor("/every", webhooks.length, 20_000);
+    // The lifecycle events: one instance's own changes. The vendor's records' events come from a
+    // poll of the vendor, and are held to their webhooks in test/polling (the same receiver check).
+    const lifecycle = webhooks.map((webhook) => webhook.eventType).filter((type) => !type.startsWith("vendor."));
+    const received = await receiver.waitFor("/every", lifecycle.length, 20_000);
     expect(received.map((request) => request.type)).toEqual([
       "instance.created",
       "instance.updated",
@@ -88,7 +91,7 @@ describe("the events the server sends", () => {
       "instance.test",
       "instance.deleted",
     ]);
-    expect(new Set(received.map((request) => request.type))).toEqual(new Set(webhooks.map((webhook) => webhook.eventType)));
+    expect(new Set(received.map((request) => request.type))).toEqual(new Set(lifecycle));
     expect(received.map((request) => [request.type, request.problems])).toEqual(received.map((request) => [request.type, []]));
   });
 });
