@@ -195,6 +195,7 @@ export interface EventWrites {
   dropPending?: string;
   /** Pending deliveries follow the callback URL to where it points now. */
   redirectPending?: string;
+  /** A delivery, pending; then the instance's oldest pending delivery is its head (the one sent next). */
   insert?: NewDelivery;
   /** The instance is gone: its stored secrets with it (its deliveries carry their own copies). */
   forgetSecrets: boolean;
