@@ -30,8 +30,9 @@ const promoteHead = `
   UPDATE event_deliveries SET head = true
   WHERE id = (SELECT min(id) FROM event_deliveries WHERE instance_id = $1 AND status = 'pending') AND NOT head`;
 
-export const postgresEventWriter: PostgresEventWriter = {
-  record: async (client, draft, record) => (await write(client, draft, record, new Date())) !== undefined,
+/** The writer; an insert keeps at most `maxPendingPerInstance` of an instance's deliveries pending. */
+export const postgresEventWriter = (maxPendingPerInstance: number): PostgresEventWriter => ({
+  record: async (client, draft, record) => (await write(client, draft, record, new Date(), maxPendingPerInstance)) !== undefined,
   async recordTest(client, draft, record, limit) {
     const now = new Date();
     const { rows } = await client.query<TestEventsSoFar>(
@@ -42,18 +43,24 @@ export const postgresEventWriter: PostgresEventWriter = {
     );
     const wait = testEventWait(rows[0]!, limit, now.getTime());
     if (wait) return { wait };
-    const inserted = await write(client, draft, record, now);
+    const inserted = await write(client, draft, record, now, maxPendingPerInstance);
     if (inserted === undefined) return { enqueued: undefined };
     const read = await client.query<Delivery>(`SELECT ${deliveryColumns} FROM event_deliveries WHERE webhook_id = $1`, [
       inserted.webhookId,
     ]);
     return { enqueued: read.rows[0] };
   },
-};
+});
 
 /** Runs the draft's writes on the client; the delivery it inserted, if any. */
-async function write(client: pg.PoolClient, draft: EventDraft, record: EventSubject, now: Date): Promise<NewDelivery | undefined> {
-  const recording = eventRecording(draft, record, now);
+async function write(
+  client: pg.PoolClient,
+  draft: EventDraft,
+  record: EventSubject,
+  now: Date,
+  maxPendingPerInstance: number,
+): Promise<NewDelivery | undefined> {
+  const recording = eventRecording(draft, record, now, maxPendingPerInstance);
   const stored = recording.needsStoredSecrets
     ? (await client.query<StoredSecrets>("SELECT sealed, retired FROM event_signing_secrets WHERE instance_id = $1", [record.id])).rows[0]
     : undefined;
@@ -89,6 +96,13 @@ async function write(client: pg.PoolClient, draft: EventDraft, record: EventSubj
       writes.redirectPending,
       record.id,
     ]);
+  if (writes.dropOverflow)
+    await client.query(
+      `UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = $2
+       WHERE instance_id = $1 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $4)
+         AND id <= (SELECT id FROM event_deliveries WHERE instance_id = $1 AND status = 'pending' ORDER BY id DESC LIMIT 1 OFFSET $3)`,
+      [record.id, writes.dropOverflow.reason, writes.dropOverflow.keep, now.getTime()],
+    );
   const delivery = writes.insert;
   if (delivery) {
     await client.query(

@@ -57,7 +57,8 @@ const eventsSoFar = `
          min(next_attempt_at) FILTER (WHERE status = 'pending') AS nextAttemptAt
   FROM event_deliveries WHERE instance_id = ? AND event_type = ?`;
 
-export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
+/** The writer; an insert keeps at most `maxPendingPerInstance` of an instance's deliveries pending. */
+export function sqliteEventWriter(db: SqliteDatabase, maxPendingPerInstance: number): SqliteEventWriter {
   const saveSecrets = db.prepare(
     `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, retired, created_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (instance_id) DO UPDATE SET sealed = excluded.sealed, retired = excluded.retired, created_at = excluded.created_at`,
@@ -71,6 +72,11 @@ export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
     "UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = ? WHERE instance_id = ? AND status = 'pending'",
   );
   const redirectPending = db.prepare("UPDATE event_deliveries SET url = ? WHERE instance_id = ? AND status = 'pending' AND url <> ?");
+  const dropOverflow = db.prepare(
+    `UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = :reason
+     WHERE instance_id = :instanceId AND status = 'pending' AND (lease_until IS NULL OR lease_until <= :now)
+       AND id <= (SELECT id FROM event_deliveries WHERE instance_id = :instanceId AND status = 'pending' ORDER BY id DESC LIMIT 1 OFFSET :keep)`,
+  );
   const promote = db.prepare(promoteHead);
   const insert = db.prepare(
     `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, retired_secrets, url, status, next_attempt_at, created_at)
@@ -80,7 +86,7 @@ export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
   const readDelivery = db.prepare(`SELECT ${deliveryColumns} FROM event_deliveries WHERE webhook_id = ?`);
   /** Runs the draft's writes; the delivery it inserted, if any. */
   const write = (draft: EventDraft, record: EventSubject, now: Date): NewDelivery | undefined => {
-    const recording = eventRecording(draft, record, now);
+    const recording = eventRecording(draft, record, now, maxPendingPerInstance);
     const stored = recording.needsStoredSecrets ? (readSecrets.get(record.id) as StoredSecrets | undefined) : undefined;
     const writes = recording.writes(stored);
     if (writes.saveSecrets)
@@ -88,6 +94,7 @@ export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
     if (writes.resignPending) resignPending.run(writes.resignPending.sealed, writes.resignPending.retired, record.id);
     if (writes.dropPending !== undefined) dropPending.run(writes.dropPending, record.id);
     if (writes.redirectPending !== undefined) redirectPending.run(writes.redirectPending, record.id, writes.redirectPending);
+    if (writes.dropOverflow) dropOverflow.run({ ...writes.dropOverflow, instanceId: record.id, now: now.getTime() });
     if (writes.insert) {
       insert.run(writes.insert);
       promote.run(record.id);

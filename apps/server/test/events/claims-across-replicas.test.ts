@@ -1,5 +1,7 @@
 // Two replicas on one PostgreSQL, as two storages (two pools), each claiming with two owners as
-// fast as it can while writes through both enqueue events and the claimed deliveries are settled.
+// fast as it can while writes through both enqueue events and the claimed deliveries are settled;
+// once with no instance reaching the cap on pending deliveries, once with writes dropping the
+// oldest past a cap of 3 all along.
 // Each claim is checked where it happens: in the database, by a trigger on the row it leases (the
 // row must have been pending and not leased, and no older delivery of its instance pending, as
 // read after the claim's own snapshot: a stale read can only miss a violation, never make one up),
@@ -12,7 +14,7 @@ import { startPostgresCluster, type PostgresCluster } from "@instances-api/postg
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Caller } from "../../src/accounts/store.js";
 import type { InstanceBody } from "../../src/api-types.js";
-import type { AttemptOutcome } from "../../src/events/outbox.js";
+import { overflowReason, type AttemptOutcome } from "../../src/events/outbox.js";
 import type { FollowUps } from "../../src/instances/store.js";
 import { openStorage, type Storage } from "../../src/storage.js";
 
@@ -52,13 +54,17 @@ const claimCheck = `
   CREATE TRIGGER claimed AFTER UPDATE ON event_deliveries FOR EACH ROW
     WHEN (NEW.lease_owner IS NOT NULL AND NEW.lease_until IS DISTINCT FROM OLD.lease_until) EXECUTE FUNCTION check_claim();`;
 
-describe("deliveries claimed by two PostgreSQL replicas while both enqueue more", () => {
+describe.each([
+  ["no instance at the cap", 1_000],
+  ["a cap of 3 dropping the oldest", 3],
+])("deliveries claimed by two PostgreSQL replicas while both enqueue more, %s", (_name, cap) => {
   let cluster: PostgresCluster;
   let replicas: Storage[] = [];
   let caller: Caller;
   beforeAll(async () => {
     cluster = await startPostgresCluster();
-    replicas = [await openStorage({ kind: "postgres", url: cluster.url }), await openStorage({ kind: "postgres", url: cluster.url })];
+    const store = { kind: "postgres", url: cluster.url } as const;
+    replicas = [await openStorage(store, { maxPendingPerInstance: cap }), await openStorage(store, { maxPendingPerInstance: cap })];
     caller = await replicas[0]!.accounts.createAccount({
       organizationName: "o",
       organizationSecretHash: randomBytes(32),
@@ -91,7 +97,7 @@ describe("deliveries claimed by two PostgreSQL replicas while both enqueue more"
     return outcome.created.record.id;
   };
 
-  it("claims each delivery once, and only once the one before it of its instance is settled", async () => {
+  it("claims each delivery once, and only once the one before it of its instance is settled or dropped", async () => {
     const ids = await Promise.all(Array.from({ length: instances }, (_, i) => create(replicas[i % 2]!)));
     const seen: string[] = [];
     const newestClaimed = new Map<number, number>();
@@ -131,7 +137,13 @@ describe("deliveries claimed by two PostgreSQL replicas while both enqueue more"
     for (const id of ids) {
       const listed = await replicas[0]!.events.listForInstance(caller.organizationId, id, 100);
       expect(listed).toHaveLength(writesEach + 1);
-      expect(listed.filter((d) => d.status !== "delivered" || !claimed.has(d.id)).map((d) => [d.id, d.status])).toEqual([]);
+      // Each delivered once claimed, or dropped for the cap without ever being claimed; the newest (as many as the cap) delivered.
+      const amiss = listed.filter((d) =>
+        claimed.has(d.id) ? d.status !== "delivered" : d.status !== "dropped" || d.lastError !== overflowReason(cap),
+      );
+      expect(amiss.map((d) => [d.id, d.status])).toEqual([]);
+      const newest = listed.slice(0, cap);
+      expect(newest.filter((d) => d.status !== "delivered")).toEqual([]);
     }
   }, 60_000);
 });

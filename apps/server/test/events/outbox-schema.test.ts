@@ -18,8 +18,8 @@ import { postgresMigrations } from "../../src/database/postgres-migrations.js";
 import { openSqlite } from "../../src/database/sqlite.js";
 import { sqliteMigrations } from "../../src/database/sqlite-migrations.js";
 import type { AttemptOutcome, Delivery } from "../../src/events/outbox.js";
-import { postgresEventStore } from "../../src/events/postgres-event-store.js";
-import { sqliteEventStore } from "../../src/events/sqlite-event-store.js";
+import { postgresEventStore, postgresEventWriter } from "../../src/events/postgres-event-store.js";
+import { sqliteEventStore, sqliteEventWriter } from "../../src/events/sqlite-event-store.js";
 import { postgresInstanceStore } from "../../src/instances/postgres-instance-store.js";
 import { sqliteInstanceStore } from "../../src/instances/sqlite-instance-store.js";
 import type { FollowUps, InstanceStore } from "../../src/instances/store.js";
@@ -67,7 +67,7 @@ async function expectSentAsBefore(events: EventStore): Promise<void> {
   expect(dueOf(await events.claimDue("m", 1, 60_000, 100))).toEqual(["msg_a2"]);
 }
 
-/** The statements the outbox runs in a round of work: writes' events, a claim, an attempt, the listing, the pruning. */
+/** The statements the outbox runs in a round of work: writes' events (past the cap), a claim, an attempt, the listing, the pruning. */
 async function outboxWork(instances: InstanceStore, events: EventStore): Promise<void> {
   const outcome = await instances.create(newInstance(1), undefined, event("instance.created"));
   if (!("created" in outcome)) throw new Error("expected a create");
@@ -115,7 +115,7 @@ describe("the outbox's schema on SQLite", () => {
     const db = new Database(file, { verbose: (sql) => executed.push(String(sql)) });
     try {
       db.prepare("INSERT INTO organizations (name, secret_hash, created_at) VALUES ('o', ?, '')").run(randomBytes(32));
-      await outboxWork(sqliteInstanceStore(db), sqliteEventStore(db));
+      await outboxWork(sqliteInstanceStore(db, sqliteEventWriter(db, 3)), sqliteEventStore(db));
       const plans = executed
         .filter((sql) => /\bevent_deliveries\b/.test(sql) && !sql.startsWith("INSERT"))
         .map((sql) => ({ sql, plan: (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((step) => step.detail) }));
@@ -209,7 +209,7 @@ describe("the outbox's schema on PostgreSQL", () => {
       const heads = 201;
 
       const query = vi.spyOn(pg.Client.prototype, "query");
-      await outboxWork(postgresInstanceStore(pool), postgresEventStore(pool));
+      await outboxWork(postgresInstanceStore(pool, postgresEventWriter(3)), postgresEventStore(pool));
       const statements = query.mock.calls
         .map(([text, values]) => ({ text: String(text), values: values as unknown[] }))
         .filter(({ text }) => /\bevent_deliveries\b/.test(text) && !text.trimStart().startsWith("INSERT"));

@@ -1,5 +1,8 @@
 // An instance's pending deliveries on both stores. Each instance keeps exactly one head (its oldest
-// pending delivery, the only one a claim may take) while writes and attempts race.
+// pending delivery, the only one a claim may take) while writes and attempts race. The cap
+// (EVENT_MAX_PENDING_PER_INSTANCE): an event beyond it drops the oldest pending ones, with the
+// reason, in its own transaction, but never one being sent; the newest still go out, in order. And,
+// against the real server and a local receiver, what the receiver gets and what the listing says.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,20 +13,25 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InstanceBody } from "../../src/api-types.js";
 import type { Caller } from "../../src/accounts/store.js";
 import type { StorageConfig } from "../../src/config.js";
-import type { AttemptOutcome, Delivery, EventType } from "../../src/events/outbox.js";
+import { overflowReason, type AttemptOutcome, type Delivery, type EventType } from "../../src/events/outbox.js";
 import { newSigningSecret } from "../../src/events/signing-secret.js";
 import { notificationTarget } from "../../src/instances/notifications.js";
 import type { FollowUps, InstanceRecord } from "../../src/instances/store.js";
 import { sealingContexts } from "../../src/secrets/contexts.js";
 import { createSecretBox } from "../../src/secrets/secret-box.js";
 import { openStorage, type Storage } from "../../src/storage.js";
+import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
+import { body, startTestServer, type TestServer } from "../harness.js";
+import { toReceiver } from "../outbound/outbound-fakes.js";
 import { until } from "../support/until.js";
+import { shortEventWaits } from "./event-test-settings.js";
 
+const cap = 3;
 const secretBox = createSecretBox(randomBytes(32));
 const url = "https://receiver.invalid/events"; // the store tests send nothing
 
-/** An empty database of one store, and how to remove it. */
-type Databases = { store: StorageConfig; stop: () => Promise<void> };
+/** Two empty databases of one store (the store tests', the server's), and how to remove them. */
+type Databases = { store: StorageConfig; server?: StorageConfig; stop: () => Promise<void> };
 const stores: [string, () => Promise<Databases>][] = [
   [
     "SQLite",
@@ -39,7 +47,12 @@ const stores: [string, () => Promise<Databases>][] = [
     "PostgreSQL",
     async () => {
       const cluster = await startPostgresCluster();
-      return { store: { kind: "postgres", url: cluster.url }, stop: () => Promise.resolve(cluster.stop()) };
+      await cluster.sql("CREATE DATABASE served");
+      return {
+        store: { kind: "postgres", url: cluster.url },
+        server: { kind: "postgres", url: cluster.url.replace(/\/instances$/, "/served") },
+        stop: () => Promise.resolve(cluster.stop()),
+      };
     },
   ],
 ];
@@ -60,7 +73,7 @@ describe.each(stores)("pending deliveries on %s", (name, open) => {
   let caller: Caller;
   beforeAll(async () => {
     databases = await open();
-    storage = await openStorage(databases.store);
+    storage = await openStorage(databases.store, { maxPendingPerInstance: cap });
     caller = await storage.accounts.createAccount({
       organizationName: "o",
       organizationSecretHash: randomBytes(32),
@@ -108,6 +121,9 @@ describe.each(stores)("pending deliveries on %s", (name, open) => {
   };
   const rename = (id: number, name: string) =>
     storage.instances.update(caller.organizationId, id, undefined, { name }, intent("instance.updated"));
+  /** The instance's deliveries, oldest first: [name, status, lastError]. */
+  const listed = async (id: number) =>
+    (await storage.events.listForInstance(caller.organizationId, id, 100)).reverse().map((d) => [nameOf(d), d.status, d.lastError]);
   /**
    * Claims what is due, keeps those of `ids`, adds them to `sent` as soon as they are claimed, and
    * delivers them; what it delivered. Added when claimed, not when delivered: a round whose attempts
@@ -127,7 +143,7 @@ describe.each(stores)("pending deliveries on %s", (name, open) => {
     return sent;
   };
 
-  it("keeps one head per instance while writes and attempts race: each instance's events go out, in order, none left pending", async () => {
+  it("keeps one head per instance while writes and attempts race: each instance's newest go out, in order, none left pending", async () => {
     // Without the writer's lock on the head (postgres-event-store.ts) this lost a head in one run of
     // a few; the next test makes that interleaving happen every time.
     const ids = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(() => create()));
@@ -151,9 +167,10 @@ describe.each(stores)("pending deliveries on %s", (name, open) => {
 
     for (const id of ids) {
       const statuses = await storage.events.listForInstance(caller.organizationId, id, 100);
-      expect(statuses.filter((d) => d.status !== "delivered")).toEqual([]);
+      expect(statuses.filter((d) => d.status !== "delivered" && d.status !== "dropped")).toEqual([]);
       const ofInstance = sent.filter((d) => d.instanceId === id);
-      expect(ofInstance.map(nameOf)).toEqual(["created", ...Array.from({ length: 30 }, (_, i) => `n${i + 1}`)]);
+      expect(ofInstance.map((d) => d.id)).toEqual(ofInstance.map((d) => d.id).sort((a, b) => a - b));
+      expect(ofInstance.map(nameOf).slice(-cap)).toEqual(["n28", "n29", "n30"]);
     }
   }, 30_000);
 
@@ -202,5 +219,120 @@ describe.each(stores)("pending deliveries on %s", (name, open) => {
       );
       await side.end();
     }
+  });
+
+  it("drops the oldest pending beyond the cap with the reason, and the newest still go out in order", async () => {
+    const id = await create();
+    for (const name of ["u1", "u2", "u3", "u4"]) await rename(id, name);
+    const reason = overflowReason(cap);
+    expect(reason).toBe("more than 3 of the instance's events were pending before this one was delivered");
+    expect(await listed(id)).toEqual([
+      ["created", "dropped", reason],
+      ["u1", "dropped", reason],
+      ["u2", "pending", null],
+      ["u3", "pending", null],
+      ["u4", "pending", null],
+    ]);
+    expect((await drain("cap", [id])).map(nameOf)).toEqual(["u2", "u3", "u4"]);
+    expect((await listed(id)).map(([name, status]) => [name, status])).toEqual([
+      ["created", "dropped"],
+      ["u1", "dropped"],
+      ["u2", "delivered"],
+      ["u3", "delivered"],
+      ["u4", "delivered"],
+    ]);
+  });
+
+  it("never drops a delivery being sent: its attempt decides it, and its instance's next waits for it", async () => {
+    const id = await create();
+    const now = Date.now();
+    const [sending] = (await storage.events.claimDue("lease", now, now + 60_000, 100)).filter((d) => d.instanceId === id);
+    expect(nameOf(sending!)).toBe("created");
+    for (const name of ["u1", "u2", "u3", "u4"]) await rename(id, name);
+    // The one being sent, and the newest as many as the cap: one more than the cap while it is out.
+    expect((await listed(id)).map(([name, status]) => [name, status])).toEqual([
+      ["created", "pending"],
+      ["u1", "dropped"],
+      ["u2", "pending"],
+      ["u3", "pending"],
+      ["u4", "pending"],
+    ]);
+    expect(await deliverDue("other", [id])).toEqual([]);
+    await storage.events.recordAttempt(sending!.id, "lease", delivered(now));
+    expect((await drain("lease", [id])).map(nameOf)).toEqual(["u2", "u3", "u4"]);
+  });
+  describe("on the server, to a receiver", () => {
+    let receiver: EventReceiver;
+    let t: TestServer;
+    beforeAll(async () => {
+      receiver = await startEventReceiver();
+      t = await startTestServer({
+        // A failed attempt waits a minute for the next: nothing is sent meanwhile but what the test cues.
+        config: { events: { ...shortEventWaits, firstRetryMs: 60_000, maxPendingPerInstance: cap } },
+        outbound: toReceiver(receiver.port),
+        ...(databases.server ? { storage: databases.server } : {}),
+      });
+    }, 60_000);
+    afterAll(async () => {
+      await t?.stop();
+      await receiver?.close();
+    });
+
+    interface Listed {
+      eventType: string;
+      status: string;
+      attempts: number;
+      lastStatus?: number;
+      lastError?: string;
+      nextAttemptDate?: string;
+    }
+    const list = async (id: number) => body<Listed[]>(await t.api(`/instances/${id}/deliveries`));
+    const patch = async (id: number, name: string) =>
+      expect((await t.api(`/instances/${id}`, { method: "PATCH", json: { name } })).status).toBe(200);
+
+    it("drops the oldest behind a failing receiver, sends the newest in order once it answers, and lists why", async () => {
+      let failing = true;
+      receiver.answer(() => (failing ? 503 : 204));
+      const response = await t.api("/instances", {
+        method: "POST",
+        json: {
+          your_mom: { key: "taxify" },
+          configuration: {
+            "api.key": "k-0b7c",
+            "event.notification.enabled": "true",
+            "event.notification.callback.url": receiver.url("/cap"),
+          },
+          name: "created",
+        },
+      });
+      expect(response.status).toBe(200);
+      const { id } = await body<{ id: number }>(response);
+      // The create's delivery failed once and waits a minute; two renames queue behind it (the cap).
+      await until(async () => ((await list(id))[0]?.attempts === 1 ? true : undefined), 10);
+      await patch(id, "p1");
+      await patch(id, "p2");
+      failing = false;
+      await patch(id, "p3"); // past the cap: the create's delivery is dropped, p1 is sent at once
+      const received = await receiver.waitFor("/cap", 4);
+      expect(received.map((r) => [r.type, (JSON.parse(r.body) as { data: { name: string } }).data.name])).toEqual([
+        ["instance.created", "created"],
+        ["instance.updated", "p1"],
+        ["instance.updated", "p2"],
+        ["instance.updated", "p3"],
+      ]);
+      const listing = await until(async () => {
+        const all = await list(id);
+        return all.every((d) => d.status !== "pending") ? all : undefined;
+      }, 10);
+      expect(listing.map((d) => d.status)).toEqual(["delivered", "delivered", "delivered", "dropped"]);
+      expect(listing[3]).toEqual({
+        ...listing[3],
+        eventType: "instance.created",
+        attempts: 1,
+        lastStatus: 503,
+        lastError: overflowReason(cap),
+      });
+      expect(listing[3]).not.toHaveProperty("nextAttemptDate");
+    }, 30_000);
   });
 });
