@@ -108,6 +108,8 @@ export interface EventStore {
   recordAttempt(id: number, owner: string, outcome: AttemptOutcome): Promise<void>;
   /** An instance's deliveries, newest first. */
   listForInstance(organizationId: number, instanceId: number, limit: number): Promise<Delivery[]>;
+  /** The instance's newest dropped delivery older than `beforeId`, if any. */
+  newestDropped(organizationId: number, instanceId: number, beforeId: number): Promise<Delivery | undefined>;
   /** Forgets the deliveries settled (delivered, failed, dropped) whose event is older than `createdBefore`; returns how many. */
   pruneSettled(createdBefore: number): Promise<number>;
 }

@@ -182,6 +182,15 @@ export function postgresEventStore(pool: pg.Pool): EventStore {
         );
         return rows;
       }),
+    newestDropped: (organizationId, instanceId, beforeId) =>
+      guarded(async () => {
+        const { rows } = await pool.query<Delivery>(
+          `SELECT ${deliveryColumns} FROM event_deliveries
+           WHERE instance_id = $2 AND status = 'dropped' AND id < $3 AND organization_id = $1 ORDER BY id DESC LIMIT 1`,
+          [organizationId, instanceId, beforeId],
+        );
+        return rows[0];
+      }),
     pruneSettled: (createdBefore) =>
       guarded(
         async () =>

@@ -128,6 +128,9 @@ export function sqliteEventStore(db: SqliteDatabase): EventStore {
   const list = db.prepare(
     `SELECT ${deliveryColumns} FROM event_deliveries WHERE organization_id = ? AND instance_id = ? ORDER BY id DESC LIMIT ?`,
   );
+  const dropped = db.prepare(
+    `SELECT ${deliveryColumns} FROM event_deliveries WHERE instance_id = ? AND status = 'dropped' AND id < ? AND organization_id = ? ORDER BY id DESC LIMIT 1`,
+  );
   const prune = db.prepare("DELETE FROM event_deliveries WHERE status <> 'pending' AND created_at < ?");
   return {
     claimDue: (owner, now, leaseUntil, limit, { perOrganization, skip } = anyOrganization) => {
@@ -147,6 +150,8 @@ export function sqliteEventStore(db: SqliteDatabase): EventStore {
       return Promise.resolve();
     },
     listForInstance: (organizationId, instanceId, limit) => Promise.resolve(list.all(organizationId, instanceId, limit) as Delivery[]),
+    newestDropped: (organizationId, instanceId, beforeId) =>
+      Promise.resolve(dropped.get(instanceId, beforeId, organizationId) as Delivery | undefined),
     pruneSettled: (createdBefore) => Promise.resolve(prune.run(createdBefore).changes),
   };
 }

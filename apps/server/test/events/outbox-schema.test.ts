@@ -67,7 +67,7 @@ async function expectSentAsBefore(events: EventStore): Promise<void> {
   expect(dueOf(await events.claimDue("m", 1, 60_000, 100))).toEqual(["msg_a2"]);
 }
 
-/** The statements the outbox runs in a round of work: writes' events (past the cap), a claim, an attempt, the listing, the pruning. */
+/** The statements the outbox runs in a round of work: writes' events (past the cap), a claim, an attempt, the listing and its newest dropped, the pruning. */
 async function outboxWork(instances: InstanceStore, events: EventStore): Promise<void> {
   const outcome = await instances.create(newInstance(1), undefined, event("instance.created"));
   if (!("created" in outcome)) throw new Error("expected a create");
@@ -77,7 +77,8 @@ async function outboxWork(instances: InstanceStore, events: EventStore): Promise
   const mine = claimed.find((d) => d.instanceId === id);
   if (!mine) throw new Error("expected the instance's head to be claimed");
   await events.recordAttempt(mine.id, "plan", delivered);
-  await events.listForInstance(1, id, 100);
+  const listed = await events.listForInstance(1, id, 100);
+  await events.newestDropped(1, id, listed.at(-1)!.id);
   await events.pruneSettled(Date.now() - 30 * 24 * 3_600_000);
 }
 

@@ -1,8 +1,9 @@
 // An instance's pending deliveries on both stores. Each instance keeps exactly one head (its oldest
 // pending delivery, the only one a claim may take) while writes and attempts race. The cap
 // (EVENT_MAX_PENDING_PER_INSTANCE): an event beyond it drops the oldest pending ones, with the
-// reason, in its own transaction, but never one being sent; the newest still go out, in order. And,
-// against the real server and a local receiver, what the receiver gets and what the listing says.
+// reason, in its own transaction, but never one being sent; the newest still go out, in order. The
+// listing ends with the newest dropped delivery when the newest 100 show none. And, against the
+// real server and a local receiver, what the receiver gets and what the listing says.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InstanceBody } from "../../src/api-types.js";
 import type { Caller } from "../../src/accounts/store.js";
 import type { StorageConfig } from "../../src/config.js";
+import { deliveriesService, listedDeliveries } from "../../src/events/deliveries.js";
 import { overflowReason, type AttemptOutcome, type Delivery, type EventType } from "../../src/events/outbox.js";
 import { newSigningSecret } from "../../src/events/signing-secret.js";
 import { notificationTarget } from "../../src/instances/notifications.js";
@@ -261,6 +263,22 @@ describe.each(stores)("pending deliveries on %s", (name, open) => {
     await storage.events.recordAttempt(sending!.id, "lease", delivered(now));
     expect((await drain("lease", [id])).map(nameOf)).toEqual(["u2", "u3", "u4"]);
   });
+  it("lists the newest dropped delivery last when the newest 100 show none", async () => {
+    const id = await create();
+    for (const name of ["u1", "u2", "u3"]) await rename(id, name); // the create's delivery is dropped
+    await drain("list", [id]);
+    for (let i = 0; i < listedDeliveries; i++) {
+      await rename(id, `v${i}`);
+      await drain("list", [id]);
+    }
+    const deliveries = deliveriesService({ instanceExists: () => Promise.resolve(true), events: storage.events });
+    const shown = await deliveries.list(caller, id);
+    expect(shown).toHaveLength(listedDeliveries);
+    expect(shown.slice(0, -1).every((d) => d.status === "delivered")).toBe(true);
+    expect(shown.at(-1)).toMatchObject({ eventType: "instance.created", status: "dropped", lastError: overflowReason(cap) });
+    expect(shown.at(-1)).not.toHaveProperty("nextAttemptDate");
+  }, 30_000);
+
   describe("on the server, to a receiver", () => {
     let receiver: EventReceiver;
     let t: TestServer;
