@@ -56,11 +56,21 @@ interface Listed {
   attempts: number;
 }
 
-/** The instance's deliveries as listed once none is pending any more, newest first. */
+/**
+ * The instance's deliveries as listed once none is pending any more, newest first. Read after the
+ * test has waited for the receiver, on a connection idle that long: a read that meets the server
+ * closing it (its keep-alive timeout, 5 s) as it is sent fails with ECONNRESET, and is made again.
+ */
 async function settled(server: SpawnedServer, id: number): Promise<Listed[]> {
   for (const deadline = Date.now() + 30_000; ;) {
-    const listed = (await (await call(server, `/instances/${id}/deliveries`, "GET")).json()) as Listed[];
-    if (listed.every((d) => d.status !== "pending")) return listed;
+    const listed = (await call(server, `/instances/${id}/deliveries`, "GET").then(
+      (response) => response.json(),
+      (error: unknown) => {
+        if (Date.now() > deadline) throw error;
+        return undefined;
+      },
+    )) as Listed[] | undefined;
+    if (listed?.every((d) => d.status !== "pending")) return listed;
     if (Date.now() > deadline) throw new Error(`deliveries of instance ${id} still pending: ${JSON.stringify(listed)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
