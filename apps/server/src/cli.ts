@@ -57,7 +57,8 @@ async function serve(): Promise<void> {
 
 /** Runs `work` on the configured storage, and prints its result as one JSON object. */
 async function withStorage(work: (storage: Storage) => Promise<unknown>): Promise<void> {
-  const storage = await openStorage(readConfig().storage);
+  const config = readConfig();
+  const storage = await openStorage(config.storage, config.events);
   try {
     process.stdout.write(JSON.stringify(await work(storage)) + "\n");
   } finally {

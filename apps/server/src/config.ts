@@ -165,6 +165,11 @@ export interface EventDeliveryConfig {
   concurrency: number;
   /** Of those, at most this many of one organization's: a tenant whose receivers hang holds no more. */
   perOrganization: number;
+  /**
+   * At most this many of one instance's deliveries pending: an event beyond drops the oldest (a
+   * receiver down for a day must not pile up an unbounded backlog).
+   */
+  maxPendingPerInstance: number;
 }
 
 export const defaultEventDelivery: Readonly<EventDeliveryConfig> = Object.freeze({
@@ -174,6 +179,7 @@ export const defaultEventDelivery: Readonly<EventDeliveryConfig> = Object.freeze
   pollIntervalMs: 1_000,
   concurrency: 16,
   perOrganization: 4,
+  maxPendingPerInstance: 1_000,
 });
 
 /** PROVISIONING: `sandbox` simulates each vendor's check offline, `live` calls the vendor, `off` checks nothing. */
@@ -312,6 +318,7 @@ function parseEventDelivery(env: NodeJS.ProcessEnv): Readonly<EventDeliveryConfi
     pollIntervalMs: positiveInteger("EVENT_POLL_INTERVAL_MS", env.EVENT_POLL_INTERVAL_MS, d.pollIntervalMs),
     concurrency: positiveInteger("EVENT_CONCURRENCY", env.EVENT_CONCURRENCY, d.concurrency),
     perOrganization: positiveInteger("EVENT_PER_ORGANIZATION", env.EVENT_PER_ORGANIZATION, d.perOrganization),
+    maxPendingPerInstance: positiveInteger("EVENT_MAX_PENDING_PER_INSTANCE", env.EVENT_MAX_PENDING_PER_INSTANCE, d.maxPendingPerInstance),
   });
 }
 

@@ -92,7 +92,7 @@ export async function startServer({
   },
 }: StartOptions): Promise<RunningServer> {
   const logger = createLogger(config, logDestination);
-  const storage = await openStorage(config.storage);
+  const storage = await openStorage(config.storage, config.events);
   try {
     // Before anything is written: a key that does not open the stored data stops the start here.
     const secretBox = await unlockSecretBox(storage.keyCheck, config.encryptionKey, config.dataDir);

@@ -4,10 +4,10 @@
 import { sqliteAccountStore } from "./accounts/sqlite-account-store.js";
 import type { AccountStore } from "./accounts/store.js";
 import { postgresAccountStore } from "./accounts/postgres-account-store.js";
-import type { StorageConfig } from "./config.js";
+import { defaultEventDelivery, type EventDeliveryConfig, type StorageConfig } from "./config.js";
 import type { EventStore } from "./events/outbox.js";
-import { postgresEventStore } from "./events/postgres-event-store.js";
-import { sqliteEventStore } from "./events/sqlite-event-store.js";
+import { postgresEventStore, postgresEventWriter } from "./events/postgres-event-store.js";
+import { sqliteEventStore, sqliteEventWriter } from "./events/sqlite-event-store.js";
 import { postgresInstanceStore } from "./instances/postgres-instance-store.js";
 import { sqliteInstanceStore } from "./instances/sqlite-instance-store.js";
 import type { InstanceStore } from "./instances/store.js";
@@ -38,10 +38,14 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export async function openStorage(config: StorageConfig): Promise<Storage> {
+/** The storage `config` names; each write keeps at most `events.maxPendingPerInstance` of an instance's deliveries pending. */
+export async function openStorage(
+  config: StorageConfig,
+  events: Pick<EventDeliveryConfig, "maxPendingPerInstance"> = defaultEventDelivery,
+): Promise<Storage> {
   if (config.kind === "postgres") {
     const pool = await openPostgres(config.url);
-    const instances = postgresInstanceStore(pool);
+    const instances = postgresInstanceStore(pool, postgresEventWriter(events.maxPendingPerInstance));
     return {
       accounts: postgresAccountStore(pool),
       instances,
@@ -54,7 +58,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
     };
   }
   const db = openSqlite(config.file);
-  const instances = sqliteInstanceStore(db);
+  const instances = sqliteInstanceStore(db, sqliteEventWriter(db, events.maxPendingPerInstance));
   return {
     accounts: answeringStorageFaults(sqliteAccountStore(db)),
     instances: answeringStorageFaults(instances),

@@ -139,6 +139,25 @@ export const postgresMigrations: Migration[] = [
     `,
   },
   {
+    version: 9,
+    name: "event deliveries: each instance's head marked, and indexes on pending, dropped and settled rows",
+    // As SQLite's migration 9, and event_deliveries_heads_by_organization: the claim's walk of one
+    // waiting organization's due heads, in the order it takes them (no sort).
+    sql: `
+      ALTER TABLE event_deliveries ADD COLUMN head BOOLEAN NOT NULL DEFAULT false;
+      CREATE INDEX event_deliveries_pending ON event_deliveries (instance_id, id) WHERE status = 'pending';
+      UPDATE event_deliveries SET head = true
+        WHERE id IN (SELECT min(id) FROM event_deliveries WHERE status = 'pending' GROUP BY instance_id);
+      CREATE INDEX event_deliveries_due_heads ON event_deliveries (next_attempt_at, id) WHERE status = 'pending' AND head;
+      CREATE INDEX event_deliveries_heads_by_organization ON event_deliveries (organization_id, next_attempt_at, id)
+        WHERE status = 'pending' AND head;
+      CREATE INDEX event_deliveries_dropped ON event_deliveries (instance_id, id) WHERE status = 'dropped';
+      CREATE INDEX event_deliveries_settled ON event_deliveries (created_at) WHERE status <> 'pending';
+      DROP INDEX event_deliveries_due;
+      ANALYZE event_deliveries;
+    `,
+  },
+  {
     version: 11,
     name: "polling vendors for changes: each instance's schedule, lease and checkpoints",
     // As SQLite's migration 11. Replicas claim due polls with FOR UPDATE SKIP LOCKED and a lease.

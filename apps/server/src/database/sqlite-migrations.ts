@@ -159,6 +159,29 @@ export const sqliteMigrations: Migration[] = [
     `,
   },
   {
+    version: 9,
+    name: "event deliveries: each instance's head marked, and indexes on pending, dropped and settled rows",
+    // head: 1 on the pending delivery with the smallest id of its instance, the one the dispatcher
+    // may send (events go out in order per instance); kept so by the writes that change it
+    // (events/sqlite-event-store.ts), and meaningless once a row is no longer pending. The claim
+    // reads only the heads that are due, through event_deliveries_due_heads: never the pending
+    // rows queued behind a failing head, nor an instance's delivered history (what the
+    // min(id) of migration 5's claim walked, per due row). event_deliveries_pending: an
+    // instance's pending rows in order (its head, the cap on how many). event_deliveries_dropped:
+    // the listing's newest dropped delivery. event_deliveries_settled: the hourly pruning.
+    // event_deliveries_due indexed every row by status for that claim only: no statement reads it now.
+    sql: `
+      ALTER TABLE event_deliveries ADD COLUMN head INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX event_deliveries_pending ON event_deliveries (instance_id, id) WHERE status = 'pending';
+      UPDATE event_deliveries SET head = 1
+        WHERE id IN (SELECT min(id) FROM event_deliveries WHERE status = 'pending' GROUP BY instance_id);
+      CREATE INDEX event_deliveries_due_heads ON event_deliveries (next_attempt_at, id) WHERE status = 'pending' AND head = 1;
+      CREATE INDEX event_deliveries_dropped ON event_deliveries (instance_id, id) WHERE status = 'dropped';
+      CREATE INDEX event_deliveries_settled ON event_deliveries (created_at) WHERE status <> 'pending';
+      DROP INDEX event_deliveries_due;
+    `,
+  },
+  {
     version: 11,
     name: "polling vendors for changes: each instance's schedule, lease and checkpoints",
     // One row per instance the poller has seen (polling/), for the version of the instance it

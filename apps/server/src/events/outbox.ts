@@ -125,6 +125,8 @@ export interface EventStore {
   recordAttempt(id: number, owner: string, outcome: AttemptOutcome): Promise<void>;
   /** An instance's deliveries, newest first. */
   listForInstance(organizationId: number, instanceId: number, limit: number): Promise<Delivery[]>;
+  /** The instance's newest dropped delivery older than `beforeId`, if any. */
+  newestDropped(organizationId: number, instanceId: number, beforeId: number): Promise<Delivery | undefined>;
   /** Forgets the deliveries settled (delivered, failed, dropped) whose event is older than `createdBefore`; returns how many. */
   pruneSettled(createdBefore: number): Promise<number>;
 }
@@ -132,6 +134,10 @@ export interface EventStore {
 /** Why pending deliveries were dropped, as the listing says. */
 export const droppedReason = "notifications were turned off before this event was delivered";
 export const deletedReason = "the instance was deleted before this event was delivered";
+/** Why the oldest pending deliveries were dropped when an event would have passed the cap. */
+export function overflowReason(maxPendingPerInstance: number): string {
+  return `more than ${maxPendingPerInstance} of the instance's events were pending before this one was delivered`;
+}
 
 /** A signing secret a rotation replaced, sealed, and when (ms since the epoch). */
 export interface RetiredSecret {
@@ -212,6 +218,13 @@ export interface EventWrites {
   dropPending?: string;
   /** Pending deliveries follow the callback URL to where it points now. */
   redirectPending?: string;
+  /**
+   * Before the insert, the oldest pending deliveries are dropped, for this reason, but the newest
+   * `keep` (and one being sent at that moment, whose attempt decides it): with the insert, at most
+   * the cap are pending.
+   */
+  dropOverflow?: { keep: number; reason: string };
+  /** A delivery, pending; then the instance's oldest pending delivery is its head (the one sent next). */
   insert?: NewDelivery;
   /** The instance is gone: its stored secrets with it (its deliveries carry their own copies). */
   forgetSecrets: boolean;
@@ -225,9 +238,10 @@ export interface EventWrites {
  * pending deliveries with the new set; a delivery carries the instance's current and retired
  * secrets; notifications off drop the pending deliveries; a delete drops them too, except the
  * instance.deleted it records (attempted once, see attempt-outcome.ts). A test event changes
- * nothing: it only joins the pending ones.
+ * nothing: it only joins the pending ones. Every insert keeps the instance's pending deliveries
+ * within `maxPendingPerInstance`, dropping the oldest.
  */
-export function eventRecording(draft: EventDraft, record: EventSubject, now: Date) {
+export function eventRecording(draft: EventDraft, record: EventSubject, now: Date, maxPendingPerInstance: number) {
   const newSecret = draft.newSigningSecret;
   const described = draft.notification;
   // A new instance has no pending deliveries, so a create runs no statement for them; nor does a
@@ -249,7 +263,11 @@ export function eventRecording(draft: EventDraft, record: EventSubject, now: Dat
       }
       if (rotates) writes.resignPending = kept;
       if (deletes) writes.dropPending = deletedReason;
-      else if (touchesPending) writes.redirectPending = described.callbackUrl;
+      else {
+        if (touchesPending) writes.redirectPending = described.callbackUrl;
+        // After a delete's drop nothing is pending: no statement for the cap.
+        writes.dropOverflow = { keep: maxPendingPerInstance - 1, reason: overflowReason(maxPendingPerInstance) };
+      }
       writes.insert = {
         organizationId: record.organizationId,
         instanceId: record.id,

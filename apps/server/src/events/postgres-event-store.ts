@@ -4,7 +4,7 @@
 // for the other until its lease runs out (a replica that died mid-attempt).
 import type pg from "pg";
 import { anyOrganization } from "../database/claim-fairness.js";
-import { guarded } from "../database/postgres.js";
+import { guarded, inTransaction } from "../database/postgres.js";
 import {
   deliveryColumns,
   eventRecording,
@@ -25,8 +25,14 @@ export interface PostgresEventWriter {
   recordTest(client: pg.PoolClient, draft: EventDraft, subject: EventSubject, limit: TestEventLimit): Promise<TestEventRecorded>;
 }
 
-export const postgresEventWriter: PostgresEventWriter = {
-  record: async (client, draft, record) => (await write(client, draft, record, new Date())) !== undefined,
+// The instance's oldest pending delivery becomes its head, unless it is already (as SQLite's).
+const promoteHead = `
+  UPDATE event_deliveries SET head = true
+  WHERE id = (SELECT min(id) FROM event_deliveries WHERE instance_id = $1 AND status = 'pending') AND NOT head`;
+
+/** The writer; an insert keeps at most `maxPendingPerInstance` of an instance's deliveries pending. */
+export const postgresEventWriter = (maxPendingPerInstance: number): PostgresEventWriter => ({
+  record: async (client, draft, record) => (await write(client, draft, record, new Date(), maxPendingPerInstance)) !== undefined,
   async recordTest(client, draft, record, limit) {
     const now = new Date();
     const { rows } = await client.query<TestEventsSoFar>(
@@ -37,22 +43,37 @@ export const postgresEventWriter: PostgresEventWriter = {
     );
     const wait = testEventWait(rows[0]!, limit, now.getTime());
     if (wait) return { wait };
-    const inserted = await write(client, draft, record, now);
+    const inserted = await write(client, draft, record, now, maxPendingPerInstance);
     if (inserted === undefined) return { enqueued: undefined };
     const read = await client.query<Delivery>(`SELECT ${deliveryColumns} FROM event_deliveries WHERE webhook_id = $1`, [
       inserted.webhookId,
     ]);
     return { enqueued: read.rows[0] };
   },
-};
+});
 
 /** Runs the draft's writes on the client; the delivery it inserted, if any. */
-async function write(client: pg.PoolClient, draft: EventDraft, record: EventSubject, now: Date): Promise<NewDelivery | undefined> {
-  const recording = eventRecording(draft, record, now);
+async function write(
+  client: pg.PoolClient,
+  draft: EventDraft,
+  record: EventSubject,
+  now: Date,
+  maxPendingPerInstance: number,
+): Promise<NewDelivery | undefined> {
+  const recording = eventRecording(draft, record, now, maxPendingPerInstance);
   const stored = recording.needsStoredSecrets
     ? (await client.query<StoredSecrets>("SELECT sealed, retired FROM event_signing_secrets WHERE instance_id = $1", [record.id])).rows[0]
     : undefined;
   const writes = recording.writes(stored);
+  // An insert first locks the instance's head, if it has one: a replica settling that head at
+  // once then waits for this commit, and its next statement finds the delivery inserted here to
+  // promote; or this waits for that replica's commit, and finds the head it promoted, or none
+  // (the delivery inserted here is the head then). Without the lock, each could miss the other's
+  // write and leave the instance's pending deliveries with no head, never sent.
+  if (writes.insert)
+    await client.query("SELECT id FROM event_deliveries WHERE instance_id = $1 AND status = 'pending' ORDER BY id LIMIT 1 FOR UPDATE", [
+      record.id,
+    ]);
   if (writes.saveSecrets)
     await client.query(
       `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, retired, created_at) VALUES ($1, $2, $3, $4, $5)
@@ -75,8 +96,15 @@ async function write(client: pg.PoolClient, draft: EventDraft, record: EventSubj
       writes.redirectPending,
       record.id,
     ]);
+  if (writes.dropOverflow)
+    await client.query(
+      `UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = $2
+       WHERE instance_id = $1 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $4)
+         AND id <= (SELECT id FROM event_deliveries WHERE instance_id = $1 AND status = 'pending' ORDER BY id DESC LIMIT 1 OFFSET $3)`,
+      [record.id, writes.dropOverflow.reason, writes.dropOverflow.keep, now.getTime()],
+    );
   const delivery = writes.insert;
-  if (delivery)
+  if (delivery) {
     await client.query(
       `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, retired_secrets, url, status, next_attempt_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9)`,
@@ -92,6 +120,8 @@ async function write(client: pg.PoolClient, draft: EventDraft, record: EventSubj
         delivery.createdAt,
       ],
     );
+    await client.query(promoteHead, [record.id]);
+  }
   if (writes.forgetSecrets) await client.query("DELETE FROM event_signing_secrets WHERE instance_id = $1", [record.id]);
   return delivery;
 }
@@ -100,17 +130,18 @@ export function postgresEventStore(pool: pg.Pool): EventStore {
   return {
     claimDue: (owner, now, leaseUntil, limit, { perOrganization, skip } = anyOrganization) =>
       guarded(async () => {
-        // Each waiting organization's earliest heads (the oldest pending delivery of an instance),
-        // locked (a window function cannot be); then the first of every organization, the second...
+        // Each waiting organization's earliest due heads (an instance's oldest pending delivery),
+        // locked (a window function cannot be), each walked in order on
+        // event_deliveries_heads_by_organization; then the first of every organization, the
+        // second... Only heads are read, never the deliveries queued behind them.
         const { rows } = await pool.query<Delivery>(
           `WITH waiting AS (SELECT DISTINCT organization_id FROM event_deliveries
-                            WHERE status = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                            WHERE status = 'pending' AND head AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
                               AND NOT (organization_id = ANY ($5::bigint[]))),
                 heads AS (SELECT h.id, h.organization_id, h.next_attempt_at FROM waiting,
                             LATERAL (SELECT d.id, d.organization_id, d.next_attempt_at FROM event_deliveries d
-                                     WHERE d.organization_id = waiting.organization_id AND d.status = 'pending'
+                                     WHERE d.organization_id = waiting.organization_id AND d.status = 'pending' AND d.head
                                        AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until <= $2)
-                                       AND d.id = (SELECT min(e.id) FROM event_deliveries e WHERE e.instance_id = d.instance_id AND e.status = 'pending')
                                      ORDER BY d.next_attempt_at, d.id LIMIT $6
                                      FOR UPDATE SKIP LOCKED) h),
                 picked AS (SELECT id FROM (SELECT id, next_attempt_at,
@@ -123,19 +154,26 @@ export function postgresEventStore(pool: pg.Pool): EventStore {
         );
         return rows.sort((a, b) => a.id - b.id);
       }),
+    // The attempt and, once its delivery is settled, the next head: two statements, so that the
+    // second sees a delivery inserted by a write this one waited for (see the writer's lock).
     recordAttempt: (id, owner, outcome) =>
-      guarded(async () => {
-        await pool.query(
-          `UPDATE event_deliveries SET
+      guarded(() =>
+        inTransaction(pool, async (client) => {
+          const { rows } = await client.query<{ instanceId: number; status: string }>(
+            `UPDATE event_deliveries SET
              attempts = attempts + 1, last_attempt_at = $3, last_status = $4,
              last_error = CASE WHEN $6::boolean OR status = 'pending' THEN $5 ELSE last_error END,
              status = CASE WHEN $6::boolean THEN 'delivered' WHEN status <> 'pending' THEN status WHEN $7::bigint IS NULL THEN 'failed' ELSE 'pending' END,
              next_attempt_at = CASE WHEN status = 'pending' THEN $7::bigint ELSE NULL END,
              lease_owner = NULL, lease_until = NULL
-           WHERE id = $1 AND lease_owner = $2`,
-          [id, owner, outcome.attemptAt, outcome.status ?? null, outcome.error ?? null, outcome.delivered, outcome.nextAttemptAt ?? null],
-        );
-      }),
+           WHERE id = $1 AND lease_owner = $2
+           RETURNING instance_id AS "instanceId", status`,
+            [id, owner, outcome.attemptAt, outcome.status ?? null, outcome.error ?? null, outcome.delivered, outcome.nextAttemptAt ?? null],
+          );
+          const settled = rows[0];
+          if (settled && settled.status !== "pending") await client.query(promoteHead, [settled.instanceId]);
+        }),
+      ),
     listForInstance: (organizationId, instanceId, limit) =>
       guarded(async () => {
         const { rows } = await pool.query<Delivery>(
@@ -143,6 +181,15 @@ export function postgresEventStore(pool: pg.Pool): EventStore {
           [organizationId, instanceId, limit],
         );
         return rows;
+      }),
+    newestDropped: (organizationId, instanceId, beforeId) =>
+      guarded(async () => {
+        const { rows } = await pool.query<Delivery>(
+          `SELECT ${deliveryColumns} FROM event_deliveries
+           WHERE instance_id = $2 AND status = 'dropped' AND id < $3 AND organization_id = $1 ORDER BY id DESC LIMIT 1`,
+          [organizationId, instanceId, beforeId],
+        );
+        return rows[0];
       }),
     pruneSettled: (createdBefore) =>
       guarded(

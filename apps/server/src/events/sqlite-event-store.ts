@@ -8,6 +8,7 @@ import {
   eventRecording,
   type AttemptOutcome,
   type Delivery,
+  type DeliveryStatus,
   type EventDraft,
   type EventStore,
   type EventSubject,
@@ -17,19 +18,26 @@ import {
 } from "./outbox.js";
 import { testEventWait, type TestEventsSoFar } from "./test-events.js";
 
-// The oldest pending delivery of each instance that is due and not leased: events go out in
-// order per instance, and one instance's stuck delivery holds back none of another's. Shared
-// round-robin across organizations: the first head of every organization, then the second...
+// The head of each instance (its oldest pending delivery) that is due and not leased: events go
+// out in order per instance, and one instance's stuck delivery holds back none of another's. Read
+// through event_deliveries_due_heads, so only due heads are read, never the deliveries queued
+// behind them. Shared round-robin across organizations: the first head of every organization,
+// then the second...
 const dueHeads = `
   SELECT id FROM (
     SELECT d.id, d.next_attempt_at,
            row_number() OVER (PARTITION BY d.organization_id ORDER BY d.next_attempt_at, d.id) AS turn
     FROM event_deliveries d
-    WHERE d.status = 'pending' AND d.next_attempt_at <= :now AND (d.lease_until IS NULL OR d.lease_until <= :now)
-      AND d.id = (SELECT min(e.id) FROM event_deliveries e WHERE e.instance_id = d.instance_id AND e.status = 'pending')
+    WHERE d.status = 'pending' AND d.head = 1 AND d.next_attempt_at <= :now AND (d.lease_until IS NULL OR d.lease_until <= :now)
       AND d.organization_id NOT IN (SELECT value FROM json_each(:skip)))
   WHERE turn <= :perOrganization
   ORDER BY turn, next_attempt_at, id LIMIT :limit`;
+
+// The instance's oldest pending delivery becomes its head, unless it is already: after its head
+// was settled or dropped, and after an insert (into an instance with none pending).
+const promoteHead = `
+  UPDATE event_deliveries SET head = 1
+  WHERE id = (SELECT min(id) FROM event_deliveries WHERE instance_id = ? AND status = 'pending') AND head = 0`;
 
 // A delivery dropped while its attempt was in flight stays dropped, with its reason, unless that
 // attempt delivered it.
@@ -40,7 +48,8 @@ const recordAttemptSql = `
     status = CASE WHEN :delivered THEN 'delivered' WHEN status <> 'pending' THEN status WHEN :next IS NULL THEN 'failed' ELSE 'pending' END,
     next_attempt_at = CASE WHEN status = 'pending' THEN :next ELSE NULL END,
     lease_owner = NULL, lease_until = NULL
-  WHERE id = :id AND lease_owner = :owner`;
+  WHERE id = :id AND lease_owner = :owner
+  RETURNING instance_id AS instanceId, status`;
 
 // An instance's events of one type, as the test events' limit reads them (test-events.ts).
 const eventsSoFar = `
@@ -48,7 +57,8 @@ const eventsSoFar = `
          min(next_attempt_at) FILTER (WHERE status = 'pending') AS nextAttemptAt
   FROM event_deliveries WHERE instance_id = ? AND event_type = ?`;
 
-export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
+/** The writer; an insert keeps at most `maxPendingPerInstance` of an instance's deliveries pending. */
+export function sqliteEventWriter(db: SqliteDatabase, maxPendingPerInstance: number): SqliteEventWriter {
   const saveSecrets = db.prepare(
     `INSERT INTO event_signing_secrets (instance_id, organization_id, sealed, retired, created_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (instance_id) DO UPDATE SET sealed = excluded.sealed, retired = excluded.retired, created_at = excluded.created_at`,
@@ -62,6 +72,12 @@ export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
     "UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = ? WHERE instance_id = ? AND status = 'pending'",
   );
   const redirectPending = db.prepare("UPDATE event_deliveries SET url = ? WHERE instance_id = ? AND status = 'pending' AND url <> ?");
+  const dropOverflow = db.prepare(
+    `UPDATE event_deliveries SET status = 'dropped', next_attempt_at = NULL, last_error = :reason
+     WHERE instance_id = :instanceId AND status = 'pending' AND (lease_until IS NULL OR lease_until <= :now)
+       AND id <= (SELECT id FROM event_deliveries WHERE instance_id = :instanceId AND status = 'pending' ORDER BY id DESC LIMIT 1 OFFSET :keep)`,
+  );
+  const promote = db.prepare(promoteHead);
   const insert = db.prepare(
     `INSERT INTO event_deliveries (organization_id, instance_id, webhook_id, event_type, payload, secret, retired_secrets, url, status, next_attempt_at, created_at)
      VALUES (@organizationId, @instanceId, @webhookId, @eventType, @payload, @sealedSecret, @retiredSecrets, @url, 'pending', @createdAt, @createdAt)`,
@@ -70,7 +86,7 @@ export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
   const readDelivery = db.prepare(`SELECT ${deliveryColumns} FROM event_deliveries WHERE webhook_id = ?`);
   /** Runs the draft's writes; the delivery it inserted, if any. */
   const write = (draft: EventDraft, record: EventSubject, now: Date): NewDelivery | undefined => {
-    const recording = eventRecording(draft, record, now);
+    const recording = eventRecording(draft, record, now, maxPendingPerInstance);
     const stored = recording.needsStoredSecrets ? (readSecrets.get(record.id) as StoredSecrets | undefined) : undefined;
     const writes = recording.writes(stored);
     if (writes.saveSecrets)
@@ -78,7 +94,11 @@ export function sqliteEventWriter(db: SqliteDatabase): SqliteEventWriter {
     if (writes.resignPending) resignPending.run(writes.resignPending.sealed, writes.resignPending.retired, record.id);
     if (writes.dropPending !== undefined) dropPending.run(writes.dropPending, record.id);
     if (writes.redirectPending !== undefined) redirectPending.run(writes.redirectPending, record.id, writes.redirectPending);
-    if (writes.insert) insert.run(writes.insert);
+    if (writes.dropOverflow) dropOverflow.run({ ...writes.dropOverflow, instanceId: record.id, now: now.getTime() });
+    if (writes.insert) {
+      insert.run(writes.insert);
+      promote.run(record.id);
+    }
     if (writes.forgetSecrets) forgetSecrets.run(record.id);
     return writes.insert;
   };
@@ -99,8 +119,17 @@ export function sqliteEventStore(db: SqliteDatabase): EventStore {
     `UPDATE event_deliveries SET lease_owner = :owner, lease_until = :leaseUntil WHERE id IN (${dueHeads}) RETURNING ${deliveryColumns}`,
   );
   const recordAttempt = db.prepare(recordAttemptSql);
+  const promote = db.prepare(promoteHead);
+  // The attempt and, once its delivery is settled, the next head, in one transaction.
+  const settle = db.transaction((params: Record<string, unknown>) => {
+    const settled = recordAttempt.get(params) as { instanceId: number; status: DeliveryStatus } | undefined;
+    if (settled && settled.status !== "pending") promote.run(settled.instanceId);
+  });
   const list = db.prepare(
     `SELECT ${deliveryColumns} FROM event_deliveries WHERE organization_id = ? AND instance_id = ? ORDER BY id DESC LIMIT ?`,
+  );
+  const dropped = db.prepare(
+    `SELECT ${deliveryColumns} FROM event_deliveries WHERE instance_id = ? AND status = 'dropped' AND id < ? AND organization_id = ? ORDER BY id DESC LIMIT 1`,
   );
   const prune = db.prepare("DELETE FROM event_deliveries WHERE status <> 'pending' AND created_at < ?");
   return {
@@ -109,7 +138,7 @@ export function sqliteEventStore(db: SqliteDatabase): EventStore {
       return Promise.resolve(rows.sort((a, b) => a.id - b.id));
     },
     recordAttempt: (id, owner, outcome: AttemptOutcome) => {
-      recordAttempt.run({
+      settle({
         id,
         owner,
         attemptAt: outcome.attemptAt,
@@ -121,6 +150,8 @@ export function sqliteEventStore(db: SqliteDatabase): EventStore {
       return Promise.resolve();
     },
     listForInstance: (organizationId, instanceId, limit) => Promise.resolve(list.all(organizationId, instanceId, limit) as Delivery[]),
+    newestDropped: (organizationId, instanceId, beforeId) =>
+      Promise.resolve(dropped.get(instanceId, beforeId, organizationId) as Delivery | undefined),
     pruneSettled: (createdBefore) => Promise.resolve(prune.run(createdBefore).changes),
   };
 }

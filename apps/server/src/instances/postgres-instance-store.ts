@@ -7,7 +7,7 @@
 import type pg from "pg";
 import { guarded, inTransaction } from "../database/postgres.js";
 import type { TestEventRecorded } from "../events/outbox.js";
-import { postgresEventWriter, type PostgresEventWriter } from "../events/postgres-event-store.js";
+import type { PostgresEventWriter } from "../events/postgres-event-store.js";
 import {
   changedColumns,
   instanceColumns,
@@ -121,7 +121,8 @@ async function listTagged(pool: pg.Pool, { organizationId, tags, connectorKey, a
   return rows;
 }
 
-export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter = postgresEventWriter): InstanceStore {
+/** The store; `events` records each write's event in the write's transaction (events/postgres-event-store.ts). */
+export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter): InstanceStore {
   return {
     create: (instance, idempotency, followUps) =>
       guarded(() =>

@@ -6,7 +6,6 @@ import type { Statement } from "better-sqlite3";
 import { groupCommit, type GroupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
 import type { SqliteEventWriter, TestEventRecorded } from "../events/outbox.js";
-import { sqliteEventWriter } from "../events/sqlite-event-store.js";
 import {
   changedColumns,
   instanceColumns,
@@ -50,11 +49,8 @@ function toRecord(row: Row): InstanceRecord {
   });
 }
 
-export function sqliteInstanceStore(
-  db: SqliteDatabase,
-  commit: GroupCommit = groupCommit(db),
-  events: SqliteEventWriter = sqliteEventWriter(db),
-): InstanceStore {
+/** The store; `events` records each write's event in the write's transaction (events/sqlite-event-store.ts). */
+export function sqliteInstanceStore(db: SqliteDatabase, events: SqliteEventWriter, commit: GroupCommit = groupCommit(db)): InstanceStore {
   // Lists and updates build their SQL from the filters and fields at hand: a handful of shapes,
   // each prepared once.
   const statements = new Map<string, Statement<unknown[]>>();

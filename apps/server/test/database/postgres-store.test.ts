@@ -4,7 +4,9 @@ import { randomBytes } from "node:crypto";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { defaultEventDelivery } from "../../src/config.js";
 import { openPostgres } from "../../src/database/postgres.js";
+import { postgresEventWriter } from "../../src/events/postgres-event-store.js";
 import { postgresMigrations } from "../../src/database/postgres-migrations.js";
 import { postgresInstanceStore } from "../../src/instances/postgres-instance-store.js";
 import { tagCountLimit, type InstanceStore } from "../../src/instances/store.js";
@@ -49,7 +51,7 @@ describe("the PostgreSQL schema, on a table the planner has analyzed", () => {
   let store: InstanceStore;
   beforeAll(async () => {
     pool = await openPostgres(await newDatabase("tags_planned"));
-    store = postgresInstanceStore(pool);
+    store = postgresInstanceStore(pool, postgresEventWriter(defaultEventDelivery.maxPendingPerInstance));
     await pool.query("INSERT INTO organizations (id, name, secret_hash, created_at) VALUES (1, 'o', '\\x01', ''), (2, 'p', '\\x02', '')");
     // Every instance of organization 1 has "common" and one of a hundred "group-" tags; the other
     // organization's have "common" and "absent".

@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { defaultEventDelivery } from "../../src/config.js";
 import { openSqlite } from "../../src/database/sqlite.js";
+import { sqliteEventWriter } from "../../src/events/sqlite-event-store.js";
 import { sqliteMigrations } from "../../src/database/sqlite-migrations.js";
 import { sqliteInstanceStore } from "../../src/instances/sqlite-instance-store.js";
 import type { InstanceStore } from "../../src/instances/store.js";
@@ -83,7 +85,7 @@ describe("the SQLite schema", () => {
     const db = new Database(file, { verbose: (sql) => executed.push(String(sql)) });
     try {
       db.prepare("INSERT INTO organizations (name, secret_hash, created_at) VALUES ('o', ?, '')").run(randomBytes(32));
-      await work(sqliteInstanceStore(db));
+      await work(sqliteInstanceStore(db, sqliteEventWriter(db, defaultEventDelivery.maxPendingPerInstance)));
       const plans = executed
         .filter((sql) => /\binstance_tags\b/.test(sql) && !sql.startsWith("INSERT"))
         .map((sql) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((step) => step.detail));

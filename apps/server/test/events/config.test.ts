@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config.js";
 
 describe("event delivery settings", () => {
-  it("default to a 10 s timeout, a first retry within 5 s, 24 h of retries, a look every second, 16 in flight, 4 of one organization", () => {
+  it("default to a 10 s timeout, a first retry within 5 s, 24 h of retries, a look every second, 16 in flight, 4 of one organization, 1,000 pending per instance", () => {
     expect(readConfig({}).events).toEqual({
       deliveryTimeoutMs: 10_000,
       firstRetryMs: 5_000,
@@ -12,6 +12,7 @@ describe("event delivery settings", () => {
       pollIntervalMs: 1_000,
       concurrency: 16,
       perOrganization: 4,
+      maxPendingPerInstance: 1_000,
     });
   });
 
@@ -23,6 +24,7 @@ describe("event delivery settings", () => {
       EVENT_POLL_INTERVAL_MS: "100",
       EVENT_CONCURRENCY: "8",
       EVENT_PER_ORGANIZATION: "2",
+      EVENT_MAX_PENDING_PER_INSTANCE: "50",
     };
     expect(readConfig(env).events).toEqual({
       deliveryTimeoutMs: 1_500,
@@ -31,6 +33,7 @@ describe("event delivery settings", () => {
       pollIntervalMs: 100,
       concurrency: 8,
       perOrganization: 2,
+      maxPendingPerInstance: 50,
     });
   });
 
@@ -41,6 +44,7 @@ describe("event delivery settings", () => {
     "EVENT_POLL_INTERVAL_MS",
     "EVENT_CONCURRENCY",
     "EVENT_PER_ORGANIZATION",
+    "EVENT_MAX_PENDING_PER_INSTANCE",
   ])("refuse a bad %s", (name) => {
     expect(() => readConfig({ [name]: "0" })).toThrow(new RegExp(`${name} must be a positive whole number`));
     expect(() => readConfig({ [name]: "5s" })).toThrow(new RegExp(name));
