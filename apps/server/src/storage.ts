@@ -45,27 +45,29 @@ export async function openStorage(
 ): Promise<Storage> {
   if (config.kind === "postgres") {
     const pool = await openPostgres(config.url);
-    const instances = postgresInstanceStore(pool, postgresEventWriter(events.maxPendingPerInstance));
+    const eventWriter = postgresEventWriter(events.maxPendingPerInstance);
+    const instances = postgresInstanceStore(pool, eventWriter);
     return {
       accounts: postgresAccountStore(pool),
       instances,
       events: postgresEventStore(pool),
       keyCheck: { ...postgresKeyCheckStore(pool), samples: () => instances.sealedSamples() },
       refreshes: postgresRefreshStore(pool),
-      polls: postgresPollStore(pool),
+      polls: postgresPollStore(pool, eventWriter),
       ping: () => instances.readNewest(),
       close: () => pool.end(),
     };
   }
   const db = openSqlite(config.file);
-  const instances = sqliteInstanceStore(db, sqliteEventWriter(db, events.maxPendingPerInstance));
+  const eventWriter = sqliteEventWriter(db, events.maxPendingPerInstance);
+  const instances = sqliteInstanceStore(db, eventWriter);
   return {
     accounts: answeringStorageFaults(sqliteAccountStore(db)),
     instances: answeringStorageFaults(instances),
     events: answeringStorageFaults(sqliteEventStore(db)),
     keyCheck: { ...sqliteKeyCheckStore(db), samples: () => instances.sealedSamples() },
     refreshes: sqliteRefreshStore(db),
-    polls: sqlitePollStore(db),
+    polls: sqlitePollStore(db, eventWriter),
     ping: () => {
       probeSqlite(config.file);
       return Promise.resolve();

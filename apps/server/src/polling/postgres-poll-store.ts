@@ -5,10 +5,11 @@
 import type pg from "pg";
 import { anyOrganization } from "../database/claim-fairness.js";
 import { guarded, inTransaction } from "../database/postgres.js";
-import { postgresEventWriter } from "../events/postgres-event-store.js";
+import type { PostgresEventWriter } from "../events/postgres-event-store.js";
 import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
 
-export function postgresPollStore(pool: pg.Pool): PollStore {
+/** `events`: the instances' writer of events, so that a page's events count against the same pending cap. */
+export function postgresPollStore(pool: pg.Pool, events: PostgresEventWriter): PollStore {
   return {
     unscheduled: (limit) =>
       guarded(async () => {
@@ -75,7 +76,7 @@ export function postgresPollStore(pool: pg.Pool): PollStore {
           );
           if (advanced.rowCount === 0) return { held: false, enqueued: false };
           let enqueued = false;
-          for (const draft of drafts) enqueued = (await postgresEventWriter.record(client, draft, instance)) || enqueued;
+          for (const draft of drafts) enqueued = (await events.record(client, draft, instance)) || enqueued;
           return { held: true, enqueued };
         }),
       ),

@@ -3,12 +3,12 @@
 import { anyOrganization } from "../database/claim-fairness.js";
 import { groupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
-import { sqliteEventWriter } from "../events/sqlite-event-store.js";
+import type { SqliteEventWriter } from "../events/outbox.js";
 import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
 
-export function sqlitePollStore(db: SqliteDatabase): PollStore {
+/** `events`: the instances' writer of events, so that a page's events count against the same pending cap. */
+export function sqlitePollStore(db: SqliteDatabase, events: SqliteEventWriter): PollStore {
   const commit = groupCommit(db);
-  const events = sqliteEventWriter(db);
   const unscheduled = db.prepare(
     `SELECT i.organization_id AS organizationId, i.id, i.version, i.connector_key AS connectorKey, i.configuration,
             i.created_at AS createdAt, i.updated_at AS updatedAt, p.instance_id IS NOT NULL AS known
