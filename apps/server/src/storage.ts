@@ -17,8 +17,8 @@ import type { RefreshStore } from "./instances/refresh-store.js";
 import { sqliteRefreshStore } from "./instances/sqlite-refresh-store.js";
 import { postgresKeyCheckStore } from "./secrets/postgres-key-check-store.js";
 import { sqliteKeyCheckStore } from "./secrets/sqlite-key-check-store.js";
-import { openPostgres } from "./database/postgres.js";
-import { isStorageFault, openSqlite, probeSqlite, storageFaultError } from "./database/sqlite.js";
+import { gatherPostgresStatistics, guarded, openPostgres } from "./database/postgres.js";
+import { gatherSqliteStatistics, isStorageFault, openSqlite, probeSqlite, storageFaultError } from "./database/sqlite.js";
 
 export interface Storage {
   accounts: AccountStore;
@@ -28,6 +28,11 @@ export interface Storage {
   keyCheck: KeyCheckStore;
   /** Due token refreshes, claimed by one replica at a time. */
   refreshes: RefreshStore;
+  /**
+   * Brings the query planner's statistics up to date where many rows changed since they were
+   * gathered (or never were): SQLite's PRAGMA optimize; ANALYZE of those tables on PostgreSQL.
+   */
+  gatherStatistics(): Promise<void>;
   /** Resolves when the database answers a read of the instances table; for the health check. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -43,6 +48,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
       events: postgresEventStore(pool),
       keyCheck: { ...postgresKeyCheckStore(pool), samples: () => instances.sealedSamples() },
       refreshes: postgresRefreshStore(pool),
+      gatherStatistics: () => guarded(async () => void (await gatherPostgresStatistics(pool))),
       ping: () => instances.readNewest(),
       close: () => pool.end(),
     };
@@ -59,6 +65,8 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
       probeSqlite(config.file);
       return Promise.resolve();
     },
+    // Later, not now: SQLite's errors (a damaged or vanished file) reject rather than throw.
+    gatherStatistics: () => Promise.resolve().then(() => gatherSqliteStatistics(db)),
     close: () => {
       db.close();
       return Promise.resolve();

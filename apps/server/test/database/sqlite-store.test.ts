@@ -1,12 +1,13 @@
 // The store contract on SQLite; SQLite's plans for the statements the store runs (values bound, as
-// run); and migration 8 on a database from before it.
+// run), before any statistics and after ANALYZE of a table one organization fills; migration 8 on
+// a database from before it; and the statistics gathered.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { openSqlite } from "../../src/database/sqlite.js";
+import { gatherSqliteStatistics, openSqlite } from "../../src/database/sqlite.js";
 import { sqliteMigrations } from "../../src/database/sqlite-migrations.js";
 import { sqliteInstanceStore } from "../../src/instances/sqlite-instance-store.js";
 import type { InstanceStore } from "../../src/instances/store.js";
@@ -42,14 +43,62 @@ function databaseFile(): string {
   return path.join(dir, "instances.sqlite");
 }
 
-describe("the SQLite schema", () => {
+/**
+ * Statistics that would lead SQLite astray: gathered (a full ANALYZE, no analysis limit) while
+ * organization 1 held every row (20,000 instances with two tags each, every other one with a
+ * refresh, a few of those claimed), before organization 2 had its 2,000. Told that organization 1
+ * is the whole table, SQLite would list it by walking the table in id order rather than its own
+ * rows through (organization_id, id): its last page would read every row of organization 2 to
+ * find there is nothing more.
+ */
+function analyzeSkewed(db: Database.Database): void {
+  const fill = (organizationId: number, count: number) => `
+    WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})
+    INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, token_hash, created_at, updated_at,
+                           refresh_due_at, refresh_claimed_by, refresh_claimed_until)
+      SELECT ${organizationId}, CASE WHEN i % 3 = 0 THEN 'taxify' ELSE 'sugarcrmv2' END, 'n',
+             json_array('common', 'group-' || (i % 100)), '{}', 'v1.sealed', randomblob(32), '', '',
+             CASE WHEN i % 2 = 0 THEN 1000 + i END, CASE WHEN i % 500 = 0 THEN 'owner' END, CASE WHEN i % 500 = 0 THEN 2000000000000 END
+      FROM n;
+    INSERT INTO instance_tags (organization_id, tag, instance_id)
+      SELECT instances.organization_id, tag.value, instances.id FROM instances, json_each(instances.tags) AS tag
+      WHERE instances.organization_id = ${organizationId} ORDER BY 1, 2, 3;`;
+  db.exec(`
+    INSERT INTO organizations (name, secret_hash, created_at) VALUES ('big', randomblob(32), ''), ('small', randomblob(32), '');
+    ${fill(1, 20_000)}
+    PRAGMA analysis_limit = 0;
+    ANALYZE;
+    ${fill(2, 2_000)}
+  `);
+}
+
+/** What SQLite plans for a statement, values bound: one line per step. */
+function planOf(db: Database.Database, sql: string, values: unknown[] | Record<string, unknown> = []): string[] {
+  return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(values) as { detail: string }[]).map((step) => step.detail);
+}
+
+const scansOrSorts = /^SCAN (instances|instance_tags|tagged|due)\b|TEMP B-TREE FOR (RIGHT PART OF )?ORDER BY/;
+
+describe.each([
+  ["the SQLite schema", false],
+  ["the SQLite schema, analyzed while one organization held every row", true],
+])("%s", (_name, analyzed) => {
+  /** A migrated database, analyzed when the case says, and a connection to it that records what it runs. */
+  function openDatabase(executed: string[] = []): Database.Database {
+    const file = databaseFile();
+    openSqlite(file).close();
+    const db = new Database(file, { verbose: (sql) => executed.push(String(sql)) });
+    if (analyzed) analyzeSkewed(db);
+    else db.prepare("INSERT INTO organizations (name, secret_hash, created_at) VALUES ('o', ?, '')").run(randomBytes(32));
+    return db;
+  }
+
   it("finds an instance by its token's hash through the index on (organization_id, token_hash)", () => {
-    const db = openSqlite(databaseFile());
+    const db = openDatabase();
     try {
-      const plan = db
-        .prepare("EXPLAIN QUERY PLAN SELECT id, token_hash FROM instances WHERE organization_id = ? AND token_hash = ?")
-        .all(1, Buffer.alloc(32)) as { detail: string }[];
-      expect(plan.map((step) => step.detail)).toEqual([
+      expect(
+        planOf(db, "SELECT id, token_hash FROM instances WHERE organization_id = ? AND token_hash = ?", [1, Buffer.alloc(32)]),
+      ).toEqual([
         expect.stringMatching(/^SEARCH instances USING (COVERING )?INDEX instances_by_token \(organization_id=\? AND token_hash=\?\)$/),
       ]);
     } finally {
@@ -65,6 +114,7 @@ describe("the SQLite schema", () => {
       (store) => store.list(listQuery(1, { tags: ["red"], afterId: 5, connectorKey: "taxify" })),
     ],
     ["a list by several tags", (store) => store.list(listQuery(1, { tags: ["red", "blue", "absent"] }))],
+    ["a list by a tag on every instance", (store) => store.list(listQuery(2, { tags: ["common"] }))],
     [
       "a create, an update of its tags and a delete",
       async (store) => {
@@ -77,25 +127,39 @@ describe("the SQLite schema", () => {
   ];
 
   it.each(tagWork)("runs %s on instance_tags' key: no scan of instances or instance_tags, no sort", async (_what, work) => {
-    const file = databaseFile();
-    openSqlite(file).close();
     const executed: string[] = [];
-    const db = new Database(file, { verbose: (sql) => executed.push(String(sql)) });
+    const db = openDatabase(executed);
     try {
-      db.prepare("INSERT INTO organizations (name, secret_hash, created_at) VALUES ('o', ?, '')").run(randomBytes(32));
+      executed.length = 0;
       await work(sqliteInstanceStore(db));
-      const plans = executed
-        .filter((sql) => /\binstance_tags\b/.test(sql) && !sql.startsWith("INSERT"))
-        .map((sql) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((step) => step.detail));
+      const plans = executed.filter((sql) => /\binstance_tags\b/.test(sql) && !sql.startsWith("INSERT")).map((sql) => planOf(db, sql));
       expect(plans.length).toBeGreaterThan(0);
       for (const plan of plans) {
         expect(plan).toContainEqual(
           expect.stringMatching(/^SEARCH (instance_tags|tagged) USING PRIMARY KEY \(organization_id=\? AND tag=\?/),
         );
-        expect(
-          plan.filter((step) => /^SCAN (instances|instance_tags|tagged)\b|TEMP B-TREE FOR (RIGHT PART OF )?ORDER BY/.test(step)),
-        ).toEqual([]);
+        expect(plan.filter((step) => scansOrSorts.test(step))).toEqual([]);
       }
+    } finally {
+      db.close();
+    }
+  });
+
+  it.each([
+    ["a first page", listQuery(1)],
+    ["the last page", listQuery(1, { afterId: 19_990 })],
+    ["a page of one connector", listQuery(1, { connectorKey: "taxify" })],
+    ["another organization's first page", listQuery(2)],
+  ])("lists %s through (organization_id, id): the organization's own rows only, in order", async (_what, query) => {
+    const executed: string[] = [];
+    const db = openDatabase(executed);
+    try {
+      executed.length = 0;
+      await sqliteInstanceStore(db).list(query);
+      const [listed] = executed.filter((sql) => sql.startsWith("SELECT"));
+      expect(planOf(db, listed!)).toEqual([
+        expect.stringMatching(/^SEARCH instances USING INDEX instances_by_organization \(organization_id=\? AND id>\?\)$/),
+      ]);
     } finally {
       db.close();
     }
@@ -130,6 +194,26 @@ describe("migration 8 (instance_tags)", () => {
       await expectListedAsBefore(storage, kept);
     } finally {
       await storage.close();
+    }
+  });
+});
+
+describe("statistics", () => {
+  it("are gathered for a table never analyzed, within the analysis limit", () => {
+    const db = openSqlite(databaseFile());
+    try {
+      db.exec(`
+        INSERT INTO organizations (name, secret_hash, created_at) VALUES ('o', randomblob(32), '');
+        WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+        INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, token_hash, created_at, updated_at)
+          SELECT 1, 'taxify', 'n', '[]', '{}', 'v1.sealed', randomblob(32), '', '' FROM n;`);
+      const statistics = () => db.prepare("SELECT idx FROM sqlite_stat1 WHERE tbl = 'instances' ORDER BY idx").pluck().all();
+      expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").pluck().get()).toBe(0);
+      gatherSqliteStatistics(db);
+      expect(statistics()).toContain("instances_by_organization");
+      expect(db.pragma("analysis_limit", { simple: true })).toBe(1000);
+    } finally {
+      db.close();
     }
   });
 });
