@@ -185,7 +185,7 @@ export async function startServer({
     dispatcher.start();
     const refresher = startRefresher({
       store: storage.refreshes,
-      refresh: (organizationId, id) => instances.refreshInstanceTokens(organizationId, id),
+      refresh: (organizationId, id, owner) => instances.refreshInstanceTokens(organizationId, id, owner),
       logger,
       pollMs: config.vendor.refreshPollMs,
       leaseMs: config.vendor.refreshLeaseMs,

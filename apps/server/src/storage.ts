@@ -17,6 +17,7 @@ import type { RefreshStore } from "./instances/refresh-store.js";
 import { sqliteRefreshStore } from "./instances/sqlite-refresh-store.js";
 import { postgresKeyCheckStore } from "./secrets/postgres-key-check-store.js";
 import { sqliteKeyCheckStore } from "./secrets/sqlite-key-check-store.js";
+import { groupCommit } from "./database/group-commit.js";
 import { gatherPostgresStatistics, guarded, openPostgres } from "./database/postgres.js";
 import { gatherSqliteStatistics, isStorageFault, openSqlite, probeSqlite, storageFaultError } from "./database/sqlite.js";
 
@@ -54,13 +55,15 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
     };
   }
   const db = openSqlite(config.file);
-  const instances = sqliteInstanceStore(db);
+  // One group commit for every write of the instances table: a refresh's claim and its write share syncs.
+  const commit = groupCommit(db);
+  const instances = sqliteInstanceStore(db, commit);
   return {
     accounts: answeringStorageFaults(sqliteAccountStore(db)),
     instances: answeringStorageFaults(instances),
     events: answeringStorageFaults(sqliteEventStore(db)),
     keyCheck: { ...sqliteKeyCheckStore(db), samples: () => instances.sealedSamples() },
-    refreshes: sqliteRefreshStore(db),
+    refreshes: sqliteRefreshStore(db, commit),
     ping: () => {
       probeSqlite(config.file);
       return Promise.resolve();

@@ -205,6 +205,15 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
             params.push(value);
             assignments.push(`${column} = $${params.length}`);
           }
+          if (changes.releasesRefreshClaimOf !== undefined) {
+            // Both read the claim as it was before this write.
+            params.push(changes.releasesRefreshClaimOf);
+            const owner = `$${params.length}::text`;
+            assignments.push(
+              `refresh_claimed_by = CASE WHEN refresh_claimed_by = ${owner} THEN NULL ELSE refresh_claimed_by END`,
+              `refresh_claimed_until = CASE WHEN refresh_claimed_by = ${owner} THEN NULL ELSE refresh_claimed_until END`,
+            );
+          }
           const { rows } = await client.query<Row>(
             `UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = $1 AND id = $2 RETURNING ${columns}`,
             params,

@@ -149,6 +149,14 @@ export function sqliteInstanceStore(
       assignments.push(`${column} = @${column}`);
       values[column] = typeof value === "boolean" ? Number(value) : value;
     }
+    if (changes.releasesRefreshClaimOf !== undefined) {
+      // Both read the claim as it was before this write.
+      assignments.push(
+        "refresh_claimed_by = CASE WHEN refresh_claimed_by = @claimOwner THEN NULL ELSE refresh_claimed_by END",
+        "refresh_claimed_until = CASE WHEN refresh_claimed_by = @claimOwner THEN NULL ELSE refresh_claimed_until END",
+      );
+      values.claimOwner = changes.releasesRefreshClaimOf;
+    }
     const row = prepared(
       `UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = @organizationId AND id = @id RETURNING ${columns}`,
     ).get(values) as Row;

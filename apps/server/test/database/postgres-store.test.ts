@@ -1,6 +1,7 @@
 // The store contract on PostgreSQL; what the planner makes, on analyzed tables, of the statements
-// the store runs on instance_tags and of its lists, once the server has gathered statistics; the
-// statistics it gathers; and migration 8 on a database from before it.
+// the store runs on instance_tags and of its lists and refresh claims, once the server has gathered
+// statistics, and of a stopping replica's release of its claims; the statistics it gathers;
+// migration 8 on a database from before it; and migrations whose versions arrive out of order.
 import { randomBytes } from "node:crypto";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import pg from "pg";
@@ -8,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { gatherPostgresStatistics, openPostgres } from "../../src/database/postgres.js";
 import { postgresMigrations } from "../../src/database/postgres-migrations.js";
 import { postgresInstanceStore } from "../../src/instances/postgres-instance-store.js";
+import { claimDueSql, releaseAllSql } from "../../src/instances/postgres-refresh-store.js";
 import { tagCountLimit, type InstanceStore } from "../../src/instances/store.js";
 import { openStorage } from "../../src/storage.js";
 import { listQuery, newInstance, storeContract } from "./store-contract.js";
@@ -215,6 +217,34 @@ describe("the PostgreSQL schema, once the server has gathered the statistics of 
     // A page is 21 rows; one of a connector that every third instance has, about three times that.
     expect(rowsRead(scans[0]!)).toBeLessThanOrEqual(query.connectorKey ? 70 : 21);
   });
+
+  it("claims due refreshes a few rows of each organization, through (organization_id, refresh_due_at, id)", async () => {
+    const scans = await planRun(pool, claimDueSql, ["claimer", 2, 50_000, 8, [], 4, 4, [1], [2]]);
+    const reads = scans.filter((scan) => scan["Relation Name"] === "instances" || scan["Index Name"]?.startsWith("instances"));
+    expect(reads.map((scan) => scan["Node Type"])).not.toContain("Seq Scan");
+    expect(new Set(reads.map((scan) => scan["Index Name"]))).toEqual(new Set(["instances_refresh_due_by_organization", "instances_pkey"]));
+    // Each organization's first few rows, those claimed (one in 500) walked past, and the loose scan's steps.
+    for (const scan of reads) expect(rowsRead(scan), JSON.stringify(scan)).toBeLessThanOrEqual(20);
+  });
+});
+
+describe.each([
+  ["the PostgreSQL schema, its statistics those of the empty table the migrations analyzed", "refreshes_unanalyzed", false],
+  ["the PostgreSQL schema, analyzed", "refreshes_analyzed", true],
+])("%s", (_name, database, analyzed) => {
+  let pool: pg.Pool;
+  beforeAll(async () => {
+    pool = await openPostgres(await newDatabase(database));
+    await fillSkewed(pool);
+    if (analyzed) await pool.query("ANALYZE instances");
+  });
+  afterAll(() => pool?.end());
+
+  it("releases a stopping replica's every claim through the index on refresh_claimed_by (fixed: it read the whole table)", async () => {
+    const scans = await planRun(pool, releaseAllSql, ["owner"]);
+    expect(scans.map((scan) => scan["Index Name"])).toContain("instances_refresh_claimed_by");
+    expect(scans.map((scan) => scan["Node Type"])).not.toContain("Seq Scan");
+  });
 });
 
 describe("statistics", () => {
@@ -285,6 +315,42 @@ describe("migration 8 (instance_tags)", () => {
       await expectListedAsBefore(storage, kept);
     } finally {
       await storage.close();
+    }
+  });
+});
+
+describe("migrations whose versions arrive out of order", () => {
+  it("applies 10 to a database at 8, then a 9 that arrives later, each once", async () => {
+    const url = await newDatabase("migrations_out_of_order");
+    await (
+      await openPostgres(
+        url,
+        postgresMigrations.filter((migration) => migration.version <= 8),
+      )
+    ).end();
+    await (await openPostgres(url)).end();
+    // Another change's migration 9, merged after 10 was released.
+    const nine = { version: 9, name: "another change's", sql: "CREATE TABLE arrived_later (id BIGINT PRIMARY KEY);" };
+    const withNine = [
+      ...postgresMigrations.filter((migration) => migration.version < 10),
+      nine,
+      ...postgresMigrations.filter((migration) => migration.version >= 10),
+    ];
+    await (await openPostgres(url, withNine)).end();
+    const pool = await openPostgres(url, withNine);
+    try {
+      const { rows } = await pool.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY applied_at, version");
+      expect(rows.map((row) => row.version)).toEqual([
+        ...postgresMigrations.filter((migration) => migration.version <= 8).map((migration) => migration.version),
+        10,
+        9,
+      ]);
+      const { rows: made } = await pool.query<{ name: string }>(
+        "SELECT relname AS name FROM pg_class WHERE relname IN ('arrived_later', 'instances_refresh_claimed_by') ORDER BY 1",
+      );
+      expect(made.map((row) => row.name)).toEqual(["arrived_later", "instances_refresh_claimed_by"]);
+    } finally {
+      await pool.end();
     }
   });
 });

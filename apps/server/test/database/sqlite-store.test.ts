@@ -1,6 +1,7 @@
 // The store contract on SQLite; SQLite's plans for the statements the store runs (values bound, as
 // run), before any statistics and after ANALYZE of a table one organization fills; migration 8 on
-// a database from before it; and the statistics gathered.
+// a database from before it; the statistics gathered; and migrations whose versions arrive out of
+// order.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { gatherSqliteStatistics, openSqlite } from "../../src/database/sqlite.js";
 import { sqliteMigrations } from "../../src/database/sqlite-migrations.js";
 import { sqliteInstanceStore } from "../../src/instances/sqlite-instance-store.js";
+import { claimDueSql, releaseAllSql } from "../../src/instances/sqlite-refresh-store.js";
 import type { InstanceStore } from "../../src/instances/store.js";
 import { openStorage } from "../../src/storage.js";
 import { listQuery, newInstance, storeContract } from "./store-contract.js";
@@ -164,6 +166,35 @@ describe.each([
       db.close();
     }
   });
+
+  it("claims due refreshes a few rows of each organization, through (organization_id, refresh_due_at): no scan, no sort of instances", () => {
+    const db = openDatabase();
+    try {
+      const values = { owner: "o", until: 1, now: 50_000, limit: 8, perOrganization: 4, share: 4, skip: "[]", underWay: "[[1, 2]]" };
+      const plan = planOf(db, claimDueSql, values);
+      const reads = plan.filter((step) => /^(SEARCH|SCAN) (instances|due)\b/.test(step));
+      expect(reads.length).toBeGreaterThan(0);
+      for (const read of reads)
+        expect(read).toMatch(
+          /^SEARCH (instances|due) USING (INTEGER PRIMARY KEY \(rowid=\?\)$|(COVERING )?INDEX instances_refresh_due_by_organization($| \(organization_id[=>]\?))/,
+        );
+      // What is sorted is the few rows read (the heads), never the table.
+      expect(plan.filter((step) => /^SCAN instances\b/.test(step))).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("releases a stopping replica's every claim through the index on refresh_claimed_by (fixed: it read the whole table)", () => {
+    const db = openDatabase();
+    try {
+      expect(planOf(db, releaseAllSql, ["owner"])).toEqual([
+        expect.stringMatching(/^SEARCH instances USING (COVERING )?INDEX instances_refresh_claimed_by \(refresh_claimed_by=\?\)$/),
+      ]);
+    } finally {
+      db.close();
+    }
+  });
 });
 
 describe("migration 8 (instance_tags)", () => {
@@ -194,6 +225,42 @@ describe("migration 8 (instance_tags)", () => {
       await expectListedAsBefore(storage, kept);
     } finally {
       await storage.close();
+    }
+  });
+});
+
+describe("migrations whose versions arrive out of order", () => {
+  it("applies 10 to a database at 8, then a 9 that arrives later, each once", () => {
+    const file = databaseFile();
+    openSqlite(
+      file,
+      sqliteMigrations.filter((migration) => migration.version <= 8),
+    ).close();
+    openSqlite(file).close();
+    // Another change's migration 9, merged after 10 was released.
+    const nine = { version: 9, name: "another change's", sql: "CREATE TABLE arrived_later (id INTEGER PRIMARY KEY);" };
+    const withNine = [
+      ...sqliteMigrations.filter((migration) => migration.version < 10),
+      nine,
+      ...sqliteMigrations.filter((migration) => migration.version >= 10),
+    ];
+    openSqlite(file, withNine).close();
+    openSqlite(file, withNine).close();
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.prepare("SELECT version FROM schema_migrations ORDER BY applied_at, version").pluck().all()).toEqual([
+        ...sqliteMigrations.filter((migration) => migration.version <= 8).map((migration) => migration.version),
+        10,
+        9,
+      ]);
+      expect(
+        db
+          .prepare("SELECT name FROM sqlite_master WHERE name IN ('arrived_later', 'instances_refresh_claimed_by') ORDER BY name")
+          .pluck()
+          .all(),
+      ).toEqual(["arrived_later", "instances_refresh_claimed_by"]);
+    } finally {
+      db.close();
     }
   });
 });
