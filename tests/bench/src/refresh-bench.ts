@@ -213,7 +213,8 @@ interface Drained {
 /** One drain: the scenario's refreshes made due, the server started, the drain timed, what it left checked. */
 async function drainOnce(vendor: Vendor, dataDir: string, store: Store, scenario: Scenario, round: number): Promise<Drained> {
   const dueAt = Date.now();
-  await store.run(`UPDATE instances SET refresh_due_at = ${dueAt} WHERE ${scenario.which}`);
+  // The others not due for a day: none left from a drain its window cut short.
+  await store.run(`UPDATE instances SET refresh_due_at = CASE WHEN ${scenario.which} THEN ${dueAt} ELSE ${dueAt + 86_400_000} END`);
   const due = await store.count(`SELECT count(*) FROM instances WHERE refresh_due_at <= ${dueAt}`);
   await ask(vendor, "PUT", "/bench/grant-delay", { ms: scenario.grantDelayMs });
   await grants(vendor, "DELETE");
