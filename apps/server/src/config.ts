@@ -116,8 +116,8 @@ export const defaultVendorTiming: Readonly<VendorTimingConfig> = Object.freeze({
   refreshPollMs: 1_000,
   refreshLeaseMs: 60_000,
   refreshRetryMs: 60_000,
-  refreshConcurrency: 32,
-  refreshPerOrganization: 4,
+  refreshConcurrency: 64,
+  refreshPerOrganization: 8,
 });
 
 /** How events are delivered: how long a receiver has, when to retry, when to give up. */
