@@ -43,6 +43,8 @@ export interface Config {
   http: Readonly<HttpLimits>;
   /** How long an Idempotency-Key is remembered; after that it is forgotten and pruned. */
   idempotencyKeyTtlSeconds: number;
+  /** How often the query planner's statistics are gathered where many rows changed since (and at start). */
+  statisticsIntervalSeconds: number;
   rateLimits: Readonly<RateLimits>;
   /** Origins whose browser pages may call the API (CORS); empty: none but the server's own. */
   corsOrigins: readonly string[];
@@ -147,8 +149,8 @@ export const defaultVendorTiming: Readonly<VendorTimingConfig> = Object.freeze({
   refreshPollMs: 1_000,
   refreshLeaseMs: 60_000,
   refreshRetryMs: 60_000,
-  refreshConcurrency: 32,
-  refreshPerOrganization: 4,
+  refreshConcurrency: 64,
+  refreshPerOrganization: 8,
 });
 
 /** How events are delivered: how long a receiver has, when to retry, when to give up. */
@@ -217,6 +219,9 @@ export { ConfigError };
 /** 24 hours, as Stripe keeps its idempotency keys. */
 export const defaultIdempotencyKeyTtlSeconds = 86_400;
 
+/** Hourly, as SQLite's documentation suggests for PRAGMA optimize on a connection held open (or daily). */
+export const defaultStatisticsIntervalSeconds = 3_600;
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const dataDir = path.resolve(env.DATA_DIR ?? "data");
   return Object.freeze({
@@ -232,6 +237,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       "IDEMPOTENCY_KEY_TTL_SECONDS",
       env.IDEMPOTENCY_KEY_TTL_SECONDS,
       defaultIdempotencyKeyTtlSeconds,
+    ),
+    statisticsIntervalSeconds: positiveInteger(
+      "STATISTICS_INTERVAL_SECONDS",
+      env.STATISTICS_INTERVAL_SECONDS,
+      defaultStatisticsIntervalSeconds,
     ),
     rateLimits: Object.freeze({
       authenticationFailuresPerMinute: positiveInteger(
@@ -447,6 +457,7 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     logLevel: "info",
     http: defaultHttpLimits,
     idempotencyKeyTtlSeconds: defaultIdempotencyKeyTtlSeconds,
+    statisticsIntervalSeconds: defaultStatisticsIntervalSeconds,
     rateLimits: defaultRateLimits,
     corsOrigins: [],
     provisioning: "sandbox",

@@ -18,6 +18,7 @@ import { ConnectorRegistry } from "./connectors/registry.js";
 import { openStorage, type Storage } from "./storage.js";
 import { docsBuilt } from "./http/published-docs.js";
 import { pruneIdempotencyKeysPeriodically } from "./instances/idempotency-pruning.js";
+import { gatherStatisticsPeriodically } from "./database/statistics.js";
 import { instanceOperations } from "./instances/operations/index.js";
 import type { CheckOutboundUrl } from "./instances/notifications.js";
 import { deliveriesService } from "./events/deliveries.js";
@@ -186,10 +187,11 @@ export async function startServer({
     if (account) announce(`Created the default account (shown once). Authorization: ${account.authorization}`);
     // Only once the start can no longer fail: a refused start writes nothing and leaves no timer.
     const stopPruning = pruneIdempotencyKeysPeriodically(storage.instances, config.idempotencyKeyTtlSeconds, logger);
+    const stopStatistics = gatherStatisticsPeriodically(() => storage.gatherStatistics(), config.statisticsIntervalSeconds * 1000, logger);
     dispatcher.start();
     const refresher = startRefresher({
       store: storage.refreshes,
-      refresh: (organizationId, id) => instances.refreshInstanceTokens(organizationId, id),
+      refresh: (organizationId, id, owner) => instances.refreshInstanceTokens(organizationId, id, owner),
       logger,
       pollMs: config.vendor.refreshPollMs,
       leaseMs: config.vendor.refreshLeaseMs,
@@ -241,6 +243,7 @@ export async function startServer({
       poller,
       close: async () => {
         stopPruning();
+        stopStatistics();
         await dispatcher.stop();
         return stop(server, storage, async () => {
           await refresher.stop();

@@ -20,8 +20,9 @@ import { postgresPollStore } from "./polling/postgres-poll-store.js";
 import { sqlitePollStore } from "./polling/sqlite-poll-store.js";
 import { postgresKeyCheckStore } from "./secrets/postgres-key-check-store.js";
 import { sqliteKeyCheckStore } from "./secrets/sqlite-key-check-store.js";
-import { openPostgres } from "./database/postgres.js";
-import { isStorageFault, openSqlite, probeSqlite, storageFaultError } from "./database/sqlite.js";
+import { groupCommit } from "./database/group-commit.js";
+import { gatherPostgresStatistics, guarded, openPostgres } from "./database/postgres.js";
+import { gatherSqliteStatistics, isStorageFault, openSqlite, probeSqlite, storageFaultError } from "./database/sqlite.js";
 
 export interface Storage {
   accounts: AccountStore;
@@ -33,6 +34,11 @@ export interface Storage {
   refreshes: RefreshStore;
   /** The polls of vendors for changes: schedules, claims, checkpoints. */
   polls: PollStore;
+  /**
+   * Brings the query planner's statistics up to date where many rows changed since they were
+   * gathered (or never were): SQLite's PRAGMA optimize; ANALYZE of those tables on PostgreSQL.
+   */
+  gatherStatistics(): Promise<void>;
   /** Resolves when the database answers a read of the instances table; for the health check. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -54,24 +60,30 @@ export async function openStorage(
       keyCheck: { ...postgresKeyCheckStore(pool), samples: () => instances.sealedSamples() },
       refreshes: postgresRefreshStore(pool),
       polls: postgresPollStore(pool, eventWriter),
+      gatherStatistics: () => guarded(async () => void (await gatherPostgresStatistics(pool))),
       ping: () => instances.readNewest(),
       close: () => pool.end(),
     };
   }
   const db = openSqlite(config.file);
   const eventWriter = sqliteEventWriter(db, events.maxPendingPerInstance);
-  const instances = sqliteInstanceStore(db, eventWriter);
+  // One group commit for every write of the instances and their polls: a refresh's claim and its
+  // write, a poll's page and its events, share syncs.
+  const commit = groupCommit(db);
+  const instances = sqliteInstanceStore(db, eventWriter, commit);
   return {
     accounts: answeringStorageFaults(sqliteAccountStore(db)),
     instances: answeringStorageFaults(instances),
     events: answeringStorageFaults(sqliteEventStore(db)),
     keyCheck: { ...sqliteKeyCheckStore(db), samples: () => instances.sealedSamples() },
-    refreshes: sqliteRefreshStore(db),
-    polls: sqlitePollStore(db, eventWriter),
+    refreshes: sqliteRefreshStore(db, commit),
+    polls: sqlitePollStore(db, eventWriter, commit),
     ping: () => {
       probeSqlite(config.file);
       return Promise.resolve();
     },
+    // Later, not now: SQLite's errors (a damaged or vanished file) reject rather than throw.
+    gatherStatistics: () => Promise.resolve().then(() => gatherSqliteStatistics(db)),
     close: () => {
       db.close();
       return Promise.resolve();

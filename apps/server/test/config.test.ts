@@ -138,14 +138,14 @@ function captureRefusal(read: () => unknown): Error {
 }
 
 describe("vendor timing settings", () => {
-  it("default to a 10 s vendor timeout, a look for due refreshes every second, a minute's lease and retry, 32 under way, 4 of one organization", () => {
+  it("default to a 10 s vendor timeout, a look for due refreshes every second, a minute's lease and retry, 64 under way, 8 of one organization", () => {
     expect(readConfig({}).vendor).toEqual({
       timeoutMs: 10_000,
       refreshPollMs: 1_000,
       refreshLeaseMs: 60_000,
       refreshRetryMs: 60_000,
-      refreshConcurrency: 32,
-      refreshPerOrganization: 4,
+      refreshConcurrency: 64,
+      refreshPerOrganization: 8,
     });
   });
 

@@ -7,13 +7,15 @@
 //   - the same GET proxied: GET /instances/{id}/proxy/Contacts.
 // Targets: the proxied GET at 0.6 of get-by-id's throughput or more, and at most 3 ms added to
 // the vendor's own p50. Writes the "Proxy" part of this Node major's section of RESULTS.md.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { stop, waitFor } from "./processes.js";
+import { writeResultsSection } from "./results-section.js";
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -21,25 +23,6 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = 8;
 const base = "/your_moms/api-v2";
-
-function waitFor(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = pattern.exec(seen);
-      if (match) resolve(match);
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", (chunk: Buffer) => (seen += chunk.toString()));
-    child.once("exit", (code) => reject(new Error(`exited ${code} before ${pattern}: ${seen.slice(-2000)}`)));
-  });
-}
-
-const stop = async (child: ChildProcess) => {
-  child.kill("SIGTERM");
-  await new Promise((resolve) => child.once("exit", resolve));
-};
 
 interface Measured {
   rps: number;
@@ -149,13 +132,4 @@ const section = [
   "",
 ].join("\n");
 process.stdout.write(`${section}\n`);
-const resultsFile = path.join(here, "..", "RESULTS.md");
-const text = readFileSync(resultsFile, "utf8");
-const heading = section.split("\n")[0]!;
-const start = text.indexOf(heading);
-const next = start === -1 ? -1 : text.slice(start + heading.length).search(/\n##+ /);
-const updated =
-  start === -1
-    ? `${text.trimEnd()}\n\n${section}`
-    : `${text.slice(0, start)}${section}${next === -1 ? "" : text.slice(start + heading.length + next + 1)}`;
-writeFileSync(resultsFile, updated.endsWith("\n") ? updated : `${updated}\n`);
+writeResultsSection(section);

@@ -158,6 +158,17 @@ export const postgresMigrations: Migration[] = [
     `,
   },
   {
+    version: 10,
+    name: "refresh claims by their owner, and due refreshes by organization",
+    // As SQLite's migration 10; the id is the due index's last column here (SQLite's indexes end
+    // with the rowid), so that each organization's due refreshes are read in the claim's order.
+    sql: `
+      CREATE INDEX instances_refresh_claimed_by ON instances (refresh_claimed_by) WHERE refresh_claimed_by IS NOT NULL;
+      CREATE INDEX instances_refresh_due_by_organization ON instances (organization_id, refresh_due_at, id) WHERE refresh_due_at IS NOT NULL;
+      DROP INDEX instances_refresh_due;
+    `,
+  },
+  {
     version: 11,
     name: "polling vendors for changes: each instance's schedule, lease and checkpoints",
     // As SQLite's migration 11. Replicas claim due polls with FOR UPDATE SKIP LOCKED and a lease.

@@ -3,6 +3,8 @@
 // server runs, a database that goes away (sessions terminated, a restart, a crash) never ends the
 // process: a call that meets it fails with DatabaseUnavailableError (the HTTP layer's 503), broken
 // connections leave the pool, and the pool connects again by itself when the database is back.
+// After migrations, and whenever asked (gatherPostgresStatistics), the planner's statistics are
+// gathered where they are stale.
 import pg from "pg";
 import { ConfigError } from "../startup-error.js";
 import { postgresMigrations } from "./postgres-migrations.js";
@@ -76,7 +78,26 @@ async function migrate(client: pg.PoolClient, migrations: Migration[]): Promise<
     ]);
     await client.query("COMMIT");
   }
+  // A migration may fill a table, or add the index a plan should take: the planner learns of it
+  // now rather than when autovacuum next comes by (a table it has never analyzed is planned blind).
+  if (pending.length > 0) await client.query("ANALYZE");
   await client.query("SELECT pg_advisory_unlock($1)", [migrationLock]);
+}
+
+/**
+ * ANALYZE of this schema's tables whose rows changed much since they were last analyzed, or that
+ * never were: more than 50 rows and a tenth of the table, autovacuum's own default threshold. A
+ * backstop for autovacuum, which does the same when it runs (not at once, and not at all where it
+ * is turned off). The names of the tables analyzed.
+ */
+export async function gatherPostgresStatistics(pool: pg.Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ name: string }>(
+    `SELECT s.relname AS name FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+     WHERE s.schemaname = current_schema() AND s.n_mod_since_analyze > 50 + 0.1 * greatest(c.reltuples, 0)
+     ORDER BY s.relname`,
+  );
+  for (const { name } of rows) await pool.query(`ANALYZE ${pg.escapeIdentifier(name)}`);
+  return rows.map((row) => row.name);
 }
 
 // What says "the database cannot serve now" rather than "this request, or our code, is wrong":

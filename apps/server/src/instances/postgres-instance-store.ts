@@ -75,8 +75,14 @@ async function rarestTag(pool: pg.Pool, organizationId: number, tags: string[], 
   return tags[rows[0]!.position]!;
 }
 
+// The organization's rows from the cursor on, in id order, stopping at the page's end: a walk of
+// (organization_id, id). Written `= ANY (ARRAY[$1])` and ordered by both columns so that no other
+// plan gives that order: with `= $1` the planner takes the organization for a constant, and the
+// primary key's order for the same; where statistics say the organization is much of the table
+// it then walks the primary key from the cursor, through every other organization's rows (a large
+// organization's last page read all of a small one's 2,000 after it, to find nothing more).
 async function listAll(pool: pg.Pool, { organizationId, connectorKey, afterId, limit }: ListQuery): Promise<InstanceRow[]> {
-  const conditions = ["organization_id = $1", "id > $2"];
+  const conditions = ["organization_id = ANY (ARRAY[$1::bigint])", "id > $2"];
   const params: unknown[] = [organizationId, afterId];
   if (connectorKey !== undefined) {
     params.push(connectorKey);
@@ -84,7 +90,7 @@ async function listAll(pool: pg.Pool, { organizationId, connectorKey, afterId, l
   }
   params.push(limit);
   const { rows } = await pool.query<Row>(
-    `SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT $${params.length}`,
+    `SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY organization_id, id LIMIT $${params.length}`,
     params,
   );
   return rows;
@@ -199,6 +205,15 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
           for (const [column, value] of changedColumns(changes)) {
             params.push(value);
             assignments.push(`${column} = $${params.length}`);
+          }
+          if (changes.releasesRefreshClaimOf !== undefined) {
+            // Both read the claim as it was before this write.
+            params.push(changes.releasesRefreshClaimOf);
+            const owner = `$${params.length}::text`;
+            assignments.push(
+              `refresh_claimed_by = CASE WHEN refresh_claimed_by = ${owner} THEN NULL ELSE refresh_claimed_by END`,
+              `refresh_claimed_until = CASE WHEN refresh_claimed_by = ${owner} THEN NULL ELSE refresh_claimed_until END`,
+            );
           }
           const { rows } = await client.query<Row>(
             `UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = $1 AND id = $2 RETURNING ${columns}`,

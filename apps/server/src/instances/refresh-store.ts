@@ -9,6 +9,15 @@ import type { ClaimFairness } from "../database/claim-fairness.js";
 
 export type { ClaimFairness } from "../database/claim-fairness.js";
 
+/** Fairness as every claim of due rows takes it, and what the claimer has under way already. */
+export interface RefreshFairness extends ClaimFairness {
+  /**
+   * How many of each organization's refreshes the claimer has under way (organization id, count):
+   * each gets at most `perOrganization` less that many more. None listed: none under way.
+   */
+  underWay?: readonly (readonly [organizationId: number, count: number])[];
+}
+
 export interface DueRefresh {
   organizationId: number;
   id: number;
@@ -18,9 +27,10 @@ export interface RefreshStore {
   /**
    * Claims up to `limit` refreshes due at `now` that nobody holds, for `owner`, until `now + leaseMs`:
    * shared round-robin across organizations (each organization's earliest first, at most
-   * `fairness.perOrganization` of one), none of the organizations in `fairness.skip`.
+   * `fairness.perOrganization` of one less what it has under way), none of the organizations in
+   * `fairness.skip`.
    */
-  claimDue(owner: string, now: number, leaseMs: number, limit: number, fairness?: ClaimFairness): Promise<DueRefresh[]>;
+  claimDue(owner: string, now: number, leaseMs: number, limit: number, fairness?: RefreshFairness): Promise<DueRefresh[]>;
   /** Gives one claim of `owner`'s back. */
   release(owner: string, id: number): Promise<void>;
   /** Gives every claim of `owner`'s back; how many there were. */

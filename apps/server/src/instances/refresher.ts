@@ -1,10 +1,12 @@
 // The background refresher: it claims the token refreshes that are due (on any replica, each is
 // claimed by one) and runs them, up to `concurrency` at once and at most `perOrganization` of one
-// organization's, claiming again as soon as one finishes rather than waiting for the slowest of a
-// batch: one tenant whose vendor hangs holds a few slots for its timeout, never the others'
-// refreshes. Claims are shared round-robin across organizations (the store's claimDue). The due
-// times live in the database, so a restart, a kill -9 or another replica picks up where this one
-// left off. Stopping waits for the refreshes under way and releases every claim.
+// organization's, claiming again as slots free up rather than waiting for the slowest of a batch:
+// one tenant whose vendor hangs holds a few slots for its timeout, never the others' refreshes.
+// Claims are shared round-robin across organizations (the store's claimDue), and come in batches:
+// a claim is made once a few slots are free, not for each one (a claim costs about as much as a
+// refresh's own write). A refresh's write gives its claim back. The due times live in the
+// database, so a restart, a kill -9 or another replica picks up where this one left off.
+// Stopping waits for the refreshes under way and releases every claim.
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
@@ -12,10 +14,13 @@ import type { DueRefresh, RefreshStore } from "./refresh-store.js";
 
 export interface RefresherOptions {
   store: RefreshStore;
-  /** Refreshes one instance's tokens; whether it is valid after, or undefined when there was nothing to do. */
-  refresh: (organizationId: number, id: number) => Promise<boolean | undefined>;
+  /**
+   * Refreshes one instance's tokens, its write giving `owner`'s claim back: whether the instance
+   * is valid after, or undefined when nothing was written (the refresher then gives it back).
+   */
+  refresh: (organizationId: number, id: number, owner: string) => Promise<boolean | undefined>;
   logger: Logger;
-  /** How often due refreshes are looked for (besides after each one that finishes). */
+  /** How often due refreshes are looked for (besides as refreshes finish). */
   pollMs: number;
   /** How long a claim holds: longer than a refresh can take (the vendor's timeout), so none runs twice at once. */
   leaseMs: number;
@@ -38,21 +43,24 @@ export interface Refresher {
 export function startRefresher(options: RefresherOptions): Refresher {
   const { store, refresh, logger, pollMs, leaseMs, concurrency, perOrganization, now = Date.now } = options;
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+  // A finished refresh claims again once this many slots are free: an eighth of them.
+  const claimBatch = Math.max(1, Math.floor(concurrency / 8));
   const underWay = new Set<Promise<void>>();
   const byOrganization = new Map<number, number>();
   let claiming: Promise<Promise<void>[]> | undefined;
   let stopped = false;
 
   async function refreshOne(organizationId: number, id: number): Promise<void> {
+    let valid: boolean | undefined;
     try {
-      const valid = await refresh(organizationId, id);
-      if (valid === false) logger.warn({ instanceId: id }, "the vendor's tokens could not be refreshed: the instance is invalid");
-      else if (valid) logger.info({ instanceId: id }, "refreshed the vendor's tokens");
+      valid = await refresh(organizationId, id, owner);
     } catch (error) {
       logger.warn({ err: error, instanceId: id }, "a token refresh failed; it is tried again when its claim ends");
       return; // the claim stays until its lease ends: a retry a lease later, not at once
     }
-    await release(id);
+    if (valid === false) logger.warn({ instanceId: id }, "the vendor's tokens could not be refreshed: the instance is invalid");
+    else if (valid) logger.info({ instanceId: id }, "refreshed the vendor's tokens");
+    else await release(id); // nothing written, so the claim is still held
   }
 
   const release = (id: number) =>
@@ -65,7 +73,8 @@ export function startRefresher(options: RefresherOptions): Refresher {
       const left = (byOrganization.get(organizationId) ?? 1) - 1;
       if (left > 0) byOrganization.set(organizationId, left);
       else byOrganization.delete(organizationId);
-      if (!stopped) void claim().catch(warnClaim); // its slot is free: the next due refresh may take it
+      // Its slot is free: the next due refreshes take the free slots once there are enough of them.
+      if (!stopped && concurrency - underWay.size >= claimBatch) void claim().catch(warnClaim);
     });
     underWay.add(running);
     return running;
@@ -77,17 +86,16 @@ export function startRefresher(options: RefresherOptions): Refresher {
     for (;;) {
       const room = concurrency - underWay.size;
       if (stopped || room <= 0) return started;
-      const full = [...byOrganization].filter(([, count]) => count >= perOrganization).map(([organizationId]) => organizationId);
-      const due = await store.claimDue(owner, now(), leaseMs, room, { perOrganization, skip: full });
+      const taken = [...byOrganization];
+      const full = taken.filter(([, count]) => count >= perOrganization).map(([organizationId]) => organizationId);
+      const due = await store.claimDue(owner, now(), leaseMs, room, { perOrganization, skip: full, underWay: taken });
       for (const claim of due) {
-        // A claim may bring an organization past its share of what is under way: its extra rows go back.
+        // The store counts what is under way (taken); should a row still bring its organization past its share, it goes back.
         if ((byOrganization.get(claim.organizationId) ?? 0) >= perOrganization) await release(claim.id);
         else started.push(start(claim));
       }
-      // Fewer than there was room for: nothing else is due, unless an organization just reached its
-      // share and was skipped no further (then the others' may be waiting behind its rows).
-      const nowFull = [...byOrganization.values()].filter((count) => count >= perOrganization).length;
-      if (due.length < room && nowFull === full.length) return started;
+      // Fewer than there was room for: nothing else is due now.
+      if (due.length < room) return started;
     }
   }
 

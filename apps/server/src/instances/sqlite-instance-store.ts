@@ -145,6 +145,14 @@ export function sqliteInstanceStore(db: SqliteDatabase, events: SqliteEventWrite
       assignments.push(`${column} = @${column}`);
       values[column] = typeof value === "boolean" ? Number(value) : value;
     }
+    if (changes.releasesRefreshClaimOf !== undefined) {
+      // Both read the claim as it was before this write.
+      assignments.push(
+        "refresh_claimed_by = CASE WHEN refresh_claimed_by = @claimOwner THEN NULL ELSE refresh_claimed_by END",
+        "refresh_claimed_until = CASE WHEN refresh_claimed_by = @claimOwner THEN NULL ELSE refresh_claimed_until END",
+      );
+      values.claimOwner = changes.releasesRefreshClaimOf;
+    }
     const row = prepared(
       `UPDATE instances SET ${assignments.join(", ")} WHERE organization_id = @organizationId AND id = @id RETURNING ${columns}`,
     ).get(values) as Row;
@@ -154,6 +162,9 @@ export function sqliteInstanceStore(db: SqliteDatabase, events: SqliteEventWrite
     return { record: updated, enqueued: event ? events.record(event, updated) : false };
   };
 
+  // The organization's rows from the cursor on, in id order, stopping at the page's end. INDEXED BY:
+  // statistics that say one organization holds most rows would have SQLite walk the whole table
+  // by id instead, every other organization's rows with it.
   const listAll = ({ organizationId, connectorKey, afterId, limit }: ListQuery) => {
     const conditions = ["organization_id = ?", "id > ?"];
     const params: unknown[] = [organizationId, afterId];
@@ -161,10 +172,9 @@ export function sqliteInstanceStore(db: SqliteDatabase, events: SqliteEventWrite
       conditions.push("connector_key = ?");
       params.push(connectorKey);
     }
-    return prepared(`SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ?`).all(
-      ...params,
-      limit,
-    ) as Row[];
+    return prepared(
+      `SELECT ${columns} FROM instances INDEXED BY instances_by_organization WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ?`,
+    ).all(...params, limit) as Row[];
   };
 
   // Every tag given (all of them): the rarest tag's rows walk the key in id order from the cursor,

@@ -44,6 +44,11 @@ export interface InstanceChanges {
   tokenHash?: Buffer;
   provisioning?: string;
   refreshDueAt?: number | null;
+  /**
+   * The refresher's claim this write gives back (refresh-store.ts), when that owner still holds
+   * it: a refresh's own write ends its claim, rather than a second write after it.
+   */
+  releasesRefreshClaimOf?: string;
 }
 
 export interface IdempotentCreate {

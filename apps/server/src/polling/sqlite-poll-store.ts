@@ -1,14 +1,13 @@
 // Polls on SQLite. A claim is a single UPDATE, as the refreshes' are; a page's checkpoint and its
 // events are written in one transaction of the group commit (on disk before anything is sent).
 import { anyOrganization } from "../database/claim-fairness.js";
-import { groupCommit } from "../database/group-commit.js";
+import { groupCommit, type GroupCommit } from "../database/group-commit.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
 import type { SqliteEventWriter } from "../events/outbox.js";
 import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
 
 /** `events`: the instances' writer of events, so that a page's events count against the same pending cap. */
-export function sqlitePollStore(db: SqliteDatabase, events: SqliteEventWriter): PollStore {
-  const commit = groupCommit(db);
+export function sqlitePollStore(db: SqliteDatabase, events: SqliteEventWriter, commit: GroupCommit = groupCommit(db)): PollStore {
   const unscheduled = db.prepare(
     `SELECT i.organization_id AS organizationId, i.id, i.version, i.connector_key AS connectorKey, i.configuration,
             i.created_at AS createdAt, i.updated_at AS updatedAt, p.instance_id IS NOT NULL AS known

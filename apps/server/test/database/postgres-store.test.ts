@@ -1,18 +1,22 @@
 // The store contract on PostgreSQL; what the planner makes, on analyzed tables, of the statements
-// the store runs on instance_tags; and migration 8 on a database from before it.
+// the store runs on instance_tags and of its lists and refresh claims, once the server has gathered
+// statistics, and of a stopping replica's release of its claims; the statistics it gathers;
+// migration 8 on a database from before it; and migrations whose versions arrive out of order.
 import { randomBytes } from "node:crypto";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { defaultEventDelivery } from "../../src/config.js";
-import { openPostgres } from "../../src/database/postgres.js";
+import { gatherPostgresStatistics, openPostgres } from "../../src/database/postgres.js";
 import { postgresEventWriter } from "../../src/events/postgres-event-store.js";
 import { postgresMigrations } from "../../src/database/postgres-migrations.js";
 import { postgresInstanceStore } from "../../src/instances/postgres-instance-store.js";
+import { claimDueSql, releaseAllSql } from "../../src/instances/postgres-refresh-store.js";
 import { tagCountLimit, type InstanceStore } from "../../src/instances/store.js";
 import { openStorage } from "../../src/storage.js";
 import { listQuery, newInstance, storeContract } from "./store-contract.js";
 import { expectListedAsBefore, keptBefore } from "./tags-before-migration.js";
+import { until } from "../support/until.js";
 
 let cluster: PostgresCluster;
 beforeAll(async () => {
@@ -133,6 +137,7 @@ describe("the PostgreSQL schema, on a table the planner has analyzed", () => {
 
 interface PlanNode {
   "Node Type": string;
+  "Rows Removed by Filter"?: number;
   "Relation Name"?: string;
   "Index Name"?: string;
   "Index Cond"?: string;
@@ -146,6 +151,139 @@ function scansOf(node: PlanNode): PlanNode[] {
   const reads = node["Relation Name"] !== undefined || node["Index Name"] !== undefined;
   return [...(reads && node["Node Type"] !== "ModifyTable" ? [node] : []), ...(node.Plans ?? []).flatMap(scansOf)];
 }
+
+/**
+ * Organization 1's 20,000 instances, every other one with a refresh (one in 500 claimed), then
+ * organization 2's 2,000, whose ids come after; autovacuum off on instances, so that its statistics
+ * stay those the test gathers (or those of the empty table the migrations analyzed).
+ */
+async function fillSkewed(pool: pg.Pool): Promise<void> {
+  await pool.query("ALTER TABLE instances SET (autovacuum_enabled = false)");
+  await pool.query(
+    "INSERT INTO organizations (id, name, secret_hash, created_at) VALUES (1, 'big', '\\x01', ''), (2, 'small', '\\x02', '')",
+  );
+  const fill = (organizationId: number, from: number, to: number) =>
+    pool.query(
+      `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, token_hash, created_at, updated_at,
+                              refresh_due_at, refresh_claimed_by, refresh_claimed_until)
+       SELECT $1, CASE WHEN i % 3 = 0 THEN 'taxify' ELSE 'sugarcrmv2' END, 'n', '[]', '{}', 'v1.sealed', sha256(i::text::bytea), '', '',
+              CASE WHEN i % 2 = 0 THEN 1000 + i END, CASE WHEN i % 500 = 0 THEN 'owner' END, CASE WHEN i % 500 = 0 THEN 2000000000000 END
+       FROM generate_series($2::int, $3::int) AS i`,
+      [organizationId, from, to],
+    );
+  await fill(1, 1, 20_000);
+  await fill(2, 20_001, 22_000);
+}
+
+/** The reads of a statement's plan as run (in a transaction rolled back: a write is undone), with the rows each returned. */
+async function planRun(pool: pg.Pool, text: string, values: unknown[]): Promise<PlanNode[]> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const { rows } = await client.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
+    return scansOf(rows[0]!["QUERY PLAN"][0].Plan);
+  } finally {
+    await client.query("ROLLBACK");
+    client.release();
+  }
+}
+
+/** What a read went through: its rows returned and those it read and left (a filter). */
+const rowsRead = (scan: PlanNode) => (scan["Actual Rows"]! + (scan["Rows Removed by Filter"] ?? 0)) * scan["Actual Loops"]!;
+
+describe("the PostgreSQL schema, once the server has gathered the statistics of a table one organization fills", () => {
+  let pool: pg.Pool;
+  beforeAll(async () => {
+    pool = await openPostgres(await newDatabase("lists_planned"));
+    await fillSkewed(pool);
+    // As the server's periodic round does, once PostgreSQL has counted the rows written.
+    await until(async () => ((await gatherPostgresStatistics(pool)).includes("instances") ? true : undefined));
+  });
+  afterAll(() => pool?.end());
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each([
+    ["a first page", listQuery(1)],
+    ["the last page (fixed: it walked the primary key on through the other organization's 2,000)", listQuery(1, { afterId: 19_990 })],
+    ["a page of one connector", listQuery(1, { connectorKey: "taxify" })],
+    ["another organization's first page", listQuery(2)],
+  ])("lists %s through (organization_id, id), reading about a page of rows", async (_what, query) => {
+    const spy = vi.spyOn(pg.Pool.prototype, "query");
+    await postgresInstanceStore(pool, postgresEventWriter(defaultEventDelivery.maxPendingPerInstance)).list(query);
+    const [text, values] = spy.mock.calls[0]! as unknown as [string, unknown[]];
+    spy.mockRestore();
+    const scans = await planRun(pool, text, values);
+    expect(scans.map((scan) => `${scan["Node Type"]} on ${scan["Index Name"] ?? scan["Relation Name"]}`)).toEqual([
+      "Index Scan on instances_by_organization",
+    ]);
+    // A page is 21 rows; one of a connector that every third instance has, about three times that.
+    expect(rowsRead(scans[0]!)).toBeLessThanOrEqual(query.connectorKey ? 70 : 21);
+  });
+
+  it("claims due refreshes a few rows of each organization, through (organization_id, refresh_due_at, id)", async () => {
+    const scans = await planRun(pool, claimDueSql, ["claimer", 2, 50_000, 8, [], 4, 4, [1], [2]]);
+    const reads = scans.filter((scan) => scan["Relation Name"] === "instances" || scan["Index Name"]?.startsWith("instances"));
+    expect(reads.map((scan) => scan["Node Type"])).not.toContain("Seq Scan");
+    expect(new Set(reads.map((scan) => scan["Index Name"]))).toEqual(new Set(["instances_refresh_due_by_organization", "instances_pkey"]));
+    // Each organization's first few rows, those claimed (one in 500) walked past, and the loose scan's steps.
+    for (const scan of reads) expect(rowsRead(scan), JSON.stringify(scan)).toBeLessThanOrEqual(20);
+  });
+});
+
+describe.each([
+  ["the PostgreSQL schema, its statistics those of the empty table the migrations analyzed", "refreshes_unanalyzed", false],
+  ["the PostgreSQL schema, analyzed", "refreshes_analyzed", true],
+])("%s", (_name, database, analyzed) => {
+  let pool: pg.Pool;
+  beforeAll(async () => {
+    pool = await openPostgres(await newDatabase(database));
+    await fillSkewed(pool);
+    if (analyzed) await pool.query("ANALYZE instances");
+  });
+  afterAll(() => pool?.end());
+
+  it("releases a stopping replica's every claim through the index on refresh_claimed_by (fixed: it read the whole table)", async () => {
+    const scans = await planRun(pool, releaseAllSql, ["owner"]);
+    expect(scans.map((scan) => scan["Index Name"])).toContain("instances_refresh_claimed_by");
+    expect(scans.map((scan) => scan["Node Type"])).not.toContain("Seq Scan");
+  });
+});
+
+describe("statistics", () => {
+  it("are gathered after migrations, and later for a table that changed much since", async () => {
+    const pool = await openPostgres(await newDatabase("statistics_gathered"));
+    try {
+      const analyzed = async () =>
+        (
+          await pool.query<{ name: string }>(
+            "SELECT relname AS name FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname IN ('instances', 'instance_tags') ORDER BY 1",
+          )
+        ).rows.map((row) => row.name);
+      expect(await analyzed()).toEqual(["instance_tags", "instances"]);
+      expect(await gatherPostgresStatistics(pool)).toEqual([]); // nothing changed since
+      await pool.query("ALTER TABLE instances SET (autovacuum_enabled = false)");
+      await pool.query("INSERT INTO organizations (id, name, secret_hash, created_at) VALUES (1, 'o', '\\x01', '')");
+      await pool.query(
+        `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, token_hash, created_at, updated_at)
+         SELECT 1, 'taxify', 'n', '[]', '{}', 'v1.sealed', sha256(i::text::bytea), '', '' FROM generate_series(1, 5000) AS i`,
+      );
+      // The server's statistics system counts the inserted rows within a second or so.
+      await until(async () => {
+        const { rows } = await pool.query<{ changed: number }>(
+          "SELECT n_mod_since_analyze::int AS changed FROM pg_stat_user_tables WHERE relname = 'instances'",
+        );
+        return rows[0]!.changed >= 5000 ? true : undefined;
+      });
+      expect(await gatherPostgresStatistics(pool)).toContain("instances");
+      const { rows } = await pool.query<{ estimate: number }>(
+        "SELECT reltuples::int AS estimate FROM pg_class WHERE relname = 'instances'",
+      );
+      expect(rows[0]!.estimate).toBe(5000);
+    } finally {
+      await pool.end();
+    }
+  });
+});
 
 describe("migration 8 (instance_tags)", () => {
   it("fills the table from the tags of the instances kept before it: every filter lists them as before", async () => {
@@ -179,6 +317,35 @@ describe("migration 8 (instance_tags)", () => {
       await expectListedAsBefore(storage, kept);
     } finally {
       await storage.close();
+    }
+  });
+});
+
+describe("migrations whose versions arrive out of order", () => {
+  it("applies 10 once to a database that 9 and 11 reached first", async () => {
+    // 9 and 11 were released while 10 waited on a branch: a database at 11 gets 10 when it arrives.
+    const url = await newDatabase("migrations_out_of_order");
+    await (
+      await openPostgres(
+        url,
+        postgresMigrations.filter((migration) => migration.version !== 10),
+      )
+    ).end();
+    await (await openPostgres(url)).end();
+    const pool = await openPostgres(url);
+    try {
+      const { rows } = await pool.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY applied_at, version");
+      expect(rows.map((row) => row.version)).toEqual([
+        ...postgresMigrations.filter((migration) => migration.version <= 9).map((migration) => migration.version),
+        11,
+        10,
+      ]);
+      const { rows: made } = await pool.query<{ name: string }>(
+        "SELECT relname AS name FROM pg_class WHERE relname IN ('instance_polls', 'instances_refresh_claimed_by') ORDER BY 1",
+      );
+      expect(made.map((row) => row.name)).toEqual(["instance_polls", "instances_refresh_claimed_by"]);
+    } finally {
+      await pool.end();
     }
   });
 });

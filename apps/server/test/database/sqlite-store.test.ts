@@ -1,5 +1,7 @@
 // The store contract on SQLite; SQLite's plans for the statements the store runs (values bound, as
-// run); and migration 8 on a database from before it.
+// run), before any statistics and after ANALYZE of a table one organization fills; migration 8 on
+// a database from before it; the statistics gathered; and migrations whose versions arrive out of
+// order.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,10 +9,11 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { defaultEventDelivery } from "../../src/config.js";
-import { openSqlite } from "../../src/database/sqlite.js";
+import { gatherSqliteStatistics, openSqlite } from "../../src/database/sqlite.js";
 import { sqliteEventWriter } from "../../src/events/sqlite-event-store.js";
 import { sqliteMigrations } from "../../src/database/sqlite-migrations.js";
 import { sqliteInstanceStore } from "../../src/instances/sqlite-instance-store.js";
+import { claimDueSql, releaseAllSql } from "../../src/instances/sqlite-refresh-store.js";
 import type { InstanceStore } from "../../src/instances/store.js";
 import { openStorage } from "../../src/storage.js";
 import { listQuery, newInstance, storeContract } from "./store-contract.js";
@@ -44,14 +47,62 @@ function databaseFile(): string {
   return path.join(dir, "instances.sqlite");
 }
 
-describe("the SQLite schema", () => {
+/**
+ * Statistics that would lead SQLite astray: gathered (a full ANALYZE, no analysis limit) while
+ * organization 1 held every row (20,000 instances with two tags each, every other one with a
+ * refresh, a few of those claimed), before organization 2 had its 2,000. Told that organization 1
+ * is the whole table, SQLite would list it by walking the table in id order rather than its own
+ * rows through (organization_id, id): its last page would read every row of organization 2 to
+ * find there is nothing more.
+ */
+function analyzeSkewed(db: Database.Database): void {
+  const fill = (organizationId: number, count: number) => `
+    WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})
+    INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, token_hash, created_at, updated_at,
+                           refresh_due_at, refresh_claimed_by, refresh_claimed_until)
+      SELECT ${organizationId}, CASE WHEN i % 3 = 0 THEN 'taxify' ELSE 'sugarcrmv2' END, 'n',
+             json_array('common', 'group-' || (i % 100)), '{}', 'v1.sealed', randomblob(32), '', '',
+             CASE WHEN i % 2 = 0 THEN 1000 + i END, CASE WHEN i % 500 = 0 THEN 'owner' END, CASE WHEN i % 500 = 0 THEN 2000000000000 END
+      FROM n;
+    INSERT INTO instance_tags (organization_id, tag, instance_id)
+      SELECT instances.organization_id, tag.value, instances.id FROM instances, json_each(instances.tags) AS tag
+      WHERE instances.organization_id = ${organizationId} ORDER BY 1, 2, 3;`;
+  db.exec(`
+    INSERT INTO organizations (name, secret_hash, created_at) VALUES ('big', randomblob(32), ''), ('small', randomblob(32), '');
+    ${fill(1, 20_000)}
+    PRAGMA analysis_limit = 0;
+    ANALYZE;
+    ${fill(2, 2_000)}
+  `);
+}
+
+/** What SQLite plans for a statement, values bound: one line per step. */
+function planOf(db: Database.Database, sql: string, values: unknown[] | Record<string, unknown> = []): string[] {
+  return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(values) as { detail: string }[]).map((step) => step.detail);
+}
+
+const scansOrSorts = /^SCAN (instances|instance_tags|tagged|due)\b|TEMP B-TREE FOR (RIGHT PART OF )?ORDER BY/;
+
+describe.each([
+  ["the SQLite schema", false],
+  ["the SQLite schema, analyzed while one organization held every row", true],
+])("%s", (_name, analyzed) => {
+  /** A migrated database, analyzed when the case says, and a connection to it that records what it runs. */
+  function openDatabase(executed: string[] = []): Database.Database {
+    const file = databaseFile();
+    openSqlite(file).close();
+    const db = new Database(file, { verbose: (sql) => executed.push(String(sql)) });
+    if (analyzed) analyzeSkewed(db);
+    else db.prepare("INSERT INTO organizations (name, secret_hash, created_at) VALUES ('o', ?, '')").run(randomBytes(32));
+    return db;
+  }
+
   it("finds an instance by its token's hash through the index on (organization_id, token_hash)", () => {
-    const db = openSqlite(databaseFile());
+    const db = openDatabase();
     try {
-      const plan = db
-        .prepare("EXPLAIN QUERY PLAN SELECT id, token_hash FROM instances WHERE organization_id = ? AND token_hash = ?")
-        .all(1, Buffer.alloc(32)) as { detail: string }[];
-      expect(plan.map((step) => step.detail)).toEqual([
+      expect(
+        planOf(db, "SELECT id, token_hash FROM instances WHERE organization_id = ? AND token_hash = ?", [1, Buffer.alloc(32)]),
+      ).toEqual([
         expect.stringMatching(/^SEARCH instances USING (COVERING )?INDEX instances_by_token \(organization_id=\? AND token_hash=\?\)$/),
       ]);
     } finally {
@@ -67,6 +118,7 @@ describe("the SQLite schema", () => {
       (store) => store.list(listQuery(1, { tags: ["red"], afterId: 5, connectorKey: "taxify" })),
     ],
     ["a list by several tags", (store) => store.list(listQuery(1, { tags: ["red", "blue", "absent"] }))],
+    ["a list by a tag on every instance", (store) => store.list(listQuery(2, { tags: ["common"] }))],
     [
       "a create, an update of its tags and a delete",
       async (store) => {
@@ -79,25 +131,68 @@ describe("the SQLite schema", () => {
   ];
 
   it.each(tagWork)("runs %s on instance_tags' key: no scan of instances or instance_tags, no sort", async (_what, work) => {
-    const file = databaseFile();
-    openSqlite(file).close();
     const executed: string[] = [];
-    const db = new Database(file, { verbose: (sql) => executed.push(String(sql)) });
+    const db = openDatabase(executed);
     try {
-      db.prepare("INSERT INTO organizations (name, secret_hash, created_at) VALUES ('o', ?, '')").run(randomBytes(32));
+      executed.length = 0;
       await work(sqliteInstanceStore(db, sqliteEventWriter(db, defaultEventDelivery.maxPendingPerInstance)));
-      const plans = executed
-        .filter((sql) => /\binstance_tags\b/.test(sql) && !sql.startsWith("INSERT"))
-        .map((sql) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((step) => step.detail));
+      const plans = executed.filter((sql) => /\binstance_tags\b/.test(sql) && !sql.startsWith("INSERT")).map((sql) => planOf(db, sql));
       expect(plans.length).toBeGreaterThan(0);
       for (const plan of plans) {
         expect(plan).toContainEqual(
           expect.stringMatching(/^SEARCH (instance_tags|tagged) USING PRIMARY KEY \(organization_id=\? AND tag=\?/),
         );
-        expect(
-          plan.filter((step) => /^SCAN (instances|instance_tags|tagged)\b|TEMP B-TREE FOR (RIGHT PART OF )?ORDER BY/.test(step)),
-        ).toEqual([]);
+        expect(plan.filter((step) => scansOrSorts.test(step))).toEqual([]);
       }
+    } finally {
+      db.close();
+    }
+  });
+
+  it.each([
+    ["a first page", listQuery(1)],
+    ["the last page", listQuery(1, { afterId: 19_990 })],
+    ["a page of one connector", listQuery(1, { connectorKey: "taxify" })],
+    ["another organization's first page", listQuery(2)],
+  ])("lists %s through (organization_id, id): the organization's own rows only, in order", async (_what, query) => {
+    const executed: string[] = [];
+    const db = openDatabase(executed);
+    try {
+      executed.length = 0;
+      await sqliteInstanceStore(db, sqliteEventWriter(db, defaultEventDelivery.maxPendingPerInstance)).list(query);
+      const [listed] = executed.filter((sql) => sql.startsWith("SELECT"));
+      expect(planOf(db, listed!)).toEqual([
+        expect.stringMatching(/^SEARCH instances USING INDEX instances_by_organization \(organization_id=\? AND id>\?\)$/),
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("claims due refreshes a few rows of each organization, through (organization_id, refresh_due_at): no scan, no sort of instances", () => {
+    const db = openDatabase();
+    try {
+      const values = { owner: "o", until: 1, now: 50_000, limit: 8, perOrganization: 4, share: 4, skip: "[]", underWay: "[[1, 2]]" };
+      const plan = planOf(db, claimDueSql, values);
+      const reads = plan.filter((step) => /^(SEARCH|SCAN) (instances|due)\b/.test(step));
+      expect(reads.length).toBeGreaterThan(0);
+      for (const read of reads)
+        expect(read).toMatch(
+          /^SEARCH (instances|due) USING (INTEGER PRIMARY KEY \(rowid=\?\)$|(COVERING )?INDEX instances_refresh_due_by_organization($| \(organization_id[=>]\?))/,
+        );
+      // What is sorted is the few rows read (the heads), never the table.
+      expect(plan.filter((step) => /^SCAN instances\b/.test(step))).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("releases a stopping replica's every claim through the index on refresh_claimed_by (fixed: it read the whole table)", () => {
+    const db = openDatabase();
+    try {
+      expect(planOf(db, releaseAllSql, ["owner"])).toEqual([
+        expect.stringMatching(/^SEARCH instances USING (COVERING )?INDEX instances_refresh_claimed_by \(refresh_claimed_by=\?\)$/),
+      ]);
     } finally {
       db.close();
     }
@@ -132,6 +227,55 @@ describe("migration 8 (instance_tags)", () => {
       await expectListedAsBefore(storage, kept);
     } finally {
       await storage.close();
+    }
+  });
+});
+
+describe("migrations whose versions arrive out of order", () => {
+  it("applies 10 once to a database that 9 and 11 reached first", () => {
+    // 9 and 11 were released while 10 waited on a branch: a database at 11 gets 10 when it arrives.
+    const file = databaseFile();
+    openSqlite(
+      file,
+      sqliteMigrations.filter((migration) => migration.version !== 10),
+    ).close();
+    openSqlite(file).close();
+    openSqlite(file).close();
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.prepare("SELECT version FROM schema_migrations ORDER BY applied_at, version").pluck().all()).toEqual([
+        ...sqliteMigrations.filter((migration) => migration.version <= 9).map((migration) => migration.version),
+        11,
+        10,
+      ]);
+      expect(
+        db
+          .prepare("SELECT name FROM sqlite_master WHERE name IN ('instance_polls', 'instances_refresh_claimed_by') ORDER BY name")
+          .pluck()
+          .all(),
+      ).toEqual(["instance_polls", "instances_refresh_claimed_by"]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("statistics", () => {
+  it("are gathered for a table never analyzed, within the analysis limit", () => {
+    const db = openSqlite(databaseFile());
+    try {
+      db.exec(`
+        INSERT INTO organizations (name, secret_hash, created_at) VALUES ('o', randomblob(32), '');
+        WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+        INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, token_hash, created_at, updated_at)
+          SELECT 1, 'taxify', 'n', '[]', '{}', 'v1.sealed', randomblob(32), '', '' FROM n;`);
+      const statistics = () => db.prepare("SELECT idx FROM sqlite_stat1 WHERE tbl = 'instances' ORDER BY idx").pluck().all();
+      expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").pluck().get()).toBe(0);
+      gatherSqliteStatistics(db);
+      expect(statistics()).toContain("instances_by_organization");
+      expect(db.pragma("analysis_limit", { simple: true })).toBe(1000);
+    } finally {
+      db.close();
     }
   });
 });

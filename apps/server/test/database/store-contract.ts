@@ -149,6 +149,51 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>) {
       }
     });
 
+    it("claims of each organization its share less what the claimer has of it under way", async () => {
+      const now = 1_400_000_000_000; // before every other test's due times
+      const busy = await storage.accounts.createAccount(hashes("busy"));
+      const idle = await storage.accounts.createAccount(hashes("idle"));
+      const busyIds: number[] = [];
+      const idleIds: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        busyIds.push((await created(busy, { provisioning: "{}", refreshDueAt: now - 100 + i })).id);
+        idleIds.push((await created(idle, { provisioning: "{}", refreshDueAt: now - 50 + i })).id);
+      }
+      const claims = await storage.refreshes.claimDue("share", now, 1_000, 10, {
+        perOrganization: 3,
+        skip: [],
+        underWay: [[busy.organizationId, 2]],
+      });
+      expect(claims.map((c) => c.id)).toEqual([busyIds[0], idleIds[0], idleIds[1], idleIds[2]]);
+      await storage.refreshes.releaseAll("share");
+      for (const [caller, ids] of [
+        [busy, busyIds],
+        [idle, idleIds],
+      ] as const)
+        for (const id of ids) await storage.instances.update(caller.organizationId, id, undefined, { refreshDueAt: null });
+    });
+
+    it("gives a refresh claim back with the write that names its owner, and only that owner's", async () => {
+      const now = 1_300_000_000_000; // before every other test's due times
+      const due = await created(bob, { provisioning: "{}", refreshDueAt: now - 1 });
+      expect(await storage.refreshes.claimDue("refresher", now, 60_000, 10)).toEqual([{ organizationId: bob.organizationId, id: due.id }]);
+      // Another owner's write leaves the claim: the row is still held.
+      await storage.instances.update(bob.organizationId, due.id, undefined, { name: "renamed", releasesRefreshClaimOf: "someone else" });
+      expect(await storage.refreshes.claimOne("verify", bob.organizationId, due.id, now, 1_000)).toEqual({
+        claimed: false,
+        heldUntil: now + 60_000,
+      });
+      const written = await storage.instances.update(bob.organizationId, due.id, undefined, {
+        refreshDueAt: now + 3_600_000,
+        releasesRefreshClaimOf: "refresher",
+      });
+      expect(written).toMatchObject({ record: { refreshDueAt: now + 3_600_000 } });
+      expect(await storage.refreshes.releaseAll("refresher")).toBe(0);
+      expect(await storage.refreshes.claimOne("verify", bob.organizationId, due.id, now, 1_000)).toEqual({ claimed: true });
+      await storage.refreshes.holdUntil("verify", due.id, null);
+      await storage.instances.update(bob.organizationId, due.id, undefined, { refreshDueAt: null });
+    });
+
     it("lists oldest first, filtered by every tag and by connector, from a cursor", async () => {
       const org = await storage.accounts.createAccount(hashes("lister"));
       const a = await created(org, { tags: ["red", "blue"] });

@@ -9,11 +9,14 @@ import type { ClaimFairness, DueRefresh, RefreshStore } from "../../src/instance
 import { until } from "../support/until.js";
 
 /** Due refreshes in memory, claimed round-robin by organization as the SQL stores do. */
-function memoryStore(due: DueRefresh[]): RefreshStore & { claimed: Set<number> } {
+function memoryStore(due: DueRefresh[]): RefreshStore & { claimed: Set<number>; calls: { claims: number; releases: number[] } } {
   const claimed = new Set<number>();
+  const calls = { claims: 0, releases: [] as number[] };
   return {
     claimed,
+    calls,
     claimDue: (_owner, _now, _leaseMs, limit, fairness?: ClaimFairness) => {
+      calls.claims += 1;
       const perOrganization = fairness?.perOrganization ?? Infinity;
       const turns = new Map<number, number>();
       const picked = due
@@ -31,6 +34,7 @@ function memoryStore(due: DueRefresh[]): RefreshStore & { claimed: Set<number> }
       return Promise.resolve(picked);
     },
     release: (_owner, id) => {
+      calls.releases.push(id);
       claimed.delete(id);
       due.splice(
         due.findIndex((d) => d.id === id),
@@ -71,6 +75,72 @@ describe("the refresher", () => {
       expect(hanging.length).toBe(3);
     } finally {
       for (const resolve of hanging) resolve();
+      await refresher.stop();
+    }
+  });
+
+  it("gives a claim back itself only when the refresh wrote nothing: a refresh's own write gives it back", async () => {
+    const store = memoryStore([
+      { organizationId: 1, id: 1 },
+      { organizationId: 1, id: 2 },
+    ]);
+    const owners: string[] = [];
+    const refresher = startRefresher({
+      store,
+      logger: pino({ level: "silent" }),
+      pollMs: 3_600_000,
+      leaseMs: 60_000,
+      concurrency: 8,
+      perOrganization: 8,
+      refresh: (_organizationId, id, owner) => {
+        owners.push(owner);
+        return Promise.resolve(id === 1 ? true : undefined); // 2: gone or changed meanwhile, nothing written
+      },
+    });
+    try {
+      expect(await refresher.runDue()).toBe(2);
+      expect(owners).toEqual([refresher.owner, refresher.owner]);
+      expect(store.calls.releases).toEqual([2]);
+    } finally {
+      await refresher.stop();
+    }
+  });
+
+  it("claims again once an eighth of its slots are free, not each time a refresh ends", async () => {
+    // Twenty organizations of five due refreshes each; 32 slots, so a claim once 4 are free.
+    const due: DueRefresh[] = Array.from({ length: 100 }, (_, i) => ({ organizationId: (i % 20) + 1, id: i + 1 }));
+    const store = memoryStore(due);
+    const running = new Map<number, () => void>();
+    const refresher = startRefresher({
+      store,
+      logger: pino({ level: "silent" }),
+      pollMs: 3_600_000,
+      leaseMs: 60_000,
+      concurrency: 32,
+      perOrganization: 4,
+      refresh: (_organizationId, id) => new Promise((resolve) => running.set(id, () => resolve(true))),
+    });
+    const finish = async (count: number) => {
+      for (const id of [...running.keys()].slice(0, count)) {
+        running.get(id)!();
+        running.delete(id);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    try {
+      void refresher.runDue();
+      await until(() => (running.size === 32 ? true : undefined), 5);
+      const claims = store.calls.claims;
+      await finish(1);
+      await finish(1);
+      await finish(1);
+      expect(store.calls.claims).toBe(claims);
+      expect(running.size).toBe(29);
+      await finish(1);
+      expect(store.calls.claims).toBeGreaterThan(claims);
+      expect(running.size).toBe(32);
+    } finally {
+      for (const resolve of running.values()) resolve();
       await refresher.stop();
     }
   });

@@ -47,6 +47,7 @@ export function instanceOperations(deps: InstanceOperationsDeps) {
     rotateInstanceToken: (caller: Caller, id: number) => rotateInstanceToken(deps, caller, id),
     verifyInstance: (caller: Caller, id: number) => verifyInstance({ ...deps, verifying }, caller, id),
     sendTestEvent: (caller: Caller, id: number) => sendTestEvent(deps, caller, id),
-    refreshInstanceTokens: (organizationId: number, id: number) => refreshInstanceTokens(deps, organizationId, id),
+    refreshInstanceTokens: (organizationId: number, id: number, claimOwner: string) =>
+      refreshInstanceTokens(deps, organizationId, id, claimOwner),
   };
 }
