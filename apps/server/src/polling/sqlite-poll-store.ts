@@ -7,6 +7,13 @@ import type { SqliteEventWriter } from "../events/outbox.js";
 import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
 
 /** `events`: the instances' writer of events, so that a page's events count against the same pending cap. */
+/** Only the instances a write queued (migration 13), in the queue's key order: never the whole table. */
+export const unscheduledSql = `
+  SELECT i.organization_id AS organizationId, i.id, i.version, i.connector_key AS connectorKey, i.configuration,
+         i.created_at AS createdAt, i.updated_at AS updatedAt, p.instance_id IS NOT NULL AS known
+  FROM instance_poll_changes c JOIN instances i ON i.id = c.instance_id LEFT JOIN instance_polls p ON p.instance_id = i.id
+  ORDER BY c.instance_id LIMIT ?`;
+
 /**
  * The claim, as the refreshes' (instances/sqlite-refresh-store.ts): `polling` lists the
  * organizations that have polls at all, one step of the index on (organization_id, due_at,
@@ -16,7 +23,7 @@ import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
  * organization, never every due row (the whole table after an outage, or one organization's
  * thousands of instances).
  */
-const claimDueSql = `
+export const claimDueSql = `
   UPDATE instance_polls SET claimed_by = @owner, claimed_until = @until
   WHERE instance_id IN (
     WITH RECURSIVE polling (organization_id) AS (
@@ -39,13 +46,7 @@ const claimDueSql = `
   RETURNING organization_id AS organizationId, instance_id AS id, instance_version AS version, checkpoints, started_at AS startedAt, failures`;
 
 export function sqlitePollStore(db: SqliteDatabase, events: SqliteEventWriter, commit: GroupCommit = groupCommit(db)): PollStore {
-  // Only the instances a write queued (migration 13), never the whole table.
-  const unscheduled = db.prepare(
-    `SELECT i.organization_id AS organizationId, i.id, i.version, i.connector_key AS connectorKey, i.configuration,
-            i.created_at AS createdAt, i.updated_at AS updatedAt, p.instance_id IS NOT NULL AS known
-     FROM instance_poll_changes c JOIN instances i ON i.id = c.instance_id LEFT JOIN instance_polls p ON p.instance_id = i.id
-     ORDER BY c.instance_id LIMIT ?`,
-  );
+  const unscheduled = db.prepare(unscheduledSql);
   // A newer version queued meanwhile keeps its mark.
   const scheduled = db.prepare("DELETE FROM instance_poll_changes WHERE instance_id = ? AND instance_version <= ?");
   // Turned on: due now, checkpoints anew from startAt; on still: as it was; off: not due.
