@@ -181,7 +181,8 @@ async function fetchPage(
   let answer = await send(deps, access, events, request);
   if (answer.status === 401) {
     const fresh = await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs);
-    if (fresh === undefined) throw new VendorFailure("the vendor refused the credentials and they could not be renewed");
+    // Not renewed, or renewed into credentials the vendor refused (the instance is invalid now): not sent again.
+    if (fresh === undefined || !fresh.valid) throw new VendorFailure("the vendor refused the credentials and they could not be renewed");
     renewed(fresh);
     answer = await send(deps, fresh, events, request);
   }
