@@ -280,8 +280,27 @@ function retryAfterOf(header: string | string[] | undefined): number | undefined
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
+/**
+ * A record nested deeper than this is sent without its fields, as one too large is: JSON.parse
+ * reads any depth, but JSON.stringify recurses, and some thousand levels overflow its stack (the
+ * poll failed, every time, and the instance's changes stopped).
+ */
+export const maxRecordDepth = 64;
+
+/** Whether `value` nests objects or arrays deeper than `limit`, found without recursion. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== "object") continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 function draftOf(change: VendorChange, instanceId: number, resource: string, callbackUrl: string, recordMaxBytes: number): EventDraft {
-  const fits = Buffer.byteLength(JSON.stringify(change.record)) <= recordMaxBytes;
+  const fits = !nestedDeeperThan(change.record, maxRecordDepth) && Buffer.byteLength(JSON.stringify(change.record)) <= recordMaxBytes;
   const data: VendorRecordChange = {
     instanceId,
     resource,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultPoller, defaultProxy } from "../../src/config.js";
 import { guardedSender } from "../../src/outbound/guarded-sender.js";
 import { guardedStream } from "../../src/outbound/guarded-stream.js";
-import { maxRecordsPerPage } from "../../src/polling/poll-instance.js";
+import { maxRecordDepth, maxRecordsPerPage } from "../../src/polling/poll-instance.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
 import {
   endlessBody,
@@ -317,6 +317,58 @@ describe("the poller, attacked through what the vendor answers", { timeout: 60_0
       expect(asked("EndlessPages").length - start).toBeLessThan(pollerSettings.maxPages);
     } finally {
       scripted.delete("EndlessPages");
+    }
+  });
+
+  it(`sends a record nested 10,000 levels deep without its fields, as one too large (fixed: its poll failed, every time)`, async () => {
+    const instance = await polledInstance("/deep", { watched: '{"DeepRecord": {}}' });
+    await polls("DeepRecord");
+    await sleep(1_100);
+    // Written as text: JSON.stringify cannot write it either.
+    const nested = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+    const at = sugarDate(Date.now());
+    const entered = sugarDate(Date.now() - 86_400_000);
+    scripted.set("DeepRecord", (_request, response) => {
+      response
+        .writeHead(200, { "content-type": "application/json" })
+        .end(
+          `{"next_offset": -1, "records": [` +
+            `{"id": "deep", "date_entered": "${entered}", "date_modified": "${at}", "deep": ${nested(10_000)}},` +
+            `{"id": "shallow", "date_entered": "${entered}", "date_modified": "${at}", "nested": ${nested(maxRecordDepth - 1)}}]}`,
+        );
+    });
+    const events = await until(() => {
+      const got = vendorEvents("/deep", instance.eventSigningSecret);
+      return got.length >= 2 ? got : undefined;
+    }, 20);
+    const byId = Object.fromEntries(events.map((e) => [e.data.recordId, e.data]));
+    expect(byId.deep).toMatchObject({ record: null, recordTooLarge: true });
+    expect(byId.shallow!.record).toMatchObject({ id: "shallow" });
+    scripted.delete("DeepRecord");
+  });
+
+  it("stops asking a slow vendor for pages at half the poll's lease, so no other claim of it starts while it runs", async () => {
+    await polledInstance("/slow-pages", { watched: '{"SlowPages": {}}' });
+    const answeredAt: number[] = [];
+    // Each page 2 seconds late (within the request's time), a next page always promised, nothing new.
+    scripted.set(
+      "SlowPages",
+      () =>
+        new Promise<FakeAnswer>((resolve) => {
+          answeredAt.push(Date.now());
+          setTimeout(() => resolve(page([{ id: "old", date_modified: "2001-01-01T00:00:00+00:00" }], 1)), 2_000);
+        }),
+    );
+    try {
+      await until(() => (answeredAt.length > 0 ? true : undefined), 20);
+      // The poll's pages follow each other at once; the next poll is an interval (5 s) later.
+      await until(() => (answeredAt.length >= 2 && Date.now() - answeredAt.at(-1)! > 3_500 ? true : undefined), 40);
+      let pages = 1;
+      while (pages < answeredAt.length && answeredAt[pages]! - answeredAt[pages - 1]! < 3_000) pages++;
+      expect(pages).toBeLessThan(pollerSettings.maxPages);
+      expect(answeredAt[pages - 1]! - answeredAt[0]!).toBeLessThan(pollerSettings.leaseMs / 2);
+    } finally {
+      scripted.delete("SlowPages");
     }
   });
 
