@@ -9,6 +9,13 @@ import type { PostgresEventWriter } from "../events/postgres-event-store.js";
 import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
 
 /** `events`: the instances' writer of events, so that a page's events count against the same pending cap. */
+/** Only the instances a write queued (migration 13), in the queue's key order: never the whole table. */
+export const unscheduledSql = `
+  SELECT i.organization_id AS "organizationId", i.id, i.version, i.connector_key AS "connectorKey", i.configuration::text AS configuration,
+         i.created_at AS "createdAt", i.updated_at AS "updatedAt", p.instance_id IS NOT NULL AS known
+  FROM instance_poll_changes c JOIN instances i ON i.id = c.instance_id LEFT JOIN instance_polls p ON p.instance_id = i.id
+  ORDER BY c.instance_id LIMIT $1`;
+
 /**
  * The claim, as the refreshes' (instances/postgres-refresh-store.ts): `polling` lists the
  * organizations that have polls at all, one step of the index on (organization_id, due_at,
@@ -17,7 +24,7 @@ import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
  * there, and locked (FOR UPDATE SKIP LOCKED); then the first of every organization, the
  * second..., up to the limit. A claim reads a few rows per organization, never every due row.
  */
-const claimDueSql = `
+export const claimDueSql = `
   WITH RECURSIVE polling AS (
     (SELECT organization_id FROM instance_polls WHERE due_at IS NOT NULL ORDER BY organization_id, due_at LIMIT 1)
     UNION ALL
@@ -46,13 +53,7 @@ export function postgresPollStore(pool: pg.Pool, events: PostgresEventWriter): P
   return {
     unscheduled: (limit) =>
       guarded(async () => {
-        const { rows } = await pool.query<UnscheduledInstance>(
-          `SELECT i.organization_id AS "organizationId", i.id, i.version, i.connector_key AS "connectorKey", i.configuration::text AS configuration,
-                  i.created_at AS "createdAt", i.updated_at AS "updatedAt", p.instance_id IS NOT NULL AS known
-           FROM instance_poll_changes c JOIN instances i ON i.id = c.instance_id LEFT JOIN instance_polls p ON p.instance_id = i.id
-           ORDER BY c.instance_id LIMIT $1`,
-          [limit],
-        );
+        const { rows } = await pool.query<UnscheduledInstance>(unscheduledSql, [limit]);
         return rows;
       }),
     schedule: ({ organizationId, id, version }, polled, startAt, now) =>
