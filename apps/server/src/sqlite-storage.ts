@@ -204,7 +204,9 @@ function startLane(role: Role, file: string, maxPendingPerInstance: number): Pro
           return;
       }
     });
-    worker.on("error", (error) => (failure ??= error));
+    worker.on("error", (error: Error) => {
+      failure ??= error;
+    });
     worker.once("exit", (code) => {
       callbackAnswers.close();
       // Before it was ready: the start is refused (a StartupError, when the worker said why).
@@ -229,8 +231,8 @@ function startLane(role: Role, file: string, maxPendingPerInstance: number): Pro
           try {
             worker.postMessage({ kind: "call", id, store, method, args: sent } satisfies ToWorker);
           } catch (error) {
-            pending.delete(id);
-            reject(error);
+            pending.delete(id); // an argument that cannot cross (a DataCloneError)
+            reject(error instanceof Error ? error : new Error(String(error)));
           }
         });
       },
