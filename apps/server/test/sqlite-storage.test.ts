@@ -14,6 +14,7 @@ import { DatabaseUnavailableError } from "../src/database/errors.js";
 import { openSqliteStorage, type SqliteStorage } from "../src/sqlite-storage.js";
 import { listQuery, newInstance } from "./database/store-contract.js";
 import { startTestServer } from "./harness.js";
+import { until } from "./support/until.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -153,20 +154,26 @@ describe("a SQLite worker thread that dies mid-write", { timeout: 60_000 }, () =
     const file = databaseFile();
     const storage = await openSqliteStorage(file, 100, 1);
     const caller = await account(storage, "o");
-    const writes = Array.from({ length: 400 }, (_, i) =>
-      storage.instances.create(newInstance(caller.organizationId, { name: `w${i}` })).then(
-        (outcome) => ({ acknowledged: "created" in outcome ? outcome.created.record.id : undefined }),
-        (error: unknown) => ({ failed: error }),
-      ),
-    );
-    // Once some have committed and others are still under way.
-    await writes[10];
+    // Writers that write again as soon as a write is acknowledged, until one fails.
+    const acknowledged: number[] = [];
+    const failed: unknown[] = [];
+    const writer = async (n: number) => {
+      for (let i = 0; ; i++) {
+        try {
+          const outcome = await storage.instances.create(newInstance(caller.organizationId, { name: `w${n}-${i}` }));
+          if ("created" in outcome) acknowledged.push(outcome.created.record.id);
+        } catch (error) {
+          failed.push(error);
+          return;
+        }
+      }
+    };
+    const writers = Array.from({ length: 8 }, (_, n) => writer(n));
+    await until(() => (acknowledged.length >= 50 ? true : undefined));
     await storage.threads[0]!.terminate();
-    const outcomes = await Promise.all(writes);
+    await Promise.all(writers);
 
-    const failed = outcomes.flatMap((outcome) => ("failed" in outcome ? [outcome.failed] : []));
-    const acknowledged = outcomes.flatMap((outcome) => ("acknowledged" in outcome ? [outcome.acknowledged!] : []));
-    expect(failed.length).toBeGreaterThan(0);
+    expect(failed).toHaveLength(8);
     for (const error of failed) expect(error).toBeInstanceOf(DatabaseUnavailableError);
     expect(await storage.lost).toBeInstanceOf(Error);
     await expect(storage.ping()).rejects.toBeInstanceOf(DatabaseUnavailableError);
