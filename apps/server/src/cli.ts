@@ -43,12 +43,16 @@ async function serve(): Promise<void> {
   // second to load, which --version, --help and the accounts commands need not wait for.
   const { startServer } = await import("./server.js");
   const server = await startServer({ config: readConfig() });
-  const signal = await signalled;
-  server.logger.info({ signal }, "stopping: finishing in-flight requests");
+  // Storage that can no longer serve (a SQLite worker thread died) ends the process with 1, for its
+  // supervisor to start it again, rather than answering 503 for ever (sqlite-storage.ts).
+  const ending = await Promise.race([signalled.then((signal) => ({ signal })), server.storage.lost.then((lost) => ({ lost }))]);
+  if ("lost" in ending) server.logger.fatal({ err: ending.lost }, "the storage stopped; stopping");
+  else server.logger.info({ signal: ending.signal }, "stopping: finishing in-flight requests");
+  const status = "lost" in ending ? 1 : 0;
   try {
     await server.close();
     server.logger.info("stopped");
-    server.logger.flush(() => process.exit(0));
+    server.logger.flush(() => process.exit(status));
   } catch (error) {
     server.logger.error({ err: error }, "could not stop cleanly");
     server.logger.flush(() => process.exit(1));

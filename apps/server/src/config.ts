@@ -6,7 +6,20 @@ import { provisioningModes, type ProvisioningMode } from "./provisioning/provisi
 import { decodeKey } from "./secrets/secret-box.js";
 import { ConfigError } from "./startup-error.js";
 
-export type StorageConfig = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
+export type StorageConfig =
+  | {
+      kind: "sqlite";
+      file: string;
+      /** Reader threads beside the writer's (SQLITE_READERS); 0 runs the reads on the writer's thread too. */
+      readers?: number;
+    }
+  | { kind: "postgres"; url: string };
+
+/**
+ * Two readers: on the two cores the server is sized for, one organization's slow read holds one of
+ * them and the other reads go to the other (sqlite-storage.ts).
+ */
+export const defaultSqliteReaders = 2;
 
 /** How long and how many: what a slow or greedy client can hold of the HTTP server. */
 export interface HttpLimits {
@@ -231,7 +244,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     host: env.HOST ?? "127.0.0.1",
     port: parsePort(env.PORT ?? "3000"),
     dataDir,
-    storage: parseStorage(env.DATABASE_URL, dataDir),
+    storage: parseStorage(env.DATABASE_URL, dataDir, wholeNumber("SQLITE_READERS", env.SQLITE_READERS, defaultSqliteReaders)),
     encryptionKey: env.ENCRYPTION_KEY === undefined ? undefined : parseKey(env.ENCRYPTION_KEY),
     validateResponses: env.NODE_ENV !== "production",
     logLevel: env.LOG_LEVEL ?? "info",
@@ -427,12 +440,12 @@ function parsePort(value: string): number {
 }
 
 /** DATABASE_URL: unset means SQLite in DATA_DIR; `sqlite:<file>` names the file; `postgres://...` PostgreSQL. */
-function parseStorage(url: string | undefined, dataDir: string): StorageConfig {
-  if (url === undefined || url === "") return { kind: "sqlite", file: path.join(dataDir, "instances.sqlite") };
+function parseStorage(url: string | undefined, dataDir: string, readers: number): StorageConfig {
+  if (url === undefined || url === "") return { kind: "sqlite", file: path.join(dataDir, "instances.sqlite"), readers };
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length).replace(/^\/\//, "");
     if (!file) throw new ConfigError("DATABASE_URL sqlite:<file> needs a file name");
-    return { kind: "sqlite", file: path.resolve(file) };
+    return { kind: "sqlite", file: path.resolve(file), readers };
   }
   if (/^postgres(ql)?:\/\//.test(url)) return { kind: "postgres", url };
   throw new ConfigError(`DATABASE_URL must start with sqlite: or postgres://, not "${url.split(":")[0]}:"`);

@@ -1,28 +1,21 @@
 // The composition root of storage: it picks the store (SQLite, the embedded default, or PostgreSQL
 // for a postgres:// DATABASE_URL) and opens one small interface per domain. It sits above the
 // domains and the drivers (database/), so that no arrow runs back up from a driver to a domain.
-import { sqliteAccountStore } from "./accounts/sqlite-account-store.js";
 import type { AccountStore } from "./accounts/store.js";
 import { postgresAccountStore } from "./accounts/postgres-account-store.js";
-import { defaultEventDelivery, type EventDeliveryConfig, type StorageConfig } from "./config.js";
+import { defaultEventDelivery, defaultSqliteReaders, type EventDeliveryConfig, type StorageConfig } from "./config.js";
 import type { EventStore } from "./events/outbox.js";
 import { postgresEventStore, postgresEventWriter } from "./events/postgres-event-store.js";
-import { sqliteEventStore, sqliteEventWriter } from "./events/sqlite-event-store.js";
 import { postgresInstanceStore } from "./instances/postgres-instance-store.js";
-import { sqliteInstanceStore } from "./instances/sqlite-instance-store.js";
 import type { InstanceStore } from "./instances/store.js";
 import type { KeyCheckStore } from "./secrets/key-check.js";
 import { postgresRefreshStore } from "./instances/postgres-refresh-store.js";
 import type { RefreshStore } from "./instances/refresh-store.js";
-import { sqliteRefreshStore } from "./instances/sqlite-refresh-store.js";
 import type { PollStore } from "./polling/poll-store.js";
 import { postgresPollStore } from "./polling/postgres-poll-store.js";
-import { sqlitePollStore } from "./polling/sqlite-poll-store.js";
 import { postgresKeyCheckStore } from "./secrets/postgres-key-check-store.js";
-import { sqliteKeyCheckStore } from "./secrets/sqlite-key-check-store.js";
-import { groupCommit } from "./database/group-commit.js";
 import { gatherPostgresStatistics, guarded, openPostgres } from "./database/postgres.js";
-import { gatherSqliteStatistics, isStorageFault, openSqlite, probeSqlite, storageFaultError } from "./database/sqlite.js";
+import { openSqliteStorage } from "./sqlite-storage.js";
 
 export interface Storage {
   accounts: AccountStore;
@@ -41,6 +34,12 @@ export interface Storage {
   gatherStatistics(): Promise<void>;
   /** Resolves when the database answers a read of the instances table; for the health check. */
   ping(): Promise<void>;
+  /**
+   * Resolves, with the cause, when the storage can no longer serve and the process should end for
+   * its supervisor to start it again: on SQLite, a worker thread that died (sqlite-storage.ts).
+   * Never on PostgreSQL, whose pool connects again by itself.
+   */
+  lost: Promise<Error>;
   close(): Promise<void>;
 }
 
@@ -62,55 +61,9 @@ export async function openStorage(
       polls: postgresPollStore(pool, eventWriter),
       gatherStatistics: () => guarded(async () => void (await gatherPostgresStatistics(pool))),
       ping: () => instances.readNewest(),
+      lost: new Promise<never>(() => {}),
       close: () => pool.end(),
     };
   }
-  const db = openSqlite(config.file);
-  const eventWriter = sqliteEventWriter(db, events.maxPendingPerInstance);
-  // One group commit for every write of the instances and their polls: a refresh's claim and its
-  // write, a poll's page and its events, share syncs.
-  const commit = groupCommit(db);
-  const instances = sqliteInstanceStore(db, eventWriter, commit);
-  return {
-    accounts: answeringStorageFaults(sqliteAccountStore(db)),
-    instances: answeringStorageFaults(instances),
-    events: answeringStorageFaults(sqliteEventStore(db)),
-    keyCheck: { ...sqliteKeyCheckStore(db), samples: () => instances.sealedSamples() },
-    refreshes: sqliteRefreshStore(db, commit),
-    polls: sqlitePollStore(db, eventWriter, commit),
-    ping: () => {
-      probeSqlite(config.file);
-      return Promise.resolve();
-    },
-    // Later, not now: SQLite's errors (a damaged or vanished file) reject rather than throw.
-    gatherStatistics: () => Promise.resolve().then(() => gatherSqliteStatistics(db)),
-    close: () => {
-      db.close();
-      return Promise.resolve();
-    },
-  };
-}
-
-/**
- * The store, with SQLite's storage faults (a damaged, missing or read-only file, a failing or full disk)
- * turned into a 503: the code is not at fault, the storage is, and a 503 tells a load balancer and
- * a client what /healthz tells them, as PostgreSQL being unreachable does.
- */
-function answeringStorageFaults<T extends object>(store: T): T {
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, member] of Object.entries(store)) {
-    if (typeof member !== "function") {
-      wrapped[name] = member;
-      continue;
-    }
-    const method = member as (...args: unknown[]) => Promise<unknown>;
-    wrapped[name] = async (...args: unknown[]) => {
-      try {
-        return await method(...args);
-      } catch (error) {
-        throw isStorageFault(error) ? storageFaultError(error) : error;
-      }
-    };
-  }
-  return wrapped as T;
+  return openSqliteStorage(config.file, events.maxPendingPerInstance, config.readers ?? defaultSqliteReaders);
 }

@@ -57,15 +57,21 @@ function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<RegExpExec
   });
 }
 
-const ports = { bare: 4101, server: 4102, prism: 4103, postgres: 4104, floor: 4105 };
+const ports = { bare: 4101, server: 4102, prism: 4103, postgres: 4104, floor: 4105, before: 4106 };
+const before = process.env.BENCH_BEFORE
+  ? { name: `instances-api (SQLite, ${process.env.BENCH_BEFORE_LABEL ?? "before"})`, dist: process.env.BENCH_BEFORE }
+  : undefined;
 // Our server's answers, captured in the first round, for the floor to send as constants.
 const bodiesFile = path.join(mkdtempSync(path.join(tmpdir(), "instances-api-bench-bodies-")), "bodies.json");
 let dataDir = "";
 let cluster: PostgresCluster | undefined;
 
-async function startOurServer(port: number, env: Record<string, string>) {
+async function startOurServer(
+  port: number,
+  env: Record<string, string>,
+  cli = path.join(path.dirname(require.resolve("@instances-api/server/package.json")), "bin", "instances-api.js"),
+) {
   dataDir = mkdtempSync(path.join(tmpdir(), "instances-api-bench-"));
-  const cli = path.join(path.dirname(require.resolve("@instances-api/server/package.json")), "bin", "instances-api.js");
   const child = spawn(process.execPath, [cli, "serve"], {
     env: { ...process.env, NODE_ENV: "production", PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -81,6 +87,8 @@ const targets: Target[] = [
     name: "instances-api (SQLite)",
     start: () => startOurServer(ports.server, {}),
   },
+  // BENCH_BEFORE: an older build's dist folder, measured in turn beside this one, as BENCH_BEFORE_LABEL.
+  ...(before ? [{ name: before.name, start: () => startOurServer(ports.before, {}, path.join(path.resolve(before.dist), "cli.js")) }] : []),
   {
     name: "validator floor",
     start: async () => {
@@ -318,6 +326,11 @@ const targetsMet = [
       `- ${route}${route === "list" ? " (one instance a page, as Prism's answer holds)" : ""} at 2x Prism or more: ${rps(ours, route) / rps(prism, route) >= 2 ? "met" : "missed"}`,
   ),
   `- p99 at ${connections} connections: create ${p99At(ours, "create")} ms, get-by-id ${p99At(ours, "get-by-id")} ms, list ${p99At(ours, "list")} ms, list-20 ${p99At(ours, "list-20")} ms`,
+  ...(before
+    ? [
+        `- ${before.name}, in the same run: get-by-id ${(rps(byName(before.name), "get-by-id") / rps(floor, "get-by-id")).toFixed(2)} of the validator's floor, create ${(rps(byName(before.name), "create") / rps(prism, "create")).toFixed(2)}x Prism`,
+      ]
+    : []),
   soak
     ? `- RSS under ${soak.minutes} min of get-by-id load on random ids: minute 1 ${soak.first} MiB, minute ${soak.minutes} ${soak.last} MiB (${soak.growth}; every minute: ${soak.samples.join(", ")} MiB): ${soak.plateaus ? "plateaus (within 10%)" : "grew more than 10%"}`
     : "- RSS plateau: not measured in this run (BENCH_SOAK=10 measures it)",
