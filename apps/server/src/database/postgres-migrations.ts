@@ -187,4 +187,14 @@ export const postgresMigrations: Migration[] = [
       CREATE INDEX instance_polls_due ON instance_polls (due_at) WHERE due_at IS NOT NULL;
     `,
   },
+  {
+    version: 12,
+    name: "vendor webhooks: each instance's receiving secret (hashed) and the hooks registered at its vendor",
+    // As SQLite's migration 12.
+    sql: `
+      ALTER TABLE instances ADD COLUMN vendor_hooks TEXT;
+      ALTER TABLE instances ADD COLUMN vendor_hook_hash BYTEA;
+      CREATE UNIQUE INDEX instances_vendor_hook_hash ON instances (vendor_hook_hash) WHERE vendor_hook_hash IS NOT NULL;
+    `,
+  },
 ];

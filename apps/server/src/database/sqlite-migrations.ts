@@ -220,4 +220,17 @@ export const sqliteMigrations: Migration[] = [
       CREATE INDEX instance_polls_due ON instance_polls (due_at) WHERE due_at IS NOT NULL;
     `,
   },
+  {
+    version: 12,
+    name: "vendor webhooks: each instance's receiving secret (hashed) and the hooks registered at its vendor",
+    // vendor_hooks: JSON, the secret of the instance's receiving URL sealed for its organization
+    // and the vendor's id of each hook registered, by watched resource (vendor-hooks/); NULL when
+    // the instance receives no vendor webhooks. vendor_hook_hash: the secret's SHA-256, what a
+    // post to the receiving URL is looked up by (unique: one instance per secret).
+    sql: `
+      ALTER TABLE instances ADD COLUMN vendor_hooks TEXT;
+      ALTER TABLE instances ADD COLUMN vendor_hook_hash BLOB;
+      CREATE UNIQUE INDEX instances_vendor_hook_hash ON instances (vendor_hook_hash) WHERE vendor_hook_hash IS NOT NULL;
+    `,
+  },
 ];

@@ -248,7 +248,14 @@ function retryAfterOf(header: string | string[] | undefined): number | undefined
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-function draftOf(change: VendorChange, instanceId: number, resource: string, callbackUrl: string, recordMaxBytes: number): EventDraft {
+/** A change as its event's draft: the record as the vendor gave it, or none (`recordTooLarge`) past `recordMaxBytes`. */
+export function draftOf(
+  change: VendorChange,
+  instanceId: number,
+  resource: string,
+  callbackUrl: string,
+  recordMaxBytes: number,
+): EventDraft {
   const fits = Buffer.byteLength(JSON.stringify(change.record)) <= recordMaxBytes;
   const data: VendorRecordChange = {
     instanceId,
