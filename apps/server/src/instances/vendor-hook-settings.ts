@@ -3,7 +3,7 @@
 // makes that the server can receive them at all (it needs its PUBLIC_URL).
 import type { ConnectorEvents } from "@instances-api/spec-tools";
 import { InvalidConfigurationError } from "../connectors/errors.js";
-import { enabledEntry, notificationTarget } from "./notifications.js";
+import { notificationTarget } from "./notifications.js";
 import { vendorTypeEntry, watchedOrDefault } from "./poller-settings.js";
 
 type Configuration = Readonly<Record<string, string | null | undefined>>;
@@ -37,9 +37,8 @@ export function checkVendorHooksReceivable(
   throw new InvalidConfigurationError(connector, [
     {
       path: `/body/configuration/${vendorTypeEntry}`,
-      message:
-        `is "webhook" with ${enabledEntry} "true": the vendor's webhooks need this server's public address (PUBLIC_URL), ` +
-        `which it does not have; set ${vendorTypeEntry} to "polling", or ask its operator to set PUBLIC_URL`,
+      // At most 129 characters, as the spec bounds an invalid part's message.
+      message: `is "webhook" with notifications on, which needs the server's PUBLIC_URL (unset here): use "polling" instead`,
     },
   ]);
 }
