@@ -206,6 +206,28 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
     expect(hooksOf(registered[0]!.url)).toEqual([]);
   });
 
+  it("deletes the instance when SugarCRM fails the removal of its hooks, and logs what is left for the operator", async () => {
+    const known = new Set(hooks.hooks.keys());
+    const instance = await hookedInstance("/kept", ["Contacts"]);
+    const [left] = newHooks(known);
+    hooks.failWith((request) => (request.method === "DELETE" ? 503 : undefined));
+    try {
+      expect((await t.api(`/instances/${instance.id}`, { method: "DELETE" })).status).toBe(204);
+    } finally {
+      hooks.failWith(undefined);
+    }
+    expect((await t.api(`/instances/${instance.id}`)).status).toBe(404);
+    expect(hooks.hooks.has(left!.id)).toBe(true); // still at SugarCRM: its posts now get 404
+    const warned = t.logs.find((line) => String(line.msg).startsWith("could not remove vendor webhooks"));
+    expect(warned).toMatchObject({
+      instance: `instance ${instance.id} (deleted)`,
+      failed: { Contacts: expect.stringContaining(left!.id) },
+    });
+    const record = { id: "k", date_entered: sugarDate(Date.now()), date_modified: sugarDate(Date.now()) };
+    expect(await hooks.fire("Contacts", record, false)).toContain(404);
+    expect(receiver.received.filter((r) => r.path === "/kept" && r.type?.startsWith("vendor."))).toEqual([]);
+  });
+
   it("removes the hooks when polling takes over, and registers them again when webhooks come back", async () => {
     const known = new Set(hooks.hooks.keys());
     const instance = await hookedInstance("/switched", ["Contacts"]);
