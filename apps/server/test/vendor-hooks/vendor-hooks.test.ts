@@ -219,10 +219,8 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
     expect((await t.api(`/instances/${instance.id}`)).status).toBe(404);
     expect(hooks.hooks.has(left!.id)).toBe(true); // still at SugarCRM: its posts now get 404
     const warned = t.logs.find((line) => String(line.msg).startsWith("could not remove vendor webhooks"));
-    expect(warned).toMatchObject({
-      instance: `instance ${instance.id} (deleted)`,
-      failed: { Contacts: expect.stringContaining(left!.id) },
-    });
+    expect(warned?.instance).toBe(`instance ${instance.id} (deleted)`);
+    expect((warned?.failed as Record<string, string>).Contacts).toContain(left!.id);
     const record = { id: "k", date_entered: sugarDate(Date.now()), date_modified: sugarDate(Date.now()) };
     expect(await hooks.fire("Contacts", record, false)).toContain(404);
     expect(receiver.received.filter((r) => r.path === "/kept" && r.type?.startsWith("vendor."))).toEqual([]);
