@@ -241,6 +241,37 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
     expect(again!.url).not.toBe(first!.url);
   });
 
+  it("keeps one hook per module when a create is retried under the same Idempotency-Key", async () => {
+    const known = new Set(hooks.hooks.keys());
+    const key = `hooks-${Date.now()}`;
+    const create = () =>
+      t.api("/instances", {
+        method: "POST",
+        headers: { "Idempotency-Key": key },
+        json: {
+          your_mom: { key: "sugarcrmv2" },
+          configuration: {
+            "oauth.api.key": "key-1234567",
+            "oauth.api.secret": "secret-1234567",
+            "site.url": `sugar.test:${vendor.port}`,
+            username: "sales",
+            password: goodPassword,
+            "event.notification.enabled": "true",
+            "event.notification.callback.url": receiver.url("/replayed"),
+            "event.poller.configuration": JSON.stringify({ Calls: {} }),
+          },
+          name: "replayed",
+        },
+      });
+    const first = await body<{ id: number }>(await create());
+    const again = await body<{ id: number }>(await create());
+    expect(again.id).toBe(first.id);
+    // The replay registered a hook of its own while it checked the credentials, and removed it.
+    const registrations = vendor.requests.filter((r) => r.method === "POST" && r.path === "/rest/v10/WebLogicHooks");
+    expect(registrations.filter((r) => r.body.includes('"Calls"'))).toHaveLength(2);
+    expect(newHooks(known).map((hook) => hook.webhook_target_module)).toEqual(["Calls"]);
+  });
+
   it("creates nothing, and leaves no hook behind, when SugarCRM refuses a registration", async () => {
     const before = hooks.hooks.size;
     let registrations = 0;
@@ -272,6 +303,41 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
     } finally {
       hooks.failWith(undefined);
     }
+  });
+});
+
+describe("vendor webhooks in sandbox", () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    // Nothing may leave: the harness's default sender and stream refuse every call.
+    t = await startTestServer({ config: { publicUrl: "https://instances.example.com" } });
+  });
+  afterAll(() => t.stop());
+
+  it("registers nothing at the vendor, and keeps the instance's receiving secret for when it runs live", async () => {
+    const created = await t.api("/instances", {
+      method: "POST",
+      json: {
+        your_mom: { key: "sugarcrmv2" },
+        configuration: {
+          "oauth.api.key": "k",
+          "oauth.api.secret": "s",
+          "site.url": "acme.sugarondemand.com",
+          username: "u",
+          password: "p",
+          "event.notification.enabled": "true",
+          "event.notification.callback.url": "https://hooks.example.com/in",
+        },
+        name: "sandboxed",
+      },
+    });
+    expect(created.status).toBe(200);
+    const { id } = await body<{ id: number }>(created);
+    const organizationId = (
+      await t.server.storage.instances.list({ organizationId: 1, tags: [], connectorKey: undefined, afterId: 0, limit: 10 })
+    ).find((record) => record.id === id)?.organizationId;
+    const record = await t.server.storage.instances.get(organizationId!, id);
+    expect(JSON.parse(record!.vendorHooks!)).toMatchObject({ hooks: {} });
   });
 });
 
