@@ -79,11 +79,14 @@ export interface VendorHookConfig {
   bodyMaxBytes: number;
   /** Posts one instance may receive in a minute, per replica (429 beyond). */
   perInstancePerMinute: number;
+  /** The vendor's answer to a registration or a removal at most (a hook's record, a few hundred bytes). */
+  vendorAnswerMaxBytes: number;
 }
 
 export const defaultVendorHooks: Readonly<VendorHookConfig> = Object.freeze({
   bodyMaxBytes: 256 * 1024,
   perInstancePerMinute: 600,
+  vendorAnswerMaxBytes: 1024 * 1024,
 });
 
 /** A receiving URL must fit SugarCRM's web logic hook `url` (255 characters): the base leaves room for the rest. */
@@ -294,6 +297,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
         env.VENDOR_HOOK_PER_INSTANCE_PER_MINUTE,
         defaultVendorHooks.perInstancePerMinute,
       ),
+      vendorAnswerMaxBytes: defaultVendorHooks.vendorAnswerMaxBytes,
     }),
   });
 }

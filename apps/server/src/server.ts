@@ -143,7 +143,7 @@ export async function startServer({
         basePath: basePathOf(spec),
         stream: vendorStream.send,
         secretBox,
-        limits: { timeoutMs: config.vendor.timeoutMs, responseMaxBytes: 1024 * 1024 },
+        limits: { timeoutMs: config.vendor.timeoutMs, responseMaxBytes: config.vendorHooks.vendorAnswerMaxBytes },
         logger,
       }),
       renewalWaitMs,
