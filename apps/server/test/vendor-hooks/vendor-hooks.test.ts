@@ -374,6 +374,21 @@ describe("vendor webhooks on a server without PUBLIC_URL", () => {
     expect(problem.errors[0]!.message).toMatch(/PUBLIC_URL/);
   });
 
+  it("refuses a change that turns them on, and lets other changes by", async () => {
+    const polled = await sugarcrm({
+      "event.vendor.type": "polling",
+      "event.notification.enabled": "true",
+      "event.notification.callback.url": "https://hooks.example.com/in",
+    });
+    const { id } = await body<{ id: number }>(polled);
+    const patch = (json: unknown) => t.api(`/instances/${id}`, { method: "PATCH", json });
+    const refused = await patch({ configuration: { "event.vendor.type": "webhook" } });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("PUBLIC_URL");
+    expect((await patch({ name: "renamed" })).status).toBe(200);
+    expect((await patch({ configuration: { "event.notification.enabled": "false", "event.vendor.type": "webhook" } })).status).toBe(200);
+  });
+
   it.each([
     ["notifications off, as the guide sends it", {}],
     [

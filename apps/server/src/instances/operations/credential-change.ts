@@ -8,7 +8,7 @@ import type { InstanceProvisioning } from "../instance-provisioning.js";
 import type { Caller } from "../../accounts/store.js";
 import type { InstanceChanges, InstanceRecord, Written } from "../store.js";
 import { claimVendor, type VendorLease } from "../vendor-lease.js";
-import { fullConfiguration, retryingWrite, type InstanceAccess } from "./sealed-instance.js";
+import { retryingWrite, type InstanceAccess } from "./sealed-instance.js";
 import { sealingContexts } from "../../secrets/contexts.js";
 import type { HookChanges, HookProvisioning } from "../../vendor-hooks/hook-provisioning.js";
 import type { InstanceCredentials } from "../../provisioning/provisioner.js";
@@ -94,18 +94,30 @@ export async function changingWrite(
 }
 
 /**
+ * Refuses (400) a change that turns vendor webhooks on, from `before` to `after` (whole
+ * configurations), on a server without PUBLIC_URL; before any call to the vendor. An instance
+ * already hooked (stored before the server lost its PUBLIC_URL) is left as it is.
+ */
+export function checkHooksTurnedOn(
+  deps: CredentialChangeDeps,
+  connector: Connector,
+  before: Record<string, string>,
+  after: Record<string, string>,
+): void {
+  const base = { ...connector.platformConfiguration, ...connector.defaults };
+  if (vendorHookSettings(connector.events, { ...base, ...before }).hooked) return;
+  checkVendorHooksReceivable(connector.key, connector.events, { ...base, ...after }, deps.hooks.publicUrl);
+}
+
+/**
  * The vendor webhooks a change of the configuration brings (hook-provisioning.ts), with the
- * credentials as the change leaves them; none when the configuration is not changed. Hooks turned
- * on by the change on a server without PUBLIC_URL are a 400.
+ * credentials as the change leaves them; none when the configuration is not changed.
  */
 async function hookChangesOf(deps: InstanceAccess & CredentialChangeDeps, record: InstanceRecord, changes: InstanceChanges) {
   if (changes.configuration === undefined || changes.sealedSecrets === undefined) return undefined;
   const connector = deps.registry.require(record.connectorKey);
   const secrets = deps.secretBox.open(changes.sealedSecrets, sealingContexts.instanceSecrets(record.organizationId));
   const after = { ...changes.configuration, ...(JSON.parse(secrets) as Record<string, string>) };
-  const base = { ...connector.platformConfiguration, ...connector.defaults };
-  const wasHooked = vendorHookSettings(connector.events, { ...base, ...fullConfiguration(deps, record) }).hooked;
-  if (!wasHooked) checkVendorHooksReceivable(connector.key, connector.events, { ...base, ...after }, deps.hooks.publicUrl);
   const provisioned = {
     ...record,
     provisioning: changes.provisioning ?? record.provisioning,
