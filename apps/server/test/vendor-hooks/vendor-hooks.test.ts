@@ -6,7 +6,7 @@
 import { createServer, type AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StorageConfig } from "../../src/config.js";
+import { defaultVendorHooks, type StorageConfig } from "../../src/config.js";
 import { guardedSender } from "../../src/outbound/guarded-sender.js";
 import { guardedStream, type GuardedStream } from "../../src/outbound/guarded-stream.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
@@ -65,7 +65,14 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
     publicUrl = `http://127.0.0.1:${port}`;
     t = await startTestServer({
       ...(store.storage ? { storage: store.storage } : {}),
-      config: { provisioning: "live", events: shortEventWaits, port, publicUrl },
+      // 20 posts a minute per instance: none of these tests posts more to one instance, but the one on the limit.
+      config: {
+        provisioning: "live",
+        events: shortEventWaits,
+        port,
+        publicUrl,
+        vendorHooks: { ...defaultVendorHooks, perInstancePerMinute: 20 },
+      },
       outbound: {
         checkOutboundUrl: toTheReceiver.checkOutboundUrl,
         send: (request) => (request.url.port === String(receiver.port) ? toTheReceiver.send(request) : toTheVendor(request)),
@@ -186,6 +193,20 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
     const listed = await body<{ eventType: string }[]>(await t.api(`/instances/${instance.id}/deliveries`));
     expect(listed.map((d) => d.eventType)).toEqual(["instance.created"]);
     expect(receiver.received.filter((r) => r.path === "/refused" && r.type?.startsWith("vendor."))).toEqual([]);
+  });
+
+  it("takes 20 posts a minute to an instance's URLs (as configured), then answers 429 with Retry-After", async () => {
+    const known = new Set(hooks.hooks.keys());
+    await hookedInstance("/limited", ["Contacts"]);
+    const [hook] = newHooks(known);
+    const post = () => fetch(hook!.url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const statuses: number[] = [];
+    for (let n = 0; n < 20; n++) statuses.push((await post()).status);
+    expect(statuses.every((status) => status === 400)).toBe(true); // taken (no record in it)
+    const limited = await post();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(((await limited.json()) as { type: string }).type).toBe("urn:instances-api:problem:too-many-requests");
   });
 
   it("removes the hooks when the instance is deleted, and its receiving URL answers 404 from then on", async () => {
