@@ -104,6 +104,8 @@ export interface PollerConfig {
   perOrganization: number;
   /** Pages asked of a vendor in one poll; a poll with more is due again at once. */
   maxPages: number;
+  /** One page's answer at most, in bytes: a larger one fails the poll (a vendor cannot make the poller hold much). */
+  responseMaxBytes: number;
   /** A record larger than this (as JSON) is sent in its event without its fields. */
   recordMaxBytes: number;
   /** The longest wait after polls that failed in a row. */
@@ -116,6 +118,7 @@ export const defaultPoller: Readonly<PollerConfig> = Object.freeze({
   concurrency: 8,
   perOrganization: 2,
   maxPages: 10,
+  responseMaxBytes: 8 * 1024 * 1024,
   recordMaxBytes: 65_536,
   backoffMaxMs: 3_600_000,
 });
@@ -336,6 +339,7 @@ function parsePoller(env: NodeJS.ProcessEnv): Readonly<PollerConfig> {
     concurrency: positiveInteger("POLLER_CONCURRENCY", env.POLLER_CONCURRENCY, d.concurrency),
     perOrganization: positiveInteger("POLLER_PER_ORGANIZATION", env.POLLER_PER_ORGANIZATION, d.perOrganization),
     maxPages: positiveInteger("POLLER_MAX_PAGES", env.POLLER_MAX_PAGES, d.maxPages),
+    responseMaxBytes: positiveInteger("POLLER_RESPONSE_MAX_BYTES", env.POLLER_RESPONSE_MAX_BYTES, d.responseMaxBytes),
     recordMaxBytes: positiveInteger("POLLER_RECORD_MAX_BYTES", env.POLLER_RECORD_MAX_BYTES, d.recordMaxBytes),
     backoffMaxMs: positiveInteger("POLLER_BACKOFF_MAX_SECONDS", env.POLLER_BACKOFF_MAX_SECONDS, d.backoffMaxMs / 1000) * 1000,
   });

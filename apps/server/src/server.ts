@@ -234,7 +234,9 @@ export async function startServer({
             stream: vendorStream.send,
             limits: {
               timeoutMs: config.proxy.timeoutMs,
-              responseMaxBytes: config.proxy.responseMaxBytes,
+              // Half the lease: the poll ends well before another claim of it could start.
+              pollMaxMs: config.poller.leaseMs / 2,
+              responseMaxBytes: config.poller.responseMaxBytes,
               maxPages: config.poller.maxPages,
               recordMaxBytes: config.poller.recordMaxBytes,
               renewalWaitMs,

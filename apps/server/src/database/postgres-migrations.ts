@@ -197,4 +197,38 @@ export const postgresMigrations: Migration[] = [
       CREATE UNIQUE INDEX instances_vendor_hook_hash ON instances (vendor_hook_hash) WHERE vendor_hook_hash IS NOT NULL;
     `,
   },
+  {
+    version: 13,
+    name: "polls scheduled from a queue of changed instances, claimed per organization through an index",
+    // As SQLite's migration 13. The trigger's upsert takes the queue row's lock, so a scheduler
+    // removing the mark of the version it scheduled waits for a write of the instance under way and
+    // then sees its newer version (and keeps the mark).
+    sql: `
+      CREATE TABLE instance_poll_changes (
+        instance_id BIGINT PRIMARY KEY,
+        instance_version INTEGER NOT NULL
+      );
+      INSERT INTO instance_poll_changes (instance_id, instance_version)
+        SELECT i.id, i.version FROM instances i LEFT JOIN instance_polls p ON p.instance_id = i.id
+        WHERE p.instance_id IS NULL OR p.instance_version <> i.version;
+      CREATE FUNCTION instances_queue_poll() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'DELETE' THEN
+          DELETE FROM instance_poll_changes WHERE instance_id = OLD.id;
+          DELETE FROM instance_polls WHERE instance_id = OLD.id;
+          RETURN OLD;
+        END IF;
+        IF TG_OP = 'INSERT' OR NEW.version <> OLD.version THEN
+          INSERT INTO instance_poll_changes (instance_id, instance_version) VALUES (NEW.id, NEW.version)
+            ON CONFLICT (instance_id) DO UPDATE SET instance_version = EXCLUDED.instance_version;
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER instances_queue_poll AFTER INSERT OR UPDATE OF version OR DELETE ON instances
+        FOR EACH ROW EXECUTE FUNCTION instances_queue_poll();
+      CREATE INDEX instance_polls_due_by_organization ON instance_polls (organization_id, due_at, instance_id) WHERE due_at IS NOT NULL;
+      CREATE INDEX instance_polls_claimed_by ON instance_polls (claimed_by) WHERE claimed_by IS NOT NULL;
+      DROP INDEX instance_polls_due;
+    `,
+  },
 ];

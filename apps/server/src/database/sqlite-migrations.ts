@@ -233,4 +233,40 @@ export const sqliteMigrations: Migration[] = [
       CREATE UNIQUE INDEX instances_vendor_hook_hash ON instances (vendor_hook_hash) WHERE vendor_hook_hash IS NOT NULL;
     `,
   },
+  {
+    version: 13,
+    name: "polls scheduled from a queue of changed instances, claimed per organization through an index",
+    // The poller worked out which instances were new or changed by joining every instance to its
+    // poll row on every tick (a scan of the whole table each second on every replica). Now each
+    // write of an instance queues it (instance_poll_changes, kept by triggers in the write's own
+    // transaction: the instance store need not know about polling), and the poller reads only the
+    // queue. The queue row holds the version queued, so that scheduling an older version never
+    // removes the mark of a newer one. A deleted instance leaves neither a queue row nor a poll row.
+    // A claim walks the due polls of each organization through (organization_id, due_at,
+    // instance_id), as the refreshes' claim does, rather than every due row.
+    sql: `
+      CREATE TABLE instance_poll_changes (
+        instance_id INTEGER PRIMARY KEY,
+        instance_version INTEGER NOT NULL
+      );
+      INSERT INTO instance_poll_changes (instance_id, instance_version)
+        SELECT i.id, i.version FROM instances i LEFT JOIN instance_polls p ON p.instance_id = i.id
+        WHERE p.instance_id IS NULL OR p.instance_version <> i.version;
+      CREATE TRIGGER instances_queue_poll_on_insert AFTER INSERT ON instances BEGIN
+        INSERT INTO instance_poll_changes (instance_id, instance_version) VALUES (new.id, new.version)
+          ON CONFLICT (instance_id) DO UPDATE SET instance_version = excluded.instance_version;
+      END;
+      CREATE TRIGGER instances_queue_poll_on_update AFTER UPDATE OF version ON instances WHEN new.version <> old.version BEGIN
+        INSERT INTO instance_poll_changes (instance_id, instance_version) VALUES (new.id, new.version)
+          ON CONFLICT (instance_id) DO UPDATE SET instance_version = excluded.instance_version;
+      END;
+      CREATE TRIGGER instances_forget_poll_on_delete AFTER DELETE ON instances BEGIN
+        DELETE FROM instance_poll_changes WHERE instance_id = old.id;
+        DELETE FROM instance_polls WHERE instance_id = old.id;
+      END;
+      CREATE INDEX instance_polls_due_by_organization ON instance_polls (organization_id, due_at, instance_id) WHERE due_at IS NOT NULL;
+      CREATE INDEX instance_polls_claimed_by ON instance_polls (claimed_by) WHERE claimed_by IS NOT NULL;
+      DROP INDEX instance_polls_due;
+    `,
+  },
 ];

@@ -16,11 +16,16 @@ import { originRefusal } from "../provisioning/provisioner.js";
 import { expandTemplate, expandUrl } from "../provisioning/templates.js";
 import { credentialPlacement } from "../provisioning/vendor-requests.js";
 import type { Checkpoints, DuePoll, PollStore } from "./poll-store.js";
-import { pageChanges, sinceParameter, type VendorChange } from "./vendor-changes.js";
+import { pageChanges, sinceParameter, toSecond, type VendorChange } from "./vendor-changes.js";
 
 export interface PollLimits {
   /** One request to the vendor, to the answer's last byte. */
   timeoutMs: number;
+  /**
+   * One whole poll: no page is asked for past it, and a request under way is cut at it. Shorter
+   * than the poll's lease, so that no other claim of the same instance starts while it runs.
+   */
+  pollMaxMs: number;
   /** One answer's body at most; a larger one fails the poll. */
   responseMaxBytes: number;
   /** Pages asked for in one poll, across its resources: the rest waits for the next poll. */
@@ -37,9 +42,15 @@ export interface PollInstanceDeps extends VendorAccessDeps {
   limits: PollLimits;
 }
 
+/** A page of more records than this is refused: it would be one transaction of that many events. */
+export const maxRecordsPerPage = 1_000;
+
 /** What a poll came to. */
 export type PollOutcome =
+  /** `more`: it moved on and stopped at its page or time limit, so the rest is due at once. */
   | { kind: "polled"; intervalMs: number; events: number; enqueued: boolean; more: boolean }
+  /** The vendor refused the instance's credentials: not polled until a write makes them good again (a new version). */
+  | { kind: "invalid"; intervalMs: number }
   /** The instance is gone, or no longer polled: nothing more to do now. */
   | { kind: "gone" }
   | { kind: "not-polled" }
@@ -75,34 +86,41 @@ export async function pollInstance(deps: PollInstanceDeps, owner: string, due: D
   if (events.type !== "polling" || !settings.polled) return { kind: "not-polled" };
   const callbackUrl = notificationTarget(values);
   if (callbackUrl === undefined) return { kind: "not-polled" };
+  // Credentials the vendor refused are not sent again and again: a write that makes them good
+  // again (new ones, or a check that passes) is a new version, scheduled anew.
+  if (!access.valid) return { kind: "invalid", intervalMs: settings.intervalMs };
   // A simulated vendor has no data: polling it finds no change.
   if (deps.provisioning.mode !== "live")
     return { kind: "polled", intervalMs: settings.intervalMs, events: 0, enqueued: false, more: false };
 
-  const checkpoints = JSON.parse(due.checkpoints) as Checkpoints;
+  const checkpoints = watchedCheckpoints(due.checkpoints, settings.resources);
+  const deadline = now + deps.limits.pollMaxMs;
   let pages = 0;
   let sent = 0;
   let enqueued = false;
+  let moved = false;
+  // Stopped at a limit: due again at once if it moved on, else at its interval (a vendor whose
+  // pages never end nor hold anything new is not asked again and again).
+  const stopped = (): PollOutcome => ({ kind: "polled", intervalMs: settings.intervalMs, events: sent, enqueued, more: moved });
   try {
     if (access.renewalDue) access = (await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs)) ?? access;
     for (const resource of settings.resources) {
-      const start = checkpoints[resource] ?? { since: Math.floor(due.startedAt / 1000) * 1000, seen: [] };
+      const start = checkpoints[resource] ?? { since: toSecond(due.startedAt), seen: [] };
       let checkpoint = start;
       let offset = 0;
       for (;;) {
-        if (pages >= deps.limits.maxPages) return { kind: "polled", intervalMs: settings.intervalMs, events: sent, enqueued, more: true };
+        if (pages >= deps.limits.maxPages || Date.now() >= deadline) return stopped();
         pages++;
         const page = await fetchPage(
           deps,
           caller,
           access,
           events,
-          { resource, since: checkpoint.since, offset },
+          { resource, since: checkpoint.since, offset, deadline },
           (renewed) => (access = renewed),
         );
-        const { changes, next } = pageChanges(page.records, checkpoint, fieldsOf(access, events), start.since);
-        const moved = next.since !== checkpoint.since || next.seen.length !== checkpoint.seen.length;
-        if (moved) {
+        const { changes, next } = pageChanges(page.records, checkpoint, fieldsOf(access, events), start.since, Date.now());
+        if (next.since !== checkpoint.since || next.seen.length !== checkpoint.seen.length) {
           checkpoints[resource] = next;
           const drafts = changes.map((change) => draftOf(change, due.id, resource, callbackUrl, deps.limits.recordMaxBytes));
           const committed = await deps.polls.commitPage(
@@ -114,6 +132,7 @@ export async function pollInstance(deps: PollInstanceDeps, owner: string, due: D
           if (!committed.held) return { kind: "stale", enqueued };
           enqueued ||= committed.enqueued;
           sent += drafts.length;
+          moved = true;
         }
         if (page.last || page.records.length === 0) break;
         // Asked again from the new checkpoint, from the start; on the same second (a page of records
@@ -129,6 +148,14 @@ export async function pollInstance(deps: PollInstanceDeps, owner: string, due: D
   return { kind: "polled", intervalMs: settings.intervalMs, events: sent, enqueued, more: false };
 }
 
+/** The stored checkpoints of the resources watched now (a resource no longer watched is dropped), in an object that inherits nothing. */
+function watchedCheckpoints(stored: string, resources: readonly string[]): Checkpoints {
+  const parsed = JSON.parse(stored) as Checkpoints;
+  const checkpoints = Object.create(null) as Checkpoints;
+  for (const resource of resources) if (Object.hasOwn(parsed, resource)) checkpoints[resource] = parsed[resource]!;
+  return checkpoints;
+}
+
 function fieldsOf(access: VendorAccess, events: PollingEvents) {
   const expand = (template: string) => expandTemplate(access.connector.key, template, access.credentials.scope);
   return { id: events.recordId, created: expand(events.createdTime), modified: expand(events.modifiedTime) };
@@ -138,6 +165,8 @@ interface PageRequest {
   resource: string;
   since: number;
   offset: number;
+  /** Epoch ms: the poll's end. */
+  deadline: number;
 }
 
 /** One page of changed records; a 401 renews the credentials once (renewed: the ones to use from now on). */
@@ -152,7 +181,8 @@ async function fetchPage(
   let answer = await send(deps, access, events, request);
   if (answer.status === 401) {
     const fresh = await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs);
-    if (fresh === undefined) throw new VendorFailure("the vendor refused the credentials and they could not be renewed");
+    // Not renewed, or renewed into credentials the vendor refused (the instance is invalid now): not sent again.
+    if (fresh === undefined || !fresh.valid) throw new VendorFailure("the vendor refused the credentials and they could not be renewed");
     renewed(fresh);
     answer = await send(deps, fresh, events, request);
   }
@@ -168,6 +198,7 @@ async function fetchPage(
   }
   const records = valueAt(body, events.records);
   if (!Array.isArray(records)) throw new VendorFailure(`the vendor's answer has no list of records at ${events.records}`);
+  if (records.length > maxRecordsPerPage) throw new VendorFailure(`the vendor answered more than ${maxRecordsPerPage} records in one page`);
   const nextOffset = valueAt(body, events.nextOffset);
   return { records, last: typeof nextOffset !== "number" || nextOffset < 0 };
 }
@@ -182,7 +213,7 @@ async function send(
   const refusal = originRefusal({ url }, access.credentials.acceptedOrigin);
   if (refusal !== undefined) throw new VendorFailure(refusal);
   const { headers } = credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope, url);
-  const deadline = deadlineSignal(url.host, deps.limits.timeoutMs);
+  const deadline = deadlineSignal(url.host, Math.max(0, Math.min(deps.limits.timeoutMs, request.deadline - Date.now())));
   try {
     const response = await deps.stream({
       method: "GET",
@@ -204,7 +235,8 @@ async function send(
 /** The page's URL: the API's base, the resource's path, the query's templates over the configuration and the poll's values. */
 function pageUrl(access: VendorAccess, events: PollingEvents, request: PageRequest): URL {
   const { connector, credentials } = access;
-  const operator = events.operators[credentials.scope.values["bulk.query.operator"] ?? ""] ?? Object.values(events.operators)[0]!;
+  const asked = credentials.scope.values["bulk.query.operator"] ?? "";
+  const operator = Object.hasOwn(events.operators, asked) ? events.operators[asked]! : Object.values(events.operators)[0]!;
   const scope = {
     values: {
       ...credentials.scope.values,
@@ -248,7 +280,29 @@ function retryAfterOf(header: string | string[] | undefined): number | undefined
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-/** A change as its event's draft: the record as the vendor gave it, or none (`recordTooLarge`) past `recordMaxBytes`. */
+/**
+ * A record nested deeper than this is sent without its fields, as one too large is: JSON.parse
+ * reads any depth, but JSON.stringify recurses, and some thousand levels overflow its stack (the
+ * poll failed, every time, and the instance's changes stopped).
+ */
+export const maxRecordDepth = 64;
+
+/** Whether `value` nests objects or arrays deeper than `limit`, found without recursion. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== "object") continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * A change as its event's draft: the record as the vendor gave it, or none (`recordTooLarge`) past
+ * `recordMaxBytes` or `maxRecordDepth` (a vendor webhook's post is drafted here too: vendor-hooks/).
+ */
 export function draftOf(
   change: VendorChange,
   instanceId: number,
@@ -256,7 +310,7 @@ export function draftOf(
   callbackUrl: string,
   recordMaxBytes: number,
 ): EventDraft {
-  const fits = Buffer.byteLength(JSON.stringify(change.record)) <= recordMaxBytes;
+  const fits = !nestedDeeperThan(change.record, maxRecordDepth) && Buffer.byteLength(JSON.stringify(change.record)) <= recordMaxBytes;
   const data: VendorRecordChange = {
     instanceId,
     resource,

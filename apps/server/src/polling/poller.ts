@@ -52,7 +52,8 @@ export function startPoller(options: PollerOptions): Poller {
   async function scheduleChanged(): Promise<void> {
     for (;;) {
       const batch = await store.unscheduled(scheduleBatch);
-      for (const instance of batch) await store.schedule(instance, polled(instance), startOf(instance), now());
+      // At once: SQLite writes them in one transaction of its group commit.
+      await Promise.all(batch.map((instance) => store.schedule(instance, polled(instance), startOf(instance), now())));
       if (batch.length < scheduleBatch) return;
     }
   }
@@ -82,6 +83,8 @@ export function startPoller(options: PollerOptions): Poller {
         return store.forget(due.id);
       case "not-polled":
         return store.finish(owner, due.id, at + leaseMs, due.failures);
+      case "invalid":
+        return store.finish(owner, due.id, at + outcome.intervalMs, due.failures);
       case "stale":
         // Due again at once: the next round schedules the instance's new version first (a claim
         // another replica took over is not this one's to end).
@@ -91,9 +94,12 @@ export function startPoller(options: PollerOptions): Poller {
         return store.finish(owner, due.id, outcome.more ? at : at + outcome.intervalMs, 0);
       case "failed": {
         const failures = due.failures + 1;
-        const backoff = Math.min(options.backoffMaxMs, outcome.intervalMs * 2 ** Math.min(failures, 10));
+        // Never sooner than the interval, never later than the longest wait, whatever the
+        // vendor's Retry-After says (a year, or 1e300 seconds, would stop the polls for good).
+        const backoff = Math.max(outcome.intervalMs, Math.min(options.backoffMaxMs, outcome.intervalMs * 2 ** Math.min(failures, 10)));
+        const retryAfter = Math.min(options.backoffMaxMs, outcome.retryAfterMs ?? 0);
         logger.warn({ instanceId: due.id, failures, why: outcome.why }, "a poll of the vendor failed; backing off");
-        return store.finish(owner, due.id, at + Math.max(backoff, outcome.retryAfterMs ?? 0), failures);
+        return store.finish(owner, due.id, at + Math.max(backoff, retryAfter), failures);
       }
     }
   }

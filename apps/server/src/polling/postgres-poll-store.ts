@@ -9,18 +9,51 @@ import type { PostgresEventWriter } from "../events/postgres-event-store.js";
 import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
 
 /** `events`: the instances' writer of events, so that a page's events count against the same pending cap. */
+/** Only the instances a write queued (migration 13), in the queue's key order: never the whole table. */
+export const unscheduledSql = `
+  SELECT i.organization_id AS "organizationId", i.id, i.version, i.connector_key AS "connectorKey", i.configuration::text AS configuration,
+         i.created_at AS "createdAt", i.updated_at AS "updatedAt", p.instance_id IS NOT NULL AS known
+  FROM instance_poll_changes c JOIN instances i ON i.id = c.instance_id LEFT JOIN instance_polls p ON p.instance_id = i.id
+  ORDER BY c.instance_id LIMIT $1`;
+
+/**
+ * The claim, as the refreshes' (instances/postgres-refresh-store.ts): `polling` lists the
+ * organizations that have polls at all, one step of the index on (organization_id, due_at,
+ * instance_id) each (a loose scan, which PostgreSQL does not do by itself); of each, its earliest
+ * due polls that nobody holds, at most $6, read from that index in the claim's order, stopping
+ * there, and locked (FOR UPDATE SKIP LOCKED); then the first of every organization, the
+ * second..., up to the limit. A claim reads a few rows per organization, never every due row.
+ */
+export const claimDueSql = `
+  WITH RECURSIVE polling AS (
+    (SELECT organization_id FROM instance_polls WHERE due_at IS NOT NULL ORDER BY organization_id, due_at LIMIT 1)
+    UNION ALL
+    SELECT (SELECT organization_id FROM instance_polls
+            WHERE due_at IS NOT NULL AND organization_id > polling.organization_id
+            ORDER BY organization_id, due_at LIMIT 1)
+    FROM polling WHERE polling.organization_id IS NOT NULL),
+  due AS (
+    SELECT d.instance_id, d.organization_id, d.due_at FROM polling,
+      LATERAL (SELECT instance_id, organization_id, due_at FROM instance_polls
+               WHERE organization_id = polling.organization_id AND due_at <= $3
+                 AND (claimed_until IS NULL OR claimed_until < $3)
+               ORDER BY due_at, instance_id LIMIT $6
+               FOR UPDATE SKIP LOCKED) d
+    WHERE polling.organization_id IS NOT NULL AND NOT (polling.organization_id = ANY ($5::bigint[]))),
+  picked AS (
+    SELECT instance_id FROM (SELECT instance_id, due_at,
+                                    row_number() OVER (PARTITION BY organization_id ORDER BY due_at, instance_id) AS turn
+                             FROM due) numbered
+    ORDER BY turn, due_at, instance_id LIMIT $4)
+  UPDATE instance_polls SET claimed_by = $1, claimed_until = $2
+  WHERE instance_id IN (SELECT instance_id FROM picked)
+  RETURNING organization_id AS "organizationId", instance_id AS id, instance_version AS version, checkpoints, started_at AS "startedAt", failures`;
+
 export function postgresPollStore(pool: pg.Pool, events: PostgresEventWriter): PollStore {
   return {
     unscheduled: (limit) =>
       guarded(async () => {
-        const { rows } = await pool.query<UnscheduledInstance>(
-          `SELECT i.organization_id AS "organizationId", i.id, i.version, i.connector_key AS "connectorKey", i.configuration::text AS configuration,
-                  i.created_at AS "createdAt", i.updated_at AS "updatedAt", p.instance_id IS NOT NULL AS known
-           FROM instances i LEFT JOIN instance_polls p ON p.instance_id = i.id
-           WHERE p.instance_id IS NULL OR p.instance_version <> i.version
-           ORDER BY i.id LIMIT $1`,
-          [limit],
-        );
+        const { rows } = await pool.query<UnscheduledInstance>(unscheduledSql, [limit]);
         return rows;
       }),
     schedule: ({ organizationId, id, version }, polled, startAt, now) =>
@@ -38,29 +71,14 @@ export function postgresPollStore(pool: pg.Pool, events: PostgresEventWriter): P
            WHERE instance_polls.instance_version <> EXCLUDED.instance_version`,
           [id, organizationId, version, polled, startAt, now],
         );
+        // A write of the instance under way holds the queue row (its trigger's upsert): this waits
+        // for it, then sees its newer version and keeps the mark.
+        await pool.query("DELETE FROM instance_poll_changes WHERE instance_id = $1 AND instance_version <= $2", [id, version]);
       }),
     claimDue: (owner, now, leaseMs, limit, { perOrganization, skip } = anyOrganization) =>
       guarded(async () => {
         const share = Math.min(perOrganization, limit);
-        const { rows } = await pool.query<DuePoll>(
-          `WITH waiting AS (SELECT DISTINCT organization_id FROM instance_polls
-                            WHERE due_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)
-                              AND NOT (organization_id = ANY ($5::bigint[]))),
-                due AS (SELECT d.instance_id, d.organization_id, d.due_at FROM waiting,
-                          LATERAL (SELECT instance_id, organization_id, due_at FROM instance_polls
-                                   WHERE organization_id = waiting.organization_id AND due_at <= $3
-                                     AND (claimed_until IS NULL OR claimed_until < $3)
-                                   ORDER BY due_at, instance_id LIMIT $6
-                                   FOR UPDATE SKIP LOCKED) d),
-                picked AS (SELECT instance_id FROM (SELECT instance_id, due_at,
-                                                  row_number() OVER (PARTITION BY organization_id ORDER BY due_at, instance_id) AS turn
-                                                  FROM due) numbered
-                           ORDER BY turn, due_at LIMIT $4)
-           UPDATE instance_polls SET claimed_by = $1, claimed_until = $2
-           WHERE instance_id IN (SELECT instance_id FROM picked)
-           RETURNING organization_id AS "organizationId", instance_id AS id, instance_version AS version, checkpoints, started_at AS "startedAt", failures`,
-          [owner, now + leaseMs, now, limit, skip, share],
-        );
+        const { rows } = await pool.query<DuePoll>(claimDueSql, [owner, now + leaseMs, now, limit, skip, share]);
         return rows.map((row) => ({ ...row, startedAt: Number(row.startedAt) }));
       }),
     commitPage: (owner, instance, checkpoints, drafts) =>

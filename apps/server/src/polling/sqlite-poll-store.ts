@@ -7,14 +7,48 @@ import type { SqliteEventWriter } from "../events/outbox.js";
 import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
 
 /** `events`: the instances' writer of events, so that a page's events count against the same pending cap. */
+/** Only the instances a write queued (migration 13), in the queue's key order: never the whole table. */
+export const unscheduledSql = `
+  SELECT i.organization_id AS organizationId, i.id, i.version, i.connector_key AS connectorKey, i.configuration,
+         i.created_at AS createdAt, i.updated_at AS updatedAt, p.instance_id IS NOT NULL AS known
+  FROM instance_poll_changes c JOIN instances i ON i.id = c.instance_id LEFT JOIN instance_polls p ON p.instance_id = i.id
+  ORDER BY c.instance_id LIMIT ?`;
+
+/**
+ * The claim, as the refreshes' (instances/sqlite-refresh-store.ts): `polling` lists the
+ * organizations that have polls at all, one step of the index on (organization_id, due_at,
+ * instance_id) each (a loose scan); of each, its earliest due polls that nobody holds, at most
+ * `share`, read from that index in the claim's order and stopping there; then the first of every
+ * organization, the second..., up to the limit and the share. A claim reads a few rows per
+ * organization, never every due row (the whole table after an outage, or one organization's
+ * thousands of instances).
+ */
+export const claimDueSql = `
+  UPDATE instance_polls SET claimed_by = @owner, claimed_until = @until
+  WHERE instance_id IN (
+    WITH RECURSIVE polling (organization_id) AS (
+      SELECT min(organization_id) FROM instance_polls INDEXED BY instance_polls_due_by_organization WHERE due_at IS NOT NULL
+      UNION ALL
+      SELECT (SELECT min(organization_id) FROM instance_polls INDEXED BY instance_polls_due_by_organization
+              WHERE due_at IS NOT NULL AND organization_id > polling.organization_id)
+      FROM polling WHERE organization_id IS NOT NULL),
+    heads AS (
+      SELECT due.instance_id, due.organization_id, due.due_at,
+             row_number() OVER (PARTITION BY due.organization_id ORDER BY due.due_at, due.instance_id) AS turn
+      FROM polling JOIN instance_polls AS due ON due.instance_id IN (
+        SELECT instance_id FROM instance_polls INDEXED BY instance_polls_due_by_organization
+        WHERE organization_id = polling.organization_id AND due_at <= @now
+          AND (claimed_until IS NULL OR claimed_until < @now)
+        ORDER BY due_at, instance_id LIMIT @share)
+      WHERE polling.organization_id NOT IN (SELECT value FROM json_each(@skip)))
+    SELECT instance_id FROM heads WHERE turn <= @perOrganization
+    ORDER BY turn, due_at, instance_id LIMIT @limit)
+  RETURNING organization_id AS organizationId, instance_id AS id, instance_version AS version, checkpoints, started_at AS startedAt, failures`;
+
 export function sqlitePollStore(db: SqliteDatabase, events: SqliteEventWriter, commit: GroupCommit = groupCommit(db)): PollStore {
-  const unscheduled = db.prepare(
-    `SELECT i.organization_id AS organizationId, i.id, i.version, i.connector_key AS connectorKey, i.configuration,
-            i.created_at AS createdAt, i.updated_at AS updatedAt, p.instance_id IS NOT NULL AS known
-     FROM instances i LEFT JOIN instance_polls p ON p.instance_id = i.id
-     WHERE p.instance_id IS NULL OR p.instance_version <> i.version
-     ORDER BY i.id LIMIT ?`,
-  );
+  const unscheduled = db.prepare(unscheduledSql);
+  // A newer version queued meanwhile keeps its mark.
+  const scheduled = db.prepare("DELETE FROM instance_poll_changes WHERE instance_id = ? AND instance_version <= ?");
   // Turned on: due now, checkpoints anew from startAt; on still: as it was; off: not due.
   const schedule = db.prepare(
     `INSERT INTO instance_polls (instance_id, organization_id, instance_version, due_at, checkpoints, started_at)
@@ -26,17 +60,7 @@ export function sqlitePollStore(db: SqliteDatabase, events: SqliteEventWriter, c
        failures = CASE WHEN @polled AND instance_polls.due_at IS NULL THEN 0 ELSE instance_polls.failures END,
        due_at = CASE WHEN NOT @polled THEN NULL ELSE coalesce(instance_polls.due_at, @now) END`,
   );
-  const claim = db.prepare(
-    `UPDATE instance_polls SET claimed_by = @owner, claimed_until = @until
-     WHERE instance_id IN (SELECT instance_id FROM (SELECT instance_id, due_at,
-                                  row_number() OVER (PARTITION BY organization_id ORDER BY due_at, instance_id) AS turn
-                           FROM instance_polls
-                           WHERE due_at <= @now AND (claimed_until IS NULL OR claimed_until < @now)
-                             AND organization_id NOT IN (SELECT value FROM json_each(@skip)))
-                   WHERE turn <= @perOrganization
-                   ORDER BY turn, due_at LIMIT @limit)
-     RETURNING organization_id AS organizationId, instance_id AS id, instance_version AS version, checkpoints, started_at AS startedAt, failures`,
-  );
+  const claim = db.prepare(claimDueSql);
   // SQLite has one writer at a time: the instance cannot change between this check and the commit.
   const advance = db.prepare(
     `UPDATE instance_polls SET checkpoints = ?
@@ -59,14 +83,24 @@ export function sqlitePollStore(db: SqliteDatabase, events: SqliteEventWriter, c
         known: row.known === 1,
       }));
     },
-    schedule: async ({ organizationId, id, version }, polled, startAt, now) => {
-      await Promise.resolve();
-      schedule.run({ organizationId, id, version, polled: polled ? 1 : 0, startAt, now });
-    },
-    claimDue: async (owner, now, leaseMs, limit, { perOrganization, skip } = anyOrganization) => {
-      await Promise.resolve();
-      return claim.all({ owner, until: now + leaseMs, now, limit, perOrganization, skip: JSON.stringify(skip) }) as DuePoll[];
-    },
+    schedule: ({ organizationId, id, version }, polled, startAt, now) =>
+      commit(() => {
+        schedule.run({ organizationId, id, version, polled: polled ? 1 : 0, startAt, now });
+        scheduled.run(id, version);
+      }),
+    claimDue: (owner, now, leaseMs, limit, { perOrganization, skip } = anyOrganization) =>
+      commit(
+        () =>
+          claim.all({
+            owner,
+            until: now + leaseMs,
+            now,
+            limit,
+            perOrganization,
+            share: Math.min(perOrganization, limit),
+            skip: JSON.stringify(skip),
+          }) as DuePoll[],
+      ),
     commitPage: (owner, instance, checkpoints, drafts) =>
       commit(() => {
         if (advance.run(JSON.stringify(checkpoints), instance.id, owner, instance.version).changes === 0)

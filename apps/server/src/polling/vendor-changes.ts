@@ -3,6 +3,10 @@
 // but not sent yet), created or updated, and the checkpoint after the page. The vendor is asked
 // for records changed at or after the checkpoint's second, oldest first, so the page's newest
 // change is the next checkpoint, and the ids already sent at that second are skipped next time.
+// What a vendor answers is not trusted: a record dated after the page was fetched is left for a
+// later poll (a record dated year 9999 would otherwise move the checkpoint past every change to
+// come), an id is sent once per page however often it appears, and the ids kept for one second are
+// bounded.
 import type { VendorEventType } from "../events/outbox.js";
 
 export interface RecordFields {
@@ -26,33 +30,48 @@ export interface VendorChange {
   record: Record<string, unknown>;
 }
 
+/**
+ * The ids kept for one second at most. Past this many changes of one resource in one second (a
+ * mass update), the checkpoint moves on to the next second: the rest of that second's changes not
+ * read yet are missed, rather than a checkpoint that grows without end, or one whose every poll
+ * spends its pages re-reading what it has sent.
+ */
+export const maxSeenPerSecond = 500;
+
 /** Whole seconds, as the vendor is asked (its filter takes dates to the second). */
 export const toSecond = (ms: number) => Math.floor(ms / 1000) * 1000;
 
 /**
  * The page's changes and the checkpoint after it. A record is created when it was created at or
  * after `windowStart` (the checkpoint this poll began from: it did not exist at the last poll),
- * else updated. Records without an id or a readable change time are skipped.
+ * else updated. Records without an id or a readable change time are skipped, and so are those
+ * changed after `notAfter` (epoch ms: when the page was fetched), until a later poll.
  */
 export function pageChanges(
   records: readonly unknown[],
   checkpoint: Checkpoint,
   fields: RecordFields,
   windowStart: number,
+  notAfter: number,
 ): { changes: VendorChange[]; next: Checkpoint } {
   const seen = new Set(checkpoint.seen);
+  const sent = new Set<string>();
   let next: Checkpoint = { since: checkpoint.since, seen: [...checkpoint.seen] };
   const changes: VendorChange[] = [];
   for (const record of records) {
     if (record === null || typeof record !== "object" || Array.isArray(record)) continue;
     const fieldsOf = record as Record<string, unknown>;
-    const id = fieldsOf[fields.id];
-    const changedAt = timeOf(fieldsOf[fields.modified]);
+    // Own fields only: a name such as `constructor` never reads what every object inherits.
+    const field = (name: string) => (Object.hasOwn(fieldsOf, name) ? fieldsOf[name] : undefined);
+    const id = field(fields.id);
+    const changedAt = timeOf(field(fields.modified));
     if ((typeof id !== "string" && typeof id !== "number") || Number.isNaN(changedAt)) continue;
     const recordId = String(id);
     const second = toSecond(changedAt);
+    if (changedAt > notAfter || sent.has(recordId)) continue;
     if (second < checkpoint.since || (second === checkpoint.since && seen.has(recordId))) continue;
-    const createdAt = timeOf(fieldsOf[fields.created]);
+    sent.add(recordId);
+    const createdAt = timeOf(field(fields.created));
     changes.push({
       type: !Number.isNaN(createdAt) && toSecond(createdAt) >= windowStart ? "vendor.record.created" : "vendor.record.updated",
       recordId,
@@ -62,6 +81,7 @@ export function pageChanges(
     if (second > next.since) next = { since: second, seen: [recordId] };
     else if (second === next.since && !next.seen.includes(recordId)) next.seen.push(recordId);
   }
+  if (next.seen.length > maxSeenPerSecond) next = { since: next.since + 1000, seen: [] };
   return { changes, next };
 }
 

@@ -151,12 +151,7 @@ export function provisioner({ mode, outbound, timeoutMs, refreshRetryMs, now = D
   function issuedTokens(input: InstanceCredentials, answer: OutboundResponse, earlierRefreshToken?: string): IssuedTokens | undefined {
     const check = input.connector.credentialCheck;
     if (check.type !== "oauth2-password") return noTokens;
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(answer.body) as Record<string, unknown>;
-    } catch {
-      body = {};
-    }
+    const body = (jsonOf(answer.body) ?? {}) as Record<string, unknown>;
     const accessToken = body.access_token;
     const refreshToken = typeof body.refresh_token === "string" ? body.refresh_token : earlierRefreshToken;
     if (typeof accessToken !== "string" || !accessToken || !refreshToken) return undefined;
@@ -344,12 +339,7 @@ function errorOf(connector: Connector, verdict: Exclude<Verdict, { kind: "accept
  * where it gives one), and an answer where the value cannot be read at all is the vendor's fault.
  */
 function bodyVerdict(response: OutboundResponse, expected: NonNullable<Judged["acceptedBody"]>, scrub: (text: string) => string): Verdict {
-  let body: unknown;
-  try {
-    body = JSON.parse(response.body);
-  } catch {
-    body = undefined;
-  }
+  const body = jsonOf(response.body);
   const value = valueAt(body, expected.pointer);
   if (value === expected.equals) return { kind: "accepted", response };
   if (value === undefined) {
@@ -369,16 +359,21 @@ function bodyVerdict(response: OutboundResponse, expected: NonNullable<Judged["a
 
 /** What the vendor said, from the usual places in a JSON error body, else nothing more than its status. */
 function vendorMessage(response: OutboundResponse): string {
-  let body: unknown;
-  try {
-    body = JSON.parse(response.body);
-  } catch {
-    return "no reason given";
-  }
+  const body = jsonOf(response.body);
+  if (body === undefined) return "no reason given";
   const record = (body ?? {}) as Record<string, unknown>;
   const nested = ((record.requestError as Record<string, unknown> | undefined)?.serviceException ?? {}) as Record<string, unknown>;
   const said = [record.error_description, record.error_message, record.message, nested.text, record.description, record.error].find(
     (v): v is string => typeof v === "string" && v.length > 0,
   );
   return said ?? "no reason given";
+}
+
+/** A vendor's answer read as JSON, or undefined when it is not JSON: vendors answer HTML error pages too. */
+function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

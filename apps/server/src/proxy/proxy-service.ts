@@ -111,11 +111,11 @@ export async function proxyInstanceRequest(deps: ProxyDeps, caller: Caller, id: 
     url = target; // recorded by the catch below too; the closures take the const
     const oauth = access.connector.credentialCheck.type === "oauth2-password";
     const replayable = oauth && idempotentMethods.has(request.method);
-    const placed = credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope, url);
+    const placed = placementFor(access, url);
     body = await bodyOf(request, deps.limits.requestMaxBytes, placed.json, replayable, held);
     const { content } = body;
     const headersFor = (current: VendorAccess) => {
-      const { headers } = credentialPlacement(current.connector.key, current.api.auth, current.credentials.scope, target);
+      const { headers } = placementFor(current, target);
       const forwarded = forwardedRequestHeaders(request.headers, request.callerSecrets);
       if (!(content instanceof Readable)) delete forwarded["content-length"]; // undici frames bytes itself
       if (placed.json !== undefined) {
@@ -193,8 +193,12 @@ function sameTarget(access: VendorAccess, request: ProxyRequest, url: URL): bool
   }
 }
 
-const placementOf = (access: VendorAccess, url: URL) =>
-  JSON.stringify(credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope, url));
+/** Where the instance's credentials go in a request to `url`: headers, or fields of a JSON body. */
+const placementFor = (access: VendorAccess, url: URL) =>
+  credentialPlacement(access.connector.key, access.api.auth, access.credentials.scope, url);
+
+/** Compared to learn whether a renewal changed what a request would carry. */
+const placementOf = (access: VendorAccess, url: URL) => JSON.stringify(placementFor(access, url));
 
 interface Body {
   /** Bytes when read whole (to put the credentials in, or to send again), else the caller's stream, counted. */

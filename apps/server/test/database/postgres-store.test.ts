@@ -12,6 +12,7 @@ import { postgresEventWriter } from "../../src/events/postgres-event-store.js";
 import { postgresMigrations } from "../../src/database/postgres-migrations.js";
 import { postgresInstanceStore } from "../../src/instances/postgres-instance-store.js";
 import { claimDueSql, releaseAllSql } from "../../src/instances/postgres-refresh-store.js";
+import { claimDueSql as claimDuePollsSql, unscheduledSql } from "../../src/polling/postgres-poll-store.js";
 import { tagCountLimit, type InstanceStore } from "../../src/instances/store.js";
 import { openStorage } from "../../src/storage.js";
 import { listQuery, newInstance, storeContract } from "./store-contract.js";
@@ -228,6 +229,41 @@ describe("the PostgreSQL schema, once the server has gathered the statistics of 
     // Each organization's first few rows, those claimed (one in 500) walked past, and the loose scan's steps.
     for (const scan of reads) expect(rowsRead(scan), JSON.stringify(scan)).toBeLessThanOrEqual(20);
   });
+
+  /** Runs `work` with a poll row for every instance (every other one due, one in 500 claimed), analyzed. */
+  async function withPolls(work: () => Promise<void>): Promise<void> {
+    await pool.query(
+      `INSERT INTO instance_polls (instance_id, organization_id, instance_version, due_at, checkpoints, started_at, claimed_by, claimed_until)
+       SELECT id, organization_id, version, CASE WHEN id % 2 = 0 THEN 1000 + id END, '{}', 0,
+              CASE WHEN id % 500 = 0 THEN 'owner' END, CASE WHEN id % 500 = 0 THEN 2000000000000 END
+       FROM instances`,
+    );
+    try {
+      await pool.query("ANALYZE instance_polls");
+      await work();
+    } finally {
+      await pool.query("DELETE FROM instance_polls");
+    }
+  }
+
+  it("finds the instances to schedule for polling through the queue their writes fill, reading a batch of rows (fixed: every instance, each tick)", () =>
+    withPolls(async () => {
+      // Every instance was queued by its insert: the batch is read from the queue's key, each instance and poll by its own.
+      const scans = await planRun(pool, unscheduledSql, [200]);
+      expect(scans.map((scan) => scan["Node Type"])).not.toContain("Seq Scan");
+      for (const scan of scans) expect(rowsRead(scan), JSON.stringify(scan)).toBeLessThanOrEqual(200);
+    }));
+
+  it("claims due polls a few rows of each organization, through (organization_id, due_at, instance_id) (fixed: every due row)", () =>
+    withPolls(async () => {
+      const scans = await planRun(pool, claimDuePollsSql, ["claimer", 2, 50_000, 8, [], 2]);
+      const reads = scans.filter((scan) => scan["Relation Name"] === "instance_polls" || scan["Index Name"]?.startsWith("instance_polls"));
+      expect(reads.map((scan) => scan["Node Type"])).not.toContain("Seq Scan");
+      expect(new Set(reads.map((scan) => scan["Index Name"]))).toEqual(
+        new Set(["instance_polls_due_by_organization", "instance_polls_pkey"]),
+      );
+      for (const scan of reads) expect(rowsRead(scan), JSON.stringify(scan)).toBeLessThanOrEqual(20);
+    }));
 });
 
 describe.each([
@@ -328,7 +364,7 @@ describe("migrations whose versions arrive out of order", () => {
     await (
       await openPostgres(
         url,
-        postgresMigrations.filter((migration) => migration.version !== 10),
+        postgresMigrations.filter((migration) => migration.version <= 11 && migration.version !== 10),
       )
     ).end();
     await (await openPostgres(url)).end();
@@ -337,9 +373,9 @@ describe("migrations whose versions arrive out of order", () => {
       const { rows } = await pool.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY applied_at, version");
       expect(rows.map((row) => row.version)).toEqual([
         ...postgresMigrations.filter((migration) => migration.version <= 9).map((migration) => migration.version),
-        // and every later one with it (11 on), before 10
-        ...postgresMigrations.filter((migration) => migration.version > 10).map((migration) => migration.version),
+        11,
         10,
+        ...postgresMigrations.filter((migration) => migration.version > 11).map((migration) => migration.version),
       ]);
       const { rows: made } = await pool.query<{ name: string }>(
         "SELECT relname AS name FROM pg_class WHERE relname IN ('instance_polls', 'instances_refresh_claimed_by') ORDER BY 1",

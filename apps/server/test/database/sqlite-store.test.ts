@@ -15,6 +15,7 @@ import { sqliteMigrations } from "../../src/database/sqlite-migrations.js";
 import { sqliteInstanceStore } from "../../src/instances/sqlite-instance-store.js";
 import { claimDueSql, releaseAllSql } from "../../src/instances/sqlite-refresh-store.js";
 import type { InstanceStore } from "../../src/instances/store.js";
+import { claimDueSql as claimDuePollsSql, unscheduledSql } from "../../src/polling/sqlite-poll-store.js";
 import { openStorage } from "../../src/storage.js";
 import { listQuery, newInstance, storeContract } from "./store-contract.js";
 import { expectListedAsBefore, keptBefore } from "./tags-before-migration.js";
@@ -187,6 +188,37 @@ describe.each([
     }
   });
 
+  it("finds the instances to schedule for polling through the queue their writes fill: no scan of instances (fixed: every tick joined every instance)", () => {
+    const db = openDatabase();
+    try {
+      const plan = planOf(db, unscheduledSql, [200]);
+      expect(plan.filter((step) => /^SCAN\b/.test(step))).toEqual([expect.stringMatching(/^SCAN c\b/)]);
+      expect(plan.filter((step) => /^SEARCH (i|p)\b/.test(step))).toEqual([
+        expect.stringMatching(/^SEARCH i USING INTEGER PRIMARY KEY \(rowid=\?\)$/),
+        expect.stringMatching(/^SEARCH p USING INTEGER PRIMARY KEY \(rowid=\?\)( LEFT-JOIN)?$/),
+      ]);
+      expect(plan.some((step) => /TEMP B-TREE/.test(step))).toBe(false);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("claims due polls a few rows of each organization, through (organization_id, due_at, instance_id): no scan of instance_polls (fixed: every due row)", () => {
+    const db = openDatabase();
+    try {
+      const values = { owner: "o", until: 1, now: 50_000, limit: 8, perOrganization: 2, share: 2, skip: "[]" };
+      const plan = planOf(db, claimDuePollsSql, values);
+      const reads = plan.filter((step) => /^(SEARCH|SCAN) (instance_polls|due)\b/.test(step));
+      expect(reads.length).toBeGreaterThan(0);
+      for (const read of reads)
+        expect(read).toMatch(
+          /^SEARCH (instance_polls|due) USING (INTEGER PRIMARY KEY \(rowid=\?\)$|(COVERING )?INDEX instance_polls_due_by_organization($| \(organization_id[=>]\?))/,
+        );
+    } finally {
+      db.close();
+    }
+  });
+
   it("releases a stopping replica's every claim through the index on refresh_claimed_by (fixed: it read the whole table)", () => {
     const db = openDatabase();
     try {
@@ -237,7 +269,7 @@ describe("migrations whose versions arrive out of order", () => {
     const file = databaseFile();
     openSqlite(
       file,
-      sqliteMigrations.filter((migration) => migration.version !== 10),
+      sqliteMigrations.filter((migration) => migration.version <= 11 && migration.version !== 10),
     ).close();
     openSqlite(file).close();
     openSqlite(file).close();
@@ -245,9 +277,9 @@ describe("migrations whose versions arrive out of order", () => {
     try {
       expect(db.prepare("SELECT version FROM schema_migrations ORDER BY applied_at, version").pluck().all()).toEqual([
         ...sqliteMigrations.filter((migration) => migration.version <= 9).map((migration) => migration.version),
-        // and every later one with it (11 on), before 10
-        ...sqliteMigrations.filter((migration) => migration.version > 10).map((migration) => migration.version),
+        11,
         10,
+        ...sqliteMigrations.filter((migration) => migration.version > 11).map((migration) => migration.version),
       ]);
       expect(
         db

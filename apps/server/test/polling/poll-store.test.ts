@@ -75,4 +75,27 @@ describe.each(bothStores)("the poll store on %s", (_name, open) => {
     await polls.forget(created.id);
     expect(await polls.claimDue("one", now + 1e9, 10_000, 10)).toEqual([]);
   });
+
+  it("lists for scheduling only the instances written since, and forgets a deleted one's poll", async () => {
+    const create = async (name: string) =>
+      body<{ id: number }>(
+        await t.api("/instances", { method: "POST", json: { your_mom: { key: "taxify" }, configuration: { "api.key": "k" }, name } }),
+      );
+    const [a, b] = [await create("a"), await create("b")];
+    for (const row of await polls.unscheduled(1000)) await polls.schedule(row, true, 0, 1_000);
+    expect(await polls.unscheduled(1000)).toEqual([]);
+
+    expect((await t.api(`/instances/${a.id}`, { method: "PATCH", json: { name: "a2" } })).status).toBe(200);
+    const listed = await polls.unscheduled(1000);
+    expect(listed.map((row) => [row.id, row.version])).toEqual([[a.id, 2]]);
+    // Scheduling the version before leaves the newer one's mark.
+    await polls.schedule({ ...listed[0]!, version: 1 }, true, 0, 1_000);
+    expect((await polls.unscheduled(1000)).map((row) => row.id)).toEqual([a.id]);
+    await polls.schedule(listed[0]!, true, 0, 1_000);
+    expect(await polls.unscheduled(1000)).toEqual([]);
+
+    expect((await t.api(`/instances/${b.id}`, { method: "DELETE" })).status).toBe(204);
+    const claimed = await polls.claimDue("one", 2_000, 10_000, 100);
+    expect(claimed.map((row) => row.id)).toEqual([a.id]);
+  });
 });

@@ -1,12 +1,17 @@
 // What a page of changed records comes to (polling/vendor-changes.ts), table-driven: which records
 // are sent, created or updated, and where the checkpoint moves.
 import { describe, expect, it } from "vitest";
-import { pageChanges, sinceParameter, type Checkpoint } from "../../src/polling/vendor-changes.js";
+import { maxSeenPerSecond, pageChanges, sinceParameter, type Checkpoint } from "../../src/polling/vendor-changes.js";
 
 const fields = { id: "id", created: "date_entered", modified: "date_modified" };
 const at = (iso: string) => Date.parse(iso);
 const record = (id: string, entered: string, modified: string) => ({ id, date_entered: entered, date_modified: modified });
 const start: Checkpoint = { since: at("2026-12-06T09:00:00Z"), seen: [] };
+/** When the page was fetched. */
+const fetchedAt = at("2026-12-06T10:00:00Z");
+const crowdedSecond = Array.from({ length: maxSeenPerSecond + 1 }, (_, n) =>
+  record(`m${n}`, "2026-12-01T00:00:00Z", "2026-12-06T09:00:03Z"),
+);
 
 describe("pageChanges", () => {
   it.each<[string, { records: unknown[]; checkpoint: Checkpoint; sent: [string, string][]; next: Checkpoint }]>([
@@ -52,8 +57,56 @@ describe("pageChanges", () => {
         next: start,
       },
     ],
+    [
+      "leaves a record dated after the page was fetched for a later poll: a year-9999 date does not move the checkpoint (a fixed bug)",
+      {
+        records: [
+          record("a", "2026-12-01T00:00:00Z", "2026-12-06T09:00:05Z"),
+          record("soon", "2026-12-01T00:00:00Z", "2026-12-06T10:00:01Z"),
+          record("far", "2026-12-01T00:00:00Z", "9999-12-31T23:59:59Z"),
+        ],
+        checkpoint: start,
+        sent: [["vendor.record.updated", "a"]],
+        next: { since: at("2026-12-06T09:00:05Z"), seen: ["a"] },
+      },
+    ],
+    [
+      "sends an id once per page however often the vendor repeats it (a fixed bug)",
+      {
+        records: [
+          record("a", "2026-12-01T00:00:00Z", "2026-12-06T09:00:05Z"),
+          record("a", "2026-12-01T00:00:00Z", "2026-12-06T09:00:05Z"),
+          record("a", "2026-12-01T00:00:00Z", "2026-12-06T09:00:06Z"),
+        ],
+        checkpoint: start,
+        sent: [["vendor.record.updated", "a"]],
+        next: { since: at("2026-12-06T09:00:05Z"), seen: ["a"] },
+      },
+    ],
+    [
+      "reads only a record's own fields: an id or a date it inherits, or one under __proto__, is none",
+      {
+        records: [
+          Object.create({ id: "inherited", date_modified: "2026-12-06T09:00:05Z" }) as unknown,
+          JSON.parse('{"__proto__": {"id": "hidden", "date_modified": "2026-12-06T09:00:05Z"}}') as unknown,
+          JSON.parse('{"id": "own", "date_modified": "2026-12-06T09:00:05Z", "constructor": {"prototype": {"polluted": true}}}') as unknown,
+        ],
+        checkpoint: start,
+        sent: [["vendor.record.updated", "own"]],
+        next: { since: at("2026-12-06T09:00:05Z"), seen: ["own"] },
+      },
+    ],
+    [
+      `moves past a second with more than ${maxSeenPerSecond} changes, rather than keep their ids without end (a fixed bug)`,
+      {
+        records: crowdedSecond,
+        checkpoint: start,
+        sent: crowdedSecond.map((r) => ["vendor.record.updated", r.id] as [string, string]),
+        next: { since: at("2026-12-06T09:00:04Z"), seen: [] },
+      },
+    ],
   ])("%s", (_name, { records, checkpoint, sent, next }) => {
-    const page = pageChanges(records, checkpoint, fields, checkpoint.since);
+    const page = pageChanges(records, checkpoint, fields, checkpoint.since, fetchedAt);
     expect(page.changes.map((change) => [change.type, change.recordId])).toEqual(sent);
     expect(page.next).toEqual(next);
   });

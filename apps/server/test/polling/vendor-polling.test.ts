@@ -5,6 +5,7 @@
 // than the instance never does; a poll that fails midway resumes where its last page left off.
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultPoller } from "../../src/config.js";
 import { guardedSender } from "../../src/outbound/guarded-sender.js";
 import { guardedStream, type GuardedStream } from "../../src/outbound/guarded-stream.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
@@ -54,6 +55,7 @@ beforeAll(async () => {
       events: shortEventWaits,
       // Each instance asks for a poll every 0.01 minutes: every 5 seconds, the floor.
       poller: {
+        ...defaultPoller,
         tickMs: 100,
         leaseMs: 30_000,
         concurrency: 4,

@@ -306,6 +306,15 @@ describe("live, SugarCRM's tokens", () => {
     expect(t.rawLogs()).not.toContain(fake.issued[0]!.refreshToken);
   });
 
+  it("answer 502 when the grant's 200 holds no tokens, whatever JSON it is", async () => {
+    for (const answer of ["null", "[]", '"token"', "{}", "not json"]) {
+      vendor.handle = () => ({ status: 200, body: answer });
+      const response = await create(sugar());
+      expect(response.status, answer).toBe(502);
+      expect(await body(response)).toMatchObject({ type: "urn:instances-api:problem:vendor-unavailable" });
+    }
+  });
+
   it("are refreshed before they expire, with the refresh token the vendor issued", async () => {
     const fake = fakeSugarcrm({ expiresIn: 2 });
     vendor.handle = (request) => fake.answer(request);

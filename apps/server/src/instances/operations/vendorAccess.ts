@@ -33,6 +33,8 @@ export interface VendorAccess {
   basis: string | undefined;
   /** The vendor's access token has expired, or its refresh is due. */
   renewalDue: boolean;
+  /** False once the vendor refused the credentials (a check or a refresh), until a write makes them good again. */
+  valid: boolean;
   expired: boolean;
 }
 
@@ -65,6 +67,7 @@ function accessOf(deps: VendorAccessDeps, record: InstanceRecord, now: number): 
     credentials,
     basis: record.provisioning,
     renewalDue,
+    valid: state?.valid ?? true,
     expired,
   };
 }
