@@ -40,6 +40,7 @@ describe("the bundle", () => {
     );
     expect(operations.map((op) => op.operationId).sort()).toEqual([
       "createInstance",
+      "createVendorHookEvent",
       "deleteInstance",
       "getConnector",
       "getCurrentInstance",

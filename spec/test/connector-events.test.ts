@@ -19,10 +19,18 @@ describe.each(connectors.map((connector) => [connector.key, connector] as const)
   it("poll with templates over the connector's entries and the poll's own values, or say why not", () => {
     if (events.type === "none") return expect(events.reason).toMatch(/\w/);
     const known = new Set([...settable.keys(), ...Object.keys(platform), ...pollValues]);
-    const { type: _type, operators: _operators, ...templated } = events;
+    const { type: _type, operators: _operators, webhooks: _webhooks, ...templated } = events;
     for (const name of reachable(referenced(templated), platform)) expect(known.has(name), name).toBe(true);
     const operator = platform["bulk.query.operator"];
     if (operator) expect(events.operators).toHaveProperty([operator]);
+  });
+
+  it("register the vendor's webhooks with only the registration's own values in their templates", () => {
+    if (events.type === "none" || events.webhooks === undefined) return;
+    const { register, remove } = events.webhooks;
+    expect([...new Set(referenced({ path: register.path, body: register.body }))].sort()).toEqual(["receivingUrl", "resource"]);
+    expect([...referenced({ path: remove.path })]).toEqual(["hookId"]);
+    expect(events.webhooks.record).toMatch(/^\//);
   });
 
   it("let a caller set the poller's entries, with defaults, only when the vendor is polled", () => {

@@ -47,6 +47,7 @@ describe("the built docs", () => {
   it("mention every operation, each with a curl and a TypeScript sample", () => {
     expect([...operations.keys()].sort()).toEqual([
       "createInstance",
+      "createVendorHookEvent",
       "deleteInstance",
       "getConnector",
       "getCurrentInstance",

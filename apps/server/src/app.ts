@@ -1,6 +1,7 @@
 // createApp(): the Express application, in one visible order. It never listens; server.ts does.
 //   1. security headers (helmet, no-store), request id and the log line, CORS (when set)
-//   2. /healthz
+//   2. /healthz, and under the base path the vendors' posts to the receiving URLs (vendor-hooks/),
+//      which carry their own credential (the URL's secret) and answer every refusal themselves
 //   3. before the validator, under the base path: the caller authenticated, with the instance an
 //      `Element` token names (failed guesses throttled per address), the per-organization limit
 //      (when set), a trailing slash refused, then, for a known caller only, the JSON body (1 MB
@@ -42,6 +43,8 @@ import type { InstanceOperations } from "./instances/operations/index.js";
 import type { ProxyDeps } from "./proxy/proxy-service.js";
 import { isProxyPath, proxyCallsRouter, proxyRouter } from "./proxy/routes.js";
 import { instancesRouter } from "./instances/routes.js";
+import type { VendorHookEventDeps } from "./vendor-hooks/createVendorHookEvent.js";
+import { isVendorHookPath, vendorHooksRouter } from "./vendor-hooks/routes.js";
 import { basePathOf } from "./spec.js";
 import { echo, NotFoundError } from "./errors.js";
 import type { RateLimits } from "./config.js";
@@ -55,6 +58,8 @@ export interface AppOptions {
   instances: InstanceOperations;
   /** What the proxy to the vendors' APIs works with. */
   proxy: ProxyDeps;
+  /** What the vendors' posts to the receiving URLs work with. */
+  vendorHooks: VendorHookEventDeps & { bodyMaxBytes: number };
   deliveries: DeliveriesService;
   logger: Logger;
   /** Check every response against the spec too (development and tests; off in production). */
@@ -86,6 +91,7 @@ export function createApp(options: AppOptions): express.Express {
     await healthCheck();
     res.status(200).json({ status: "ok" });
   });
+  app.use(basePath, vendorHooksRouter(options.vendorHooks)); // a vendor's post: authenticated by its URL's secret alone
   app.use(basePath, beforeValidation(options));
   app.use(
     OpenApiValidator.middleware({
@@ -93,7 +99,10 @@ export function createApp(options: AppOptions): express.Express {
       validateRequests: { allErrors: false, coerceTypes: false },
       validateResponses: validateResponses ? { allErrors: false, onError: answerSpecViolation } : false,
       validateSecurity: { handlers: { UserOrganization: securityHandler(), UserOrganizationElement: elementSecurityHandler() } },
-      ignorePaths: (path: string) => (!path.startsWith(`${basePath}/`) && path !== basePath) || isProxyPath(path.slice(basePath.length)),
+      ignorePaths: (path: string) =>
+        (!path.startsWith(`${basePath}/`) && path !== basePath) ||
+        isProxyPath(path.slice(basePath.length)) ||
+        isVendorHookPath(path.slice(basePath.length)),
       validateFormats: true,
       ajvFormats: { mode: "full" },
     }),

@@ -77,7 +77,33 @@ export interface Config {
   proxy: Readonly<ProxyConfig>;
   /** Polling the vendors for changes in their data (polling/). */
   poller: Readonly<PollerConfig>;
+  /**
+   * PUBLIC_URL: the server's public base URL (`https://instances.example.com`, no trailing slash),
+   * under which the vendors' webhooks are received (vendor-hooks/); undefined: none are.
+   */
+  publicUrl: string | undefined;
+  /** What a vendor's post to a receiving URL may be (vendor-hooks/). */
+  vendorHooks: Readonly<VendorHookConfig>;
 }
+
+/** The vendors' posts to the receiving URLs: how large, how many. */
+export interface VendorHookConfig {
+  /** A post's body, in bytes (413 beyond). */
+  bodyMaxBytes: number;
+  /** Posts one instance may receive in a minute, per replica (429 beyond). */
+  perInstancePerMinute: number;
+  /** The vendor's answer to a registration or a removal at most (a hook's record, a few hundred bytes). */
+  vendorAnswerMaxBytes: number;
+}
+
+export const defaultVendorHooks: Readonly<VendorHookConfig> = Object.freeze({
+  bodyMaxBytes: 256 * 1024,
+  perInstancePerMinute: 600,
+  vendorAnswerMaxBytes: 1024 * 1024,
+});
+
+/** A receiving URL must fit SugarCRM's web logic hook `url` (255 characters): the base leaves room for the rest. */
+export const publicUrlMaxLength = 120;
 
 /** How each replica polls the vendors for changes: how often it looks, how much at once, how far it backs off. */
 export interface PollerConfig {
@@ -279,7 +305,43 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     vendor: parseVendorTiming(env),
     proxy: parseProxy(env),
     poller: parsePoller(env),
+    publicUrl: parsePublicUrl(env.PUBLIC_URL),
+    vendorHooks: Object.freeze({
+      bodyMaxBytes: positiveInteger("VENDOR_HOOK_BODY_MAX_BYTES", env.VENDOR_HOOK_BODY_MAX_BYTES, defaultVendorHooks.bodyMaxBytes),
+      perInstancePerMinute: positiveInteger(
+        "VENDOR_HOOK_PER_INSTANCE_PER_MINUTE",
+        env.VENDOR_HOOK_PER_INSTANCE_PER_MINUTE,
+        defaultVendorHooks.perInstancePerMinute,
+      ),
+      vendorAnswerMaxBytes: defaultVendorHooks.vendorAnswerMaxBytes,
+    }),
   });
+}
+
+const loopbackHosts = new Set(["127.0.0.1", "[::1]", "localhost"]);
+
+/**
+ * PUBLIC_URL: `https://host[:port][/prefix]`, or `http://` on a loopback host (tests and local
+ * development: a vendor on the Internet could not reach it anyway); no query, fragment or
+ * credentials; the trailing slash dropped.
+ */
+export function parsePublicUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const refusal = (why: string) =>
+    new ConfigError(`PUBLIC_URL must be the server's public base URL, such as https://instances.example.com (${why}), not "${value}"`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw refusal("an absolute URL");
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopbackHosts.has(url.hostname)))
+    throw refusal("https, or http on 127.0.0.1, [::1] or localhost");
+  if (url.search !== "" || url.hash !== "" || value.includes("?") || value.includes("#")) throw refusal("no query or fragment");
+  if (url.username !== "" || url.password !== "") throw refusal("no user name or password");
+  const normalized = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+  if (normalized.length > publicUrlMaxLength) throw refusal(`at most ${publicUrlMaxLength} characters`);
+  return normalized;
 }
 
 function parsePoller(env: NodeJS.ProcessEnv): Readonly<PollerConfig> {
@@ -484,6 +546,8 @@ export function embeddedConfig(dataDir: string, overrides: Partial<Config> = {})
     vendor: defaultVendorTiming,
     proxy: defaultProxy,
     poller: defaultPoller,
+    publicUrl: undefined,
+    vendorHooks: defaultVendorHooks,
     ...overrides,
   });
 }

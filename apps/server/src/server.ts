@@ -37,6 +37,8 @@ import { startRefresher, type Refresher } from "./instances/refresher.js";
 import { pollInstance } from "./polling/poll-instance.js";
 import { startPoller, type Poller } from "./polling/poller.js";
 import { unlockSecretBox } from "./secrets/key-check.js";
+import { hookProvisioning } from "./vendor-hooks/hook-provisioning.js";
+import { hookRateLimit } from "./vendor-hooks/hook-rate-limit.js";
 import { basePathOf, loadBundledSpec } from "./spec.js";
 
 export interface StartOptions {
@@ -109,6 +111,16 @@ export async function startServer({
       concurrency: config.events.concurrency,
       perOrganization: config.events.perOrganization,
     });
+    // The server's own connections to vendors (the proxy's, the poller's, the hooks'), kept alive between calls (outbound/guarded-stream.ts).
+    const vendorStream =
+      outbound.stream ??
+      guardedStream({
+        allowedHosts: config.outboundAllowedHosts,
+        connectTimeoutMs: config.proxy.connectTimeoutMs,
+        answerTimeoutMs: config.proxy.timeoutMs,
+        connectionsPerOrigin: config.proxy.connectionsPerOrigin,
+      });
+    const renewalWaitMs = Math.min(config.vendor.timeoutMs, config.proxy.timeoutMs);
     const instanceDeps = {
       store: storage.instances,
       registry,
@@ -125,6 +137,16 @@ export async function startServer({
         }),
         secretBox,
       }),
+      hooks: hookProvisioning({
+        mode: config.provisioning,
+        publicUrl: config.publicUrl,
+        basePath: basePathOf(spec),
+        stream: vendorStream.send,
+        secretBox,
+        limits: { timeoutMs: config.vendor.timeoutMs, responseMaxBytes: config.vendorHooks.vendorAnswerMaxBytes },
+        logger,
+      }),
+      renewalWaitMs,
       vendorLease: vendorLease({
         store: storage.refreshes,
         // Longer than one check can take (the vendor's time, and a margin for the write after it),
@@ -135,15 +157,6 @@ export async function startServer({
       }),
     };
     const instances = instanceOperations(instanceDeps);
-    // The proxy's own connections to vendors, kept alive between calls (outbound/guarded-stream.ts).
-    const vendorStream =
-      outbound.stream ??
-      guardedStream({
-        allowedHosts: config.outboundAllowedHosts,
-        connectTimeoutMs: config.proxy.connectTimeoutMs,
-        answerTimeoutMs: config.proxy.timeoutMs,
-        connectionsPerOrigin: config.proxy.connectionsPerOrigin,
-      });
     const proxy: ProxyDeps = {
       ...instanceDeps,
       stream: vendorStream.send,
@@ -153,7 +166,7 @@ export async function startServer({
         responseMaxBytes: config.proxy.responseMaxBytes,
         timeoutMs: config.proxy.timeoutMs,
         retryAfterMaxSeconds: config.proxy.retryAfterMaxSeconds,
-        renewalWaitMs: Math.min(config.vendor.timeoutMs, config.proxy.timeoutMs),
+        renewalWaitMs,
       },
       inFlight: inFlightCalls({ perInstance: config.proxy.perInstance, perOrganization: config.proxy.perOrganization }),
       buffers: bufferBudget(config.proxy.bufferedMaxBytes),
@@ -166,6 +179,15 @@ export async function startServer({
       instanceTokens: storage.instances,
       instances,
       proxy,
+      vendorHooks: {
+        store: storage.instances,
+        registry,
+        rateLimit: hookRateLimit(config.vendorHooks.perInstancePerMinute),
+        perInstancePerMinute: config.vendorHooks.perInstancePerMinute,
+        bodyMaxBytes: config.vendorHooks.bodyMaxBytes,
+        recordMaxBytes: config.poller.recordMaxBytes,
+        onEnqueued: () => dispatcher.nudge(),
+      },
       deliveries: deliveriesService({
         instanceExists: async (organizationId, id) => (await storage.instances.get(organizationId, id)) !== undefined,
         events: storage.events,
@@ -217,7 +239,7 @@ export async function startServer({
               responseMaxBytes: config.poller.responseMaxBytes,
               maxPages: config.poller.maxPages,
               recordMaxBytes: config.poller.recordMaxBytes,
-              renewalWaitMs: Math.min(config.vendor.timeoutMs, config.proxy.timeoutMs),
+              renewalWaitMs,
             },
           },
           owner,

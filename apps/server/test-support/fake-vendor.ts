@@ -289,6 +289,82 @@ export function fakeSugarcrmRecords(options: { accepts: (token: string) => boole
   };
 }
 
+/** A web logic hook the fake SugarCRM holds, as it was registered. */
+export interface SugarHook {
+  id: string;
+  name: string;
+  webhook_target_module: string;
+  trigger_event: string;
+  request_method: string;
+  url: string;
+}
+
+/**
+ * SugarCRM's WebLogicHooks module over REST v10, as its web logic hooks guide and vardefs describe
+ * it: `POST /rest/v10/WebLogicHooks` registers a hook (name, webhook_target_module, trigger_event,
+ * request_method, url; at most 255 characters) and answers the record with its id;
+ * `DELETE /rest/v10/WebLogicHooks/<id>` removes it (404 for none). `fire` does what Sugar's
+ * scheduler does after a save: posts `{"isUpdate", "dataChanges", "bean", "data"}` to each
+ * after_save hook of the module. `failWith` answers matching requests with a status instead.
+ */
+export function fakeSugarcrmHooks(options: { accepts: (token: string) => boolean }) {
+  const hooks = new Map<string, SugarHook>();
+  let fail: ((request: RecordedRequest) => number | undefined) | undefined;
+  let next = 1;
+  return {
+    hooks,
+    /** Whether this answers `request` (a WebLogicHooks path). */
+    takes: (request: RecordedRequest) => request.path.split("?")[0]!.startsWith("/rest/v10/WebLogicHooks"),
+    answer(request: RecordedRequest): FakeAnswer {
+      if (!options.accepts(String(request.headers["oauth-token"] ?? ""))) {
+        return { status: 401, body: { error: "invalid_grant", error_message: "The access token provided is invalid." } };
+      }
+      const failed = fail?.(request);
+      if (failed !== undefined) return { status: failed, body: { error: "unavailable" } };
+      const path = request.path.split("?")[0]!;
+      if (request.method === "POST" && path === "/rest/v10/WebLogicHooks") {
+        const sent = JSON.parse(request.body || "{}") as Partial<SugarHook>;
+        const fields = ["name", "webhook_target_module", "trigger_event", "request_method", "url"] as const;
+        if (fields.some((field) => typeof sent[field] !== "string") || sent.url!.length > 255) {
+          return { status: 422, body: { error: "missing_parameter", error_message: "A required field is missing or too long." } };
+        }
+        const hook = {
+          id: `hook-${next++}`,
+          ...(Object.fromEntries(fields.map((field) => [field, sent[field]!])) as Omit<SugarHook, "id">),
+        };
+        hooks.set(hook.id, hook);
+        return { status: 200, body: hook };
+      }
+      const removed = /^\/rest\/v10\/WebLogicHooks\/([^/]+)$/.exec(path);
+      if (request.method === "DELETE" && removed) {
+        const id = decodeURIComponent(removed[1]!);
+        if (!hooks.delete(id)) return { status: 404, body: { error: "not_found", error_message: "Could not find record" } };
+        return { status: 200, body: { id } };
+      }
+      return { status: 404, body: { error: "not_found" } };
+    },
+    /** Answers matching requests with a status instead (undefined: answered as usual). */
+    failWith(decide: ((request: RecordedRequest) => number | undefined) | undefined) {
+      fail = decide;
+    },
+    /** Posts a save of `record` in `module` to each of the module's after_save hooks; their answers' statuses. */
+    async fire(module: string, record: SugarRecord, isUpdate: boolean): Promise<number[]> {
+      const statuses: number[] = [];
+      for (const hook of hooks.values()) {
+        if (hook.webhook_target_module !== module || hook.trigger_event !== "after_save") continue;
+        const answer = await fetch(hook.url, {
+          method: hook.request_method,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ isUpdate, dataChanges: {}, bean: module.replace(/s$/, ""), data: record }),
+        });
+        await answer.arrayBuffer();
+        statuses.push(answer.status);
+      }
+      return statuses;
+    },
+  };
+}
+
 /** A SugarCRM date, as its API writes them: to the second, with an offset (`2026-12-06T05:00:01-04:00`). */
 export function sugarDate(ms: number): string {
   const shifted = new Date(ms - 4 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "");

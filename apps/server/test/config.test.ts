@@ -162,6 +162,31 @@ describe("vendor timing settings", () => {
   });
 });
 
+describe("PUBLIC_URL", () => {
+  it.each<[string, { given: string | undefined; want: string | undefined }]>([
+    ["unset: no vendor webhooks", { given: undefined, want: undefined }],
+    ["https, the trailing slash dropped", { given: "https://instances.example.com/", want: "https://instances.example.com" }],
+    ["https with a path prefix", { given: "https://example.com/instances/", want: "https://example.com/instances" }],
+    ["http on loopback (tests)", { given: "http://127.0.0.1:3000", want: "http://127.0.0.1:3000" }],
+    ["http on localhost", { given: "http://localhost:8080", want: "http://localhost:8080" }],
+  ])("reads %s", (_case, { given, want }) => {
+    expect(readConfig({ PUBLIC_URL: given }).publicUrl).toBe(want);
+  });
+
+  it.each([
+    ["http off loopback", "http://instances.example.com"],
+    ["no scheme", "instances.example.com"],
+    ["a query", "https://instances.example.com/?a=1"],
+    ["a fragment", "https://instances.example.com/#x"],
+    ["credentials", "https://user:pw@instances.example.com"],
+    ["another scheme", "ftp://instances.example.com"],
+    ["over 120 characters", `https://instances.example.com/${"p".repeat(100)}`],
+  ])("refuses %s at start-up, naming the variable", (_case, given) => {
+    expect(() => readConfig({ PUBLIC_URL: given })).toThrow(ConfigError);
+    expect(() => readConfig({ PUBLIC_URL: given })).toThrow(/^PUBLIC_URL must be the server's public base URL/);
+  });
+});
+
 describe("docs/configuration.md", () => {
   /**
    * The variables readConfig reads with none set, and any config.ts names as `env.NAME` (one read

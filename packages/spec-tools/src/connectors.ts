@@ -87,6 +87,21 @@ export interface PollingEvents {
   recordId: string;
   createdTime: string;
   modifiedTime: string;
+  /** How the vendor's own webhooks are set up, where it has an API for them (event.vendor.type `webhook`). */
+  webhooks?: VendorWebhooks;
+}
+
+/**
+ * The vendor's webhooks as the platform registers them, one per watched resource, in its API
+ * (`api`, with the instance's credentials): paths appended to the API's base URL; in `register`'s
+ * body, `{resource}` is the watched resource and `{receivingUrl}` the instance's receiving URL;
+ * in `remove`'s path, `{hookId}` the id the registration answered.
+ */
+export interface VendorWebhooks {
+  register: { method: "POST"; path: string; body: Record<string, string>; hookId: string };
+  remove: { method: "DELETE"; path: string };
+  /** JSON pointer into what the vendor posts: the changed record. */
+  record: string;
 }
 
 /** The vendor's changes are not polled; `reason` says why. */

@@ -27,5 +27,6 @@ export type {
   NoEvents,
   OAuth2PasswordCheck,
   PollingEvents,
+  VendorWebhooks,
   RequestCheck,
 } from "./connectors.js";

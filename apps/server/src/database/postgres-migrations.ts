@@ -188,6 +188,16 @@ export const postgresMigrations: Migration[] = [
     `,
   },
   {
+    version: 12,
+    name: "vendor webhooks: each instance's receiving secret (hashed) and the hooks registered at its vendor",
+    // As SQLite's migration 12.
+    sql: `
+      ALTER TABLE instances ADD COLUMN vendor_hooks TEXT;
+      ALTER TABLE instances ADD COLUMN vendor_hook_hash BYTEA;
+      CREATE UNIQUE INDEX instances_vendor_hook_hash ON instances (vendor_hook_hash) WHERE vendor_hook_hash IS NOT NULL;
+    `,
+  },
+  {
     version: 13,
     name: "polls scheduled from a queue of changed instances, claimed per organization through an index",
     // As SQLite's migration 13. The trigger's upsert takes the queue row's lock, so a scheduler

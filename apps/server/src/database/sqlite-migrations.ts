@@ -221,6 +221,19 @@ export const sqliteMigrations: Migration[] = [
     `,
   },
   {
+    version: 12,
+    name: "vendor webhooks: each instance's receiving secret (hashed) and the hooks registered at its vendor",
+    // vendor_hooks: JSON, the secret of the instance's receiving URL sealed for its organization
+    // and the vendor's id of each hook registered, by watched resource (vendor-hooks/); NULL when
+    // the instance receives no vendor webhooks. vendor_hook_hash: the secret's SHA-256, what a
+    // post to the receiving URL is looked up by (unique: one instance per secret).
+    sql: `
+      ALTER TABLE instances ADD COLUMN vendor_hooks TEXT;
+      ALTER TABLE instances ADD COLUMN vendor_hook_hash BLOB;
+      CREATE UNIQUE INDEX instances_vendor_hook_hash ON instances (vendor_hook_hash) WHERE vendor_hook_hash IS NOT NULL;
+    `,
+  },
+  {
     version: 13,
     name: "polls scheduled from a queue of changed instances, claimed per organization through an index",
     // The poller worked out which instances were new or changed by joining every instance to its

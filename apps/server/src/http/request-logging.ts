@@ -23,11 +23,15 @@ declare global {
 
 const saneRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** What a log line says of the request: its id, method and path (never the query: it may carry anything). */
+// A vendor's receiving URL holds its instance's secret (vendor-hooks/): logged as `vh_…`.
+const receivingSecret = /\/vendor-hooks\/vh_[^/?]*/;
+
+/** What a log line says of the request: its id, method and path (never the query: it may carry anything; never a receiving URL's secret). */
 function requestFields(req: Request) {
   const url = req.originalUrl;
   const query = url.indexOf("?");
-  return { id: req.id, method: req.method, url: query === -1 ? url : url.slice(0, query) };
+  const path = query === -1 ? url : url.slice(0, query);
+  return { id: req.id, method: req.method, url: path.replace(receivingSecret, "/vendor-hooks/vh_…") };
 }
 
 /** A logger whose lines name the request, for what is logged beyond its own line (an error). */

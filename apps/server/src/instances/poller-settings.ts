@@ -1,7 +1,7 @@
 // An instance's polling of its vendor as its configuration sets it (spec: x-connector.events):
 // whether it is polled, how often and which resources, read by the poller; and the check a write
 // makes of event.poller.configuration, whose JSON the spec's schema cannot see into.
-import type { ConnectorEvents } from "@instances-api/spec-tools";
+import type { ConnectorEvents, PollingEvents } from "@instances-api/spec-tools";
 import { InvalidConfigurationError } from "../connectors/errors.js";
 import { notificationTarget } from "./notifications.js";
 
@@ -31,8 +31,13 @@ export function pollerSettings(events: ConnectorEvents, configuration: Configura
   if (notificationTarget(configuration) === undefined || configuration[vendorTypeEntry] !== "polling") return { polled: false };
   const minutes = Number(configuration[refreshIntervalEntry] ?? "15");
   const intervalMs = Math.max(pollFloorMs, Number.isFinite(minutes) ? Math.round(minutes * 60_000) : 15 * 60_000);
+  return { polled: true, intervalMs, resources: watchedOrDefault(events, configuration) };
+}
+
+/** The resources an instance watches: those its event.poller.configuration names, or the connector's defaults when it is blank. */
+export function watchedOrDefault(events: PollingEvents, configuration: Configuration): string[] {
   const watched = watchedResources(configuration[pollerConfigurationEntry]);
-  return { polled: true, intervalMs, resources: watched.ok && watched.resources.length > 0 ? watched.resources : events.resources };
+  return watched.ok && watched.resources.length > 0 ? watched.resources : events.resources;
 }
 
 /** Refuses (400) an event.poller.configuration that is neither blank nor a JSON object of resources. */

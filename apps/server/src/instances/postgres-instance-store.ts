@@ -151,8 +151,8 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
             }
           }
           const { rows } = await client.query<Row>(
-            `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, secret_keys, token_hash, created_at, updated_at, provisioning, refresh_due_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING ${columns}`,
+            `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, secret_keys, token_hash, created_at, updated_at, provisioning, refresh_due_at, vendor_hooks, vendor_hook_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13) RETURNING ${columns}`,
             [
               instance.organizationId,
               instance.connectorKey,
@@ -165,6 +165,8 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
               instance.createdAt,
               instance.provisioning ?? null,
               instance.refreshDueAt ?? null,
+              instance.vendorHooks ?? null,
+              instance.vendorHookHash ?? null,
             ],
           );
           const created = toRecord(rows[0]!);
@@ -242,6 +244,28 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
 
     // The instance's row locked: a test event waits for a write under way (and one another replica
     // is recording), so that its limit counts every test event before it.
+    findByVendorHookHash: (hookHash) =>
+      guarded(async () => {
+        const { rows } = await pool.query<Row>(`SELECT ${columns} FROM instances WHERE vendor_hook_hash = $1`, [hookHash]);
+        return rows[0] && toRecord(rows[0]);
+      }),
+
+    recordVendorEvents: (organizationId, id, hookHash, drafts) =>
+      guarded(() =>
+        inTransaction(pool, async (client): Promise<{ enqueued: boolean } | "not-found"> => {
+          // Locked as a write locks it: the events come wholly before a change or a delete of the instance, or wholly after.
+          const { rows } = await client.query<Row>(
+            `SELECT ${columns} FROM instances WHERE organization_id = $1 AND id = $2 AND vendor_hook_hash = $3 FOR UPDATE`,
+            [organizationId, id, hookHash],
+          );
+          if (!rows[0]) return "not-found";
+          const record = toRecord(rows[0]);
+          let enqueued = false;
+          for (const draft of drafts) enqueued = (await events.record(client, draft, record)) || enqueued;
+          return { enqueued };
+        }),
+      ),
+
     recordTestEvent: (organizationId, id, expectedVersion, followUps, limit) =>
       guarded(() =>
         inTransaction(pool, async (client): Promise<WriteOutcome<TestEventRecorded>> => {

@@ -61,11 +61,13 @@ export function sqliteInstanceStore(db: SqliteDatabase, events: SqliteEventWrite
   };
 
   const insert = db.prepare(
-    `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, secret_keys, token_hash, created_at, updated_at, provisioning, refresh_due_at)
-     VALUES (@organizationId, @connectorKey, @name, @tags, @configuration, @sealedSecrets, @secretKeys, @tokenHash, @createdAt, @createdAt, @provisioning, @refreshDueAt)
+    `INSERT INTO instances (organization_id, connector_key, name, tags, configuration, secrets, secret_keys, token_hash, created_at, updated_at, provisioning, refresh_due_at, vendor_hooks, vendor_hook_hash)
+     VALUES (@organizationId, @connectorKey, @name, @tags, @configuration, @sealedSecrets, @secretKeys, @tokenHash, @createdAt, @createdAt, @provisioning, @refreshDueAt, @vendorHooks, @vendorHookHash)
      RETURNING ${columns}`,
   );
   const selectOne = db.prepare(`SELECT ${columns} FROM instances WHERE organization_id = ? AND id = ?`);
+  const selectByVendorHook = db.prepare(`SELECT ${columns} FROM instances WHERE vendor_hook_hash = ?`);
+  const selectHooked = db.prepare(`SELECT ${columns} FROM instances WHERE organization_id = ? AND id = ? AND vendor_hook_hash = ?`);
   const selectByToken = db.prepare('SELECT id, token_hash AS "tokenHash" FROM instances WHERE organization_id = ? AND token_hash = ?');
   const selectIdempotent = db.prepare(
     "SELECT request_hash AS requestHash, response AS sealedResponse, created_at AS createdAt FROM idempotency_keys WHERE organization_id = ? AND key = ?",
@@ -113,6 +115,8 @@ export function sqliteInstanceStore(db: SqliteDatabase, events: SqliteEventWrite
         secretKeys: JSON.stringify(instance.secretKeys),
         provisioning: instance.provisioning ?? null,
         refreshDueAt: instance.refreshDueAt ?? null,
+        vendorHooks: instance.vendorHooks ?? null,
+        vendorHookHash: instance.vendorHookHash ?? null,
       }) as Row,
     );
     writeTags(created.organizationId, created.id, [], created.tags);
@@ -240,6 +244,20 @@ export function sqliteInstanceStore(db: SqliteDatabase, events: SqliteEventWrite
         const record = toRecord(current);
         const event = followUps(record).event;
         return event ? events.recordTest(event, record, limit) : { enqueued: undefined };
+      }),
+    findByVendorHookHash: async (hookHash) => {
+      await Promise.resolve();
+      const row = selectByVendorHook.get(hookHash) as Row | undefined;
+      return row && toRecord(row);
+    },
+    recordVendorEvents: (organizationId, id, hookHash, drafts) =>
+      commit(() => {
+        const current = selectHooked.get(organizationId, id, hookHash) as Row | undefined;
+        if (!current) return "not-found" as const;
+        const record = toRecord(current);
+        let enqueued = false;
+        for (const draft of drafts) enqueued = events.record(draft, record) || enqueued;
+        return { enqueued };
       }),
     pruneIdempotencyKeys: (createdBefore) => commit(() => pruneIdempotent.run(createdBefore).changes),
     readNewest: () => {

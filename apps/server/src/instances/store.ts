@@ -25,13 +25,21 @@ export interface InstanceRecord {
   provisioning: string | undefined;
   /** When the vendor's tokens are to be refreshed (epoch ms), or null. */
   refreshDueAt: number | null;
+  /** The vendor webhooks' state (vendor-hooks/hook-state.ts: the receiving secret sealed, the hooks registered), or undefined for none. */
+  vendorHooks: string | undefined;
 }
 
-export type NewInstance = Omit<InstanceRecord, "id" | "version" | "disabled" | "secretKeys" | "provisioning" | "refreshDueAt"> & {
+export type NewInstance = Omit<
+  InstanceRecord,
+  "id" | "version" | "disabled" | "secretKeys" | "provisioning" | "refreshDueAt" | "vendorHooks"
+> & {
   secretKeys: string[];
   tokenHash: Buffer;
   provisioning?: string | undefined;
   refreshDueAt?: number | null;
+  vendorHooks?: string | undefined;
+  /** The SHA-256 of the vendor webhooks' receiving secret, what a post to its URL is looked up by. */
+  vendorHookHash?: Buffer | undefined;
 };
 
 export interface InstanceChanges {
@@ -44,6 +52,9 @@ export interface InstanceChanges {
   tokenHash?: Buffer;
   provisioning?: string;
   refreshDueAt?: number | null;
+  /** Null: the instance receives no vendor webhooks any more (and its hash goes with it). */
+  vendorHooks?: string | null;
+  vendorHookHash?: Buffer | null;
   /**
    * The refresher's claim this write gives back (refresh-store.ts), when that owner still holds
    * it: a refresh's own write ends its claim, rather than a second write after it.
@@ -110,6 +121,19 @@ export interface InstanceStore {
    * through the index on (organization_id, token_hash): how an `Element` token is authenticated.
    */
   findByTokenHash(organizationId: number, tokenHash: Buffer): Promise<{ id: number; tokenHash: Buffer } | undefined>;
+  /** The instance whose vendor webhooks' receiving secret has this hash (any organization's): how a vendor's post is authenticated. */
+  findByVendorHookHash(hookHash: Buffer): Promise<InstanceRecord | undefined>;
+  /**
+   * Records the events of a vendor's post, through the event writer (its pending cap applies), in
+   * one transaction with the instance read (locked, on PostgreSQL) and still holding the secret
+   * with this hash: not-found when it was deleted, or its receiving secret retired, meanwhile.
+   */
+  recordVendorEvents(
+    organizationId: number,
+    id: number,
+    hookHash: Buffer,
+    drafts: EventDraft[],
+  ): Promise<{ enqueued: boolean } | "not-found">;
   /** Oldest first (by id). */
   list(query: ListQuery): Promise<InstanceRecord[]>;
   /** Applies the changes if the instance is at `expectedVersion` (any version when undefined). */
@@ -180,10 +204,11 @@ export interface InstanceRow {
   created_at: string;
   provisioning: string | null;
   refresh_due_at: number | null;
+  vendor_hooks: string | null;
 }
 
 export const instanceColumns =
-  "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at, provisioning, refresh_due_at";
+  "id, organization_id, connector_key, name, tags, configuration, secrets, secret_keys, disabled, version, created_at, provisioning, refresh_due_at, vendor_hooks";
 
 /** The same columns, named by their table: for a list that joins instance_tags (which has an organization_id too). */
 export const instanceColumnsOfInstances = instanceColumns
@@ -226,6 +251,7 @@ export function recordFromRow(row: InstanceRow): InstanceRecord {
     createdAt: row.created_at,
     provisioning: row.provisioning ?? undefined,
     refreshDueAt: row.refresh_due_at,
+    vendorHooks: row.vendor_hooks ?? undefined,
   };
 }
 
@@ -244,5 +270,7 @@ export function changedColumns(changes: InstanceChanges): [column: string, value
   if (changes.tokenHash !== undefined) columns.push(["token_hash", changes.tokenHash]);
   if (changes.provisioning !== undefined) columns.push(["provisioning", changes.provisioning]);
   if (changes.refreshDueAt !== undefined) columns.push(["refresh_due_at", changes.refreshDueAt]);
+  if (changes.vendorHooks !== undefined) columns.push(["vendor_hooks", changes.vendorHooks]);
+  if (changes.vendorHookHash !== undefined) columns.push(["vendor_hook_hash", changes.vendorHookHash]);
   return columns;
 }

@@ -299,7 +299,17 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-function draftOf(change: VendorChange, instanceId: number, resource: string, callbackUrl: string, recordMaxBytes: number): EventDraft {
+/**
+ * A change as its event's draft: the record as the vendor gave it, or none (`recordTooLarge`) past
+ * `recordMaxBytes` or `maxRecordDepth` (a vendor webhook's post is drafted here too: vendor-hooks/).
+ */
+export function draftOf(
+  change: VendorChange,
+  instanceId: number,
+  resource: string,
+  callbackUrl: string,
+  recordMaxBytes: number,
+): EventDraft {
   const fits = !nestedDeeperThan(change.record, maxRecordDepth) && Buffer.byteLength(JSON.stringify(change.record)) <= recordMaxBytes;
   const data: VendorRecordChange = {
     instanceId,

@@ -6,5 +6,6 @@ export const sealingContexts = {
   instanceSecrets: (organizationId: number) => `instance-secrets:${organizationId}`,
   idempotentResponse: (organizationId: number, key: string) => `idempotent-response:${organizationId}:${key}`,
   keyCheck: "key-check",
+  vendorHookSecret: (organizationId: number) => `vendor-hook-secret:${organizationId}`,
   eventSigningSecret: (organizationId: number, instanceId: number) => `event-signing-secret:${organizationId}:${instanceId}`,
 } as const;

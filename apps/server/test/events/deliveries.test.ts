@@ -199,6 +199,8 @@ describe("events", () => {
         password: secret,
         "event.notification.enabled": "true",
         "event.notification.callback.url": receiver.url("/secrets"),
+        // Polled (the sandbox's vendor has no changes): webhooks, the default, need a PUBLIC_URL this server has not.
+        "event.vendor.type": "polling",
       },
       name: "CRM events",
     });

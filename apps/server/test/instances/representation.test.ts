@@ -27,6 +27,7 @@ const record = (over: Partial<InstanceRecord> = {}): InstanceRecord => ({
   createdAt: "2026-12-06T10:00:00.123Z",
   provisioning: undefined,
   refreshDueAt: null,
+  vendorHooks: undefined,
   ...over,
 });
 

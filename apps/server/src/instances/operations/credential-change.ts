@@ -9,10 +9,15 @@ import type { Caller } from "../../accounts/store.js";
 import type { InstanceChanges, InstanceRecord, Written } from "../store.js";
 import { claimVendor, type VendorLease } from "../vendor-lease.js";
 import { retryingWrite, type InstanceAccess } from "./sealed-instance.js";
+import { sealingContexts } from "../../secrets/contexts.js";
+import type { HookChanges, HookProvisioning } from "../../vendor-hooks/hook-provisioning.js";
+import type { InstanceCredentials } from "../../provisioning/provisioner.js";
+import { checkVendorHooksReceivable, vendorHookSettings } from "../vendor-hook-settings.js";
 
 export interface CredentialChangeDeps {
   provisioning: InstanceProvisioning;
   vendorLease: VendorLease;
+  hooks: HookProvisioning;
 }
 
 /** Refuses a change that moves where, or as whom, the stored secrets go without sending them again. */
@@ -63,12 +68,62 @@ export type CheckedChange = (
  * (once, whatever the retries), with `checkedChange` for its check with the vendor, under the
  * lease; instance.updated is recorded unless the check turns the instance's validity.
  */
-export function changingWrite(
+export async function changingWrite(
   deps: InstanceAccess & CredentialChangeDeps,
   target: { caller: Caller; id: number; ifMatch: string | undefined },
   change: (record: InstanceRecord, checkedChange: CheckedChange) => Promise<InstanceChanges>,
 ): Promise<Written> {
-  return withVendorLease(deps, (checkedChange) =>
-    retryingWrite(deps, { ...target, event: "instance.updated", change: (record) => change(record, checkedChange) }),
-  );
+  let hooked: { connector: Connector; credentials: InstanceCredentials; stored: string | undefined; changes: HookChanges } | undefined;
+  try {
+    return await withVendorLease(deps, (checkedChange) =>
+      retryingWrite(deps, {
+        ...target,
+        event: "instance.updated",
+        change: async (record) => {
+          const changes = await change(record, checkedChange);
+          hooked = await hookChangesOf(deps, record, changes);
+          return { ...changes, ...hooked?.changes };
+        },
+      }),
+    );
+  } catch (error) {
+    // Not stored: the hooks this change registered go again.
+    if (hooked) await deps.hooks.undo(hooked.connector, hooked.credentials, hooked.stored, hooked.changes, `instance ${target.id}`);
+    throw error;
+  }
+}
+
+/**
+ * Refuses (400) a change that turns vendor webhooks on, from `before` to `after` (whole
+ * configurations), on a server without PUBLIC_URL; before any call to the vendor. An instance
+ * already hooked (stored before the server lost its PUBLIC_URL) is left as it is.
+ */
+export function checkHooksTurnedOn(
+  deps: CredentialChangeDeps,
+  connector: Connector,
+  before: Record<string, string>,
+  after: Record<string, string>,
+): void {
+  const base = { ...connector.platformConfiguration, ...connector.defaults };
+  if (vendorHookSettings(connector.events, { ...base, ...before }).hooked) return;
+  checkVendorHooksReceivable(connector.key, connector.events, { ...base, ...after }, deps.hooks.publicUrl);
+}
+
+/**
+ * The vendor webhooks a change of the configuration brings (hook-provisioning.ts), with the
+ * credentials as the change leaves them; none when the configuration is not changed.
+ */
+async function hookChangesOf(deps: InstanceAccess & CredentialChangeDeps, record: InstanceRecord, changes: InstanceChanges) {
+  if (changes.configuration === undefined || changes.sealedSecrets === undefined) return undefined;
+  const connector = deps.registry.require(record.connectorKey);
+  const secrets = deps.secretBox.open(changes.sealedSecrets, sealingContexts.instanceSecrets(record.organizationId));
+  const after = { ...changes.configuration, ...(JSON.parse(secrets) as Record<string, string>) };
+  const provisioned = {
+    ...record,
+    provisioning: changes.provisioning ?? record.provisioning,
+    refreshDueAt: changes.refreshDueAt === undefined ? record.refreshDueAt : changes.refreshDueAt,
+  };
+  const { credentials } = deps.provisioning.forUse(connector, provisioned, after);
+  const hookChanges = await deps.hooks.changes(connector, record.organizationId, credentials, record.vendorHooks, `instance ${record.id}`);
+  return { connector, credentials, stored: record.vendorHooks, changes: hookChanges };
 }

@@ -5,6 +5,7 @@ import type { CreateInstanceBody, UpdateInstanceRequest } from "../../api-types.
 import type { InstanceProvisioning } from "../instance-provisioning.js";
 import type { CheckOutboundUrl } from "../notifications.js";
 import type { VendorLease } from "../vendor-lease.js";
+import type { HookProvisioning } from "../../vendor-hooks/hook-provisioning.js";
 import { createInstance } from "./createInstance.js";
 import { deleteInstance } from "./deleteInstance.js";
 import { getCurrentInstance } from "./getCurrentInstance.js";
@@ -24,6 +25,9 @@ export type { ListRequest } from "./listInstances.js";
 export interface InstanceOperationsDeps extends InstanceAccess {
   provisioning: InstanceProvisioning;
   vendorLease: VendorLease;
+  hooks: HookProvisioning;
+  /** How long a call waits for a token renewal another call has under way. */
+  renewalWaitMs: number;
   checkOutboundUrl: CheckOutboundUrl;
   /** How long an Idempotency-Key is remembered. */
   idempotencyKeyTtlSeconds: number;

@@ -5,7 +5,7 @@ import type { CreateInstanceBody } from "../../api-types.js";
 import { ConnectorMismatchError } from "../errors.js";
 import { checkCallbackUrl, checkNotificationTarget, type CheckOutboundUrl } from "../notifications.js";
 import { checkPollerConfiguration } from "../poller-settings.js";
-import { changingWrite, checkSecretsSentAgain, type CredentialChangeDeps } from "./credential-change.js";
+import { changingWrite, checkHooksTurnedOn, checkSecretsSentAgain, type CredentialChangeDeps } from "./credential-change.js";
 import { fullConfiguration, present, seal, type InstanceAccess, type InstanceResult } from "./sealed-instance.js";
 
 export interface ReplaceInstanceDeps extends InstanceAccess, CredentialChangeDeps {
@@ -28,6 +28,7 @@ export async function replaceInstance(
     const before = fullConfiguration(deps, record);
     const supplied = new Set(Object.keys(body.configuration));
     checkSecretsSentAgain(deps, connector, before, body.configuration, supplied);
+    checkHooksTurnedOn(deps, connector, before, body.configuration);
     return {
       name: body.name,
       tags: body.tags ?? [],

@@ -115,9 +115,9 @@ export function checkIfMatch(ifMatch: string | undefined, record: InstanceRecord
   }
 }
 
-/** What a change's checks with the vendor were worked out from: the instance's credentials and provisioning state. */
+/** What a change's calls to the vendor were worked out from: the instance's credentials, provisioning state and vendor webhooks. */
 export function credentialBasis(record: InstanceRecord): string {
-  return JSON.stringify([record.configuration, record.sealedSecrets, record.provisioning ?? null]);
+  return JSON.stringify([record.configuration, record.sealedSecrets, record.provisioning ?? null, record.vendorHooks ?? null]);
 }
 
 export interface RetryingWrite {

@@ -6,7 +6,7 @@ import type { UpdateInstanceRequest } from "../../api-types.js";
 import { checkCallbackUrl, checkNotificationTarget, type CheckOutboundUrl } from "../notifications.js";
 import { checkPollerConfiguration } from "../poller-settings.js";
 import type { InstanceChanges } from "../store.js";
-import { changingWrite, checkSecretsSentAgain, type CredentialChangeDeps } from "./credential-change.js";
+import { changingWrite, checkHooksTurnedOn, checkSecretsSentAgain, type CredentialChangeDeps } from "./credential-change.js";
 import { fullConfiguration, present, seal, type InstanceAccess, type InstanceResult } from "./sealed-instance.js";
 
 export interface UpdateInstanceDeps extends InstanceAccess, CredentialChangeDeps {
@@ -38,6 +38,7 @@ export async function updateInstance(
     deps.registry.checkConfiguration(connector.key, configuration);
     checkNotificationTarget(connector.key, configuration);
     checkPollerConfiguration(connector.key, configuration);
+    checkHooksTurnedOn(deps, connector, before, configuration);
     const supplied = new Set(Object.entries(patch.configuration).flatMap(([key, value]) => (value === null ? [] : [key])));
     checkSecretsSentAgain(deps, connector, before, configuration, supplied);
     return {
