@@ -237,7 +237,7 @@ export interface SugarRecord {
 
 /**
  * SugarCRM's `GET /rest/v10/<Module>` over records a test keeps and changes (`put`): the filter
- * `filter[0][<field>][$gte]=<date>`, `order_by` (`field:ASC,...`), `max_num` and `offset`, and
+ * `filter[0][<field>][$gte]=<date>` (or `$gt`), `order_by` (`field:ASC,...`), `max_num` and `offset`, and
  * the answer `{"next_offset", "records"}` with -1 at the end, as SugarCRM's module GET reference
  * describes it. `pageCap` answers fewer records than asked for (to test paging); `fail` answers a
  * request with the status it returns (a 429 or a 500 midway). The API checks `OAuth-Token`
@@ -256,16 +256,18 @@ export function fakeSugarcrmRecords(options: { accepts: (token: string) => boole
     const module = modules.get(decodeURIComponent(url.pathname.replace(/^\/rest\/v10\//, ""))) ?? new Map<string, SugarRecord>();
     let records = [...module.values()];
     for (const [name, value] of url.searchParams) {
-      const filter = /^filter\[0\]\[([^\]]+)\]\[\$gte\]$/.exec(name);
-      if (filter) records = records.filter((record) => Date.parse(String(record[filter[1]!])) >= Date.parse(value));
+      const filter = /^filter\[0\]\[([^\]]+)\]\[\$(gte|gt)\]$/.exec(name);
+      if (filter) {
+        const [, field = "", operator] = filter;
+        const at = Date.parse(value);
+        records = records.filter((record) => (operator === "gt" ? timeOf(record[field]) > at : timeOf(record[field]) >= at));
+      }
     }
     const order = (url.searchParams.get("order_by") ?? "").split(",").filter(Boolean);
     records.sort((a, b) => {
       for (const term of order) {
         const [field = "", direction = "ASC"] = term.split(":");
-        const [x, y] = field.startsWith("date_")
-          ? [Date.parse(String(a[field])), Date.parse(String(b[field]))]
-          : [String(a[field]), String(b[field])];
+        const [x, y] = isDate(a[field]) ? [timeOf(a[field]), timeOf(b[field])] : [String(a[field]), String(b[field])];
         if (x !== y) return (x < y ? -1 : 1) * (direction.toUpperCase() === "DESC" ? -1 : 1);
       }
       return 0;
@@ -288,6 +290,9 @@ export function fakeSugarcrmRecords(options: { accepts: (token: string) => boole
     },
   };
 }
+
+const timeOf = (value: unknown) => Date.parse(String(value));
+const isDate = (value: unknown) => typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value);
 
 /** A SugarCRM date, as its API writes them: to the second, with an offset (`2026-12-06T05:00:01-04:00`). */
 export function sugarDate(ms: number): string {

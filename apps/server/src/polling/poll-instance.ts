@@ -204,12 +204,16 @@ async function send(
 /** The page's URL: the API's base, the resource's path, the query's templates over the configuration and the poll's values. */
 function pageUrl(access: VendorAccess, events: PollingEvents, request: PageRequest): URL {
   const { connector, credentials } = access;
-  const operator = events.operators[credentials.scope.values["bulk.query.operator"] ?? ""] ?? Object.values(events.operators)[0]!;
+  const chosen = credentials.scope.values["bulk.query.operator"] ?? "";
+  const operator = events.operators[chosen] ?? Object.values(events.operators)[0]!;
+  // `>` is asked from the second before the checkpoint: the vendor's dates are to the second, and
+  // the records of the checkpoint's own second not sent yet must come back.
+  const since = chosen === ">" ? request.since - 1000 : request.since;
   const scope = {
     values: {
       ...credentials.scope.values,
       resource: request.resource,
-      since: sinceParameter(request.since),
+      since: sinceParameter(since),
       operator,
       offset: String(request.offset),
     },

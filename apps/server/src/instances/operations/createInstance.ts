@@ -30,10 +30,10 @@ export async function createInstance(
   idempotencyKey: string | undefined,
 ): Promise<InstanceResult> {
   checkNotificationTarget(body.your_mom.key, body.configuration);
-  checkPollerConfiguration(body.your_mom.key, body.configuration);
-  await checkCallbackUrl(deps.checkOutboundUrl, body.configuration);
   // The body passed the spec's validator: it is one connector's create request.
   const connector = deps.registry.require(body.your_mom.key);
+  checkPollerConfiguration(connector, body.configuration);
+  await checkCallbackUrl(deps.checkOutboundUrl, body.configuration);
   // Before anything is stored: refused or unreachable, nothing is created (and a retry under
   // the same Idempotency-Key, which was not kept, checks again).
   const provisioned = await deps.provisioning.forCreate(connector, caller.organizationId, body.configuration);
