@@ -165,14 +165,37 @@ describe("the poller's entries", () => {
     expect(await body(refused)).toMatchObject({ errors: [{ path: "/body/configuration/bulk.query.field_name" }] });
   });
 
+  it("are settable on Freshservice, shown with the guide's values as defaults", async () => {
+    const freshservice = (configuration: Record<string, string>) => ({
+      your_mom: { key: "freshservice" },
+      configuration: { username: "a", password: "b", subdomain: "acme", ...configuration },
+      name: "x",
+    });
+    const plain = await body<{ configuration: Record<string, string | null> }>(
+      await t.api("/instances", { method: "POST", json: freshservice({}) }),
+    );
+    expect(plain.configuration).toMatchObject({
+      "event.vendor.type": "polling",
+      "event.poller.refresh_interval": "15",
+      "event.poller.configuration": " ",
+      "event.notification.subscription.id": null,
+    });
+    const set = { "event.vendor.type": "none", "event.poller.refresh_interval": "0.5", "event.poller.configuration": '{"changes": {}}' };
+    const created = await t.api("/instances", { method: "POST", json: freshservice(set) });
+    expect(created.status).toBe(200);
+    expect((await body<{ configuration: Record<string, string> }>(created)).configuration).toMatchObject(set);
+    for (const refused of [{ "event.vendor.type": "webhook" }, { "event.notification.subscription.id": "42" }] as Record<
+      string,
+      string
+    >[]) {
+      expect((await t.api("/instances", { method: "POST", json: freshservice(refused) })).status).toBe(400);
+    }
+  });
+
   it("stay unknown on a connector that polls nothing", async () => {
     const refused = await t.api("/instances", {
       method: "POST",
-      json: {
-        your_mom: { key: "freshservice" },
-        configuration: { username: "a", password: "b", subdomain: "acme", "event.vendor.type": "polling" },
-        name: "x",
-      },
+      json: { your_mom: { key: "taxify" }, configuration: { "api.key": "a-key", "event.vendor.type": "polling" }, name: "x" },
     });
     expect(refused.status).toBe(400);
   });
