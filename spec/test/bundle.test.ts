@@ -61,6 +61,7 @@ describe("the bundle", () => {
       "replaceInstance",
       "rotateInstanceToken",
       "sendTestEvent",
+      "simulateVendorChange",
       "updateInstance",
       "verifyInstance",
     ]);

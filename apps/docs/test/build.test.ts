@@ -68,6 +68,7 @@ describe("the built docs", () => {
       "replaceInstance",
       "rotateInstanceToken",
       "sendTestEvent",
+      "simulateVendorChange",
       "updateInstance",
       "verifyInstance",
     ]);
