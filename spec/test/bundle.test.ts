@@ -62,6 +62,7 @@ describe("the bundle", () => {
       "replaceInstance",
       "rotateInstanceToken",
       "sendTestEvent",
+      "simulateVendorChange",
       "updateInstance",
       "verifyInstance",
     ]);

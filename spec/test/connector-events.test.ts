@@ -9,7 +9,7 @@ import { bundle } from "./bundle.js";
 import { reachable, referenced } from "./templates.js";
 
 const connectors = readConnectors(bundle);
-const pollValues = ["resource", "since", "operator", "offset"];
+const pollValues = ["resource", "since", "operator", "offset", "page"];
 const pollerEntries = ["event.vendor.type", "event.poller.refresh_interval", "event.poller.configuration"];
 
 describe.each(connectors.map((connector) => [connector.key, connector] as const))("%s's vendor events", (_key, connector) => {
@@ -23,6 +23,7 @@ describe.each(connectors.map((connector) => [connector.key, connector] as const)
     for (const name of reachable(referenced(templated), platform)) expect(known.has(name), name).toBe(true);
     const operator = platform["bulk.query.operator"];
     if (operator) expect(events.operators).toHaveProperty([operator]);
+    expect(events.nextOffset === undefined, "one way to know a next page").not.toBe(events.nextPage === undefined);
   });
 
   it("register the vendor's webhooks with only the registration's own values in their templates", () => {

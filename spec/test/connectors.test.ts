@@ -31,6 +31,11 @@ describe("readConnectors", () => {
       ["event.vendor.type", false],
       ["event.poller.refresh_interval", false],
       ["event.poller.configuration", false],
+      ["bulk.query.field_name", false],
+      ["bulk.query.operator", false],
+      ["bulk.query.date_mask", false],
+      ["bulk.attribute.created_time", false],
+      ["bulk.attribute.modified_time", false],
     ]);
     expect(sugar.entries.find((e) => e.key === "event.notification.enabled")).toMatchObject({
       label: "Event notifications",
@@ -42,6 +47,11 @@ describe("readConnectors", () => {
       "event.vendor.type": "webhook",
       "event.poller.refresh_interval": "15",
       "event.poller.configuration": " ",
+      "bulk.query.field_name": "date_modified",
+      "bulk.query.operator": ">=",
+      "bulk.query.date_mask": "yyyy-MM-dd'T'HH:mm:ssXXX",
+      "bulk.attribute.created_time": "date_entered",
+      "bulk.attribute.modified_time": "date_modified",
     });
     expect(JSON.stringify(sugar.configurationSchema)).not.toContain("$ref");
   });

@@ -69,6 +69,7 @@ describe("the built docs", () => {
       "replaceInstance",
       "rotateInstanceToken",
       "sendTestEvent",
+      "simulateVendorChange",
       "updateInstance",
       "verifyInstance",
     ]);

@@ -10,6 +10,7 @@ export type ConnectorSummary = Readable<Schemas["ConnectorSummary"]>;
 export type ConnectorBody = Readable<Schemas["Connector"]>;
 export type ConfigurationEntry = Readable<Schemas["ConfigurationEntry"]>;
 export type UpdateInstanceRequest = Writable<Schemas["UpdateInstanceRequest"]>;
+export type SimulatedVendorChange = Writable<Schemas["SimulatedVendorChange"]>;
 export type Problem = Readable<Schemas["Problem"]>;
 /** A catalogued problem type URI (the spec's ProblemType enum): `urn:instances-api:problem:not-found`. */
 export type ProblemType = Schemas["ProblemType"];

@@ -128,6 +128,7 @@ export async function startServer({
       onEnqueued: () => dispatcher.nudge(),
       checkOutboundUrl: outbound.checkOutboundUrl,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
+      vendorRecordMaxBytes: config.poller.recordMaxBytes,
       provisioning: instanceProvisioning({
         provisioner: provisioner({
           mode: config.provisioning,

@@ -237,7 +237,7 @@ export interface SugarRecord {
 
 /**
  * SugarCRM's `GET /rest/v10/<Module>` over records a test keeps and changes (`put`): the filter
- * `filter[0][<field>][$gte]=<date>`, `order_by` (`field:ASC,...`), `max_num` and `offset`, and
+ * `filter[0][<field>][$gte]=<date>` (or `$gt`), `order_by` (`field:ASC,...`), `max_num` and `offset`, and
  * the answer `{"next_offset", "records"}` with -1 at the end, as SugarCRM's module GET reference
  * describes it. `pageCap` answers fewer records than asked for (to test paging); `fail` answers a
  * request with the status it returns (a 429 or a 500 midway). The API checks `OAuth-Token`
@@ -256,16 +256,18 @@ export function fakeSugarcrmRecords(options: { accepts: (token: string) => boole
     const module = modules.get(decodeURIComponent(url.pathname.replace(/^\/rest\/v10\//, ""))) ?? new Map<string, SugarRecord>();
     let records = [...module.values()];
     for (const [name, value] of url.searchParams) {
-      const filter = /^filter\[0\]\[([^\]]+)\]\[\$gte\]$/.exec(name);
-      if (filter) records = records.filter((record) => Date.parse(String(record[filter[1]!])) >= Date.parse(value));
+      const filter = /^filter\[0\]\[([^\]]+)\]\[\$(gte|gt)\]$/.exec(name);
+      if (filter) {
+        const [, field = "", operator] = filter;
+        const at = Date.parse(value);
+        records = records.filter((record) => (operator === "gt" ? timeOf(record[field]) > at : timeOf(record[field]) >= at));
+      }
     }
     const order = (url.searchParams.get("order_by") ?? "").split(",").filter(Boolean);
     records.sort((a, b) => {
       for (const term of order) {
         const [field = "", direction = "ASC"] = term.split(":");
-        const [x, y] = field.startsWith("date_")
-          ? [Date.parse(String(a[field])), Date.parse(String(b[field]))]
-          : [String(a[field]), String(b[field])];
+        const [x, y] = isDate(a[field]) ? [timeOf(a[field]), timeOf(b[field])] : [String(a[field]), String(b[field])];
         if (x !== y) return (x < y ? -1 : 1) * (direction.toUpperCase() === "DESC" ? -1 : 1);
       }
       return 0;
@@ -363,6 +365,69 @@ export function fakeSugarcrmHooks(options: { accepts: (token: string) => boolean
       return statuses;
     },
   };
+}
+
+const timeOf = (value: unknown) => Date.parse(String(value));
+const isDate = (value: unknown) => typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value);
+
+/** A ticket of the fake Freshservice's: its id, creation and update times (ISO 8601, UTC, `Z`), and any other fields. */
+export interface FreshserviceTicket {
+  id: number;
+  created_at: string;
+  updated_at: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Freshservice's v2 lists (`GET /api/v2/tickets`, `/api/v2/changes`, ...) over records a test keeps
+ * and changes (`put`), as spec/connectors/freshservice.yaml cites them: `updated_since` (taken
+ * strictly, "after": Freshservice's docs do not say whether its own second is included, so the
+ * fake takes the reading that loses most), `order_type` (`asc`, else newest first) over creation
+ * time, `page` and `per_page` (at most 100, default 30), the answer `{"<list>": [...]}` and a
+ * `Link: <...>; rel="next"` header while a page follows. `pageCap` answers fewer records than
+ * asked for (to test paging); `fail` answers a request with the status it returns. Basic
+ * authentication with `goodPassword`, as `freshserviceAnswer`; `agents/me` answers the check.
+ */
+export function fakeFreshserviceLists(options: { pageCap?: number } = {}) {
+  const lists = new Map<string, Map<number, FreshserviceTicket>>();
+  let fail: ((request: RecordedRequest) => number | undefined) | undefined;
+  const answer = (request: RecordedRequest): FakeAnswer => {
+    const url = new URL(request.path, "https://freshservice.test");
+    const checked = freshserviceAnswer({ ...request, path: "/api/v2/agents/me" });
+    if (checked.status !== 200 || url.pathname === "/api/v2/agents/me") return checked;
+    const failed = fail?.(request);
+    if (failed !== undefined) return { status: failed, body: { code: "unavailable" } };
+    const name = decodeURIComponent(url.pathname.replace(/^\/api\/v2\//, ""));
+    let records = [...(lists.get(name) ?? new Map<number, FreshserviceTicket>()).values()];
+    const since = url.searchParams.get("updated_since");
+    if (since !== null) records = records.filter((record) => timeOf(record.updated_at) > Date.parse(since));
+    const ascending = url.searchParams.get("order_type") === "asc";
+    records.sort((a, b) => (timeOf(a.created_at) - timeOf(b.created_at) || a.id - b.id) * (ascending ? 1 : -1));
+    const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 30), 100, options.pageCap ?? Infinity);
+    const page = Number(url.searchParams.get("page") ?? 1);
+    const shown = records.slice((page - 1) * perPage, page * perPage);
+    const next = new URL(url);
+    next.searchParams.set("page", String(page + 1));
+    const headers: Record<string, string> = page * perPage < records.length ? { link: `<${next.pathname}${next.search}>; rel="next"` } : {};
+    return { status: 200, body: { [name]: shown }, headers };
+  };
+  return {
+    answer,
+    /** Adds or changes a record of `list`. */
+    put(list: string, record: FreshserviceTicket) {
+      if (!lists.has(list)) lists.set(list, new Map());
+      lists.get(list)!.set(record.id, record);
+    },
+    /** Answers matching requests with a status instead (undefined: answered as usual). */
+    failWith(decide: ((request: RecordedRequest) => number | undefined) | undefined) {
+      fail = decide;
+    },
+  };
+}
+
+/** A Freshservice date, as its API writes them: to the second, in UTC (`2026-12-06T09:00:01Z`). */
+export function freshserviceDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** A SugarCRM date, as its API writes them: to the second, with an offset (`2026-12-06T05:00:01-04:00`). */

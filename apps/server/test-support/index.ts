@@ -1,6 +1,6 @@
 // @instances-api/server/test-support: the doubles of the outside world, for the server's tests and
 // tests/e2e, in one place: a vendor's API (over TLS by default, scripted per route or with one
-// handler, SugarCRM's and Freshservice's answers ready-made), a receiver of events, and endpoints
+// handler, SugarCRM's and Freshservice's answers and records ready-made), a receiver of events, and endpoints
 // that fail a TLS client in each way. All listen on 127.0.0.1 only. Built to dist/test-support
 // beside the server, and kept out of its tarball (package.json "files").
 export {
@@ -12,6 +12,8 @@ export {
   fakeSugarcrmRecords,
   sugarDate,
   freshserviceAnswer,
+  fakeFreshserviceLists,
+  freshserviceDate,
   goodPassword,
   hang,
   redirectTo,
@@ -20,6 +22,7 @@ export {
   type FakeAnswer,
   type FakeVendor,
   type FakeVendorOptions,
+  type FreshserviceTicket,
   type RecordedRequest,
   type SilentListener,
   type SugarHook,

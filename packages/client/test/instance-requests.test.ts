@@ -101,8 +101,11 @@ for (const { key, body: example } of examples) {
     sources[`${key}-create-misspelling-${entry.key}`] = `${header}export const r = createInstance(client, ${json(misspelledBody)});\n`;
     sources[`${key}-update-misspelling-${entry.key}`] =
       `${header}export const r = updateInstance(client, 1, "${key}", { configuration: { ${quoted(typo)}: "x" } });\n`;
-    // The type listed after it names the right entry, unless TypeScript cut a long type short ("...'").
-    const unknownInCreate = new RegExp(`'"${escape(typo)}"' does not exist in type '[^']*(${escape(name)}|\\.\\.\\.')`);
+    // The type listed after it names the right entry, unless TypeScript cut a long type short: at
+    // its end ("...'") or in its middle ("... 8 more ...").
+    const unknownInCreate = new RegExp(
+      `'"${escape(typo)}"' does not exist in type '[^']*(${escape(name)}|\\.\\.\\.'|\\.\\.\\. \\d+ more \\.\\.\\.)`,
+    );
     const unknownInUpdate = new RegExp(`'"${escape(typo)}"' does not exist in type 'ConfigurationPatchOf<"${key}">'`);
     mustNotCompile.push([`${key}-create-misspelling-${entry.key}`, identifier ? suggestion : unknownInCreate, others]);
     mustNotCompile.push([`${key}-update-misspelling-${entry.key}`, identifier ? suggestion : unknownInUpdate, others]);

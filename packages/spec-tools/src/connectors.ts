@@ -75,14 +75,31 @@ export interface PollingEvents {
   /**
    * The query of one page: names and values are templates over the configuration and the poll's
    * own values, `{since}` (the checkpoint, ISO 8601 to the second, in UTC), `{operator}` (the
-   * vendor's word for the instance's `bulk.query.operator`) and `{offset}` (records to skip).
+   * vendor's word for the instance's `bulk.query.operator`), and where the page starts:
+   * `{offset}` (records to skip) or `{page}` (its number, from 1).
    */
   query: Record<string, string>;
-  /** The vendor's word for each comparison `bulk.query.operator` may name. */
-  operators: Record<string, string>;
-  /** JSON pointers into the answer: the page's records, and the next offset (negative at the end). */
+  /**
+   * The vendor's word for each comparison `bulk.query.operator` may name. Absent: the vendor's
+   * filter has no operator and is not known to include the checkpoint's own second, so the poll
+   * asks from the second before it (as for `>`).
+   */
+  operators?: Record<string, string>;
+  /**
+   * Whether the listing is ordered by change time, oldest first: then each page moves the
+   * checkpoint. Otherwise the checkpoint moves only once the whole listing has been read, each
+   * page's events committed with the page reached.
+   */
+  orderedByChange: boolean;
+  /** A JSON pointer into the answer to the page's records; `{resource}` is the watched resource. */
   records: string;
-  nextOffset: string;
+  /**
+   * How a next page is known: `nextOffset`, a JSON pointer into the answer to the next offset
+   * (negative or absent at the end); or `nextPage: link-header`, an RFC 8288 `Link` header naming
+   * `rel="next"` (absent at the end).
+   */
+  nextOffset?: string;
+  nextPage?: "link-header";
   /** The field of a record holding its id; templates naming the fields of its creation and change times. */
   recordId: string;
   createdTime: string;

@@ -33,6 +33,8 @@ export interface VendorRecordChange {
   /** The record as the vendor gave it; null when it is larger than the poller's cap (`recordTooLarge: true` then). */
   record: unknown;
   recordTooLarge?: true;
+  /** No vendor changed anything: the change was asked of a simulated vendor (POST /instances/{id}/events/simulated-change). */
+  simulated?: true;
 }
 
 /** The event a write records, worked out from the record as written (as it was, for a delete). */

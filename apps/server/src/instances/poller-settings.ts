@@ -1,13 +1,16 @@
 // An instance's polling of its vendor as its configuration sets it (spec: x-connector.events):
-// whether it is polled, how often and which resources, read by the poller; and the check a write
-// makes of event.poller.configuration, whose JSON the spec's schema cannot see into.
-import type { ConnectorEvents, PollingEvents } from "@instances-api/spec-tools";
+// whether it is polled, how often and which resources, read by the poller; and the checks a write
+// makes that the spec's schema cannot: event.poller.configuration's JSON, and the pair of entries
+// that must name one field.
+import type { ConfigurationValues, ConnectorEvents, PollingEvents } from "@instances-api/spec-tools";
 import { InvalidConfigurationError } from "../connectors/errors.js";
 import { notificationTarget } from "./notifications.js";
 
 export const vendorTypeEntry = "event.vendor.type";
 export const refreshIntervalEntry = "event.poller.refresh_interval";
 export const pollerConfigurationEntry = "event.poller.configuration";
+export const queryFieldEntry = "bulk.query.field_name";
+export const modifiedTimeEntry = "bulk.attribute.modified_time";
 
 /** However short the interval an instance asks for, polls are at least this far apart. */
 export const pollFloorMs = 5_000;
@@ -40,11 +43,27 @@ export function watchedOrDefault(events: PollingEvents, configuration: Configura
   return watched.ok && watched.resources.length > 0 ? watched.resources : events.resources;
 }
 
-/** Refuses (400) an event.poller.configuration that is neither blank nor a JSON object of resources. */
-export function checkPollerConfiguration(connector: string, configuration: Configuration | undefined): void {
-  const watched = watchedResources(configuration?.[pollerConfigurationEntry]);
+/**
+ * Refuses (400) an event.poller.configuration that is neither blank nor a JSON object of resources,
+ * and a bulk.query.field_name that is not bulk.attribute.modified_time: the vendor is asked for the
+ * records whose field is at or after the checkpoint, and the checkpoint is read from the change
+ * time, so two fields would skip or repeat changes. `configuration` is what the write sends (or the
+ * whole of it), over the connector's defaults.
+ */
+export function checkPollerConfiguration(
+  connector: { key: string; defaults: ConfigurationValues },
+  configuration: Configuration | undefined,
+): void {
+  const values = { ...connector.defaults, ...configuration };
+  const watched = watchedResources(values[pollerConfigurationEntry]);
   if (!watched.ok) {
-    throw new InvalidConfigurationError(connector, [{ path: `/body/configuration/${pollerConfigurationEntry}`, message: watched.why }]);
+    throw new InvalidConfigurationError(connector.key, [{ path: `/body/configuration/${pollerConfigurationEntry}`, message: watched.why }]);
+  }
+  const [queried, modified] = [values[queryFieldEntry], values[modifiedTimeEntry]];
+  if (queried !== undefined && modified !== undefined && queried !== modified) {
+    throw new InvalidConfigurationError(connector.key, [
+      { path: `/body/configuration/${queryFieldEntry}`, message: `must name the same field as ${modifiedTimeEntry}` },
+    ]);
   }
 }
 

@@ -2,7 +2,7 @@
 // calls the operation its operationId names, writes the status, headers and body. No SQL and no
 // rules here.
 import { Router, type Request, type Response } from "express";
-import type { CreateInstanceBody, UpdateInstanceRequest } from "../api-types.js";
+import type { CreateInstanceBody, SimulatedVendorChange, UpdateInstanceRequest } from "../api-types.js";
 import { callerOf, instanceCallerOf } from "../accounts/authentication.js";
 import { parseIntegerParameter } from "../http/parameters-as-sent.js";
 import type { InstanceOperations, InstanceResult } from "./operations/index.js";
@@ -89,6 +89,10 @@ export function instancesRouter(instances: InstanceOperations): Router {
 
   router.post("/instances/:id/events/test", async (req, res) => {
     res.status(202).json(await instances.sendTestEvent(callerOf(req), instanceId(req)));
+  });
+
+  router.post("/instances/:id/events/simulated-change", async (req, res) => {
+    res.status(202).json(await instances.simulateVendorChange(callerOf(req), instanceId(req), req.body as SimulatedVendorChange));
   });
 
   return router;

@@ -1,5 +1,5 @@
 // One poll of one instance's vendor, claimed by the poller: for each watched resource, the records
-// changed since its checkpoint, page after page (oldest first), through the outbound guard with
+// changed since its checkpoint, page after page (page-position.ts: where each page leaves it), through the outbound guard with
 // the instance's credentials (renewed when due, or once after a 401, as the proxy renews them);
 // each page's events committed with the checkpoint it moves to. What it came to decides when the
 // next poll is due (poller.ts).
@@ -16,7 +16,8 @@ import { originRefusal } from "../provisioning/provisioner.js";
 import { expandTemplate, expandUrl } from "../provisioning/templates.js";
 import { credentialPlacement } from "../provisioning/vendor-requests.js";
 import type { Checkpoints, DuePoll, PollStore } from "./poll-store.js";
-import { pageChanges, sinceParameter, toSecond, type VendorChange } from "./vendor-changes.js";
+import { afterPage, positionOf, type PagePosition } from "./page-position.js";
+import { sinceParameter, toSecond, type VendorChange } from "./vendor-changes.js";
 
 export interface PollLimits {
   /** One request to the vendor, to the answer's last byte. */
@@ -107,7 +108,7 @@ export async function pollInstance(deps: PollInstanceDeps, owner: string, due: D
     for (const resource of settings.resources) {
       const start = checkpoints[resource] ?? { since: toSecond(due.startedAt), seen: [] };
       let checkpoint = start;
-      let offset = 0;
+      let position = positionOf(start);
       for (;;) {
         if (pages >= deps.limits.maxPages || Date.now() >= deadline) return stopped();
         pages++;
@@ -116,13 +117,23 @@ export async function pollInstance(deps: PollInstanceDeps, owner: string, due: D
           caller,
           access,
           events,
-          { resource, since: checkpoint.since, offset, deadline },
+          { resource, since: checkpoint.since, ...position, deadline },
           (renewed) => (access = renewed),
         );
-        const { changes, next } = pageChanges(page.records, checkpoint, fieldsOf(access, events), start.since, Date.now());
-        if (next.since !== checkpoint.since || next.seen.length !== checkpoint.seen.length) {
-          checkpoints[resource] = next;
-          const drafts = changes.map((change) => draftOf(change, due.id, resource, callbackUrl, deps.limits.recordMaxBytes));
+        const after = afterPage({
+          records: page.records,
+          last: page.last,
+          checkpoint,
+          position,
+          fields: fieldsOf(access, events),
+          windowStart: start.since,
+          orderedByChange: events.orderedByChange,
+          now,
+          fetchedAt: Date.now(),
+        });
+        if (after.moved) {
+          checkpoints[resource] = after.checkpoint;
+          const drafts = after.changes.map((change) => draftOf(change, due.id, resource, callbackUrl, deps.limits.recordMaxBytes));
           const committed = await deps.polls.commitPage(
             owner,
             { organizationId: due.organizationId, id: due.id, version: due.version },
@@ -134,11 +145,9 @@ export async function pollInstance(deps: PollInstanceDeps, owner: string, due: D
           sent += drafts.length;
           moved = true;
         }
-        if (page.last || page.records.length === 0) break;
-        // Asked again from the new checkpoint, from the start; on the same second (a page of records
-        // all changed in one second), past the records already read.
-        offset = next.since === checkpoint.since ? offset + page.records.length : 0;
-        checkpoint = next;
+        if (after.done) break;
+        position = after.position;
+        checkpoint = after.checkpoint;
       }
     }
   } catch (error) {
@@ -161,10 +170,9 @@ function fieldsOf(access: VendorAccess, events: PollingEvents) {
   return { id: events.recordId, created: expand(events.createdTime), modified: expand(events.modifiedTime) };
 }
 
-interface PageRequest {
+interface PageRequest extends PagePosition {
   resource: string;
   since: number;
-  offset: number;
   /** Epoch ms: the poll's end. */
   deadline: number;
 }
@@ -196,11 +204,20 @@ async function fetchPage(
   } catch {
     throw new VendorFailure("the vendor's answer is not JSON");
   }
-  const records = valueAt(body, events.records);
-  if (!Array.isArray(records)) throw new VendorFailure(`the vendor's answer has no list of records at ${events.records}`);
+  const pointer = events.records.replace("{resource}", request.resource);
+  const records = valueAt(body, pointer);
+  if (!Array.isArray(records)) throw new VendorFailure(`the vendor's answer has no list of records at ${pointer}`);
   if (records.length > maxRecordsPerPage) throw new VendorFailure(`the vendor answered more than ${maxRecordsPerPage} records in one page`);
-  const nextOffset = valueAt(body, events.nextOffset);
-  return { records, last: typeof nextOffset !== "number" || nextOffset < 0 };
+  return { records, last: !nextPageFollows(events, body, answer.headers.link) };
+}
+
+/** Whether the vendor says a page follows: a next offset in the answer, or a `Link` header naming `rel="next"`. */
+function nextPageFollows(events: PollingEvents, body: unknown, link: string | string[] | undefined): boolean {
+  if (events.nextPage === "link-header") {
+    return (Array.isArray(link) ? link : [link ?? ""]).some((value) => /;\s*rel="?next"?\s*(?:[;,]|$)/i.test(value));
+  }
+  const nextOffset = events.nextOffset === undefined ? undefined : valueAt(body, events.nextOffset);
+  return typeof nextOffset === "number" && nextOffset >= 0;
 }
 
 async function send(
@@ -235,15 +252,21 @@ async function send(
 /** The page's URL: the API's base, the resource's path, the query's templates over the configuration and the poll's values. */
 function pageUrl(access: VendorAccess, events: PollingEvents, request: PageRequest): URL {
   const { connector, credentials } = access;
-  const asked = credentials.scope.values["bulk.query.operator"] ?? "";
-  const operator = Object.hasOwn(events.operators, asked) ? events.operators[asked]! : Object.values(events.operators)[0]!;
+  const chosen = credentials.scope.values["bulk.query.operator"] ?? "";
+  const operators = events.operators ?? {};
+  const operator = Object.hasOwn(operators, chosen) ? operators[chosen]! : (Object.values(operators)[0] ?? "");
+  // `>`, or a filter not known to include its own second, is asked from the second before the
+  // checkpoint: the vendor's dates are to the second, and the records of the checkpoint's own
+  // second not sent yet must come back.
+  const since = chosen === ">" || events.operators === undefined ? request.since - 1000 : request.since;
   const scope = {
     values: {
       ...credentials.scope.values,
       resource: request.resource,
-      since: sinceParameter(request.since),
+      since: sinceParameter(since),
       operator,
       offset: String(request.offset),
+      page: String(request.page),
     },
     templates: credentials.scope.templates,
   };

@@ -6,6 +6,7 @@
 // moves past its record.
 import type { ClaimFairness } from "../database/claim-fairness.js";
 import type { EventDraft, EventSubject } from "../events/outbox.js";
+import type { Checkpoint } from "./vendor-changes.js";
 
 /** An instance whose schedule was not worked out for its current version: new, or changed since. */
 export interface UnscheduledInstance {
@@ -37,7 +38,7 @@ export interface DuePoll {
 }
 
 /** Per resource: changes are asked for since `since` (epoch ms, whole seconds); `seen` were sent at that time already. */
-export type Checkpoints = Record<string, { since: number; seen: string[] }>;
+export type Checkpoints = Record<string, Checkpoint>;
 
 export interface PollStore {
   /** Up to `limit` instances whose schedule is not worked out for their current version, oldest first. */

@@ -20,6 +20,19 @@ export interface Checkpoint {
   since: number;
   /** The ids already sent whose change is at `since`'s second. */
   seen: string[];
+  /** A listing not ordered by change time, read partway (page-position.ts). */
+  pass?: ListingPass;
+}
+
+/** How far a listing not ordered by change time has been read, from the checkpoint's `since`. */
+export interface ListingPass {
+  /** Where the next page starts. */
+  offset: number;
+  page: number;
+  /** The newest change read so far in the listing, and the ids read at its second. */
+  newest: { since: number; seen: string[] };
+  /** Epoch ms, whole seconds: when the listing's first page was asked for. */
+  startedAt: number;
 }
 
 export interface VendorChange {

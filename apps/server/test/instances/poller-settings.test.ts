@@ -1,6 +1,7 @@
 // An instance's polling as its configuration sets it (instances/poller-settings.ts), table-driven;
 // and the entries that steer it, settable on SugarCRM (400 for a poller configuration that is not
-// a JSON object of resources), refused as unknown on a connector that polls nothing.
+// a JSON object of resources, and for bulk entries SugarCRM's filter or the poller cannot honour),
+// refused as unknown on a connector that polls nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PollingEvents } from "@instances-api/spec-tools";
 import { pollerSettings, type PollerSettings } from "../../src/instances/poller-settings.js";
@@ -104,14 +105,97 @@ describe("the poller's entries", () => {
     },
   );
 
+  it("include SugarCRM's bulk entries, settable, with the guide's values as defaults", async () => {
+    const plain = await body<{ configuration: Record<string, string> }>(await t.api("/instances", { method: "POST", json: sugar({}) }));
+    expect(plain.configuration).toMatchObject({
+      "bulk.query.field_name": "date_modified",
+      "bulk.query.operator": ">=",
+      "bulk.query.date_mask": "yyyy-MM-dd'T'HH:mm:ssXXX",
+      "bulk.attribute.created_time": "date_entered",
+      "bulk.attribute.modified_time": "date_modified",
+    });
+    const bulk = {
+      "bulk.query.field_name": "touched_at",
+      "bulk.query.operator": ">",
+      "bulk.query.date_mask": "yyyy-MM-dd'T'HH:mm:ssXXX",
+      "bulk.attribute.created_time": "created_on",
+      "bulk.attribute.modified_time": "touched_at",
+    };
+    const created = await t.api("/instances", { method: "POST", json: sugar(bulk) });
+    expect(created.status).toBe(200);
+    const { id, configuration } = await body<{ id: number; configuration: Record<string, string> }>(created);
+    expect(configuration).toMatchObject(bulk);
+    const patched = await t.api(`/instances/${id}`, {
+      method: "PATCH",
+      json: { configuration: { "bulk.query.operator": ">=", "bulk.query.field_name": null, "bulk.attribute.modified_time": null } },
+    });
+    expect(patched.status).toBe(200);
+    expect((await body<{ configuration: Record<string, string> }>(patched)).configuration).toMatchObject({
+      "bulk.query.operator": ">=",
+      "bulk.attribute.created_time": "created_on",
+    });
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ["a field name that is not an identifier", { "bulk.query.field_name": "date_modified]" }, "bulk.query.field_name"],
+    ["a field name with a space", { "bulk.attribute.created_time": "date entered" }, "bulk.attribute.created_time"],
+    ["an empty change-time field", { "bulk.attribute.modified_time": "" }, "bulk.attribute.modified_time"],
+    ["an operator that selects no range of change times", { "bulk.query.operator": "$equals" }, "bulk.query.operator"],
+    ["the operator <=", { "bulk.query.operator": "<=" }, "bulk.query.operator"],
+    ["another date mask", { "bulk.query.date_mask": "yyyy-MM-dd" }, "bulk.query.date_mask"],
+    ["a queried field that is not the change-time field", { "bulk.query.field_name": "date_entered" }, "bulk.query.field_name"],
+    [
+      "a change-time field that is not the queried field",
+      { "bulk.attribute.modified_time": "touched_at", "bulk.query.field_name": "date_modified" },
+      "bulk.query.field_name",
+    ],
+  ])("refuses %s (400 naming the entry)", async (_name, configuration, entry) => {
+    const refused = await t.api("/instances", { method: "POST", json: sugar(configuration) });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(await body(refused))).toContain(`/body/configuration/${entry}`);
+  });
+
+  it("refuses a PATCH that moves the change-time field away from the queried one", async () => {
+    const { id } = await body<{ id: number }>(await t.api("/instances", { method: "POST", json: sugar({}) }));
+    const refused = await t.api(`/instances/${id}`, {
+      method: "PATCH",
+      json: { configuration: { "bulk.attribute.modified_time": "touched_at" } },
+    });
+    expect(refused.status).toBe(400);
+    expect(await body(refused)).toMatchObject({ errors: [{ path: "/body/configuration/bulk.query.field_name" }] });
+  });
+
+  it("are settable on Freshservice, shown with the guide's values as defaults", async () => {
+    const freshservice = (configuration: Record<string, string>) => ({
+      your_mom: { key: "freshservice" },
+      configuration: { username: "a", password: "b", subdomain: "acme", ...configuration },
+      name: "x",
+    });
+    const plain = await body<{ configuration: Record<string, string | null> }>(
+      await t.api("/instances", { method: "POST", json: freshservice({}) }),
+    );
+    expect(plain.configuration).toMatchObject({
+      "event.vendor.type": "polling",
+      "event.poller.refresh_interval": "15",
+      "event.poller.configuration": " ",
+      "event.notification.subscription.id": null,
+    });
+    const set = { "event.vendor.type": "none", "event.poller.refresh_interval": "0.5", "event.poller.configuration": '{"changes": {}}' };
+    const created = await t.api("/instances", { method: "POST", json: freshservice(set) });
+    expect(created.status).toBe(200);
+    expect((await body<{ configuration: Record<string, string> }>(created)).configuration).toMatchObject(set);
+    for (const refused of [{ "event.vendor.type": "webhook" }, { "event.notification.subscription.id": "42" }] as Record<
+      string,
+      string
+    >[]) {
+      expect((await t.api("/instances", { method: "POST", json: freshservice(refused) })).status).toBe(400);
+    }
+  });
+
   it("stay unknown on a connector that polls nothing", async () => {
     const refused = await t.api("/instances", {
       method: "POST",
-      json: {
-        your_mom: { key: "freshservice" },
-        configuration: { username: "a", password: "b", subdomain: "acme", "event.vendor.type": "polling" },
-        name: "x",
-      },
+      json: { your_mom: { key: "taxify" }, configuration: { "api.key": "a-key", "event.vendor.type": "polling" }, name: "x" },
     });
     expect(refused.status).toBe(400);
   });

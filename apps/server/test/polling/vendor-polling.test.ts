@@ -78,7 +78,11 @@ afterAll(async () => {
   await receiver.close();
 });
 
-async function polledInstance(path: string, module = "Contacts"): Promise<{ id: number; eventSigningSecret: string }> {
+async function polledInstance(
+  path: string,
+  module = "Contacts",
+  extra: Record<string, string> = {},
+): Promise<{ id: number; eventSigningSecret: string }> {
   const created = await t.api("/instances", {
     method: "POST",
     json: {
@@ -94,6 +98,7 @@ async function polledInstance(path: string, module = "Contacts"): Promise<{ id: 
         "event.vendor.type": "polling",
         "event.poller.refresh_interval": "0.01",
         "event.poller.configuration": JSON.stringify({ [module]: {} }),
+        ...extra,
       },
       name: "polled",
     },
@@ -150,6 +155,47 @@ describe("polling SugarCRM", { timeout: 60_000 }, () => {
     const query = new URL(asked[0]!.path, "https://sugar.test").searchParams;
     expect(query.get("order_by")).toBe("date_modified:ASC,id:ASC");
     expect(query.get("filter[0][date_modified][$gte]")).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
+  });
+
+  it("asks with the instance's bulk entries: its change-time field, its creation-time field and `>`", async () => {
+    const bulk = {
+      "bulk.query.field_name": "touched_at",
+      "bulk.query.operator": ">",
+      "bulk.attribute.created_time": "created_on",
+      "bulk.attribute.modified_time": "touched_at",
+    };
+    const before = Date.now() - 86_400_000;
+    const fields = (created: number, touched: number) => ({
+      date_entered: sugarDate(before),
+      date_modified: sugarDate(before),
+      created_on: sugarDate(created),
+      touched_at: sugarDate(touched),
+    });
+    records.put("Cases", { id: "c-old", ...fields(before, before) });
+    records.put("Cases", { id: "c-touched", ...fields(before, before) });
+    const instance = await polledInstance("/bulk", "Cases", bulk);
+    await nextPoll("Cases");
+    const at = Date.now();
+    // Two changes in one second, one to a page (pageCap 2, with the page's other record): `>` is
+    // asked from the second before the checkpoint, so the second one's change is not skipped.
+    records.put("Cases", { id: "c-touched", ...fields(before, at) });
+    records.put("Cases", { id: "c-new", ...fields(at, at) });
+    records.put("Cases", { id: "c-new2", ...fields(at, at) });
+    const events = await until(() => {
+      const got = vendorEvents("/bulk", instance.eventSigningSecret);
+      return got.length >= 3 ? got : undefined;
+    }, 20);
+    expect(events.map((e) => [e.type, e.data.recordId]).sort()).toEqual([
+      ["vendor.record.created", "c-new"],
+      ["vendor.record.created", "c-new2"],
+      ["vendor.record.updated", "c-touched"],
+    ]);
+    expect(events.find((e) => e.data.recordId === "c-touched")!.data.changedAt).toBe(new Date(Math.floor(at / 1000) * 1000).toISOString());
+    const query = new URL(vendor.requests.filter((r) => r.path.startsWith("/rest/v10/Cases")).at(-1)!.path, "https://sugar.test")
+      .searchParams;
+    expect(query.get("order_by")).toBe("touched_at:ASC,id:ASC");
+    expect(query.has("filter[0][date_modified][$gte]")).toBe(false);
+    expect(query.get("filter[0][touched_at][$gt]")).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
   });
 
   it("resumes a poll that failed midway without losing or repeating a change", async () => {

@@ -34,10 +34,10 @@ export async function createInstance(
   idempotencyKey: string | undefined,
 ): Promise<InstanceResult> {
   checkNotificationTarget(body.your_mom.key, body.configuration);
-  checkPollerConfiguration(body.your_mom.key, body.configuration);
-  await checkCallbackUrl(deps.checkOutboundUrl, body.configuration);
   // The body passed the spec's validator: it is one connector's create request.
   const connector = deps.registry.require(body.your_mom.key);
+  checkPollerConfiguration(connector, body.configuration);
+  await checkCallbackUrl(deps.checkOutboundUrl, body.configuration);
   checkVendorHooksReceivable(
     connector.key,
     connector.events,

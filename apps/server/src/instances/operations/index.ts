@@ -1,7 +1,7 @@
 // The instance operations, one per spec operationId, bound to their dependencies once: what the
 // routes call, and the refresher. Each operation lives in its own file beside this one.
 import type { Caller } from "../../accounts/store.js";
-import type { CreateInstanceBody, UpdateInstanceRequest } from "../../api-types.js";
+import type { CreateInstanceBody, SimulatedVendorChange, UpdateInstanceRequest } from "../../api-types.js";
 import type { InstanceProvisioning } from "../instance-provisioning.js";
 import type { CheckOutboundUrl } from "../notifications.js";
 import type { VendorLease } from "../vendor-lease.js";
@@ -16,6 +16,7 @@ import { replaceInstance } from "./replaceInstance.js";
 import { rotateInstanceToken } from "./rotateInstanceToken.js";
 import type { InstanceAccess, InstanceResult } from "./sealed-instance.js";
 import { sendTestEvent } from "./sendTestEvent.js";
+import { simulateVendorChange } from "./simulateVendorChange.js";
 import { updateInstance } from "./updateInstance.js";
 import { verifyInstance } from "./verifyInstance.js";
 
@@ -31,6 +32,8 @@ export interface InstanceOperationsDeps extends InstanceAccess {
   checkOutboundUrl: CheckOutboundUrl;
   /** How long an Idempotency-Key is remembered. */
   idempotencyKeyTtlSeconds: number;
+  /** A vendor record larger than this, as JSON, is not sent whole (the poller's cap, POLLER_RECORD_MAX_BYTES). */
+  vendorRecordMaxBytes: number;
 }
 
 export type InstanceOperations = ReturnType<typeof instanceOperations>;
@@ -51,6 +54,7 @@ export function instanceOperations(deps: InstanceOperationsDeps) {
     rotateInstanceToken: (caller: Caller, id: number) => rotateInstanceToken(deps, caller, id),
     verifyInstance: (caller: Caller, id: number) => verifyInstance({ ...deps, verifying }, caller, id),
     sendTestEvent: (caller: Caller, id: number) => sendTestEvent(deps, caller, id),
+    simulateVendorChange: (caller: Caller, id: number, change: SimulatedVendorChange) => simulateVendorChange(deps, caller, id, change),
     refreshInstanceTokens: (organizationId: number, id: number, claimOwner: string) =>
       refreshInstanceTokens(deps, organizationId, id, claimOwner),
   };

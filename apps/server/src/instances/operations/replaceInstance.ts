@@ -20,7 +20,7 @@ export async function replaceInstance(
   ifMatch: string | undefined,
 ): Promise<InstanceResult> {
   checkNotificationTarget(body.your_mom.key, body.configuration);
-  checkPollerConfiguration(body.your_mom.key, body.configuration);
+  checkPollerConfiguration(deps.registry.require(body.your_mom.key), body.configuration);
   await checkCallbackUrl(deps.checkOutboundUrl, body.configuration);
   const written = await changingWrite(deps, { caller, id, ifMatch }, async (record, checkedChange) => {
     if (body.your_mom.key !== record.connectorKey) throw new ConnectorMismatchError(record.connectorKey, body.your_mom.key);

@@ -37,7 +37,7 @@ export async function updateInstance(
     const configuration = Object.fromEntries(merged);
     deps.registry.checkConfiguration(connector.key, configuration);
     checkNotificationTarget(connector.key, configuration);
-    checkPollerConfiguration(connector.key, configuration);
+    checkPollerConfiguration(connector, configuration);
     checkHooksTurnedOn(deps, connector, before, configuration);
     const supplied = new Set(Object.entries(patch.configuration).flatMap(([key, value]) => (value === null ? [] : [key])));
     checkSecretsSentAgain(deps, connector, before, configuration, supplied);
