@@ -7,9 +7,12 @@
 // row is copied `count` times in one statement, every column as the server wrote it (the sealed
 // secrets stay valid: they are sealed to the organization, not to the row) except the token's hash,
 // 32 random bytes for each copy as a create draws them, the name, numbered, and the tags; then each
-// copy's rows of instance_tags are written from its tags, as migration 8 fills them. What a copy
-// lacks is the event signing secret the create wrote beside its template: it is sealed to the
-// instance's id, so it cannot be copied, and no read here touches it.
+// copy's rows of instance_tags are written from its tags, as migration 8 fills them, and its row of
+// instance_polls is a copy of the template's, when the poller has written one (the poller schedules
+// every instance it has not seen: without these rows a server started on the copies would first
+// catch up on every one of them). What a copy lacks is the event signing secret the create wrote
+// beside its template: it is sealed to the instance's id, so it cannot be copied, and no read here
+// touches it.
 
 /** Every copy carries `everyInstance` and one of ten group tags: `tenth` is on one copy in ten. */
 export const scaleTags = { everyInstance: "bench", tenth: "group-3", otherTenth: "group-4", absent: "absent" } as const;
@@ -92,6 +95,7 @@ export function copyInstancesSql(dialect: ScaleDialect, templateId: number, coun
       `INSERT INTO instance_tags (organization_id, tag, instance_id)
          SELECT instances.organization_id, tag.value, instances.id FROM instances, json_each(instances.tags) AS tag
          WHERE instances.id > ${after} ORDER BY 1, 2, 3`,
+      copyPolls(template, after),
     ];
   return [
     `INSERT INTO instances (${columns})
@@ -103,8 +107,15 @@ export function copyInstancesSql(dialect: ScaleDialect, templateId: number, coun
     `INSERT INTO instance_tags (organization_id, tag, instance_id)
        SELECT instances.organization_id, tag, instances.id FROM instances, jsonb_array_elements_text(instances.tags) AS tag
        WHERE instances.id > ${after}`,
+    copyPolls(template, after),
   ];
 }
+
+/** The template's row of instance_polls for each copy (none when it has none), in both dialects. */
+const copyPolls = (template: string, after: string) =>
+  `INSERT INTO instance_polls (instance_id, organization_id, instance_version, due_at, checkpoints, started_at, failures)
+     SELECT instances.id, poll.organization_id, poll.instance_version, poll.due_at, poll.checkpoints, poll.started_at, poll.failures
+     FROM instances, instance_polls AS poll WHERE instances.id > ${after} AND poll.instance_id = ${template}`;
 
 /** Which instance a deep cursor page starts after: the one at nine tenths of the organization's, in id order. */
 export function deepCursorIdSql(organizationId: number): string {
