@@ -403,9 +403,12 @@ async function measureStore(open: (dataDir: string) => Promise<ScaleStore>): Pro
       const small: Organization[] = [];
       for (const authorization of authorizations) small.push(await createTemplate(first.running, authorization));
       grown = { big, small, bigCount: 1, smallCount: 1 };
-      // The poller's row of each, which the copies copy (scale-shapes.ts).
+      // The poller's row of each, which the copies copy (scale-shapes.ts), once its next tick has
+      // written them; none with the poller held back (POLLER_TICK_MS longer than this wait).
       const templates = [big, ...small].map((organization) => organization.templateId).join(", ");
-      while ((await store.number(`SELECT count(*) FROM instance_polls WHERE instance_id IN (${templates})`)) < small.length + 1)
+      const scheduled = () => store.number(`SELECT count(*) FROM instance_polls WHERE instance_id IN (${templates})`);
+      const giveUpAt = performance.now() + 15_000;
+      while (performance.now() < giveUpAt && (await scheduled()) < small.length + 1)
         await new Promise((resolve) => setTimeout(resolve, 200));
     } finally {
       await stop(first.child);
@@ -579,7 +582,7 @@ const lines: string[] = [
   '"Beyond one machine", which is written by hand from the figures: read it again after a re-run.',
   "",
 ];
-const measured = `${started.toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${loads(loadBefore)} at the start and ${loads(loadAfter)} at the end`;
+const measured = `${started.toISOString().slice(0, 16).replace("T", " ")} UTC (BENCH_ROUNDS=${rounds}, BENCH_SCALE_SECONDS=${secondsPerRead}), load average ${loads(loadBefore)} at the start and ${loads(loadAfter)} at the end`;
 const readLines: string[] = [
   "## Reads",
   "",
