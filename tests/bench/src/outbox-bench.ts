@@ -13,7 +13,10 @@
 // (an older build's dist folder, named BENCH_BEFORE_LABEL), measured in turn in each of
 // BENCH_ROUNDS rounds (3), and reports the medians of the rounds. The modules' shapes are written out
 // below. Writes the "Outbox claim" part of this Node major's section of RESULTS.md: the rows of the
-// builds measured replace theirs, others stay.
+// builds measured replace theirs, others stay. For the scale suite (scale-bench.ts):
+// BENCH_OUTBOX_DRAINERS drains run at once on the same database, each with its own storage (as
+// replicas would, though in one process; 1), BENCH_OUTBOX_STORES picks the stores (SQLite,PostgreSQL),
+// and BENCH_OUTBOX_JSON=<file> writes the medians there as JSON instead of RESULTS.md.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -25,6 +28,9 @@ import { startPostgresCluster, type PostgresCluster } from "@instances-api/postg
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const drainers = Number(process.env.BENCH_OUTBOX_DRAINERS ?? 1);
+const storeNames = (process.env.BENCH_OUTBOX_STORES ?? "SQLite,PostgreSQL").split(",");
+const jsonFile = process.env.BENCH_OUTBOX_JSON;
 
 interface Claimed {
   id: number;
@@ -107,7 +113,7 @@ interface Database {
   name: string;
   dialect: Dialect;
   /** Fills a new database with `statements` in the schema before migration 9; then opens it as `build` does. */
-  open(build: Build, statements: string[]): Promise<{ storage: Storage; migrateMs: number }>;
+  open(build: Build, statements: string[]): Promise<{ storage: Storage; config: StorageConfig; migrateMs: number }>;
   close(): Promise<void>;
 }
 
@@ -128,7 +134,7 @@ function sqliteDatabase(): Database {
       const started = performance.now();
       const storage = await build.openStorage({ kind: "sqlite", file });
       const close = async () => (await storage.close(), rmSync(file, { force: true }), rmSync(`${file}-wal`, { force: true }));
-      return { storage: { ...storage, close }, migrateMs: performance.now() - started };
+      return { storage: { ...storage, close }, config: { kind: "sqlite", file }, migrateMs: performance.now() - started };
     },
     close: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
   };
@@ -155,6 +161,7 @@ function postgresDatabase(cluster: PostgresCluster): Database {
       // Each database is dropped once measured, as each SQLite file is removed.
       return {
         storage: { ...storage, close: async () => (await storage.close(), void (await cluster.sql(`DROP DATABASE ${name}`))) },
+        config: { kind: "postgres", url },
         migrateMs: performance.now() - started,
       };
     },
@@ -181,26 +188,34 @@ async function claimTimes(storage: Storage, count: number): Promise<number[]> {
   return times;
 }
 
-/** Claims and records as the dispatcher does, until nothing is due or 20 s have passed; deliveries/s. */
-async function drain(storage: Storage): Promise<{ delivered: number; perSecond: number }> {
+/**
+ * Claims and records as the dispatcher does, until nothing is due or 20 s have passed, with each
+ * storage at once (each its own drainer, named apart); deliveries/s of them all.
+ */
+async function drain(storages: Storage[]): Promise<{ delivered: number; perSecond: number }> {
   let count = 0;
   const started = performance.now();
-  while (performance.now() - started < 20_000) {
-    const at = Date.now();
-    const claimed = await storage.events.claimDue("drain", at, at + 60_000, 16, fairness);
-    if (claimed.length === 0) break;
-    await Promise.all(claimed.map((d) => storage.events.recordAttempt(d.id, "drain", delivered(at))));
-    count += claimed.length;
-  }
+  const drainer = async (storage: Storage, owner: string) => {
+    while (performance.now() - started < 20_000) {
+      const at = Date.now();
+      const claimed = await storage.events.claimDue(owner, at, at + 60_000, 16, fairness);
+      if (claimed.length === 0) break;
+      await Promise.all(claimed.map((d) => storage.events.recordAttempt(d.id, owner, delivered(at))));
+      count += claimed.length;
+    }
+  };
+  await Promise.all(storages.map((storage, index) => drainer(storage, `drain-${index + 1}`)));
   return { delivered: count, perSecond: count / ((performance.now() - started) / 1000) };
 }
 
-/** A claim's times and a drain's rate on a database filled with `statements`, opened by `build`. */
+/** A claim's times and a drain's rate (by BENCH_OUTBOX_DRAINERS drainers) on a database filled with `statements`, opened by `build`. */
 async function claimAndDrain(database: Database, build: Build, statements: string[]) {
-  const { storage, migrateMs } = await database.open(build, statements);
+  const { storage, config, migrateMs } = await database.open(build, statements);
+  const others = await Promise.all(Array.from({ length: drainers - 1 }, () => build.openStorage(config)));
   try {
-    return { claims: await claimTimes(storage, 21), drained: await drain(storage), migrateMs };
+    return { claims: await claimTimes(storage, 21), drained: await drain([storage, ...others]), migrateMs };
   } finally {
+    for (const other of others) await other.close();
     await storage.close();
   }
 }
@@ -233,8 +248,13 @@ async function measure(database: Database, build: Build): Promise<Measured> {
 }
 
 const lines: string[] = [];
-const cluster = await startPostgresCluster();
-for (const database of [sqliteDatabase(), postgresDatabase(cluster)]) {
+const databases = {
+  SQLite: () => Promise.resolve(sqliteDatabase()),
+  PostgreSQL: async () => postgresDatabase(await startPostgresCluster()),
+};
+const json: Record<string, Record<string, number>> = {};
+for (const name of storeNames) {
+  const database = await databases[name as keyof typeof databases]();
   try {
     const measured = new Map<Build, Measured[]>(builds.map((b) => [b, []]));
     for (let round = 0; round < rounds; round++)
@@ -245,6 +265,9 @@ for (const database of [sqliteDatabase(), postgresDatabase(cluster)]) {
       }
     for (const build of builds) {
       const of = measured.get(build)!;
+      json[database.name] = Object.fromEntries(
+        (Object.keys(of[0]!) as (keyof Measured)[]).map((key) => [key, median(of.map((m) => m[key]))]),
+      );
       const med = (key: keyof Measured, digits: number) => median(of.map((m) => m[key])).toFixed(digits);
       lines.push(
         `| ${database.name} | ${build.label} | ${med("nothing", 2)} | ${med("clean", 2)} / ${med("shaped", 2)} | ${med("cleanRate", 0)} / ${med("shapedRate", 0)} | ${med("openBehind", 1)} / ${med("openShaped", 1)} |`,
@@ -255,6 +278,10 @@ for (const database of [sqliteDatabase(), postgresDatabase(cluster)]) {
   }
 }
 
+if (jsonFile) {
+  writeFileSync(jsonFile, JSON.stringify({ drainers, rounds, stores: json }));
+  process.exit(0);
+}
 const heading = `### Outbox claim (Node ${process.versions.node.split(".")[0]})`;
 const resultsFile = path.join(here, "..", "RESULTS.md");
 const text = readFileSync(resultsFile, "utf8");

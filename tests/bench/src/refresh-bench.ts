@@ -17,20 +17,22 @@
 // After each drain the bench checks what the refresher must keep: each refresh granted written
 // (the instance valid and no longer due), no claim left once stopped, no refresh token spent twice
 // or refused, no password grant. BENCH_PROFILE=<dir> runs each drain under `node --cpu-prof` into
-// that folder. Writes the "Refresher" part of this Node major's section of RESULTS.md.
+// that folder. Writes the "Refresher" part of this Node major's section of RESULTS.md. For the scale
+// suite (scale-bench.ts): BENCH_REFRESH_REPLICAS servers drain together on the same data (1),
+// BENCH_REFRESH_SCENARIOS picks scenarios by number (1,2,3), and BENCH_REFRESH_JSON=<file> writes
+// the rows there as JSON instead of RESULTS.md.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import Database from "better-sqlite3";
 import { stop, waitFor } from "./processes.js";
+import { cpuMicros, createAccounts, discardOutput, startServer } from "./server-process.js";
 import { writeResultsSection } from "./results-section.js";
 
-const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const instances = Number(process.env.BENCH_REFRESH_INSTANCES ?? 4_000);
 const organizations = 10;
@@ -38,6 +40,9 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const windowSeconds = Number(process.env.BENCH_REFRESH_SECONDS ?? 60);
 const profileDir = process.env.BENCH_PROFILE;
 const storeNames = (process.env.BENCH_REFRESH_STORES ?? "SQLite,PostgreSQL").split(",");
+const replicas = Number(process.env.BENCH_REFRESH_REPLICAS ?? 1);
+/** Where to write the rows as JSON instead of RESULTS.md (the scale suite's use). */
+const jsonFile = process.env.BENCH_REFRESH_JSON;
 
 interface Scenario {
   name: string;
@@ -47,7 +52,7 @@ interface Scenario {
   which: string;
 }
 
-const scenarios: Scenario[] = [
+const allScenarios: Scenario[] = [
   { name: `${organizations} organizations, vendor 200 ms`, grantDelayMs: 200, which: "TRUE" },
   { name: `${organizations} organizations, vendor at once`, grantDelayMs: 0, which: "TRUE" },
   {
@@ -56,7 +61,10 @@ const scenarios: Scenario[] = [
     which: "organization_id = (SELECT min(organization_id) FROM instances)",
   },
 ];
-const cli = path.join(path.dirname(require.resolve("@instances-api/server/package.json")), "bin", "instances-api.js");
+/** BENCH_REFRESH_SCENARIOS: which of them, by number from 1 (all by default). */
+const scenarios = process.env.BENCH_REFRESH_SCENARIOS
+  ? process.env.BENCH_REFRESH_SCENARIOS.split(",").map((n) => allScenarios[Number(n) - 1]!)
+  : allScenarios;
 
 interface Vendor {
   child: ChildProcess;
@@ -130,49 +138,12 @@ function postgresStore(cluster: PostgresCluster): Store {
   };
 }
 
-/** User and system CPU time of a process so far, in µs (/proc/<pid>/stat: clock ticks of 10 ms). */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-function startServer(vendor: Vendor, dataDir: string, store: Store, nodeOptions: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeOptions, cli, "serve"], {
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      PORT: "0", // a free port: other benches may run beside this one
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      LOG_LEVEL: "info",
-      PROVISIONING: "live",
-      OUTBOUND_ALLOWED_HOSTS: `127.0.0.1:${vendor.port}`,
-      NODE_EXTRA_CA_CERTS: vendor.caFile,
-      ...store.env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
-
-/** Lets the child's output flow to nowhere, as a production pipe would. */
-function drain(child: ChildProcess): void {
-  child.stdout?.removeAllListeners("data");
-  child.stdout?.resume();
-  child.stderr?.resume();
-}
-
-/** The organizations' Authorization headers, through the CLI on the same data (the first is the default account's). */
-async function accounts(dataDir: string, store: Store, first: string): Promise<string[]> {
-  const headers = [first];
-  for (let i = 1; i < organizations; i++) {
-    const run = spawn(process.execPath, [cli, "accounts", "create", "--organization", `bench ${i}`], {
-      env: { ...process.env, DATA_DIR: dataDir, ...store.env },
-    });
-    let out = "";
-    for await (const chunk of run.stdout) out += String(chunk);
-    headers.push((JSON.parse(out) as { authorization: string }).authorization);
-  }
-  return headers;
+function startVendorServer(vendor: Vendor, dataDir: string, store: Store, nodeOptions: string[] = []): ChildProcess {
+  return startServer(
+    dataDir,
+    { PROVISIONING: "live", OUTBOUND_ALLOWED_HOSTS: `127.0.0.1:${vendor.port}`, NODE_EXTRA_CA_CERTS: vendor.caFile, ...store.env },
+    nodeOptions,
+  );
 }
 
 /** Creates the instances, `parallel` requests at a time, round-robin over the organizations. */
@@ -218,13 +189,19 @@ async function drainOnce(vendor: Vendor, dataDir: string, store: Store, scenario
   const due = await store.count(`SELECT count(*) FROM instances WHERE refresh_due_at <= ${dueAt}`);
   await ask(vendor, "PUT", "/bench/grant-delay", { ms: scenario.grantDelayMs });
   await grants(vendor, "DELETE");
-  const profileName = `refresh-${store.name}-${scenarios.indexOf(scenario) + 1}-${round}.cpuprofile`;
-  const profile = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", profileName] : [];
-  const server = startServer(vendor, dataDir, store, profile);
+  // Every replica at once on the same data, each profiled into its own file when asked.
+  const servers = Array.from({ length: replicas }, (_, replica) => {
+    const profileName = `refresh-${store.name}-${allScenarios.indexOf(scenario) + 1}-${round}-${replica + 1}.cpuprofile`;
+    const profile = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", profileName] : [];
+    return startVendorServer(vendor, dataDir, store, profile);
+  });
+  const cpuOfServers = () => servers.reduce((sum, server) => sum + cpuMicros(server.pid!), 0);
   try {
-    await waitFor(server, /listening on/);
-    drain(server);
-    const cpuBefore = cpuMicros(server.pid!);
+    for (const server of servers) {
+      await waitFor(server, /listening on/);
+      discardOutput(server);
+    }
+    const cpuBefore = cpuOfServers();
     // Until every instance is refreshed, or the window has passed since the first refresh.
     let counted = await grants(vendor);
     const giveUpAt = Date.now() + 600_000;
@@ -234,8 +211,8 @@ async function drainOnce(vendor: Vendor, dataDir: string, store: Store, scenario
       await new Promise((resolve) => setTimeout(resolve, 100));
       counted = await grants(vendor);
     }
-    const cpu = cpuMicros(server.pid!) - cpuBefore;
-    await stop(server);
+    const cpu = cpuOfServers() - cpuBefore;
+    await Promise.all(servers.map(stop));
     counted = await grants(vendor);
     if (counted.refresh === 0) throw new Error(`${store.name}: nothing refreshed in 10 minutes`);
     // Each refresh granted was written (valid, no longer due), none twice; a stopped server holds no claim.
@@ -250,17 +227,18 @@ async function drainOnce(vendor: Vendor, dataDir: string, store: Store, scenario
     const seconds = (counted.lastRefreshAt - counted.firstRefreshAt) / 1000;
     return { refreshed: counted.refresh, perSecond: (counted.refresh - 1) / seconds, cpuMicrosPerRefresh: cpu / counted.refresh };
   } finally {
-    await stop(server);
+    await Promise.all(servers.map(stop));
   }
 }
 
 async function measure(vendor: Vendor, store: Store, dataDir: string): Promise<Drained[][]> {
   process.stdout.write(`refresh bench: ${store.name}, creating ${instances} instances in ${organizations} organizations...\n`);
-  const server = startServer(vendor, dataDir, store);
+  const server = startVendorServer(vendor, dataDir, store);
   try {
     const [, authorization, url] = await waitFor(server, /Authorization: (User \S+, Organization \S+)[\s\S]*listening on (http:\S+) /);
-    drain(server);
-    const authorizations = await accounts(dataDir, store, authorization!);
+    discardOutput(server);
+    const others = Array.from({ length: organizations - 1 }, (_, i) => `bench ${i + 1}`);
+    const authorizations = [authorization!, ...(await createAccounts(dataDir, store.env, others))];
     await createInstances(`${url}/your_moms/api-v2`, vendor, authorizations);
   } finally {
     await stop(server);
@@ -314,6 +292,10 @@ const rows = results.flatMap(({ store, runs }) =>
     };
   }),
 );
+if (jsonFile) {
+  writeFileSync(jsonFile, JSON.stringify({ replicas, instances, windowSeconds, rounds, rows }));
+  process.exit(0);
+}
 const section = [
   `### Refresher (Node ${process.versions.node.split(".")[0]})`,
   "",

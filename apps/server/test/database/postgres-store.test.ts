@@ -1,6 +1,7 @@
 // The store contract on PostgreSQL; what the planner makes, on analyzed tables, of the statements
 // the store runs on instance_tags and of its lists and refresh claims, once the server has gathered
-// statistics, and of a stopping replica's release of its claims; the statistics it gathers;
+// statistics, of every read of the scale suite on an organization grown as it grows them, and of a
+// stopping replica's release of its claims; the statistics it gathers;
 // migration 8 on a database from before it; and migrations whose versions arrive out of order.
 import { randomBytes } from "node:crypto";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
@@ -15,6 +16,14 @@ import { claimDueSql, releaseAllSql } from "../../src/instances/postgres-refresh
 import { claimDueSql as claimDuePollsSql, unscheduledSql } from "../../src/polling/postgres-poll-store.js";
 import { tagCountLimit, type InstanceStore } from "../../src/instances/store.js";
 import { openStorage } from "../../src/storage.js";
+import {
+  copyInstancesSql,
+  deepCursorIdSql,
+  scaleConnectors,
+  scaleReads,
+  scaleTags,
+  type ScaleIndex,
+} from "../../test-support/scale-shapes.js";
 import { listQuery, newInstance, storeContract } from "./store-contract.js";
 import { expectListedAsBefore, keptBefore } from "./tags-before-migration.js";
 import { until } from "../support/until.js";
@@ -264,6 +273,106 @@ describe("the PostgreSQL schema, once the server has gathered the statistics of 
       );
       for (const scan of reads) expect(rowsRead(scan), JSON.stringify(scan)).toBeLessThanOrEqual(20);
     }));
+});
+
+/** Every node of a plan. */
+function nodesOf(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+}
+
+/**
+ * Each index a read goes through, by its names in this schema: an instance is read by its id within
+ * its organization, which (organization_id, id) answers as well as the primary key.
+ */
+const indexNames: Record<ScaleIndex, string[]> = {
+  "instances key": ["instances_pkey", "instances_by_organization"],
+  instances_by_organization: ["instances_by_organization"],
+  instances_by_token: ["instances_by_token"],
+  "instance_tags key": ["instance_tags_pkey"],
+};
+
+describe("the scale suite's reads, on an organization grown as it grows one, analyzed", () => {
+  // Organization 1 grown to 4,000 copies of an instance the store wrote, organization 2 to 400,
+  // their ids interleaved, as `npm run bench:scale` grows them to 1M (test-support/scale-shapes.ts).
+  let pool: pg.Pool;
+  let store: InstanceStore;
+  let deepId: number;
+  let tokenHash: Buffer;
+  beforeAll(async () => {
+    pool = await openPostgres(await newDatabase("scale_reads"));
+    store = postgresInstanceStore(pool, postgresEventWriter(defaultEventDelivery.maxPendingPerInstance));
+    await pool.query(
+      "INSERT INTO organizations (id, name, secret_hash, created_at) VALUES (1, 'big', '\\x01', ''), (2, 'small', '\\x02', '')",
+    );
+    const templates: number[] = [];
+    for (const organizationId of [1, 2]) {
+      const outcome = await store.create(
+        newInstance(organizationId, { connectorKey: scaleConnectors.own, tags: [scaleTags.everyInstance, "group-0"] }),
+      );
+      if (!("created" in outcome)) throw new Error("expected a create");
+      templates.push(outcome.created.record.id);
+    }
+    for (let chunk = 0; chunk < 2; chunk++)
+      for (const [template, count] of [
+        [templates[0]!, 2_000],
+        [templates[1]!, 200],
+      ] as const) {
+        const afterId = Number((await pool.query<{ max: string }>("SELECT max(id) FROM instances")).rows[0]!.max);
+        for (const sql of copyInstancesSql("postgres", template, count, afterId)) await pool.query(sql);
+      }
+    await pool.query("ANALYZE");
+    deepId = Number((await pool.query<{ id: string }>(deepCursorIdSql(1))).rows[0]!.id);
+    tokenHash = (await pool.query<{ token_hash: Buffer }>("SELECT token_hash FROM instances WHERE id = $1", [deepId])).rows[0]!.token_hash;
+  });
+  afterAll(() => pool?.end());
+  afterEach(() => vi.restoreAllMocks());
+
+  // A read no index of this schema serves in O(log n + page) is the scale suite's to time, not this check's to pass.
+  it.each(scaleReads.filter((read) => !read.walksOrganization).map((read) => [read.name, read] as const))(
+    "reads %s through its index: no sequential scan, no sort",
+    async (_name, read) => {
+      const query = vi.spyOn(pg.Pool.prototype, "query");
+      if (read.kind === "get") expect(await store.get(1, deepId)).toMatchObject({ id: deepId });
+      else if (read.kind === "token") expect(await store.findByTokenHash(1, tokenHash)).toMatchObject({ id: deepId });
+      else await store.list(listQuery(1, { tags: read.tags ?? [], connectorKey: read.connectorKey, afterId: read.deep ? deepId : 0 }));
+      const statements = query.mock.calls.map(([text, values]) => ({ text: String(text), values: values as unknown[] }));
+      query.mockRestore();
+      expect(statements.length).toBeGreaterThan(0);
+      const used: string[] = [];
+      for (const { text, values } of statements) {
+        const { rows } = await pool.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
+        const plan = rows[0]!["QUERY PLAN"][0].Plan;
+        expect(
+          nodesOf(plan)
+            .filter((node) => node["Node Type"] === "Seq Scan")
+            .map((node) => node["Relation Name"]),
+          text,
+        ).toEqual([]);
+        const scans = scansOf(plan);
+        // A bitmap's heap scan names its table; the index it read is its child's.
+        used.push(...scans.flatMap((scan) => scan["Index Name"] ?? []));
+        // The rarest tag's count may gather a tag's rows and sort them: it stops at tagCountLimit all
+        // the same. What reads the page walks its indexes in order: no bitmap, no sort.
+        if (/\bAS walked\b/.test(text)) {
+          for (const scan of scans) expect(scan["Actual Rows"]! * scan["Actual Loops"]!, text).toBeLessThanOrEqual(tagCountLimit);
+        } else {
+          expect(
+            nodesOf(plan)
+              .filter((node) => /Bitmap|Sort/.test(node["Node Type"]))
+              .map((node) => node["Node Type"]),
+            text,
+          ).toEqual([]);
+        }
+      }
+      const allowed = read.indexes.flatMap((index) => indexNames[index]);
+      expect(used.filter((name) => !allowed.includes(name))).toEqual([]);
+      for (const index of read.indexes)
+        expect(
+          used.some((name) => indexNames[index].includes(name)),
+          index,
+        ).toBe(true);
+    },
+  );
 });
 
 describe.each([

@@ -1,13 +1,13 @@
 // The store contract on SQLite; SQLite's plans for the statements the store runs (values bound, as
-// run), before any statistics and after ANALYZE of a table one organization fills; migration 8 on
-// a database from before it; the statistics gathered; and migrations whose versions arrive out of
-// order.
+// run), before any statistics and after ANALYZE of a table one organization fills, and for every
+// read of the scale suite on an organization grown as it grows them; migration 8 on a database from
+// before it; the statistics gathered; and migrations whose versions arrive out of order.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { defaultEventDelivery } from "../../src/config.js";
 import { gatherSqliteStatistics, openSqlite } from "../../src/database/sqlite.js";
 import { sqliteEventWriter } from "../../src/events/sqlite-event-store.js";
@@ -17,6 +17,14 @@ import { claimDueSql, releaseAllSql } from "../../src/instances/sqlite-refresh-s
 import type { InstanceStore } from "../../src/instances/store.js";
 import { claimDueSql as claimDuePollsSql, unscheduledSql } from "../../src/polling/sqlite-poll-store.js";
 import { openStorage } from "../../src/storage.js";
+import {
+  copyInstancesSql,
+  deepCursorIdSql,
+  scaleConnectors,
+  scaleReads,
+  scaleTags,
+  type ScaleIndex,
+} from "../../test-support/scale-shapes.js";
 import { listQuery, newInstance, storeContract } from "./store-contract.js";
 import { expectListedAsBefore, keptBefore } from "./tags-before-migration.js";
 
@@ -229,6 +237,75 @@ describe.each([
       db.close();
     }
   });
+});
+
+/** How each index a read goes through shows in SQLite's plan. */
+const planSteps: Record<ScaleIndex, RegExp> = {
+  "instances key": /^SEARCH instances USING INTEGER PRIMARY KEY \(rowid=\?\)$/,
+  instances_by_organization: /^SEARCH instances USING INDEX instances_by_organization \(organization_id=\? AND id>\?\)$/,
+  instances_by_token: /^SEARCH instances USING (COVERING )?INDEX instances_by_token \(organization_id=\? AND token_hash=\?\)$/,
+  "instance_tags key": /^SEARCH (instance_tags|tagged) USING PRIMARY KEY \(organization_id=\? AND tag=\? AND instance_id>\?\)$/,
+};
+
+describe("the scale suite's reads, on an organization grown as it grows one, once the server has gathered statistics", () => {
+  // Organization 1 grown to 4,000 copies of an instance the store wrote, organization 2 to 400,
+  // their ids interleaved, as `npm run bench:scale` grows them to 1M (test-support/scale-shapes.ts).
+  const executed: string[] = [];
+  let db: Database.Database;
+  let store: InstanceStore;
+  let deepId: number;
+  let tokenHash: Buffer;
+  beforeAll(async () => {
+    const file = databaseFile();
+    const server = openSqlite(file);
+    const writer = sqliteInstanceStore(server, sqliteEventWriter(server, defaultEventDelivery.maxPendingPerInstance));
+    const templates: number[] = [];
+    for (const name of ["big", "small"]) {
+      const organizationId = server
+        .prepare("INSERT INTO organizations (name, secret_hash, created_at) VALUES (?, randomblob(32), '') RETURNING id")
+        .pluck()
+        .get(name) as number;
+      const outcome = await writer.create(
+        newInstance(organizationId, { connectorKey: scaleConnectors.own, tags: [scaleTags.everyInstance, "group-0"] }),
+      );
+      if (!("created" in outcome)) throw new Error("expected a create");
+      templates.push(outcome.created.record.id);
+    }
+    for (let chunk = 0; chunk < 2; chunk++)
+      for (const [template, count] of [
+        [templates[0]!, 2_000],
+        [templates[1]!, 200],
+      ] as const) {
+        const afterId = server.prepare("SELECT max(id) FROM instances").pluck().get() as number;
+        for (const sql of copyInstancesSql("sqlite", template, count, afterId)) server.exec(sql);
+      }
+    gatherSqliteStatistics(server);
+    deepId = server.prepare(deepCursorIdSql(1)).pluck().get() as number;
+    tokenHash = server.prepare("SELECT token_hash FROM instances WHERE id = ?").pluck().get(deepId) as Buffer;
+    server.close();
+    db = new Database(file, { verbose: (sql) => executed.push(String(sql)) });
+    store = sqliteInstanceStore(db, sqliteEventWriter(db, defaultEventDelivery.maxPendingPerInstance));
+  });
+  afterAll(() => db?.close());
+
+  // A read no index of this schema serves in O(log n + page) is the scale suite's to time, not this check's to pass.
+  it.each(scaleReads.filter((read) => !read.walksOrganization).map((read) => [read.name, read] as const))(
+    "reads %s through its index: no scan, no sort",
+    async (_name, read) => {
+      executed.length = 0;
+      if (read.kind === "get") expect(await store.get(1, deepId)).toMatchObject({ id: deepId });
+      else if (read.kind === "token") expect(await store.findByTokenHash(1, tokenHash)).toMatchObject({ id: deepId });
+      else await store.list(listQuery(1, { tags: read.tags ?? [], connectorKey: read.connectorKey, afterId: read.deep ? deepId : 0 }));
+      const plans = executed.filter((sql) => sql.startsWith("SELECT")).map((sql) => planOf(db, sql));
+      expect(plans.length).toBeGreaterThan(0);
+      const steps = plans.flat();
+      const reads = steps.filter((step) => /^(SEARCH|SCAN) (instances|instance_tags|tagged)\b/.test(step));
+      const expected = read.indexes.map((index) => planSteps[index]);
+      expect(reads.filter((step) => !expected.some((pattern) => pattern.test(step)))).toEqual([]);
+      for (const pattern of expected) expect(reads).toContainEqual(expect.stringMatching(pattern));
+      expect(steps.filter((step) => scansOrSorts.test(step))).toEqual([]);
+    },
+  );
 });
 
 describe("migration 8 (instance_tags)", () => {
