@@ -104,6 +104,12 @@ export function withBuffers<T>(value: T): T {
   if (Array.isArray(value)) return value.map(withBuffers) as T;
   if (value === null || typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return value;
   const rebuilt: Record<string, unknown> = {};
-  for (const [key, member] of Object.entries(value)) rebuilt[key] = withBuffers(member);
+  for (const [key, member] of Object.entries(value)) {
+    // An own "__proto__" (a vendor's record, parsed from JSON) stays data: assigned, it would set
+    // the copy's prototype and be lost.
+    if (key === "__proto__")
+      Object.defineProperty(rebuilt, key, { value: withBuffers(member), enumerable: true, writable: true, configurable: true });
+    else rebuilt[key] = withBuffers(member);
+  }
   return rebuilt as T;
 }

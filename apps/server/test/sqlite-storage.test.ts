@@ -11,6 +11,7 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Caller } from "../src/accounts/store.js";
 import { DatabaseUnavailableError } from "../src/database/errors.js";
+import { withBuffers } from "../src/sqlite-storage-protocol.js";
 import { openSqliteStorage, type SqliteStorage } from "../src/sqlite-storage.js";
 import { listQuery, newInstance } from "./database/store-contract.js";
 import { startTestServer } from "./harness.js";
@@ -131,6 +132,15 @@ describe("a write through the worker", () => {
     } finally {
       await storage.close();
     }
+  });
+
+  it("keeps an own __proto__ key data when it rebuilds what crossed (fixed: a vendor's record lost it)", () => {
+    const record = JSON.parse('{"id": "r", "__proto__": {"polluted": true}, "bytes": [1]}') as Record<string, unknown>;
+    const crossed = withBuffers(structuredClone({ record, sealed: new Uint8Array([1, 2]) }));
+    expect(Object.keys(crossed.record)).toEqual(["id", "__proto__", "bytes"]);
+    expect(Object.getPrototypeOf(crossed.record)).toBe(Object.prototype);
+    expect(JSON.stringify(crossed.record)).toBe(JSON.stringify(record));
+    expect(Buffer.isBuffer(crossed.sealed)).toBe(true);
   });
 
   it("keeps Buffers Buffers both ways", async () => {

@@ -407,14 +407,22 @@ describe("live, SugarCRM's tokens", () => {
     expect((await t.server.storage.instances.get(1, instance.id))?.refreshDueAt).not.toBeNull();
     const failedRefreshes = () => vendor.requests.filter((r) => r.body.includes("refresh_token")).length;
     await until(() => (failedRefreshes() >= 2 ? true : undefined));
+    const recoveredAt = vendor.requests.length;
     failing = false;
     const valid = await until(async () => {
       const now = await body<Instance>(await t.api(`/instances/${instance.id}`));
       return now.valid ? now : undefined;
     });
     expect(valid.provisionInteractions.at(-1)).toMatchObject({ step: "refresh", outcome: "accepted", status: 200 });
-    // The refresh that succeeded used the refresh token the vendor issued last, which the failures did not use up.
-    const grant = JSON.parse(vendor.requests.filter((r) => r.body.includes("refresh_token")).at(-1)!.body) as Record<string, string>;
+    // The refresh that succeeded used the refresh token the vendor issued last, which the failures did
+    // not use up: the first of this instance's after the vendor came back (with 2-second tokens, more
+    // may follow it; the earlier tests' instances refresh beside it, with tokens this fake never issued).
+    const ours = new Set(fake.issued.map((issued) => issued.refreshToken));
+    const grant = vendor.requests
+      .slice(recoveredAt)
+      .filter((r) => r.body.includes("refresh_token"))
+      .map((r) => JSON.parse(r.body) as Record<string, string>)
+      .find((sent) => ours.has(sent.refresh_token!))!;
     expect(grant.refresh_token).toBe(fake.issued[0]!.refreshToken);
   });
 });
