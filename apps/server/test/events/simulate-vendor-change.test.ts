@@ -31,6 +31,8 @@ const sugar = (configuration: Record<string, string>) => ({
     "site.url": "crm.example.com",
     username: "sales",
     password: "s3cret-Passw0rd",
+    // SugarCRM's default, webhook, needs the server's PUBLIC_URL once notifications are on.
+    "event.vendor.type": "polling",
     ...configuration,
   },
   name: "simulated",
