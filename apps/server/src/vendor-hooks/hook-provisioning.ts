@@ -13,7 +13,7 @@ import type { SecretBox } from "../secrets/secret-box.js";
 import { hashSecret } from "../secrets/tokens.js";
 import { HookRegistrationError } from "./errors.js";
 import { decodeHookState, encodeHookState, newHookSecret, receivingUrl, type HookState } from "./hook-state.js";
-import { registerHook, removeHook, type HookCallLimits, type HookCallTarget } from "./vendor-hook-calls.js";
+import { hookApiOrigin, registerHook, removeHook, type HookCallLimits, type HookCallTarget } from "./vendor-hook-calls.js";
 
 export interface HookProvisioningDeps {
   mode: ProvisioningMode;
@@ -89,10 +89,21 @@ export function hookProvisioning(deps: HookProvisioningDeps) {
         return { vendorHooks: null, vendorHookHash: null };
       }
       const context = sealingContexts.vendorHookSecret(organizationId);
-      const secret = current ? deps.secretBox.open(current.sealedSecret, context) : newHookSecret();
+      const origin = target && hookApiOrigin(target);
+      // Moved to another vendor host (its site.url): the hooks registered stay at the old one, where
+      // neither the new credentials nor their ids belong. They are left there (logged) and posts of
+      // theirs refused: the receiving URL gets a new secret, and every resource is registered anew.
+      const moved = current?.origin !== undefined && origin !== undefined && current.origin !== origin;
+      if (moved && Object.keys(current.hooks).length > 0)
+        deps.logger.warn(
+          { instance, origin: current.origin, hooks: current.hooks },
+          "vendor webhooks left at the vendor's old address: remove them there (their posts are answered 404)",
+        );
+      const kept = moved ? undefined : current;
+      const secret = kept ? deps.secretBox.open(kept.sealedSecret, context) : newHookSecret();
       const hooks: Record<string, string> = {};
       const unwanted: Record<string, string> = {};
-      for (const [resource, hookId] of Object.entries(current?.hooks ?? {})) {
+      for (const [resource, hookId] of Object.entries(kept?.hooks ?? {})) {
         if (settings.resources.includes(resource)) hooks[resource] = hookId;
         else unwanted[resource] = hookId;
       }
@@ -115,7 +126,11 @@ export function hookProvisioning(deps: HookProvisioningDeps) {
         Object.assign(hooks, added);
         warnLeft(instance, await removeAll(target, unwanted));
       }
-      const state: HookState = { sealedSecret: current?.sealedSecret ?? deps.secretBox.seal(secret, context), hooks };
+      const state: HookState = {
+        sealedSecret: kept?.sealedSecret ?? deps.secretBox.seal(secret, context),
+        hooks,
+        ...(origin === undefined ? {} : { origin }),
+      };
       return { vendorHooks: encodeHookState(state), vendorHookHash: hashSecret(secret) };
     },
 
