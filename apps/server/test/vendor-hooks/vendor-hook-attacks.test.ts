@@ -176,6 +176,24 @@ describe("attacks on SugarCRM's web logic hooks", { timeout: 60_000 }, () => {
     }
   });
 
+  it("refuses a record whose id no event could carry: longer than the spec's 1024 characters, or a number JSON rounds", async () => {
+    const { id, urls } = await hooked(["Contacts"]);
+    const now = sugarDate(Date.now());
+    const posts = [
+      `{"data":{"id":"${"i".repeat(1025)}","date_modified":"${now}"}}`,
+      `{"data":{"id":12345678901234567891,"date_modified":"${now}"}}`, // read as ...567900: another record's, maybe
+      `{"data":{"id":"","date_modified":"${now}"}}`,
+      `{"data":{"id":1e400,"date_modified":"${now}"}}`,
+    ];
+    const answers = await Promise.all(posts.map((payload) => post(urls.Contacts!, payload)));
+    expect(answers.map((r) => r.status)).toEqual([400, 400, 400, 400]);
+    const problem = (await answers[0]!.json()) as { errors: { message: string }[] };
+    expect(problem.errors[0]!.message.length).toBeLessThanOrEqual(129);
+    expect((await post(urls.Contacts!, `{"data":{"id":"${"i".repeat(1024)}","date_modified":"${now}"}}`)).status).toBe(202);
+    const listed = await body<{ eventType: string }[]>(await t.api(`/instances/${id}/deliveries`));
+    expect(listed.filter((d) => d.eventType.startsWith("vendor."))).toHaveLength(1);
+  });
+
   it("answers an endless chunked body 413 at the limit and closes the connection", async () => {
     const { urls } = await hooked(["Contacts"]);
     const path = new URL(urls.Contacts!).pathname;
