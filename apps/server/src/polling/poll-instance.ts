@@ -311,7 +311,7 @@ function retryAfterOf(header: string | string[] | undefined): number | undefined
 export const maxRecordDepth = 64;
 
 /** Whether `value` nests objects or arrays deeper than `limit`, found without recursion. */
-function nestedDeeperThan(value: unknown, limit: number): boolean {
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;

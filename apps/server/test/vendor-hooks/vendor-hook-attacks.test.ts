@@ -275,3 +275,59 @@ describe("attacks on SugarCRM's web logic hooks", { timeout: 60_000 }, () => {
     expect(sent[firstToNew]!.path).toBe("/rest/v10/oauth2/token");
   });
 });
+
+describe("attacks on a simulated vendor change (sandbox)", () => {
+  let receiver: EventReceiver;
+  let t: TestServer;
+  beforeAll(async () => {
+    receiver = await startEventReceiver();
+    t = await startTestServer({ config: { events: { ...shortEventWaits, pollIntervalMs: 60_000 } }, outbound: toReceiver(receiver.port) });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await receiver.close();
+  });
+
+  const instanceOf = async (authorization?: string) => {
+    const created = await t.api("/instances", {
+      method: "POST",
+      ...(authorization ? { headers: { Authorization: authorization } } : {}),
+      json: {
+        your_mom: { key: "sugarcrmv2" },
+        configuration: {
+          "oauth.api.key": "key-1234567",
+          "oauth.api.secret": "secret-1234567",
+          "site.url": "crm.example.com",
+          username: "sales",
+          password: "s3cret-Passw0rd",
+          "event.vendor.type": "polling",
+          "event.notification.enabled": "true",
+          "event.notification.callback.url": receiver.url("/simulated"),
+        },
+        name: "simulated",
+      },
+    });
+    expect(created.status).toBe(200);
+    return (await body<{ id: number }>(created)).id;
+  };
+  const change = (record: unknown) => ({ type: "vendor.record.updated", resource: "Contacts", recordId: "r-1", record });
+  /** A change whose record nests `depth` objects, as JSON text (too deep for this side's JSON.stringify, maybe). */
+  const nestedChange = (depth: number) =>
+    `{"type":"vendor.record.updated","resource":"Contacts","recordId":"r-1","record":${'{"a":'.repeat(depth - 1)}{"id":"r-1"}${"}".repeat(depth - 1)}}`;
+  const simulate = (id: number, text: string) =>
+    t.api(`/instances/${id}/events/simulated-change`, { method: "POST", headers: { "Content-Type": "application/json" }, body: text });
+
+  it("answers another organization's instance 404, as one that does not exist", async () => {
+    const stranger = await t.newAccount("stranger");
+    const theirs = await instanceOf(stranger.authorization);
+    const refused = await t.api(`/instances/${theirs}/events/simulated-change`, { method: "POST", json: change({ id: "r-1" }) });
+    const missing = await t.api(`/instances/999999/events/simulated-change`, { method: "POST", json: change({ id: "r-1" }) });
+    expect([refused.status, missing.status]).toEqual([404, 404]);
+  });
+
+  it("refuses a record nested deeper than a poll's record may be (400), however deep, without a 5xx", async () => {
+    const id = await instanceOf();
+    for (const depth of [20_000, 65]) expect((await simulate(id, nestedChange(depth))).status).toBe(400);
+    expect((await simulate(id, nestedChange(64))).status).toBe(202);
+  });
+});
