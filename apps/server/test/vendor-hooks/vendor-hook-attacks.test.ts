@@ -253,6 +253,16 @@ describe("attacks on SugarCRM's web logic hooks", { timeout: 60_000 }, () => {
     }
   });
 
+  it("refuses a module name that would leave the receiving URL's path or the hooks' body, and registers nothing", async () => {
+    const before = vendor.requests.filter((r) => r.path === "/rest/v10/WebLogicHooks").length;
+    for (const module of ["../oauth2/token", "Contacts/x", "Contacts?x=1", "%2e%2e", "Con tacts", "x".repeat(101)]) {
+      const refused = await create([module]);
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { type: string }).type).toBe("urn:instances-api:problem:invalid-configuration");
+    }
+    expect(vendor.requests.filter((r) => r.path === "/rest/v10/WebLogicHooks")).toHaveLength(before);
+  });
+
   it("moving the instance to another SugarCRM host registers its hooks there anew, sends no old id there, and retires the old URL", async () => {
     const { id, urls } = await hooked(["Contacts"]);
     const oldUrl = urls.Contacts!;
@@ -273,6 +283,10 @@ describe("attacks on SugarCRM's web logic hooks", { timeout: 60_000 }, () => {
     // No credential of the instance went to the new host before the change's check: the token call comes first.
     const firstToNew = sent.findIndex((r) => r.host.startsWith("sugar2.test"));
     expect(sent[firstToNew]!.path).toBe("/rest/v10/oauth2/token");
+  });
+
+  it("writes no receiving secret, taken or guessed, in any log line, whatever the attacks above were answered", () => {
+    expect(t.rawLogs()).not.toMatch(/vh_[A-Za-z0-9_-]{20}/);
   });
 });
 
