@@ -285,6 +285,16 @@ describe("attacks on SugarCRM's web logic hooks", { timeout: 60_000 }, () => {
     expect(sent[firstToNew]!.path).toBe("/rest/v10/oauth2/token");
   });
 
+  it("retires a receiving URL for good once polling takes over: it stays 404 after webhooks come back", async () => {
+    const { id, urls } = await hooked(["Opportunities"]);
+    const switchTo = (type: string) =>
+      t.api(`/instances/${id}`, { method: "PATCH", json: { configuration: { "event.vendor.type": type } } });
+    expect((await switchTo("polling")).status).toBe(200);
+    expect((await post(urls.Opportunities!, record("while-polled"))).status).toBe(404);
+    expect((await switchTo("webhook")).status).toBe(200);
+    expect((await post(urls.Opportunities!, record("after"))).status).toBe(404);
+  });
+
   it("writes no receiving secret, taken or guessed, in any log line, whatever the attacks above were answered", () => {
     expect(t.rawLogs()).not.toMatch(/vh_[A-Za-z0-9_-]{20}/);
   });
