@@ -83,22 +83,26 @@ export function hookProvisioning(deps: HookProvisioningDeps) {
       const current = decodeHookState(stored);
       const settings = vendorHookSettings(connector.events, credentials.scope.values);
       const target = targetOf(connector, credentials);
+      const origin = target && hookApiOrigin(target);
+      // Moved to another vendor host (its site.url): the hooks registered stay at the old one, where
+      // neither the new credentials nor their ids belong. They are left there (logged once this
+      // change is through) and their posts refused: the receiving URL gets a new secret, and every
+      // resource is registered anew.
+      const moved = current?.origin !== undefined && origin !== undefined && current.origin !== origin;
+      const warnMoved = () => {
+        if (moved && Object.keys(current.hooks).length > 0)
+          deps.logger.warn(
+            { instance, origin: current.origin, hooks: current.hooks },
+            "vendor webhooks left at the vendor's old address: remove them there (their posts are answered 404)",
+          );
+      };
       if (!settings.hooked || deps.publicUrl === undefined) {
         if (current === undefined) return {};
-        warnLeft(instance, await removeAll(target, current.hooks));
+        if (moved) warnMoved();
+        else warnLeft(instance, await removeAll(target, current.hooks));
         return { vendorHooks: null, vendorHookHash: null };
       }
       const context = sealingContexts.vendorHookSecret(organizationId);
-      const origin = target && hookApiOrigin(target);
-      // Moved to another vendor host (its site.url): the hooks registered stay at the old one, where
-      // neither the new credentials nor their ids belong. They are left there (logged) and posts of
-      // theirs refused: the receiving URL gets a new secret, and every resource is registered anew.
-      const moved = current?.origin !== undefined && origin !== undefined && current.origin !== origin;
-      if (moved && Object.keys(current.hooks).length > 0)
-        deps.logger.warn(
-          { instance, origin: current.origin, hooks: current.hooks },
-          "vendor webhooks left at the vendor's old address: remove them there (their posts are answered 404)",
-        );
       const kept = moved ? undefined : current;
       const secret = kept ? deps.secretBox.open(kept.sealedSecret, context) : newHookSecret();
       const hooks: Record<string, string> = {};
@@ -126,6 +130,7 @@ export function hookProvisioning(deps: HookProvisioningDeps) {
         Object.assign(hooks, added);
         warnLeft(instance, await removeAll(target, unwanted));
       }
+      warnMoved();
       const state: HookState = {
         sealedSecret: kept?.sealedSecret ?? deps.secretBox.seal(secret, context),
         hooks,

@@ -285,6 +285,21 @@ describe("attacks on SugarCRM's web logic hooks", { timeout: 60_000 }, () => {
     expect(sent[firstToNew]!.path).toBe("/rest/v10/oauth2/token");
   });
 
+  it("moving to another host and to polling at once sends the old host's hook ids nowhere, and logs them", async () => {
+    const { id, urls } = await hooked(["Tasks"]);
+    const before = vendor.requests.length;
+    const warnings = t.logs.length;
+    const changed = await t.api(`/instances/${id}`, {
+      method: "PATCH",
+      json: { configuration: { ...configuration("sugar2.test", ["Tasks"]), "event.vendor.type": "polling" } },
+    });
+    expect(changed.status).toBe(200);
+    expect(vendor.requests.slice(before).filter((r) => r.path.startsWith("/rest/v10/WebLogicHooks"))).toEqual([]);
+    const warned = t.logs.slice(warnings).find((line) => String(line.msg).startsWith("vendor webhooks left at the vendor's old address"));
+    expect(warned?.origin).toBe(`https://sugar.test:${vendor.port}`);
+    expect((await post(urls.Tasks!, record("moved"))).status).toBe(404);
+  });
+
   it("retires a receiving URL for good once polling takes over: it stays 404 after webhooks come back", async () => {
     const { id, urls } = await hooked(["Opportunities"]);
     const switchTo = (type: string) =>
