@@ -116,7 +116,7 @@ describe("a hostile Freshservice", { timeout: 60_000 }, () => {
 
   it("never follows a Link header to another host or path: the next page is asked at its own host, by number", async () => {
     const changed = Date.now() + 2_000; // after the instance's creation
-    scripted.set("problems", (_request, url) => {
+    scripted.set("problems", (_request, url): FakeAnswer => {
       const page = Number(url.searchParams.get("page") ?? 1);
       const last = page >= 4;
       return {
@@ -126,7 +126,7 @@ describe("a hostile Freshservice", { timeout: 60_000 }, () => {
             { id: page, created_at: freshserviceDate(changed - 86_400_000), updated_at: freshserviceDate(Math.min(changed, Date.now())) },
           ],
         },
-        headers: last ? ({} as Record<string, string>) : { link: `<https://evil.test:${vendor.port}/steal?page=${page + 1}>; rel="next"` },
+        headers: last ? {} : { link: `<https://evil.test:${vendor.port}/steal?page=${page + 1}>; rel="next"` },
       };
     });
     await polledInstance("/linked", "problems");
