@@ -113,7 +113,8 @@ export function hookProvisioning(deps: HookProvisioningDeps) {
       }
       if (live && target !== undefined) {
         const added: Record<string, string> = {};
-        for (const resource of settings.resources.filter((name) => hooks[name] === undefined)) {
+        // Own entries only: a module named `constructor` or `toString` is not one every object has.
+        for (const resource of settings.resources.filter((name) => !Object.hasOwn(hooks, name))) {
           try {
             added[resource] = await registerHook(
               deps.stream,

@@ -263,6 +263,11 @@ describe("attacks on SugarCRM's web logic hooks", { timeout: 60_000 }, () => {
     expect(vendor.requests.filter((r) => r.path === "/rest/v10/WebLogicHooks")).toHaveLength(before);
   });
 
+  it("registers a module named constructor or toString as any other (fixed: taken as registered already, never registered)", async () => {
+    const { urls } = await hooked(["constructor", "toString"]);
+    expect(Object.keys(urls).sort()).toEqual(["constructor", "toString"]);
+  });
+
   it("moving the instance to another SugarCRM host registers its hooks there anew, sends no old id there, and retires the old URL", async () => {
     const { id, urls } = await hooked(["Contacts"]);
     const oldUrl = urls.Contacts!;
