@@ -327,8 +327,10 @@ const loopbackHosts = new Set(["127.0.0.1", "[::1]", "localhost"]);
  */
 export function parsePublicUrl(value: string | undefined): string | undefined {
   if (value === undefined || value.trim() === "") return undefined;
+  // Echoed without what comes before an `@`: a user name and password there would reach the start-up log.
+  const shown = value.includes("@") ? `…@${value.slice(value.lastIndexOf("@") + 1)}` : value;
   const refusal = (why: string) =>
-    new ConfigError(`PUBLIC_URL must be the server's public base URL, such as https://instances.example.com (${why}), not "${value}"`);
+    new ConfigError(`PUBLIC_URL must be the server's public base URL, such as https://instances.example.com (${why}), not "${shown}"`);
   let url: URL;
   try {
     url = new URL(value);

@@ -185,6 +185,14 @@ describe("PUBLIC_URL", () => {
     expect(() => readConfig({ PUBLIC_URL: given })).toThrow(ConfigError);
     expect(() => readConfig({ PUBLIC_URL: given })).toThrow(/^PUBLIC_URL must be the server's public base URL/);
   });
+
+  it.each(["https://user:s3cret-pw@instances.example.com", "s3cret-pw@instances.example.com", "ftp://u:s3cret-pw@h/"])(
+    "never echoes a password in %s (fixed: the refusal quoted it whole)",
+    (given) => {
+      expect(() => readConfig({ PUBLIC_URL: given })).toThrow(ConfigError);
+      expect(() => readConfig({ PUBLIC_URL: given })).not.toThrow(/s3cret-pw/);
+    },
+  );
 });
 
 describe("docs/configuration.md", () => {

@@ -46,6 +46,18 @@ export interface AfterPage {
 
 const first: PagePosition = { offset: 0, page: 1 };
 
+/**
+ * Pages of one pass read poll after poll, without waiting the interval; past this, the rest of the
+ * pass is read a poll per interval. A pass moves with every page, so without it a listing whose
+ * next page never ends (a vendor's fault, or a lie) would be asked for without pause, for ever.
+ */
+export const passPagesAtOnce = 100;
+
+/** Whether `checkpoint` is a pass past the pages read without waiting. */
+export function passOverrun(checkpoint: Checkpoint): boolean {
+  return (checkpoint.pass?.page ?? 0) > passPagesAtOnce;
+}
+
 /** Where the next page of a resource starts: its pass's place, or the listing's start. */
 export function positionOf(checkpoint: Checkpoint): PagePosition {
   return checkpoint.pass ? { offset: checkpoint.pass.offset, page: checkpoint.pass.page } : first;

@@ -16,7 +16,7 @@ import { originRefusal } from "../provisioning/provisioner.js";
 import { expandTemplate, expandUrl } from "../provisioning/templates.js";
 import { credentialPlacement } from "../provisioning/vendor-requests.js";
 import type { Checkpoints, DuePoll, PollStore } from "./poll-store.js";
-import { afterPage, positionOf, type PagePosition } from "./page-position.js";
+import { afterPage, passOverrun, positionOf, type PagePosition } from "./page-position.js";
 import { sinceParameter, toSecond, type VendorChange } from "./vendor-changes.js";
 
 export interface PollLimits {
@@ -100,9 +100,17 @@ export async function pollInstance(deps: PollInstanceDeps, owner: string, due: D
   let sent = 0;
   let enqueued = false;
   let moved = false;
+  let overrun = false;
   // Stopped at a limit: due again at once if it moved on, else at its interval (a vendor whose
-  // pages never end nor hold anything new is not asked again and again).
-  const stopped = (): PollOutcome => ({ kind: "polled", intervalMs: settings.intervalMs, events: sent, enqueued, more: moved });
+  // pages never end nor hold anything new is not asked again and again; nor one whose pass has
+  // gone on past passPagesAtOnce, which moves with every page).
+  const stopped = (): PollOutcome => ({
+    kind: "polled",
+    intervalMs: settings.intervalMs,
+    events: sent,
+    enqueued,
+    more: moved && !overrun,
+  });
   try {
     if (access.renewalDue) access = (await renewedAccess(deps, caller, access, deps.limits.renewalWaitMs)) ?? access;
     for (const resource of settings.resources) {
@@ -148,6 +156,7 @@ export async function pollInstance(deps: PollInstanceDeps, owner: string, due: D
         if (after.done) break;
         position = after.position;
         checkpoint = after.checkpoint;
+        overrun ||= passOverrun(checkpoint);
       }
     }
   } catch (error) {
@@ -311,7 +320,7 @@ function retryAfterOf(header: string | string[] | undefined): number | undefined
 export const maxRecordDepth = 64;
 
 /** Whether `value` nests objects or arrays deeper than `limit`, found without recursion. */
-function nestedDeeperThan(value: unknown, limit: number): boolean {
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;

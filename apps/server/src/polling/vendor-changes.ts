@@ -51,6 +51,20 @@ export interface VendorChange {
  */
 export const maxSeenPerSecond = 500;
 
+/** The longest record id sent (the spec's VendorRecordChange.recordId bounds it). */
+export const maxRecordIdLength = 1024;
+
+/**
+ * A record's id as events carry it, or undefined when it has none that can be trusted: a string
+ * of 1 to 1024 characters, or an integer JSON reads exactly. A longer string would break the
+ * spec's bound (and bloat the checkpoint's ids); a number past 2^53 is already rounded by JSON.parse,
+ * so two records could share it and one's change be dropped as the other's.
+ */
+export function recordIdOf(value: unknown): string | undefined {
+  if (typeof value === "number") return Number.isSafeInteger(value) ? String(value) : undefined;
+  return typeof value === "string" && value.length > 0 && value.length <= maxRecordIdLength ? value : undefined;
+}
+
 /** Whole seconds, as the vendor is asked (its filter takes dates to the second). */
 export const toSecond = (ms: number) => Math.floor(ms / 1000) * 1000;
 
@@ -76,10 +90,9 @@ export function pageChanges(
     const fieldsOf = record as Record<string, unknown>;
     // Own fields only: a name such as `constructor` never reads what every object inherits.
     const field = (name: string) => (Object.hasOwn(fieldsOf, name) ? fieldsOf[name] : undefined);
-    const id = field(fields.id);
+    const recordId = recordIdOf(field(fields.id));
     const changedAt = timeOf(field(fields.modified));
-    if ((typeof id !== "string" && typeof id !== "number") || Number.isNaN(changedAt)) continue;
-    const recordId = String(id);
+    if (recordId === undefined || Number.isNaN(changedAt)) continue;
     const second = toSecond(changedAt);
     if (changedAt > notAfter || sent.has(recordId)) continue;
     if (second < checkpoint.since || (second === checkpoint.since && seen.has(recordId))) continue;

@@ -11,7 +11,7 @@ import { notificationTarget } from "../instances/notifications.js";
 import type { InstanceStore } from "../instances/store.js";
 import { vendorHookSettings } from "../instances/vendor-hook-settings.js";
 import { draftOf } from "../polling/poll-instance.js";
-import { toSecond } from "../polling/vendor-changes.js";
+import { maxRecordIdLength, recordIdOf, toSecond } from "../polling/vendor-changes.js";
 import { valueAt } from "../provisioning/json-pointer.js";
 import { expandTemplate, platformNames } from "../provisioning/templates.js";
 import { hashSecret } from "../secrets/tokens.js";
@@ -88,18 +88,24 @@ export async function takeVendorHook(deps: VendorHookEventDeps, hook: VendorHook
     ]);
   }
   const fields = record as Record<string, unknown>;
-  const id = fields[hook.fields.id];
-  const modifiedAt = timeOf(fields[hook.fields.modified]);
-  if ((typeof id !== "string" && typeof id !== "number") || Number.isNaN(modifiedAt)) {
+  // Own fields only, as the poller reads them: a name such as `constructor` never reads what every object inherits.
+  const field = (name: string) => (Object.hasOwn(fields, name) ? fields[name] : undefined);
+  const id = recordIdOf(field(hook.fields.id));
+  const modifiedAt = timeOf(field(hook.fields.modified));
+  if (id === undefined || Number.isNaN(modifiedAt)) {
     throw new InvalidRequestError(`The record needs its ${hook.fields.id} and a ${hook.fields.modified} date`, [
-      { path: `/body${hook.webhooks.record}`, message: `must hold ${hook.fields.id} and ${hook.fields.modified} (ISO 8601)` },
+      {
+        path: `/body${hook.webhooks.record}`,
+        // Without the field names (the configuration's, of any length): the spec bounds this message to 129 characters.
+        message: `must hold the record's id (at most ${maxRecordIdLength} characters) and its change date (ISO 8601)`,
+      },
     ]);
   }
   // Created when it was saved in the second it was created (SugarCRM's after_save of a new record), else updated.
-  const createdAt = timeOf(fields[hook.fields.created]);
+  const createdAt = timeOf(field(hook.fields.created));
   const created = !Number.isNaN(createdAt) && toSecond(createdAt) >= toSecond(modifiedAt);
   const draft = draftOf(
-    { type: created ? "vendor.record.created" : "vendor.record.updated", recordId: String(id), changedAt: modifiedAt, record: fields },
+    { type: created ? "vendor.record.created" : "vendor.record.updated", recordId: id, changedAt: modifiedAt, record: fields },
     hook.instanceId,
     hook.resource,
     hook.callbackUrl,

@@ -13,7 +13,7 @@ import type { SecretBox } from "../secrets/secret-box.js";
 import { hashSecret } from "../secrets/tokens.js";
 import { HookRegistrationError } from "./errors.js";
 import { decodeHookState, encodeHookState, newHookSecret, receivingUrl, type HookState } from "./hook-state.js";
-import { registerHook, removeHook, type HookCallLimits, type HookCallTarget } from "./vendor-hook-calls.js";
+import { hookApiOrigin, registerHook, removeHook, type HookCallLimits, type HookCallTarget } from "./vendor-hook-calls.js";
 
 export interface HookProvisioningDeps {
   mode: ProvisioningMode;
@@ -83,22 +83,38 @@ export function hookProvisioning(deps: HookProvisioningDeps) {
       const current = decodeHookState(stored);
       const settings = vendorHookSettings(connector.events, credentials.scope.values);
       const target = targetOf(connector, credentials);
+      const origin = target && hookApiOrigin(target);
+      // Moved to another vendor host (its site.url): the hooks registered stay at the old one, where
+      // neither the new credentials nor their ids belong. They are left there (logged once this
+      // change is through) and their posts refused: the receiving URL gets a new secret, and every
+      // resource is registered anew.
+      const moved = current?.origin !== undefined && origin !== undefined && current.origin !== origin;
+      const warnMoved = () => {
+        if (moved && Object.keys(current.hooks).length > 0)
+          deps.logger.warn(
+            { instance, origin: current.origin, hooks: current.hooks },
+            "vendor webhooks left at the vendor's old address: remove them there (their posts are answered 404)",
+          );
+      };
       if (!settings.hooked || deps.publicUrl === undefined) {
         if (current === undefined) return {};
-        warnLeft(instance, await removeAll(target, current.hooks));
+        if (moved) warnMoved();
+        else warnLeft(instance, await removeAll(target, current.hooks));
         return { vendorHooks: null, vendorHookHash: null };
       }
       const context = sealingContexts.vendorHookSecret(organizationId);
-      const secret = current ? deps.secretBox.open(current.sealedSecret, context) : newHookSecret();
+      const kept = moved ? undefined : current;
+      const secret = kept ? deps.secretBox.open(kept.sealedSecret, context) : newHookSecret();
       const hooks: Record<string, string> = {};
       const unwanted: Record<string, string> = {};
-      for (const [resource, hookId] of Object.entries(current?.hooks ?? {})) {
+      for (const [resource, hookId] of Object.entries(kept?.hooks ?? {})) {
         if (settings.resources.includes(resource)) hooks[resource] = hookId;
         else unwanted[resource] = hookId;
       }
       if (live && target !== undefined) {
         const added: Record<string, string> = {};
-        for (const resource of settings.resources.filter((name) => hooks[name] === undefined)) {
+        // Own entries only: a module named `constructor` or `toString` is not one every object has.
+        for (const resource of settings.resources.filter((name) => !Object.hasOwn(hooks, name))) {
           try {
             added[resource] = await registerHook(
               deps.stream,
@@ -115,7 +131,12 @@ export function hookProvisioning(deps: HookProvisioningDeps) {
         Object.assign(hooks, added);
         warnLeft(instance, await removeAll(target, unwanted));
       }
-      const state: HookState = { sealedSecret: current?.sealedSecret ?? deps.secretBox.seal(secret, context), hooks };
+      warnMoved();
+      const state: HookState = {
+        sealedSecret: kept?.sealedSecret ?? deps.secretBox.seal(secret, context),
+        hooks,
+        ...(origin === undefined ? {} : { origin }),
+      };
       return { vendorHooks: encodeHookState(state), vendorHookHash: hashSecret(secret) };
     },
 

@@ -7,6 +7,12 @@ export interface HookState {
   sealedSecret: string;
   /** The vendor's id of the hook registered for each resource; none in sandbox (nothing registered). */
   hooks: Record<string, string>;
+  /**
+   * The origin of the vendor's API the hooks were registered at: when a change moves the instance
+   * to another (its site.url), those hooks are at the old one, and their ids mean nothing at the
+   * new one. Absent in a state stored before it was kept.
+   */
+  origin?: string;
 }
 
 export function decodeHookState(stored: string | undefined): HookState | undefined {

@@ -59,9 +59,17 @@ export async function registerHook(
     throw new HookCallFailure("the vendor's answer is not JSON", answer.status);
   }
   const id = valueAt(parsed, register.hookId);
-  if (typeof id !== "string" && typeof id !== "number") throw new HookCallFailure(`the vendor's answer has no id at ${register.hookId}`);
+  if ((typeof id !== "string" && typeof id !== "number") || !hookIdShape.test(String(id)))
+    throw new HookCallFailure(`the vendor's answer has no id at ${register.hookId}`);
   return String(id);
 }
+
+/**
+ * What a vendor's hook id may be: it goes into the removal's path and into the instance's row, so
+ * an id such as `..` (which would make the removal a DELETE of the path above) or a huge one is
+ * refused as no id at all. SugarCRM's are UUIDs.
+ */
+const hookIdShape = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 /** Removes the vendor's hook `hookId`; one the vendor no longer has (404) counts as removed. */
 export async function removeHook(stream: OutboundStream, target: HookCallTarget, limits: HookCallLimits, hookId: string): Promise<void> {
@@ -69,6 +77,11 @@ export async function removeHook(stream: OutboundStream, target: HookCallTarget,
   const answer = await call(stream, target, limits, remove.method, remove.path.replace("{hookId}", encodeURIComponent(hookId)), null);
   if (answer.status === 404 || (answer.status >= 200 && answer.status <= 299)) return;
   throw new HookCallFailure(`the vendor answered ${answer.status}`, answer.status);
+}
+
+/** The origin of the vendor's API that `target`'s calls go to (its site.url's, for SugarCRM). */
+export function hookApiOrigin(target: HookCallTarget): string {
+  return expandUrl(target.credentials.connector.key, target.api.baseUrl, target.credentials.scope).origin;
 }
 
 async function call(

@@ -43,6 +43,20 @@ describe("pageChanges", () => {
       },
     ],
     [
+      "skips a record whose id no event could carry: past 1024 characters, empty, or a number JSON rounds",
+      {
+        records: [
+          { id: "i".repeat(1025), date_modified: "2026-12-06T09:00:09Z" },
+          { id: "", date_modified: "2026-12-06T09:00:09Z" },
+          JSON.parse('{"id": 12345678901234567891, "date_modified": "2026-12-06T09:00:09Z"}') as unknown,
+          { id: 42, date_modified: "2026-12-06T09:00:09Z" },
+        ],
+        checkpoint: start,
+        sent: [["vendor.record.updated", "42"]],
+        next: { since: at("2026-12-06T09:00:09Z"), seen: ["42"] },
+      },
+    ],
+    [
       "never sends a record changed before the checkpoint, nor one without an id or a date",
       {
         records: [

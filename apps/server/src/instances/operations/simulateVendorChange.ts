@@ -22,6 +22,7 @@ import { testEventLimit } from "../../events/test-events.js";
 import { WriteConflictError } from "../errors.js";
 import type { InstanceProvisioning } from "../instance-provisioning.js";
 import { callbackUrlRefusal, callbackUrlEntry, whyNoEvents, type CheckOutboundUrl } from "../notifications.js";
+import { maxRecordDepth, nestedDeeperThan } from "../../polling/poll-instance.js";
 import { find, maxWriteAttempts, type InstanceAccess } from "./sealed-instance.js";
 
 export interface SimulateVendorChangeDeps extends InstanceAccess {
@@ -37,6 +38,12 @@ export async function simulateVendorChange(
   id: number,
   change: SimulatedVendorChange,
 ): Promise<DeliveryBody> {
+  // A record a poll would send without its fields is refused, as one too large is (and is not stringified: too deep for that).
+  if (nestedDeeperThan(change.record, maxRecordDepth)) {
+    throw new InvalidRequestError(`The record nests objects or arrays deeper than ${maxRecordDepth} levels`, [
+      { path: "/body/record", message: `must nest at most ${maxRecordDepth} levels` },
+    ]);
+  }
   const recordBytes = Buffer.byteLength(JSON.stringify(change.record));
   if (recordBytes > deps.vendorRecordMaxBytes) {
     throw new InvalidRequestError(`The record is ${recordBytes} bytes as JSON: at most ${deps.vendorRecordMaxBytes} are sent`, [
