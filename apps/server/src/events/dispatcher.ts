@@ -5,8 +5,14 @@
 // instance's later events, until the sender's timeout cuts it. What an attempt came to (delivered,
 // retried with backoff until the horizon, or ended) is attempt-outcome.ts's to decide; a replica
 // that dies mid-attempt leaves a lease that runs out, and the attempt is made again.
+// Not the refreshes' and polls' claim loop (database/claim-loop.ts): the delivery claim does not
+// count what is under way, so a round takes one delivery of each organization and the next round
+// follows while one took any; a cue after a commit runs a round after the one under way instead of
+// joining it (whose read may predate the commit); and a claim ends with its attempt's record, with
+// nothing to release at stop.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import { sharesUnderWay } from "../database/shares-under-way.js";
 import { cut } from "../errors.js";
 import type { OutboundSend } from "../outbound/outbound.js";
 import { sealingContexts } from "../secrets/contexts.js";
@@ -49,7 +55,7 @@ const pruneEveryMs = 3_600_000;
 
 export function eventDispatcher(options: DispatcherOptions): Dispatcher {
   const { store, send, secretBox, logger, retry, deliveryTimeoutMs, pollIntervalMs, concurrency, perOrganization } = options;
-  const byOrganization = new Map<number, number>();
+  const shares = sharesUnderWay(perOrganization);
   const owner = randomUUID();
   const inFlight = new Set<Promise<void>>();
   let stopped = true;
@@ -114,12 +120,10 @@ export function eventDispatcher(options: DispatcherOptions): Dispatcher {
       logger.warn({ err: error, webhookId: delivery.webhookId }, "could not record an event delivery; it will be tried again"),
     );
     inFlight.add(running);
-    byOrganization.set(delivery.organizationId, (byOrganization.get(delivery.organizationId) ?? 0) + 1);
+    shares.add(delivery.organizationId);
     void running.finally(() => {
       inFlight.delete(running);
-      const left = (byOrganization.get(delivery.organizationId) ?? 1) - 1;
-      if (left > 0) byOrganization.set(delivery.organizationId, left);
-      else byOrganization.delete(delivery.organizationId);
+      shares.remove(delivery.organizationId);
       if (!stopped) void claim(); // this instance's next event may be due now
     });
   }
@@ -138,8 +142,7 @@ export function eventDispatcher(options: DispatcherOptions): Dispatcher {
         const now = Date.now();
         // One delivery of each organization per round, none of those at their share: round after
         // round until the room is full or nothing more is due.
-        const skip = [...byOrganization].filter(([, count]) => count >= perOrganization).map(([organizationId]) => organizationId);
-        const fairness = { perOrganization: 1, skip };
+        const fairness = { perOrganization: 1, skip: shares.full() };
         const claimed = await store.claimDue(owner, now, now + deliveryTimeoutMs + leaseMarginMs, room, fairness);
         for (const delivery of claimed) track(delivery);
         if (claimed.length > 0) claimAgain = true;

@@ -3,65 +3,27 @@
 // than wait for each other, and a row claimed (its lease running) is not due for anyone else.
 import type pg from "pg";
 import { guarded } from "../database/postgres.js";
-import { anyOrganization } from "../database/claim-fairness.js";
+import { postgresFairClaimSql, postgresFairClaimValues } from "../database/postgres-fair-claim.js";
 import type { DueRefresh, OneClaim, RefreshStore } from "./refresh-store.js";
 
-/**
- * The claim. `refreshing` lists the organizations that have refreshes at all, one step of the
- * index on (organization_id, refresh_due_at, id) each (a loose scan, which PostgreSQL does not do
- * by itself; ordered by both columns, so that no other index serves the step, walking the
- * instances of an organization with nothing to refresh); of each, its earliest due refreshes that nobody holds, at most $6, read from that
- * index in the claim's order, stopping there, and locked (FOR UPDATE SKIP LOCKED: a window
- * function cannot be); then the first of every organization, the second..., up to the limit and
- * to each organization's share less what the claimer has of it under way. So a claim reads a few
- * rows per organization, never every due row (the whole table, after an outage: 13 to 38 ms with
- * 26,000 due).
- */
-export const claimDueSql = `
-  WITH RECURSIVE refreshing AS (
-    (SELECT organization_id FROM instances WHERE refresh_due_at IS NOT NULL ORDER BY organization_id, refresh_due_at LIMIT 1)
-    UNION ALL
-    SELECT (SELECT organization_id FROM instances
-            WHERE refresh_due_at IS NOT NULL AND organization_id > refreshing.organization_id
-            ORDER BY organization_id, refresh_due_at LIMIT 1)
-    FROM refreshing WHERE refreshing.organization_id IS NOT NULL),
-  due AS (
-    SELECT d.id, d.organization_id, d.refresh_due_at FROM refreshing,
-      LATERAL (SELECT id, organization_id, refresh_due_at FROM instances
-               WHERE organization_id = refreshing.organization_id AND refresh_due_at <= $3
-                 AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $3)
-               ORDER BY refresh_due_at, id LIMIT $6
-               FOR UPDATE SKIP LOCKED) d
-    WHERE refreshing.organization_id IS NOT NULL AND NOT (refreshing.organization_id = ANY ($5::bigint[]))),
-  picked AS (
-    SELECT id FROM (SELECT id, organization_id, refresh_due_at,
-                           row_number() OVER (PARTITION BY organization_id ORDER BY refresh_due_at, id) AS turn
-                    FROM due) numbered
-    WHERE turn <= $7::bigint - coalesce((SELECT busy.count FROM unnest($8::bigint[], $9::int[]) AS busy (organization_id, count)
-                                 WHERE busy.organization_id = numbered.organization_id), 0)
-    ORDER BY turn, refresh_due_at, id LIMIT $4)
-  UPDATE instances SET refresh_claimed_by = $1, refresh_claimed_until = $2
-  WHERE id IN (SELECT id FROM picked)
-  RETURNING organization_id AS "organizationId", id`;
+/** The claim, shared round-robin across organizations (database/postgres-fair-claim.ts). */
+export const claimDueSql = postgresFairClaimSql({
+  table: "instances",
+  id: "id",
+  dueAt: "refresh_due_at",
+  claimedBy: "refresh_claimed_by",
+  claimedUntil: "refresh_claimed_until",
+  returning: 'organization_id AS "organizationId", id',
+});
 
 /** Every claim of one owner, found through the index on refresh_claimed_by. */
 export const releaseAllSql = "UPDATE instances SET refresh_claimed_by = NULL, refresh_claimed_until = NULL WHERE refresh_claimed_by = $1";
 
 export function postgresRefreshStore(pool: pg.Pool): RefreshStore {
   return {
-    claimDue: (owner, now, leaseMs, limit, { perOrganization, skip, underWay = [] } = anyOrganization) =>
+    claimDue: (owner, now, leaseMs, limit, fairness) =>
       guarded(async () => {
-        const { rows } = await pool.query<DueRefresh>(claimDueSql, [
-          owner,
-          now + leaseMs,
-          now,
-          limit,
-          skip,
-          Math.min(perOrganization, limit),
-          perOrganization,
-          underWay.map(([organizationId]) => organizationId),
-          underWay.map(([, count]) => count),
-        ]);
+        const { rows } = await pool.query<DueRefresh>(claimDueSql, postgresFairClaimValues(owner, now, leaseMs, limit, fairness));
         return rows;
       }),
     release: (owner, id) =>

@@ -5,18 +5,7 @@
 // The same lease covers a credential check asked for with POST /instances/{id}/verify, so that at
 // most one call to the vendor is in flight per instance, on any replica; after a check the lease
 // is held on a little longer, as the instance's shortest interval between two checks.
-import type { ClaimFairness } from "../database/claim-fairness.js";
-
-export type { ClaimFairness } from "../database/claim-fairness.js";
-
-/** Fairness as every claim of due rows takes it, and what the claimer has under way already. */
-export interface RefreshFairness extends ClaimFairness {
-  /**
-   * How many of each organization's refreshes the claimer has under way (organization id, count):
-   * each gets at most `perOrganization` less that many more. None listed: none under way.
-   */
-  underWay?: readonly (readonly [organizationId: number, count: number])[];
-}
+import type { ClaimFairnessUnderWay } from "../database/claim-fairness.js";
 
 export interface DueRefresh {
   organizationId: number;
@@ -30,7 +19,7 @@ export interface RefreshStore {
    * `fairness.perOrganization` of one less what it has under way), none of the organizations in
    * `fairness.skip`.
    */
-  claimDue(owner: string, now: number, leaseMs: number, limit: number, fairness?: RefreshFairness): Promise<DueRefresh[]>;
+  claimDue(owner: string, now: number, leaseMs: number, limit: number, fairness?: ClaimFairnessUnderWay): Promise<DueRefresh[]>;
   /** Gives one claim of `owner`'s back. */
   release(owner: string, id: number): Promise<void>;
   /** Gives every claim of `owner`'s back; how many there were. */

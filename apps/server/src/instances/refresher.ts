@@ -7,9 +7,8 @@
 // refresh's own write). A refresh's write gives its claim back. The due times live in the
 // database, so a restart, a kill -9 or another replica picks up where this one left off.
 // Stopping waits for the refreshes under way and releases every claim.
-import { hostname } from "node:os";
-import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import { claimLoop, claimOwner } from "../database/claim-loop.js";
 import type { DueRefresh, RefreshStore } from "./refresh-store.js";
 
 export interface RefresherOptions {
@@ -41,16 +40,10 @@ export interface Refresher {
 }
 
 export function startRefresher(options: RefresherOptions): Refresher {
-  const { store, refresh, logger, pollMs, leaseMs, concurrency, perOrganization, now = Date.now } = options;
-  const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
-  // A finished refresh claims again once this many slots are free: an eighth of them.
-  const claimBatch = Math.max(1, Math.floor(concurrency / 8));
-  const underWay = new Set<Promise<void>>();
-  const byOrganization = new Map<number, number>();
-  let claiming: Promise<Promise<void>[]> | undefined;
-  let stopped = false;
+  const { store, refresh, logger, leaseMs, now = Date.now } = options;
+  const owner = claimOwner();
 
-  async function refreshOne(organizationId: number, id: number): Promise<void> {
+  async function refreshOne({ organizationId, id }: DueRefresh): Promise<void> {
     let valid: boolean | undefined;
     try {
       valid = await refresh(organizationId, id, owner);
@@ -66,69 +59,18 @@ export function startRefresher(options: RefresherOptions): Refresher {
   const release = (id: number) =>
     store.release(owner, id).catch((error: unknown) => logger.warn({ err: error, instanceId: id }, "could not release a refresh claim"));
 
-  function start({ organizationId, id }: DueRefresh): Promise<void> {
-    byOrganization.set(organizationId, (byOrganization.get(organizationId) ?? 0) + 1);
-    const running = refreshOne(organizationId, id).finally(() => {
-      underWay.delete(running);
-      const left = (byOrganization.get(organizationId) ?? 1) - 1;
-      if (left > 0) byOrganization.set(organizationId, left);
-      else byOrganization.delete(organizationId);
-      // Its slot is free: the next due refreshes take the free slots once there are enough of them.
-      if (!stopped && concurrency - underWay.size >= claimBatch) void claim().catch(warnClaim);
-    });
-    underWay.add(running);
-    return running;
-  }
-
-  /** Claims as many due refreshes as there is room for, round after round while each fills up; the ones started. */
-  async function claimRounds(): Promise<Promise<void>[]> {
-    const started: Promise<void>[] = [];
-    for (;;) {
-      const room = concurrency - underWay.size;
-      if (stopped || room <= 0) return started;
-      const taken = [...byOrganization];
-      const full = taken.filter(([, count]) => count >= perOrganization).map(([organizationId]) => organizationId);
-      const due = await store.claimDue(owner, now(), leaseMs, room, { perOrganization, skip: full, underWay: taken });
-      for (const claim of due) {
-        // The store counts what is under way (taken); should a row still bring its organization past its share, it goes back.
-        if ((byOrganization.get(claim.organizationId) ?? 0) >= perOrganization) await release(claim.id);
-        else started.push(start(claim));
-      }
-      // Fewer than there was room for: nothing else is due now.
-      if (due.length < room) return started;
-    }
-  }
-
-  function claim(): Promise<Promise<void>[]> {
-    claiming ??= claimRounds().finally(() => (claiming = undefined));
-    return claiming;
-  }
-
-  const warnClaim = (error: unknown) => logger.warn({ err: error }, "could not look for due token refreshes; trying again");
-
-  const timer = setInterval(() => {
-    if (!stopped) void claim().catch(warnClaim);
-  }, pollMs);
-  timer.unref();
-
-  return {
-    owner,
-    async runDue() {
-      const started = await claim();
-      await Promise.all(started);
-      return started.length;
-    },
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      if (claiming)
-        await claiming.then(
-          () => undefined,
-          () => undefined,
-        );
-      await Promise.allSettled([...underWay]);
-      const released = await store.releaseAll(owner).catch(() => 0);
-      if (released) logger.info({ released }, "released token refresh claims");
-    },
-  };
+  const loop = claimLoop<DueRefresh>({
+    what: "token refreshes",
+    logger,
+    tickMs: options.pollMs,
+    concurrency: options.concurrency,
+    perOrganization: options.perOrganization,
+    // An eighth of the slots: a claim costs about as much as a refresh's own write.
+    claimBatch: Math.max(1, Math.floor(options.concurrency / 8)),
+    claim: (limit, fairness) => store.claimDue(owner, now(), leaseMs, limit, fairness),
+    run: refreshOne,
+    giveBack: ({ id }) => release(id),
+    releaseAll: () => store.releaseAll(owner),
+  });
+  return { owner, ...loop };
 }

@@ -4,7 +4,7 @@
 // refresh, so one replica at a time polls an instance; each page of changes is committed with its
 // events in one transaction (`commitPage`), so an event is enqueued exactly when the checkpoint
 // moves past its record.
-import type { ClaimFairness } from "../database/claim-fairness.js";
+import type { ClaimFairnessUnderWay } from "../database/claim-fairness.js";
 import type { EventDraft, EventSubject } from "../events/outbox.js";
 import type { Checkpoint } from "./vendor-changes.js";
 
@@ -51,9 +51,11 @@ export interface PollStore {
   schedule(instance: EventSubject & { version: number }, polled: boolean, startAt: number, now: number): Promise<void>;
   /**
    * Claims up to `limit` polls due at `now` that nobody holds, for `owner` until `now + leaseMs`,
-   * round-robin across organizations as the refreshes are.
+   * round-robin across organizations as the refreshes are (each organization's earliest first, at
+   * most `fairness.perOrganization` of one less what it has under way), none of the organizations
+   * in `fairness.skip`.
    */
-  claimDue(owner: string, now: number, leaseMs: number, limit: number, fairness?: ClaimFairness): Promise<DuePoll[]>;
+  claimDue(owner: string, now: number, leaseMs: number, limit: number, fairness?: ClaimFairnessUnderWay): Promise<DuePoll[]>;
   /**
    * In one transaction, while `owner` still holds the claim and the instance is still at
    * `instance.version` (the version the poll read its configuration from): the new checkpoints and the events of the page that moved them.

@@ -5,10 +5,9 @@
 // fails is tried again later, backing off (or after the vendor's Retry-After); one that stopped at
 // its page limit is due again at once. The due times and checkpoints live in the database, so a
 // restart, a kill -9 or another replica picks up where this one left off.
-import { hostname } from "node:os";
-import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { ConnectorEvents } from "@instances-api/spec-tools";
+import { claimLoop, claimOwner } from "../database/claim-loop.js";
 import { pollerSettings } from "../instances/poller-settings.js";
 import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
 import type { PollOutcome } from "./poll-instance.js";
@@ -42,12 +41,8 @@ export interface Poller {
 const scheduleBatch = 200;
 
 export function startPoller(options: PollerOptions): Poller {
-  const { store, logger, tickMs, leaseMs, concurrency, perOrganization, now = Date.now } = options;
-  const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
-  const underWay = new Set<Promise<void>>();
-  const byOrganization = new Map<number, number>();
-  let round: Promise<Promise<void>[]> | undefined;
-  let stopped = false;
+  const { store, logger, leaseMs, now = Date.now } = options;
+  const owner = claimOwner();
 
   async function scheduleChanged(): Promise<void> {
     for (;;) {
@@ -104,70 +99,19 @@ export function startPoller(options: PollerOptions): Poller {
     }
   }
 
-  function start(due: DuePoll): Promise<void> {
-    byOrganization.set(due.organizationId, (byOrganization.get(due.organizationId) ?? 0) + 1);
-    const running = pollOne(due)
-      .catch((error: unknown) => logger.warn({ err: error, instanceId: due.id }, "could not record a poll's end; its claim runs out"))
-      .finally(() => {
-        underWay.delete(running);
-        const left = (byOrganization.get(due.organizationId) ?? 1) - 1;
-        if (left > 0) byOrganization.set(due.organizationId, left);
-        else byOrganization.delete(due.organizationId);
-        if (!stopped) void claim().catch(warn);
-      });
-    underWay.add(running);
-    return running;
-  }
-
-  /** Claims as many due polls as there is room for, skipping the organizations at their share. */
-  async function claimRounds(): Promise<Promise<void>[]> {
-    await scheduleChanged();
-    const started: Promise<void>[] = [];
-    for (;;) {
-      const room = concurrency - underWay.size;
-      if (stopped || room <= 0) return started;
-      const full = [...byOrganization].filter(([, count]) => count >= perOrganization).map(([organizationId]) => organizationId);
-      const due = await store.claimDue(owner, now(), leaseMs, room, { perOrganization, skip: full });
-      for (const claimed of due) {
-        // Past its share of what is under way (claimed in the same round): due again at once, for the next round.
-        if ((byOrganization.get(claimed.organizationId) ?? 0) >= perOrganization)
-          await store.finish(owner, claimed.id, now(), claimed.failures);
-        else started.push(start(claimed));
-      }
-      const nowFull = [...byOrganization.values()].filter((count) => count >= perOrganization).length;
-      if (due.length < room && nowFull === full.length) return started;
-    }
-  }
-
-  function claim(): Promise<Promise<void>[]> {
-    round ??= claimRounds().finally(() => (round = undefined));
-    return round;
-  }
-
-  const warn = (error: unknown) => logger.warn({ err: error }, "could not look for due polls; trying again");
-  const timer = setInterval(() => {
-    if (!stopped) void claim().catch(warn);
-  }, tickMs);
-  timer.unref();
-
-  return {
-    owner,
-    async runDue() {
-      const started = await claim();
-      await Promise.all(started);
-      return started.length;
-    },
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      if (round)
-        await round.then(
-          () => undefined,
-          () => undefined,
-        );
-      await Promise.allSettled([...underWay]);
-      const released = await store.releaseAll(owner).catch(() => 0);
-      if (released) logger.info({ released }, "released poll claims");
-    },
-  };
+  const loop = claimLoop<DuePoll>({
+    what: "polls",
+    logger,
+    tickMs: options.tickMs,
+    concurrency: options.concurrency,
+    perOrganization: options.perOrganization,
+    claimBatch: 1,
+    beforeRound: scheduleChanged,
+    claim: (limit, fairness) => store.claimDue(owner, now(), leaseMs, limit, fairness),
+    run: pollOne,
+    // Past its organization's share: due again at once, for the next round.
+    giveBack: (due) => store.finish(owner, due.id, now(), due.failures),
+    releaseAll: () => store.releaseAll(owner),
+  });
+  return { owner, ...loop };
 }

@@ -3,7 +3,7 @@
 // and its events are written in one transaction, the checkpoint only while the claim is still
 // this replica's.
 import type pg from "pg";
-import { anyOrganization } from "../database/claim-fairness.js";
+import { postgresFairClaimSql, postgresFairClaimValues } from "../database/postgres-fair-claim.js";
 import { guarded, inTransaction } from "../database/postgres.js";
 import type { PostgresEventWriter } from "../events/postgres-event-store.js";
 import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
@@ -16,38 +16,16 @@ export const unscheduledSql = `
   FROM instance_poll_changes c JOIN instances i ON i.id = c.instance_id LEFT JOIN instance_polls p ON p.instance_id = i.id
   ORDER BY c.instance_id LIMIT $1`;
 
-/**
- * The claim, as the refreshes' (instances/postgres-refresh-store.ts): `polling` lists the
- * organizations that have polls at all, one step of the index on (organization_id, due_at,
- * instance_id) each (a loose scan, which PostgreSQL does not do by itself); of each, its earliest
- * due polls that nobody holds, at most $6, read from that index in the claim's order, stopping
- * there, and locked (FOR UPDATE SKIP LOCKED); then the first of every organization, the
- * second..., up to the limit. A claim reads a few rows per organization, never every due row.
- */
-export const claimDueSql = `
-  WITH RECURSIVE polling AS (
-    (SELECT organization_id FROM instance_polls WHERE due_at IS NOT NULL ORDER BY organization_id, due_at LIMIT 1)
-    UNION ALL
-    SELECT (SELECT organization_id FROM instance_polls
-            WHERE due_at IS NOT NULL AND organization_id > polling.organization_id
-            ORDER BY organization_id, due_at LIMIT 1)
-    FROM polling WHERE polling.organization_id IS NOT NULL),
-  due AS (
-    SELECT d.instance_id, d.organization_id, d.due_at FROM polling,
-      LATERAL (SELECT instance_id, organization_id, due_at FROM instance_polls
-               WHERE organization_id = polling.organization_id AND due_at <= $3
-                 AND (claimed_until IS NULL OR claimed_until < $3)
-               ORDER BY due_at, instance_id LIMIT $6
-               FOR UPDATE SKIP LOCKED) d
-    WHERE polling.organization_id IS NOT NULL AND NOT (polling.organization_id = ANY ($5::bigint[]))),
-  picked AS (
-    SELECT instance_id FROM (SELECT instance_id, due_at,
-                                    row_number() OVER (PARTITION BY organization_id ORDER BY due_at, instance_id) AS turn
-                             FROM due) numbered
-    ORDER BY turn, due_at, instance_id LIMIT $4)
-  UPDATE instance_polls SET claimed_by = $1, claimed_until = $2
-  WHERE instance_id IN (SELECT instance_id FROM picked)
-  RETURNING organization_id AS "organizationId", instance_id AS id, instance_version AS version, checkpoints, started_at AS "startedAt", failures`;
+/** The claim, shared round-robin across organizations as the refreshes' (database/postgres-fair-claim.ts). */
+export const claimDueSql = postgresFairClaimSql({
+  table: "instance_polls",
+  id: "instance_id",
+  dueAt: "due_at",
+  claimedBy: "claimed_by",
+  claimedUntil: "claimed_until",
+  returning:
+    'organization_id AS "organizationId", instance_id AS id, instance_version AS version, checkpoints, started_at AS "startedAt", failures',
+});
 
 export function postgresPollStore(pool: pg.Pool, events: PostgresEventWriter): PollStore {
   return {
@@ -75,10 +53,9 @@ export function postgresPollStore(pool: pg.Pool, events: PostgresEventWriter): P
         // for it, then sees its newer version and keeps the mark.
         await pool.query("DELETE FROM instance_poll_changes WHERE instance_id = $1 AND instance_version <= $2", [id, version]);
       }),
-    claimDue: (owner, now, leaseMs, limit, { perOrganization, skip } = anyOrganization) =>
+    claimDue: (owner, now, leaseMs, limit, fairness) =>
       guarded(async () => {
-        const share = Math.min(perOrganization, limit);
-        const { rows } = await pool.query<DuePoll>(claimDueSql, [owner, now + leaseMs, now, limit, skip, share]);
+        const { rows } = await pool.query<DuePoll>(claimDueSql, postgresFairClaimValues(owner, now, leaseMs, limit, fairness));
         return rows.map((row) => ({ ...row, startedAt: Number(row.startedAt) }));
       }),
     commitPage: (owner, instance, checkpoints, drafts) =>

@@ -1,7 +1,7 @@
 // Polls on SQLite. A claim is a single UPDATE, as the refreshes' are; a page's checkpoint and its
 // events are written in one transaction of the group commit (on disk before anything is sent).
-import { anyOrganization } from "../database/claim-fairness.js";
 import { groupCommit, type GroupCommit } from "../database/group-commit.js";
+import { sqliteFairClaimSql, sqliteFairClaimValues } from "../database/sqlite-fair-claim.js";
 import type { SqliteDatabase } from "../database/sqlite.js";
 import type { SqliteEventWriter } from "../events/outbox.js";
 import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
@@ -14,36 +14,17 @@ export const unscheduledSql = `
   FROM instance_poll_changes c JOIN instances i ON i.id = c.instance_id LEFT JOIN instance_polls p ON p.instance_id = i.id
   ORDER BY c.instance_id LIMIT ?`;
 
-/**
- * The claim, as the refreshes' (instances/sqlite-refresh-store.ts): `polling` lists the
- * organizations that have polls at all, one step of the index on (organization_id, due_at,
- * instance_id) each (a loose scan); of each, its earliest due polls that nobody holds, at most
- * `share`, read from that index in the claim's order and stopping there; then the first of every
- * organization, the second..., up to the limit and the share. A claim reads a few rows per
- * organization, never every due row (the whole table after an outage, or one organization's
- * thousands of instances).
- */
-export const claimDueSql = `
-  UPDATE instance_polls SET claimed_by = @owner, claimed_until = @until
-  WHERE instance_id IN (
-    WITH RECURSIVE polling (organization_id) AS (
-      SELECT min(organization_id) FROM instance_polls INDEXED BY instance_polls_due_by_organization WHERE due_at IS NOT NULL
-      UNION ALL
-      SELECT (SELECT min(organization_id) FROM instance_polls INDEXED BY instance_polls_due_by_organization
-              WHERE due_at IS NOT NULL AND organization_id > polling.organization_id)
-      FROM polling WHERE organization_id IS NOT NULL),
-    heads AS (
-      SELECT due.instance_id, due.organization_id, due.due_at,
-             row_number() OVER (PARTITION BY due.organization_id ORDER BY due.due_at, due.instance_id) AS turn
-      FROM polling JOIN instance_polls AS due ON due.instance_id IN (
-        SELECT instance_id FROM instance_polls INDEXED BY instance_polls_due_by_organization
-        WHERE organization_id = polling.organization_id AND due_at <= @now
-          AND (claimed_until IS NULL OR claimed_until < @now)
-        ORDER BY due_at, instance_id LIMIT @share)
-      WHERE polling.organization_id NOT IN (SELECT value FROM json_each(@skip)))
-    SELECT instance_id FROM heads WHERE turn <= @perOrganization
-    ORDER BY turn, due_at, instance_id LIMIT @limit)
-  RETURNING organization_id AS organizationId, instance_id AS id, instance_version AS version, checkpoints, started_at AS startedAt, failures`;
+/** The claim, shared round-robin across organizations as the refreshes' (database/sqlite-fair-claim.ts). */
+export const claimDueSql = sqliteFairClaimSql({
+  table: "instance_polls",
+  id: "instance_id",
+  dueAt: "due_at",
+  claimedBy: "claimed_by",
+  claimedUntil: "claimed_until",
+  index: "instance_polls_due_by_organization",
+  returning:
+    "organization_id AS organizationId, instance_id AS id, instance_version AS version, checkpoints, started_at AS startedAt, failures",
+});
 
 export function sqlitePollStore(db: SqliteDatabase, events: SqliteEventWriter, commit: GroupCommit = groupCommit(db)): PollStore {
   const unscheduled = db.prepare(unscheduledSql);
@@ -91,19 +72,10 @@ export function sqlitePollStore(db: SqliteDatabase, events: SqliteEventWriter, c
         schedule.run({ organizationId, id, version, polled: polled ? 1 : 0, startAt, now });
         scheduled.run(id, version);
       }),
-    claimDue: (owner, now, leaseMs, limit, { perOrganization, skip } = anyOrganization) =>
-      commit(
-        () =>
-          claim.all({
-            owner,
-            until: now + leaseMs,
-            now,
-            limit,
-            perOrganization,
-            share: Math.min(perOrganization, limit),
-            skip: JSON.stringify(skip),
-          }) as DuePoll[],
-      ),
+    claimDue: (owner, now, leaseMs, limit, fairness) => {
+      const values = sqliteFairClaimValues(owner, now, leaseMs, limit, fairness);
+      return commit(() => claim.all(values) as DuePoll[]);
+    },
     commitPage: (owner, instance, checkpoints, drafts) =>
       commit(() => {
         if (advance.run(JSON.stringify(checkpoints), instance.id, owner, instance.version).changes === 0)

@@ -265,7 +265,7 @@ describe("the PostgreSQL schema, once the server has gathered the statistics of 
 
   it("claims due polls a few rows of each organization, through (organization_id, due_at, instance_id) (fixed: every due row)", () =>
     withPolls(async () => {
-      const scans = await planRun(pool, claimDuePollsSql, ["claimer", 2, 50_000, 8, [], 2]);
+      const scans = await planRun(pool, claimDuePollsSql, ["claimer", 2, 50_000, 8, [], 2, 2, [1], [1]]);
       const reads = scans.filter((scan) => scan["Relation Name"] === "instance_polls" || scan["Index Name"]?.startsWith("instance_polls"));
       expect(reads.map((scan) => scan["Node Type"])).not.toContain("Seq Scan");
       expect(new Set(reads.map((scan) => scan["Index Name"]))).toEqual(

@@ -214,7 +214,7 @@ describe.each([
   it("claims due polls a few rows of each organization, through (organization_id, due_at, instance_id): no scan of instance_polls (fixed: every due row)", () => {
     const db = openDatabase();
     try {
-      const values = { owner: "o", until: 1, now: 50_000, limit: 8, perOrganization: 2, share: 2, skip: "[]" };
+      const values = { owner: "o", until: 1, now: 50_000, limit: 8, perOrganization: 2, share: 2, skip: "[]", underWay: "[[1, 1]]" };
       const plan = planOf(db, claimDuePollsSql, values);
       const reads = plan.filter((step) => /^(SEARCH|SCAN) (instance_polls|due)\b/.test(step));
       expect(reads.length).toBeGreaterThan(0);

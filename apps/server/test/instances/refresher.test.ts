@@ -5,7 +5,8 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { startRefresher } from "../../src/instances/refresher.js";
-import type { ClaimFairness, DueRefresh, RefreshStore } from "../../src/instances/refresh-store.js";
+import type { ClaimFairness } from "../../src/database/claim-fairness.js";
+import type { DueRefresh, RefreshStore } from "../../src/instances/refresh-store.js";
 import { until } from "../support/until.js";
 
 /** Due refreshes in memory, claimed round-robin by organization as the SQL stores do. */

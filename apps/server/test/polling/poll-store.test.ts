@@ -98,4 +98,29 @@ describe.each(bothStores)("the poll store on %s", (_name, open) => {
     const claimed = await polls.claimDue("one", 2_000, 10_000, 100);
     expect(claimed.map((row) => row.id)).toEqual([a.id]);
   });
+
+  it("claims of an organization its share less what the claimer has of it under way, none of one skipped", async () => {
+    const ids: number[] = [];
+    for (const name of ["first", "second", "third", "fourth"])
+      ids.push(
+        (
+          await body<{ id: number }>(
+            await t.api("/instances", { method: "POST", json: { your_mom: { key: "taxify" }, configuration: { "api.key": "k" }, name } }),
+          )
+        ).id,
+      );
+    const mine = (await polls.unscheduled(1000)).filter((row) => ids.includes(row.id));
+    const organizationId = mine[0]!.organizationId;
+    // Due before every other test's polls, in the order created.
+    for (const row of mine) await polls.schedule(row, true, 0, ids.indexOf(row.id));
+    try {
+      const share = { perOrganization: 3, skip: [] };
+      expect(await polls.claimDue("skip", 500, 10_000, 10, { ...share, skip: [organizationId] })).toEqual([]);
+      const claimed = await polls.claimDue("busy", 500, 10_000, 10, { ...share, underWay: [[organizationId, 2]] });
+      expect(claimed.map((row) => row.id)).toEqual([ids[0]]);
+      expect((await polls.claimDue("idle", 500, 10_000, 10, share)).map((row) => row.id)).toEqual(ids.slice(1));
+    } finally {
+      for (const id of ids) await polls.forget(id);
+    }
+  });
 });
