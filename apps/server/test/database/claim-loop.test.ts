@@ -136,7 +136,14 @@ describe("the claim loop", () => {
       expect([...running.keys()]).toEqual([1, 2, 4]);
       expect(fairness).toEqual([
         { perOrganization: 2, skip: [], underWay: [] },
-        { perOrganization: 2, skip: [1], underWay: [[1, 2], [2, 1]] },
+        {
+          perOrganization: 2,
+          skip: [1],
+          underWay: [
+            [1, 2],
+            [2, 1],
+          ],
+        },
       ]);
     } finally {
       for (const resolve of running.values()) resolve();
