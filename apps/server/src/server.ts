@@ -216,7 +216,7 @@ export async function startServer({
       store: storage.refreshes,
       refresh: (organizationId, id, owner) => instances.refreshInstanceTokens(organizationId, id, owner),
       logger,
-      pollMs: config.vendor.refreshPollMs,
+      tickMs: config.vendor.refreshPollMs,
       leaseMs: config.vendor.refreshLeaseMs,
       concurrency: config.vendor.refreshConcurrency,
       perOrganization: config.vendor.refreshPerOrganization,

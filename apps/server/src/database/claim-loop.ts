@@ -18,16 +18,26 @@ export interface ClaimedInstance {
   id: number;
 }
 
-export interface ClaimLoopOptions<Row extends ClaimedInstance> {
-  /** What is claimed, as the logs say it: "token refreshes", "polls". */
-  what: string;
+/** What a claimer of due rows is set with, whatever it claims (the refresher's, the poller's options). */
+export interface ClaimerSettings {
   logger: Logger;
   /** How often due rows are looked for (besides as runs end). */
   tickMs: number;
+  /** How long a claim holds: longer than a run can take, so none runs twice at once. */
+  leaseMs: number;
   /** Runs under way at once on this replica. */
   concurrency: number;
   /** Of those, at most this many of one organization's. */
   perOrganization: number;
+  now?: () => number;
+}
+
+export interface ClaimLoopOptions<Row extends ClaimedInstance> extends Pick<
+  ClaimerSettings,
+  "logger" | "tickMs" | "concurrency" | "perOrganization"
+> {
+  /** What is claimed, as the logs say it: "token refreshes", "polls". */
+  what: string;
   /**
    * A run that ends claims again once this many slots are free (1: as each ends): where a claim
    * costs about as much as a run's own write, claims come in batches.
@@ -114,7 +124,12 @@ export function claimLoop<Row extends ClaimedInstance>(options: ClaimLoopOptions
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await round?.catch(() => undefined);
+      // Its end, not its outcome: a failure is logged by the tick that asked for the round, or is runDue's.
+      if (round)
+        await round.then(
+          () => undefined,
+          () => undefined,
+        );
       await Promise.allSettled([...underWay]);
       const released = await options.releaseAll().catch(() => 0);
       if (released) logger.info({ released }, `released the claims of its ${what}`);

@@ -7,27 +7,16 @@
 // refresh's own write). A refresh's write gives its claim back. The due times live in the
 // database, so a restart, a kill -9 or another replica picks up where this one left off.
 // Stopping waits for the refreshes under way and releases every claim.
-import type { Logger } from "pino";
-import { claimLoop, claimOwner } from "../database/claim-loop.js";
+import { claimLoop, claimOwner, type ClaimerSettings } from "../database/claim-loop.js";
 import type { DueRefresh, RefreshStore } from "./refresh-store.js";
 
-export interface RefresherOptions {
+export interface RefresherOptions extends ClaimerSettings {
   store: RefreshStore;
   /**
    * Refreshes one instance's tokens, its write giving `owner`'s claim back: whether the instance
    * is valid after, or undefined when nothing was written (the refresher then gives it back).
    */
   refresh: (organizationId: number, id: number, owner: string) => Promise<boolean | undefined>;
-  logger: Logger;
-  /** How often due refreshes are looked for (besides as refreshes finish). */
-  pollMs: number;
-  /** How long a claim holds: longer than a refresh can take (the vendor's timeout), so none runs twice at once. */
-  leaseMs: number;
-  /** Refreshes under way at once on this replica. */
-  concurrency: number;
-  /** Of those, at most this many of one organization's. */
-  perOrganization: number;
-  now?: () => number;
 }
 
 export interface Refresher {
@@ -60,11 +49,8 @@ export function startRefresher(options: RefresherOptions): Refresher {
     store.release(owner, id).catch((error: unknown) => logger.warn({ err: error, instanceId: id }, "could not release a refresh claim"));
 
   const loop = claimLoop<DueRefresh>({
+    ...options,
     what: "token refreshes",
-    logger,
-    tickMs: options.pollMs,
-    concurrency: options.concurrency,
-    perOrganization: options.perOrganization,
     // An eighth of the slots: a claim costs about as much as a refresh's own write.
     claimBatch: Math.max(1, Math.floor(options.concurrency / 8)),
     claim: (limit, fairness) => store.claimDue(owner, now(), leaseMs, limit, fairness),

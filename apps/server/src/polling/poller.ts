@@ -5,28 +5,21 @@
 // fails is tried again later, backing off (or after the vendor's Retry-After); one that stopped at
 // its page limit is due again at once. The due times and checkpoints live in the database, so a
 // restart, a kill -9 or another replica picks up where this one left off.
-import type { Logger } from "pino";
 import type { ConnectorEvents } from "@instances-api/spec-tools";
-import { claimLoop, claimOwner } from "../database/claim-loop.js";
+import { claimLoop, claimOwner, type ClaimerSettings } from "../database/claim-loop.js";
 import { pollerSettings } from "../instances/poller-settings.js";
 import type { DuePoll, PollStore, UnscheduledInstance } from "./poll-store.js";
 import type { PollOutcome } from "./poll-instance.js";
 
-export interface PollerOptions {
+export interface PollerOptions extends ClaimerSettings {
   store: PollStore;
   /** A connector's events and platform entries and defaults, by key (undefined: no such connector). */
   connector: (key: string) => { events: ConnectorEvents; base: Record<string, string | null> } | undefined;
   poll: (owner: string, due: DuePoll) => Promise<PollOutcome>;
   /** The dispatcher is told when a poll enqueued events. */
   onEnqueued: () => void;
-  logger: Logger;
-  tickMs: number;
-  leaseMs: number;
-  concurrency: number;
-  perOrganization: number;
   /** The longest wait after polls that failed in a row. */
   backoffMaxMs: number;
-  now?: () => number;
 }
 
 export interface Poller {
@@ -100,11 +93,8 @@ export function startPoller(options: PollerOptions): Poller {
   }
 
   const loop = claimLoop<DuePoll>({
+    ...options,
     what: "polls",
-    logger,
-    tickMs: options.tickMs,
-    concurrency: options.concurrency,
-    perOrganization: options.perOrganization,
     claimBatch: 1,
     beforeRound: scheduleChanged,
     claim: (limit, fairness) => store.claimDue(owner, now(), leaseMs, limit, fairness),

@@ -4,7 +4,7 @@
 // store contract suite on both databases).
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { startRefresher } from "../../src/instances/refresher.js";
+import { startRefresher, type RefresherOptions } from "../../src/instances/refresher.js";
 import type { ClaimFairness } from "../../src/database/claim-fairness.js";
 import type { DueRefresh, RefreshStore } from "../../src/instances/refresh-store.js";
 import { until } from "../support/until.js";
@@ -49,6 +49,10 @@ function memoryStore(due: DueRefresh[]): RefreshStore & { claimed: Set<number>; 
   };
 }
 
+/** A refresher over `store` that looks for due refreshes only when asked (runDue) or as refreshes end. */
+const refresherOver = (store: RefreshStore, options: Pick<RefresherOptions, "refresh" | "concurrency" | "perOrganization">) =>
+  startRefresher({ store, logger: pino({ level: "silent" }), tickMs: 3_600_000, leaseMs: 60_000, ...options });
+
 describe("the refresher", () => {
   it("runs another organization's refresh at once while one organization's vendor hangs (fixed: it waited for the batch)", async () => {
     // Thirty of the hanging organization's refreshes come first; one of the other's after them.
@@ -57,11 +61,7 @@ describe("the refresher", () => {
     const store = memoryStore(due);
     const hanging: (() => void)[] = [];
     const done: number[] = [];
-    const refresher = startRefresher({
-      store,
-      logger: pino({ level: "silent" }),
-      pollMs: 3_600_000,
-      leaseMs: 60_000,
+    const refresher = refresherOver(store, {
       concurrency: 8,
       perOrganization: 3,
       refresh: (organizationId, id) =>
@@ -86,11 +86,7 @@ describe("the refresher", () => {
       { organizationId: 1, id: 2 },
     ]);
     const owners: string[] = [];
-    const refresher = startRefresher({
-      store,
-      logger: pino({ level: "silent" }),
-      pollMs: 3_600_000,
-      leaseMs: 60_000,
+    const refresher = refresherOver(store, {
       concurrency: 8,
       perOrganization: 8,
       refresh: (_organizationId, id, owner) => {
@@ -112,11 +108,7 @@ describe("the refresher", () => {
     const due: DueRefresh[] = Array.from({ length: 100 }, (_, i) => ({ organizationId: (i % 20) + 1, id: i + 1 }));
     const store = memoryStore(due);
     const running = new Map<number, () => void>();
-    const refresher = startRefresher({
-      store,
-      logger: pino({ level: "silent" }),
-      pollMs: 3_600_000,
-      leaseMs: 60_000,
+    const refresher = refresherOver(store, {
       concurrency: 32,
       perOrganization: 4,
       refresh: (_organizationId, id) => new Promise((resolve) => running.set(id, () => resolve(true))),

@@ -97,7 +97,7 @@ describe("a replica that stops", () => {
       store: a.server.storage.refreshes,
       refresh: () => Promise.reject(new Error("this replica fails mid-refresh")),
       logger: a.server.logger,
-      pollMs: 3_600_000,
+      tickMs: 3_600_000,
       leaseMs: 600_000,
       concurrency: 8,
       perOrganization: 8,
