@@ -8,6 +8,7 @@ import { startPostgresCluster, type PostgresCluster } from "@instances-api/postg
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { defaultEventDelivery } from "../../src/config.js";
+import { postgresFairClaimValues } from "../../src/database/postgres-fair-claim.js";
 import { gatherPostgresStatistics, openPostgres } from "../../src/database/postgres.js";
 import { postgresEventWriter } from "../../src/events/postgres-event-store.js";
 import { postgresMigrations } from "../../src/database/postgres-migrations.js";
@@ -231,7 +232,11 @@ describe("the PostgreSQL schema, once the server has gathered the statistics of 
   });
 
   it("claims due refreshes a few rows of each organization, through (organization_id, refresh_due_at, id)", async () => {
-    const scans = await planRun(pool, claimDueSql, ["claimer", 2, 50_000, 8, [], 4, 4, [1], [2]]);
+    const scans = await planRun(
+      pool,
+      claimDueSql,
+      postgresFairClaimValues("claimer", 50_000, 60_000, 8, { perOrganization: 4, skip: [], underWay: [[1, 2]] }),
+    );
     const reads = scans.filter((scan) => scan["Relation Name"] === "instances" || scan["Index Name"]?.startsWith("instances"));
     expect(reads.map((scan) => scan["Node Type"])).not.toContain("Seq Scan");
     expect(new Set(reads.map((scan) => scan["Index Name"]))).toEqual(new Set(["instances_refresh_due_by_organization", "instances_pkey"]));
@@ -265,7 +270,11 @@ describe("the PostgreSQL schema, once the server has gathered the statistics of 
 
   it("claims due polls a few rows of each organization, through (organization_id, due_at, instance_id) (fixed: every due row)", () =>
     withPolls(async () => {
-      const scans = await planRun(pool, claimDuePollsSql, ["claimer", 2, 50_000, 8, [], 2, 2, [1], [1]]);
+      const scans = await planRun(
+        pool,
+        claimDuePollsSql,
+        postgresFairClaimValues("claimer", 50_000, 60_000, 8, { perOrganization: 2, skip: [], underWay: [[1, 1]] }),
+      );
       const reads = scans.filter((scan) => scan["Relation Name"] === "instance_polls" || scan["Index Name"]?.startsWith("instance_polls"));
       expect(reads.map((scan) => scan["Node Type"])).not.toContain("Seq Scan");
       expect(new Set(reads.map((scan) => scan["Index Name"]))).toEqual(

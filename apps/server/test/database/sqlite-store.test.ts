@@ -9,6 +9,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { defaultEventDelivery } from "../../src/config.js";
+import { sqliteFairClaimValues } from "../../src/database/sqlite-fair-claim.js";
 import { gatherSqliteStatistics, openSqlite } from "../../src/database/sqlite.js";
 import { sqliteEventWriter } from "../../src/events/sqlite-event-store.js";
 import { sqliteMigrations } from "../../src/database/sqlite-migrations.js";
@@ -181,7 +182,7 @@ describe.each([
   it("claims due refreshes a few rows of each organization, through (organization_id, refresh_due_at): no scan, no sort of instances", () => {
     const db = openDatabase();
     try {
-      const values = { owner: "o", until: 1, now: 50_000, limit: 8, perOrganization: 4, share: 4, skip: "[]", underWay: "[[1, 2]]" };
+      const values = sqliteFairClaimValues("o", 50_000, 60_000, 8, { perOrganization: 4, skip: [], underWay: [[1, 2]] });
       const plan = planOf(db, claimDueSql, values);
       const reads = plan.filter((step) => /^(SEARCH|SCAN) (instances|due)\b/.test(step));
       expect(reads.length).toBeGreaterThan(0);
@@ -214,7 +215,7 @@ describe.each([
   it("claims due polls a few rows of each organization, through (organization_id, due_at, instance_id): no scan of instance_polls (fixed: every due row)", () => {
     const db = openDatabase();
     try {
-      const values = { owner: "o", until: 1, now: 50_000, limit: 8, perOrganization: 2, share: 2, skip: "[]", underWay: "[[1, 1]]" };
+      const values = sqliteFairClaimValues("o", 50_000, 60_000, 8, { perOrganization: 2, skip: [], underWay: [[1, 1]] });
       const plan = planOf(db, claimDuePollsSql, values);
       const reads = plan.filter((step) => /^(SEARCH|SCAN) (instance_polls|due)\b/.test(step));
       expect(reads.length).toBeGreaterThan(0);
