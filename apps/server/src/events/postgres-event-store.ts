@@ -128,6 +128,39 @@ async function write(
   return delivery;
 }
 
+/**
+ * The claim. `waiting` lists the organizations with a pending head, one step of
+ * event_deliveries_heads_by_organization each (a loose scan, which PostgreSQL does not do by
+ * itself; ordered by both columns, so that no other index serves the step): a few index pages per
+ * organization, where a DISTINCT over the due heads read every due head and its row (1,000 due:
+ * 965 pages, 4.3 ms). Of each, its earliest due heads that nobody holds, at most $6, walked in
+ * order on the same index and locked (FOR UPDATE SKIP LOCKED: a window function cannot be); then
+ * the first of every organization, the second..., up to the limit. Only heads are read, never the
+ * deliveries queued behind them nor the delivered history.
+ */
+export const claimDueSql = `
+  WITH RECURSIVE waiting AS (
+    (SELECT organization_id FROM event_deliveries WHERE status = 'pending' AND head ORDER BY organization_id, next_attempt_at LIMIT 1)
+    UNION ALL
+    SELECT (SELECT organization_id FROM event_deliveries
+            WHERE status = 'pending' AND head AND organization_id > waiting.organization_id
+            ORDER BY organization_id, next_attempt_at LIMIT 1)
+    FROM waiting WHERE waiting.organization_id IS NOT NULL),
+  heads AS (
+    SELECT h.id, h.organization_id, h.next_attempt_at FROM waiting,
+      LATERAL (SELECT d.id, d.organization_id, d.next_attempt_at FROM event_deliveries d
+               WHERE d.organization_id = waiting.organization_id AND d.status = 'pending' AND d.head
+                 AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until <= $2)
+               ORDER BY d.next_attempt_at, d.id LIMIT $6
+               FOR UPDATE SKIP LOCKED) h
+    WHERE waiting.organization_id IS NOT NULL AND NOT (waiting.organization_id = ANY ($5::bigint[]))),
+  picked AS (
+    SELECT id FROM (SELECT id, next_attempt_at, row_number() OVER (PARTITION BY organization_id ORDER BY next_attempt_at, id) AS turn
+                    FROM heads) numbered
+    ORDER BY turn, next_attempt_at, id LIMIT $4)
+  UPDATE event_deliveries SET lease_owner = $1, lease_until = $3 WHERE id IN (SELECT id FROM picked)
+  RETURNING ${deliveryColumns}`;
+
 /** An attempt to record, as the store was handed it. */
 interface Recorded {
   id: number;
@@ -186,28 +219,7 @@ export function postgresEventStore(pool: pg.Pool): EventStore {
   return {
     claimDue: (owner, now, leaseUntil, limit, { perOrganization, skip } = anyOrganization) =>
       guarded(async () => {
-        // Each waiting organization's earliest due heads (an instance's oldest pending delivery),
-        // locked (a window function cannot be), each walked in order on
-        // event_deliveries_heads_by_organization; then the first of every organization, the
-        // second... Only heads are read, never the deliveries queued behind them.
-        const { rows } = await pool.query<Delivery>(
-          `WITH waiting AS (SELECT DISTINCT organization_id FROM event_deliveries
-                            WHERE status = 'pending' AND head AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
-                              AND NOT (organization_id = ANY ($5::bigint[]))),
-                heads AS (SELECT h.id, h.organization_id, h.next_attempt_at FROM waiting,
-                            LATERAL (SELECT d.id, d.organization_id, d.next_attempt_at FROM event_deliveries d
-                                     WHERE d.organization_id = waiting.organization_id AND d.status = 'pending' AND d.head
-                                       AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until <= $2)
-                                     ORDER BY d.next_attempt_at, d.id LIMIT $6
-                                     FOR UPDATE SKIP LOCKED) h),
-                picked AS (SELECT id FROM (SELECT id, next_attempt_at,
-                                                  row_number() OVER (PARTITION BY organization_id ORDER BY next_attempt_at, id) AS turn
-                                           FROM heads) numbered
-                           ORDER BY turn, next_attempt_at, id LIMIT $4)
-           UPDATE event_deliveries SET lease_owner = $1, lease_until = $3 WHERE id IN (SELECT id FROM picked)
-           RETURNING ${deliveryColumns}`,
-          [owner, now, leaseUntil, limit, skip, Math.min(perOrganization, limit)],
-        );
+        const { rows } = await pool.query<Delivery>(claimDueSql, [owner, now, leaseUntil, limit, skip, Math.min(perOrganization, limit)]);
         return rows.sort((a, b) => a.id - b.id);
       }),
     recordAttempt: (id, owner, outcome) => guarded(() => record({ id, owner, outcome })),
