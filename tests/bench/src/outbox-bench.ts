@@ -318,5 +318,5 @@ const section = [
 const updated =
   start === -1
     ? `${text.trimEnd()}\n\n${section}`
-    : `${text.slice(0, start)}${section}${next === -1 ? "" : text.slice(start + heading.length + next + 1)}`;
+    : `${text.slice(0, start)}${section}${next === -1 ? "" : `\n${text.slice(start + heading.length + next + 1)}`}`;
 writeFileSync(resultsFile, updated.endsWith("\n") ? updated : `${updated}\n`);
