@@ -9,8 +9,8 @@
 //     head each (the cap). For both, a claim's time, median, then deliveries/s of a store-only
 //     drain as the dispatcher runs it (claim up to 16, one organization's at a time round-robin,
 //     record each delivered; nothing is sent), for at most 20 s.
-// It loads the server's modules from a build (dist/): this workspace's, and BENCH_BEFORE's if set
-// (an older build's dist folder, named BENCH_BEFORE_LABEL), measured in turn in each of
+// It loads the server's modules from a build (dist/): this workspace's (named BENCH_LABEL), and
+// BENCH_BEFORE's if set (an older build's dist folder, named BENCH_BEFORE_LABEL), measured in turn in each of
 // BENCH_ROUNDS rounds (3), and reports the medians of the rounds. The modules' shapes are written out
 // below. Writes the "Outbox claim" part of this Node major's section of RESULTS.md: the rows of the
 // builds measured replace theirs, others stay. For the scale suite (scale-bench.ts):
@@ -73,7 +73,12 @@ async function build(label: string, dist: string): Promise<Build> {
     ...(await load("database/postgres-migrations.js")),
   } as unknown as Build;
 }
-const builds = [await build("migration 9", path.join(path.dirname(require.resolve("@instances-api/server/package.json")), "dist"))];
+const builds = [
+  await build(
+    process.env.BENCH_LABEL ?? "this build",
+    path.join(path.dirname(require.resolve("@instances-api/server/package.json")), "dist"),
+  ),
+];
 if (process.env.BENCH_BEFORE) builds.push(await build(process.env.BENCH_BEFORE_LABEL ?? "before", path.resolve(process.env.BENCH_BEFORE)));
 
 const now = Date.now();
@@ -265,9 +270,11 @@ for (const name of storeNames) {
       }
     for (const build of builds) {
       const of = measured.get(build)!;
-      json[database.name] = Object.fromEntries(
-        (Object.keys(of[0]!) as (keyof Measured)[]).map((key) => [key, median(of.map((m) => m[key]))]),
-      );
+      // The JSON holds this build's medians, never BENCH_BEFORE's.
+      if (build === builds[0])
+        json[database.name] = Object.fromEntries(
+          (Object.keys(of[0]!) as (keyof Measured)[]).map((key) => [key, median(of.map((m) => m[key]))]),
+        );
       const med = (key: keyof Measured, digits: number) => median(of.map((m) => m[key])).toFixed(digits);
       lines.push(
         `| ${database.name} | ${build.label} | ${med("nothing", 2)} | ${med("clean", 2)} / ${med("shaped", 2)} | ${med("cleanRate", 0)} / ${med("shapedRate", 0)} | ${med("openBehind", 1)} / ${med("openShaped", 1)} |`,
@@ -311,5 +318,5 @@ const section = [
 const updated =
   start === -1
     ? `${text.trimEnd()}\n\n${section}`
-    : `${text.slice(0, start)}${section}${next === -1 ? "" : text.slice(start + heading.length + next + 1)}`;
+    : `${text.slice(0, start)}${section}${next === -1 ? "" : `\n${text.slice(start + heading.length + next + 1)}`}`;
 writeFileSync(resultsFile, updated.endsWith("\n") ? updated : `${updated}\n`);

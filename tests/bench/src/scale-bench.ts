@@ -516,6 +516,8 @@ interface RefreshJson {
 }
 
 async function measureDrains() {
+  // Deliveries: BENCH_ROUNDS rounds, medians (a drain moves a lot from one round to the next on a
+  // shared machine, and a round takes a minute); refreshes: one round (30 s × 2 scenarios each).
   const drainRounds = String(Math.min(rounds, 1));
   const outbox: OutboxJson[] = [];
   const refresh: RefreshJson[] = [];
@@ -528,7 +530,7 @@ async function measureDrains() {
     outbox.push(
       await runBench<OutboxJson>(
         "outbox-bench.js",
-        { BENCH_ROUNDS: drainRounds, BENCH_OUTBOX_STORES: store, BENCH_OUTBOX_DRAINERS: String(replicas) },
+        { BENCH_ROUNDS: String(rounds), BENCH_OUTBOX_STORES: store, BENCH_OUTBOX_DRAINERS: String(replicas) },
         "BENCH_OUTBOX_JSON",
       ),
     );
@@ -672,9 +674,9 @@ if (drains) {
     "",
     "Deliveries: bench:outbox's store-only drain (claim up to 16, one organization's at a time, record each delivered; nothing",
     "sent) of its outbox with history and backlogs (1,000 instances × 5 pending after 1,000 delivered each, and 200 instances",
-    "with 1,000 queued behind a failing head), the drainers each with their own storage in one process, at most 20 s.",
+    `with 1,000 queued behind a failing head), the drainers each with their own storage in one process, at most 20 s; ${rounds} rounds, medians.`,
     `Refreshes: bench:refresh's drain of ${drains.refresh[0]?.instances ?? 4000} SugarCRM refreshes made due at once (10 organizations, a fake vendor over`,
-    "TLS), by that many server processes on the same data, the first 30 s timed. One round each. These run on their own",
+    "TLS), by that many server processes on the same data, the first 30 s timed, one round. These run on their own",
     "databases, not the grown one: each claim reads only due rows through its partial index (see the plans of bench:outbox",
     "and the plan tests), whatever the number of instances that are not due.",
     "",

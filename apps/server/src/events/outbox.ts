@@ -123,7 +123,10 @@ export interface EventStore {
    * `fairness.skip`).
    */
   claimDue(owner: string, now: number, leaseUntil: number, limit: number, fairness?: ClaimFairness): Promise<Delivery[]>;
-  /** Records an attempt, if `owner` still holds the lease. */
+  /**
+   * Records an attempt, if `owner` still holds the lease; resolves once it has committed. Attempts
+   * recorded at about the same time share a transaction (recorded-together.ts, the group commit).
+   */
   recordAttempt(id: number, owner: string, outcome: AttemptOutcome): Promise<void>;
   /** An instance's deliveries, newest first. */
   listForInstance(organizationId: number, instanceId: number, limit: number): Promise<Delivery[]>;

@@ -7,6 +7,7 @@ import { anyOrganization } from "../database/claim-fairness.js";
 import { guarded, inTransaction } from "../database/postgres.js";
 import {
   deliveryColumns,
+  type AttemptOutcome,
   eventRecording,
   type Delivery,
   type EventDraft,
@@ -16,6 +17,7 @@ import {
   type StoredSecrets,
   type TestEventRecorded,
 } from "./outbox.js";
+import { recordedTogether } from "./recorded-together.js";
 import { testEventWait, type TestEventLimit, type TestEventsSoFar } from "./test-events.js";
 
 /** Records a draft on the instance store's client, inside its transaction; true when it enqueued a delivery. */
@@ -126,54 +128,101 @@ async function write(
   return delivery;
 }
 
+/**
+ * The claim. `waiting` lists the organizations with a pending head, one step of
+ * event_deliveries_heads_by_organization each (a loose scan, which PostgreSQL does not do by
+ * itself; ordered by both columns, so that no other index serves the step): a few index pages per
+ * organization, where a DISTINCT over the due heads read every due head and its row (1,000 due:
+ * 965 pages, 4.3 ms). Of each, its earliest due heads that nobody holds, at most $6, walked in
+ * order on the same index and locked (FOR UPDATE SKIP LOCKED: a window function cannot be); then
+ * the first of every organization, the second..., up to the limit. Only heads are read, never the
+ * deliveries queued behind them nor the delivered history.
+ */
+export const claimDueSql = `
+  WITH RECURSIVE waiting AS (
+    (SELECT organization_id FROM event_deliveries WHERE status = 'pending' AND head ORDER BY organization_id, next_attempt_at LIMIT 1)
+    UNION ALL
+    SELECT (SELECT organization_id FROM event_deliveries
+            WHERE status = 'pending' AND head AND organization_id > waiting.organization_id
+            ORDER BY organization_id, next_attempt_at LIMIT 1)
+    FROM waiting WHERE waiting.organization_id IS NOT NULL),
+  heads AS (
+    SELECT h.id, h.organization_id, h.next_attempt_at FROM waiting,
+      LATERAL (SELECT d.id, d.organization_id, d.next_attempt_at FROM event_deliveries d
+               WHERE d.organization_id = waiting.organization_id AND d.status = 'pending' AND d.head
+                 AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until <= $2)
+               ORDER BY d.next_attempt_at, d.id LIMIT $6
+               FOR UPDATE SKIP LOCKED) h
+    WHERE waiting.organization_id IS NOT NULL AND NOT (waiting.organization_id = ANY ($5::bigint[]))),
+  picked AS (
+    SELECT id FROM (SELECT id, next_attempt_at, row_number() OVER (PARTITION BY organization_id ORDER BY next_attempt_at, id) AS turn
+                    FROM heads) numbered
+    ORDER BY turn, next_attempt_at, id LIMIT $4)
+  UPDATE event_deliveries SET lease_owner = $1, lease_until = $3 WHERE id IN (SELECT id FROM picked)
+  RETURNING ${deliveryColumns}`;
+
+/** An attempt to record, as the store was handed it. */
+interface Recorded {
+  id: number;
+  owner: string;
+  outcome: AttemptOutcome;
+}
+
+// Each attempt of the batch, if its owner still holds the lease. A delivery dropped while its
+// attempt was in flight stays dropped, with its reason, unless that attempt delivered it. SET
+// reads each row as it was, so status in the CASEs is the status before this attempt.
+const recordAttemptsSql = `
+  UPDATE event_deliveries d SET
+    attempts = d.attempts + 1, last_attempt_at = o.attempt_at, last_status = o.status,
+    last_error = CASE WHEN o.delivered OR d.status = 'pending' THEN o.error ELSE d.last_error END,
+    status = CASE WHEN o.delivered THEN 'delivered' WHEN d.status <> 'pending' THEN d.status WHEN o.next IS NULL THEN 'failed' ELSE 'pending' END,
+    next_attempt_at = CASE WHEN d.status = 'pending' THEN o.next ELSE NULL END,
+    lease_owner = NULL, lease_until = NULL
+  FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::text[], $6::boolean[], $7::bigint[])
+       AS o (id, owner, attempt_at, status, error, delivered, next)
+  WHERE d.id = o.id AND d.lease_owner = o.owner
+  RETURNING d.instance_id AS "instanceId", d.status`;
+
+// Of each instance, its oldest pending delivery becomes its head, unless it is already: promoteHead
+// for the instances whose head the batch settled.
+const promoteHeads = `
+  UPDATE event_deliveries SET head = true
+  WHERE id IN (SELECT (SELECT min(p.id) FROM event_deliveries p WHERE p.instance_id = settled.instance_id AND p.status = 'pending')
+               FROM unnest($1::bigint[]) AS settled (instance_id)) AND NOT head`;
+
+// At most this many attempts in one transaction: the dispatcher has fewer in flight (its
+// concurrency), so this bounds only a caller recording a backlog at once.
+const maxRecordedTogether = 256;
+
 export function postgresEventStore(pool: pg.Pool): EventStore {
+  // The attempts of a batch and, for the deliveries it settled, their instances' next heads: two
+  // statements, so that the second sees a delivery inserted by a write the first waited for (see
+  // the writer's lock); in one transaction, so that a batch is recorded whole or not at all.
+  const record = recordedTogether<Recorded>(
+    (batch) =>
+      inTransaction(pool, async (client) => {
+        const { rows } = await client.query<{ instanceId: number; status: string }>(recordAttemptsSql, [
+          batch.map(({ id }) => id),
+          batch.map(({ owner }) => owner),
+          batch.map(({ outcome }) => outcome.attemptAt),
+          batch.map(({ outcome }) => outcome.status ?? null),
+          batch.map(({ outcome }) => outcome.error ?? null),
+          batch.map(({ outcome }) => outcome.delivered),
+          batch.map(({ outcome }) => outcome.nextAttemptAt ?? null),
+        ]);
+        const settled = rows.filter((row) => row.status !== "pending").map((row) => row.instanceId);
+        if (settled.length > 0) await client.query(promoteHeads, [settled]);
+      }),
+    ({ id }) => id,
+    maxRecordedTogether,
+  );
   return {
     claimDue: (owner, now, leaseUntil, limit, { perOrganization, skip } = anyOrganization) =>
       guarded(async () => {
-        // Each waiting organization's earliest due heads (an instance's oldest pending delivery),
-        // locked (a window function cannot be), each walked in order on
-        // event_deliveries_heads_by_organization; then the first of every organization, the
-        // second... Only heads are read, never the deliveries queued behind them.
-        const { rows } = await pool.query<Delivery>(
-          `WITH waiting AS (SELECT DISTINCT organization_id FROM event_deliveries
-                            WHERE status = 'pending' AND head AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
-                              AND NOT (organization_id = ANY ($5::bigint[]))),
-                heads AS (SELECT h.id, h.organization_id, h.next_attempt_at FROM waiting,
-                            LATERAL (SELECT d.id, d.organization_id, d.next_attempt_at FROM event_deliveries d
-                                     WHERE d.organization_id = waiting.organization_id AND d.status = 'pending' AND d.head
-                                       AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until <= $2)
-                                     ORDER BY d.next_attempt_at, d.id LIMIT $6
-                                     FOR UPDATE SKIP LOCKED) h),
-                picked AS (SELECT id FROM (SELECT id, next_attempt_at,
-                                                  row_number() OVER (PARTITION BY organization_id ORDER BY next_attempt_at, id) AS turn
-                                           FROM heads) numbered
-                           ORDER BY turn, next_attempt_at, id LIMIT $4)
-           UPDATE event_deliveries SET lease_owner = $1, lease_until = $3 WHERE id IN (SELECT id FROM picked)
-           RETURNING ${deliveryColumns}`,
-          [owner, now, leaseUntil, limit, skip, Math.min(perOrganization, limit)],
-        );
+        const { rows } = await pool.query<Delivery>(claimDueSql, [owner, now, leaseUntil, limit, skip, Math.min(perOrganization, limit)]);
         return rows.sort((a, b) => a.id - b.id);
       }),
-    // The attempt and, once its delivery is settled, the next head: two statements, so that the
-    // second sees a delivery inserted by a write this one waited for (see the writer's lock).
-    recordAttempt: (id, owner, outcome) =>
-      guarded(() =>
-        inTransaction(pool, async (client) => {
-          const { rows } = await client.query<{ instanceId: number; status: string }>(
-            `UPDATE event_deliveries SET
-             attempts = attempts + 1, last_attempt_at = $3, last_status = $4,
-             last_error = CASE WHEN $6::boolean OR status = 'pending' THEN $5 ELSE last_error END,
-             status = CASE WHEN $6::boolean THEN 'delivered' WHEN status <> 'pending' THEN status WHEN $7::bigint IS NULL THEN 'failed' ELSE 'pending' END,
-             next_attempt_at = CASE WHEN status = 'pending' THEN $7::bigint ELSE NULL END,
-             lease_owner = NULL, lease_until = NULL
-           WHERE id = $1 AND lease_owner = $2
-           RETURNING instance_id AS "instanceId", status`,
-            [id, owner, outcome.attemptAt, outcome.status ?? null, outcome.error ?? null, outcome.delivered, outcome.nextAttemptAt ?? null],
-          );
-          const settled = rows[0];
-          if (settled && settled.status !== "pending") await client.query(promoteHead, [settled.instanceId]);
-        }),
-      ),
+    recordAttempt: (id, owner, outcome) => guarded(() => record({ id, owner, outcome })),
     listForInstance: (organizationId, instanceId, limit) =>
       guarded(async () => {
         const { rows } = await pool.query<Delivery>(
