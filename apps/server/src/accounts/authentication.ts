@@ -129,7 +129,7 @@ export function authenticationRefusal(res: Response): ApiError {
  * thrown for nearly every request: most operations take either scheme, and the Element one refuses
  * a caller without a token; an error made per request (its stack captured) was 4 % of a read's CPU.
  */
-export const schemeRefusal: Readonly<Error & { status: 401 }> = Object.freeze(
+export const schemeRefusal: Error & { readonly status: 401 } = Object.freeze(
   Object.assign(new Error("the caller does not satisfy this security scheme"), { status: 401 as const }),
 );
 
