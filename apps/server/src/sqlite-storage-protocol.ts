@@ -97,19 +97,30 @@ export function rebuiltError(sent: SentError, faultMessage: (cause: Error) => Da
   return sent.storageFault ? faultMessage(error) : error;
 }
 
-/** The value with every bare Uint8Array made a Buffer again (structured clone keeps the bytes, not the class). */
+/**
+ * The value with every bare Uint8Array made a Buffer again (structured clone keeps the bytes, not
+ * the class). In place: what crossed is a copy of its own, so only the few members that were Buffers
+ * are replaced, and nothing else is copied again.
+ */
 export function withBuffers<T>(value: T): T {
   if (value instanceof Uint8Array)
     return (Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)) as T;
-  if (Array.isArray(value)) return value.map(withBuffers) as T;
-  if (value === null || typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return value;
-  const rebuilt: Record<string, unknown> = {};
-  for (const [key, member] of Object.entries(value)) {
-    // An own "__proto__" (a vendor's record, parsed from JSON) stays data: assigned, it would set
-    // the copy's prototype and be lost.
-    if (key === "__proto__")
-      Object.defineProperty(rebuilt, key, { value: withBuffers(member), enumerable: true, writable: true, configurable: true });
-    else rebuilt[key] = withBuffers(member);
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      const member: unknown = value[index];
+      if (typeof member === "object" && member !== null) value[index] = withBuffers(member);
+    }
+    return value;
   }
-  return rebuilt as T;
+  if (value === null || typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const members = value as Record<string, unknown>;
+  for (const key of Object.keys(members)) {
+    const member = members[key];
+    if (typeof member !== "object" || member === null) continue;
+    const rebuilt = withBuffers(member);
+    // Defined, not assigned: an own "__proto__" (a vendor's record, parsed from JSON) stays data,
+    // where an assignment would set the object's prototype.
+    if (rebuilt !== member) Object.defineProperty(members, key, { value: rebuilt, enumerable: true, writable: true, configurable: true });
+  }
+  return value;
 }

@@ -4,10 +4,16 @@
 // opens the file as before (its checks, WAL, synchronous=FULL, the migrations) and runs every
 // write in its group commit; a reader opens it read-only, after the writer, and runs reads only.
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import Database from "better-sqlite3";
 import { sqliteAccountStore } from "./accounts/sqlite-account-store.js";
 import { groupCommit } from "./database/group-commit.js";
-import { gatherSqliteStatistics, isStorageFault, openSqlite, probeSqlite, type SqliteDatabase } from "./database/sqlite.js";
+import {
+  gatherSqliteStatistics,
+  isStorageFault,
+  openSqlite,
+  openSqliteReader,
+  probeSqlite,
+  type SqliteDatabase,
+} from "./database/sqlite.js";
 import { sqliteEventStore, sqliteEventWriter } from "./events/sqlite-event-store.js";
 import { sqliteInstanceStore } from "./instances/sqlite-instance-store.js";
 import { sqliteRefreshStore } from "./instances/sqlite-refresh-store.js";
@@ -53,13 +59,6 @@ function storesOver(db: SqliteDatabase): Record<StoreName, object> {
   };
 }
 
-/** A reader: the file as the writer left it (checked and migrated), read-only. */
-function openReader(file: string): SqliteDatabase {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  db.pragma("busy_timeout = 5000");
-  return db;
-}
-
 const signal = new Int32Array(setup.callbackSignal);
 
 /**
@@ -88,7 +87,7 @@ function argumentsOf(id: number, args: unknown[]): unknown[] {
 function start(): void {
   let db: SqliteDatabase;
   try {
-    db = setup.role === "writer" ? openSqlite(setup.file) : openReader(setup.file);
+    db = setup.role === "writer" ? openSqlite(setup.file) : openSqliteReader(setup.file, 5000);
   } catch (error) {
     post({ kind: "refused", error: sentError(error) });
     return; // nothing listens: the thread ends

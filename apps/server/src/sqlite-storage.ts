@@ -4,12 +4,14 @@
 // writer, which opens and migrates the file and runs every write in its group commit, and a few
 // readers (WAL lets them read beside the writer), so that a slow read holds neither the writes nor
 // the other reads. The event loop gets objects with the stores' interfaces whose methods post the
-// call and await its answer (sqlite-storage-protocol.ts says what crosses and how).
+// call and await its answer (sqlite-storage-protocol.ts says what crosses and how), but for the
+// reads by key, which cost less than a message and run on the event loop (sqlite-point-reads.ts).
 //
 // A worker that dies (an uncaught error, out of memory) is not restarted: its calls under way reject
 // with the 503 of an unavailable database (their writes may or may not have committed, as in a
-// crash: none was acknowledged), so does every call after, the health check answers 503, and
-// `lost` resolves, on which `instances-api serve` exits 1 for its supervisor to start it again.
+// crash: none was acknowledged), so does every call after (the reads by key included), the health
+// check answers 503, and `lost` resolves, on which `instances-api serve` exits 1 for its supervisor
+// to start it again.
 import { MessageChannel, Worker } from "node:worker_threads";
 import type { AccountStore } from "./accounts/store.js";
 import { DatabaseUnavailableError } from "./database/errors.js";
@@ -18,6 +20,7 @@ import type { EventStore } from "./events/outbox.js";
 import type { RefreshStore } from "./instances/refresh-store.js";
 import type { InstanceStore } from "./instances/store.js";
 import type { PollStore } from "./polling/poll-store.js";
+import { openPointReads, type PointReads } from "./sqlite-point-reads.js";
 import type { KeyCheckStore } from "./secrets/key-check.js";
 import {
   readMethods,
@@ -75,6 +78,21 @@ export async function openSqliteStorage(file: string, maxPendingPerInstance: num
     throw error;
   }
   const lanes = [writer, ...readLanes];
+  let pointReads: PointReads;
+  try {
+    pointReads = openPointReads(file, maxPendingPerInstance);
+  } catch (error) {
+    await Promise.all(lanes.map((lane) => lane.close()));
+    throw error;
+  }
+  let closed = false;
+  // A read by key answers only while every thread is alive, as the threads' calls do.
+  const unavailable = () => {
+    const down = lanes.find((lane) => lane.lost());
+    if (down) return new DatabaseUnavailableError(down.lost());
+    if (closed) return new DatabaseUnavailableError(new Error("the SQLite storage is closed"));
+    return undefined;
+  };
   let turn = 0;
   // The reader with the fewest calls under way (in turn among equals): a reader held by a slow
   // query gets no more until it has caught up.
@@ -90,7 +108,14 @@ export async function openSqliteStorage(file: string, maxPendingPerInstance: num
     const reads = new Set(readMethods[name] ?? []);
     const proxy: Record<string, Callback> = {};
     for (const method of writer.methods[name]) {
-      proxy[method] = (...args) => (readLanes.length > 0 && reads.has(method) ? reader() : writer).call(name, method, args);
+      const threaded: Callback = (...args) => (readLanes.length > 0 && reads.has(method) ? reader() : writer).call(name, method, args);
+      const inPlace = pointReads.method(name, method, threaded as (...args: unknown[]) => Promise<unknown>);
+      proxy[method] = inPlace
+        ? (...args) => {
+            const refusal = unavailable();
+            return refusal ? Promise.reject(refusal) : inPlace(...args);
+          }
+        : threaded;
     }
     return proxy as T;
   };
@@ -111,6 +136,10 @@ export async function openSqliteStorage(file: string, maxPendingPerInstance: num
     // The writer last: the last connection to close checkpoints the WAL into the file and removes
     // it, which a read-only one cannot do.
     close: async () => {
+      if (!closed) {
+        closed = true;
+        pointReads.close();
+      }
       await Promise.all(readLanes.map((lane) => lane.close()));
       await writer.close();
     },

@@ -11,6 +11,8 @@ const require = createRequire(import.meta.url);
 const base = "/your_moms/api-v2";
 const bodies = JSON.parse(readFileSync(process.argv[3]!, "utf8")) as { create: string; get: string; list: string; list20: string };
 
+const schemeRefusal = Object.assign(new Error("the caller does not satisfy this security scheme"), { status: 401 });
+
 const app = express();
 app.use(express.json({ limit: "1mb" }));
 app.use(
@@ -18,7 +20,16 @@ app.use(
     apiSpec: require.resolve("@instances-api/spec/openapi.json"),
     validateRequests: { allErrors: false, coerceTypes: false },
     validateResponses: false,
-    validateSecurity: { handlers: { UserOrganization: () => true } },
+    // Both schemes, as the reference server has them: a caller without an instance token fails the
+    // Element one with an error made once (a missing handler would cost an error built per request).
+    validateSecurity: {
+      handlers: {
+        UserOrganization: () => true,
+        UserOrganizationElement: () => {
+          throw schemeRefusal;
+        },
+      },
+    },
     validateFormats: true,
     ajvFormats: { mode: "full" },
   }),

@@ -35,6 +35,17 @@ export function openSqlite(file: string, migrations: Migration[] = sqliteMigrati
   }
 }
 
+/**
+ * A read-only connection to the file as the writer left it (checked and migrated). In WAL mode a
+ * reader waits for no writer; `busyTimeoutMs` bounds the rare waits that remain (a checkpoint that
+ * resets the WAL, another process holding the file in exclusive locking mode).
+ */
+export function openSqliteReader(file: string, busyTimeoutMs: number): SqliteDatabase {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  return db;
+}
+
 // SQLite's advice for statistics (PRAGMA optimize) on a connection held open for long: optimize
 // when it opens and then now and then (gatherSqliteStatistics: the server's start, once nothing
 // can refuse it, then every STATISTICS_INTERVAL_SECONDS), and after a schema change (the
