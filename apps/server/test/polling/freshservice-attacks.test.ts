@@ -23,6 +23,7 @@ import { shortEventWaits } from "../events/event-test-settings.js";
 import { toReceiver } from "../outbound/outbound-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { until } from "../support/until.js";
+import { quickPolls } from "./poller-test-settings.js";
 
 const host = "acme.freshservice.com";
 const maxPages = 3;
@@ -62,16 +63,7 @@ describe("a hostile Freshservice", { timeout: 60_000 }, () => {
       config: {
         provisioning: "live",
         events: shortEventWaits,
-        poller: {
-          tickMs: 100,
-          leaseMs: 30_000,
-          concurrency: 4,
-          perOrganization: 2,
-          maxPages,
-          recordMaxBytes: 4096,
-          backoffMaxMs: 20_000,
-          responseMaxBytes: 1024 * 1024,
-        },
+        poller: { ...quickPolls, maxPages, responseMaxBytes: 1024 * 1024 },
       },
       outbound: {
         checkOutboundUrl: toTheReceiver.checkOutboundUrl,
@@ -151,7 +143,9 @@ describe("a hostile Freshservice", { timeout: 60_000 }, () => {
 
   it(`asks a listing whose next page never ends ${passPagesAtOnce} pages without pause, then ${maxPages} a poll at its interval (fixed: without pause, for ever)`, async () => {
     const changed = Date.now() + 1_000;
+    const askedAt: number[] = [];
     scripted.set("releases", (_request, url) => {
+      askedAt.push(Date.now());
       const page = Number(url.searchParams.get("page") ?? 1);
       return {
         status: 200,
@@ -166,10 +160,17 @@ describe("a hostile Freshservice", { timeout: 60_000 }, () => {
     await polledInstance("/endless", "releases");
     await until(() => (askedFor("releases").length > passPagesAtOnce ? true : undefined), 30);
     await sleep(500); // the poll under way ends
-    const start = askedFor("releases").length;
-    await sleep(3_000);
-    // None, or one poll's at most: the interval is 5 seconds (the floor).
-    expect(askedFor("releases").length - start).toBeLessThanOrEqual(maxPages);
+    const start = askedAt.length;
+    await until(() => (askedAt.length >= start + 2 * maxPages ? true : undefined), 20);
+    // From then on, one poll's pages at a time, each poll its interval (the floor) after the last.
+    const later = askedAt.slice(start);
+    let atOnce = 1;
+    let mostAtOnce = 1;
+    for (let n = 1; n < later.length; n++) {
+      atOnce = later[n]! - later[n - 1]! < quickPolls.intervalFloorMs ? atOnce + 1 : 1;
+      mostAtOnce = Math.max(mostAtOnce, atOnce);
+    }
+    expect(mostAtOnce).toBeLessThanOrEqual(maxPages);
     // The pass went on where it was, page after page: nothing skipped.
     const pages = askedFor("releases").map((r) => Number(new URL(r.path, "https://x").searchParams.get("page") ?? 1));
     expect(pages).toEqual(pages.map((_page, n) => n + 1));

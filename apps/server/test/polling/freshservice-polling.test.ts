@@ -19,6 +19,7 @@ import { shortEventWaits } from "../events/event-test-settings.js";
 import { toReceiver } from "../outbound/outbound-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { until } from "../support/until.js";
+import { quickPolls } from "./poller-test-settings.js";
 
 interface VendorEvent {
   type: string;
@@ -59,16 +60,7 @@ function startServer(storage: StorageConfig | undefined): Promise<TestServer> {
     config: {
       provisioning: "live",
       events: shortEventWaits,
-      poller: {
-        tickMs: 100,
-        leaseMs: 30_000,
-        concurrency: 4,
-        perOrganization: 2,
-        maxPages: 2,
-        recordMaxBytes: 4096,
-        backoffMaxMs: 20_000,
-        responseMaxBytes: 1024 * 1024,
-      },
+      poller: { ...quickPolls, maxPages: 2, responseMaxBytes: 1024 * 1024 },
     },
     outbound: {
       checkOutboundUrl: toTheReceiver.checkOutboundUrl,

@@ -6,7 +6,6 @@ import { randomBytes } from "node:crypto";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultPoller } from "../../src/config.js";
 import { guardedSender } from "../../src/outbound/guarded-sender.js";
 import { guardedStream } from "../../src/outbound/guarded-stream.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
@@ -22,6 +21,7 @@ import { shortEventWaits } from "../events/event-test-settings.js";
 import { toReceiver } from "../outbound/outbound-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { until } from "../support/until.js";
+import { quickPolls } from "./poller-test-settings.js";
 
 const sugar = fakeSugarcrm({ expiresIn: 3600 });
 const records = fakeSugarcrmRecords({ accepts: (token) => sugar.issued.some((t) => t.accessToken === token), pageCap: 2 });
@@ -43,7 +43,7 @@ async function replica(encryptionKey: Buffer, authorization?: string): Promise<T
       encryptionKey,
       provisioning: "live",
       events: shortEventWaits,
-      poller: { ...defaultPoller, tickMs: 50 },
+      poller: { ...quickPolls, tickMs: 50 },
     },
     outbound: {
       checkOutboundUrl: toTheReceiver.checkOutboundUrl,

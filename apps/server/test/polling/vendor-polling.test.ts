@@ -5,7 +5,6 @@
 // than the instance never does; a poll that fails midway resumes where its last page left off.
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultPoller } from "../../src/config.js";
 import { guardedSender } from "../../src/outbound/guarded-sender.js";
 import { guardedStream, type GuardedStream } from "../../src/outbound/guarded-stream.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
@@ -21,6 +20,7 @@ import { shortEventWaits } from "../events/event-test-settings.js";
 import { toReceiver } from "../outbound/outbound-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { until } from "../support/until.js";
+import { quickPolls } from "./poller-test-settings.js";
 
 interface VendorEvent {
   type: string;
@@ -53,17 +53,8 @@ beforeAll(async () => {
     config: {
       provisioning: "live",
       events: shortEventWaits,
-      // Each instance asks for a poll every 0.01 minutes: every 5 seconds, the floor.
-      poller: {
-        ...defaultPoller,
-        tickMs: 100,
-        leaseMs: 30_000,
-        concurrency: 4,
-        perOrganization: 2,
-        maxPages: 10,
-        recordMaxBytes: 4096,
-        backoffMaxMs: 20_000,
-      },
+      // Each instance asks for a poll every 0.01 minutes: every second, the floor set here.
+      poller: quickPolls,
     },
     outbound: {
       checkOutboundUrl: toTheReceiver.checkOutboundUrl,
@@ -112,7 +103,7 @@ const vendorEvents = (path: string, secret: string) =>
     .filter((r) => r.path === path && r.type?.startsWith("vendor."))
     .map((r) => new Webhook(secret).verify(r.body, r.headers) as VendorEvent);
 
-/** Waits for one more poll of `instance` to have asked the vendor (its polls are 5 seconds apart). */
+/** Waits for one more poll of `instance` to have asked the vendor (its polls are a second apart). */
 async function nextPoll(module: string): Promise<void> {
   const asked = vendor.requests.filter((r) => r.path.startsWith(`/rest/v10/${module}`)).length;
   await until(() => (vendor.requests.filter((r) => r.path.startsWith(`/rest/v10/${module}`)).length > asked ? true : undefined), 20);
@@ -231,8 +222,11 @@ describe("polling SugarCRM", { timeout: 60_000 }, () => {
     records.failWith((request) => (request.path.startsWith("/rest/v10/Opportunities") ? 429 : undefined));
     await nextPoll("Opportunities");
     const throttledAt = Date.now();
-    await nextPoll("Opportunities"); // the interval (5 s) doubled: about 10 s later
-    expect(Date.now() - throttledAt).toBeGreaterThan(8_000);
+    await nextPoll("Opportunities"); // the interval (1 s) doubled: about 2 s later
+    const throttledAgainAt = Date.now();
+    await nextPoll("Opportunities"); // doubled again: about 4 s later
+    expect(throttledAgainAt - throttledAt).toBeGreaterThan(1.5 * quickPolls.intervalFloorMs);
+    expect(Date.now() - throttledAgainAt).toBeGreaterThan(3 * quickPolls.intervalFloorMs);
     records.failWith(undefined);
     revoked = true;
     try {
