@@ -4,11 +4,8 @@
 // real outbound guard; an injected resolver answers 127.0.0.1, nothing leaves this machine), a
 // second one as `other.test`, a receiver of events on 127.0.0.1. Each test watches modules of its
 // own, so the tests share one server; a module a test scripts is answered by its handler.
-import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultProxy } from "../../src/config.js";
-import { guardedSender } from "../../src/outbound/guarded-sender.js";
-import { guardedStream } from "../../src/outbound/guarded-stream.js";
 import { maxRecordDepth, maxRecordsPerPage } from "../../src/polling/poll-instance.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
 import {
@@ -25,15 +22,12 @@ import {
   type VendorHandler,
 } from "../../test-support/fake-vendor.js";
 import { shortEventWaits } from "../events/event-test-settings.js";
-import { toReceiver } from "../outbound/outbound-fakes.js";
+import { guardedToFakes } from "../outbound/guarded-to-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { quickPolls } from "./poller-test-settings.js";
+import { polledEvery, sugarcrmConfiguration, vendorEventsOf } from "../support/instance-configurations.js";
 import { until } from "../support/until.js";
-
-interface VendorEvent {
-  type: string;
-  data: { instanceId: number; resource: string; recordId: string; changedAt: string; record: Record<string, unknown> | null };
-}
+import { vendorEvents as receivedVendorEvents } from "../support/vendor-events.js";
 
 const sugar = fakeSugarcrm({ expiresIn: 3600 });
 const sugarOther = fakeSugarcrm({ expiresIn: 3600 });
@@ -43,8 +37,6 @@ const scripted = new Map<string, VendorHandler>();
 /** Users whose every grant SugarCRM refuses, echoing the secret it was sent (a hostile vendor's error text). */
 const refusedUsers = new Set<string>();
 const userOfRefreshToken = new Map<string, string>();
-const lookup = (hostname: string) =>
-  Promise.resolve(hostname === "sugar.test" || hostname === "other.test" ? [{ address: "127.0.0.1", family: 4 }] : []);
 
 const pollerSettings = {
   ...quickPolls,
@@ -88,10 +80,6 @@ beforeAll(async () => {
   vendor.on("POST /rest/v10/oauth2/token", tokenAnswer);
   other = await startFakeVendor({ names: ["other.test"], handle: () => ({ status: 200, body: { next_offset: -1, records: [] } }) });
   other.on("POST /rest/v10/oauth2/token", (request) => sugarOther.answer(request));
-  const allowedHosts = [vendor.host, other.host];
-  const ca = [vendor.caPem, other.caPem];
-  const toTheReceiver = toReceiver(receiver.port);
-  const toTheVendors = guardedSender({ allowedHosts, ca, lookup });
   t = await startTestServer({
     config: {
       provisioning: "live",
@@ -100,11 +88,7 @@ beforeAll(async () => {
       // Every instance here asks for the shortest interval there is: a poll every second (the floor set here).
       poller: pollerSettings,
     },
-    outbound: {
-      checkOutboundUrl: toTheReceiver.checkOutboundUrl,
-      send: (request) => (request.url.port === String(receiver.port) ? toTheReceiver.send(request) : toTheVendors(request)),
-      stream: guardedStream({ allowedHosts, ca, lookup, answerTimeoutMs: 2_000, connectionsPerOrigin: 8 }),
-    },
+    outbound: guardedToFakes({ vendors: [vendor, other], names: ["sugar.test", "other.test"], receiver, connectionsPerOrigin: 8 }),
   });
 }, 60_000);
 afterAll(async () => {
@@ -124,15 +108,10 @@ interface PolledOptions {
 
 function polledConfiguration(path: string, { watched, interval = "0.01", username = "sales" }: PolledOptions) {
   return {
-    "oauth.api.key": "key-1234567",
-    "oauth.api.secret": "secret-1234567",
-    "site.url": `sugar.test:${vendor.port}`,
+    ...sugarcrmConfiguration(vendor),
+    ...vendorEventsOf(receiver.url(path), []),
+    ...polledEvery(interval),
     username,
-    password: goodPassword,
-    "event.notification.enabled": "true",
-    "event.notification.callback.url": receiver.url(path),
-    "event.vendor.type": "polling",
-    "event.poller.refresh_interval": interval,
     "event.poller.configuration": watched,
   };
 }
@@ -147,10 +126,7 @@ async function polledInstance(path: string, options: PolledOptions): Promise<{ i
   return body(created);
 }
 
-const vendorEvents = (path: string, secret: string) =>
-  receiver.received
-    .filter((r) => r.path === path && r.type?.startsWith("vendor."))
-    .map((r) => new Webhook(secret).verify(r.body, r.headers) as VendorEvent);
+const vendorEvents = (path: string, secret: string) => receivedVendorEvents(receiver, path, secret);
 
 /** The requests for a module's records (to either vendor). */
 const asked = (module: string, from: FakeVendor = vendor) =>
