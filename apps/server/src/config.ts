@@ -123,6 +123,8 @@ export interface PollerConfig {
   recordMaxBytes: number;
   /** The longest wait after polls that failed in a row. */
   backoffMaxMs: number;
+  /** However short the interval an instance asks for, its polls are at least this far apart (it guards the vendors from tenants). */
+  intervalFloorMs: number;
 }
 
 export const defaultPoller: Readonly<PollerConfig> = Object.freeze({
@@ -134,6 +136,7 @@ export const defaultPoller: Readonly<PollerConfig> = Object.freeze({
   responseMaxBytes: 8 * 1024 * 1024,
   recordMaxBytes: 65_536,
   backoffMaxMs: 3_600_000,
+  intervalFloorMs: 5_000,
 });
 
 /** The proxy's limits: sizes, times, and calls in flight at once (per replica). */
@@ -357,6 +360,7 @@ function parsePoller(env: NodeJS.ProcessEnv): Readonly<PollerConfig> {
     responseMaxBytes: positiveInteger("POLLER_RESPONSE_MAX_BYTES", env.POLLER_RESPONSE_MAX_BYTES, d.responseMaxBytes),
     recordMaxBytes: positiveInteger("POLLER_RECORD_MAX_BYTES", env.POLLER_RECORD_MAX_BYTES, d.recordMaxBytes),
     backoffMaxMs: positiveInteger("POLLER_BACKOFF_MAX_SECONDS", env.POLLER_BACKOFF_MAX_SECONDS, d.backoffMaxMs / 1000) * 1000,
+    intervalFloorMs: positiveInteger("POLLER_INTERVAL_FLOOR_MS", env.POLLER_INTERVAL_FLOOR_MS, d.intervalFloorMs),
   });
 }
 

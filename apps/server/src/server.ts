@@ -241,6 +241,7 @@ export async function startServer({
               maxPages: config.poller.maxPages,
               recordMaxBytes: config.poller.recordMaxBytes,
               renewalWaitMs,
+              intervalFloorMs: config.poller.intervalFloorMs,
             },
           },
           owner,

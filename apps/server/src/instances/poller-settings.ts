@@ -3,6 +3,7 @@
 // makes that the spec's schema cannot: event.poller.configuration's JSON, and the pair of entries
 // that must name one field.
 import type { ConfigurationValues, ConnectorEvents, PollingEvents } from "@instances-api/spec-tools";
+import { defaultPoller } from "../config.js";
 import { InvalidConfigurationError } from "../connectors/errors.js";
 import { notificationTarget } from "./notifications.js";
 
@@ -12,8 +13,6 @@ export const pollerConfigurationEntry = "event.poller.configuration";
 export const queryFieldEntry = "bulk.query.field_name";
 export const modifiedTimeEntry = "bulk.attribute.modified_time";
 
-/** However short the interval an instance asks for, polls are at least this far apart. */
-export const pollFloorMs = 5_000;
 /** Resources one instance may watch at most. */
 export const maxWatchedResources = 20;
 
@@ -27,13 +26,17 @@ export type PollerSettings = { polled: false } | { polled: true; intervalMs: num
 /**
  * Whether and how the instance is polled: its connector polls, its notifications are on with a
  * callback URL, and its event.vendor.type is `polling`. `configuration` is the whole of it,
- * defaults included.
+ * defaults included. However short the interval it asks for, it is at least `floorMs` (POLLER_INTERVAL_FLOOR_MS).
  */
-export function pollerSettings(events: ConnectorEvents, configuration: Configuration): PollerSettings {
+export function pollerSettings(
+  events: ConnectorEvents,
+  configuration: Configuration,
+  floorMs = defaultPoller.intervalFloorMs,
+): PollerSettings {
   if (events.type !== "polling") return { polled: false };
   if (notificationTarget(configuration) === undefined || configuration[vendorTypeEntry] !== "polling") return { polled: false };
   const minutes = Number(configuration[refreshIntervalEntry] ?? "15");
-  const intervalMs = Math.max(pollFloorMs, Number.isFinite(minutes) ? Math.round(minutes * 60_000) : 15 * 60_000);
+  const intervalMs = Math.max(floorMs, Number.isFinite(minutes) ? Math.round(minutes * 60_000) : 15 * 60_000);
   return { polled: true, intervalMs, resources: watchedOrDefault(events, configuration) };
 }
 

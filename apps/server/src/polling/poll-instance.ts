@@ -35,6 +35,8 @@ export interface PollLimits {
   recordMaxBytes: number;
   /** How long a poll waits for a token renewal another call has under way. */
   renewalWaitMs: number;
+  /** The shortest interval between two polls of an instance, whatever it asks for. */
+  intervalFloorMs: number;
 }
 
 export interface PollInstanceDeps extends VendorAccessDeps {
@@ -83,7 +85,7 @@ export async function pollInstance(deps: PollInstanceDeps, owner: string, due: D
   if (access.version !== due.version) return { kind: "stale", enqueued: false };
   const { events } = access.connector;
   const values = access.credentials.scope.values;
-  const settings = pollerSettings(events, values);
+  const settings = pollerSettings(events, values, deps.limits.intervalFloorMs);
   if (events.type !== "polling" || !settings.polled) return { kind: "not-polled" };
   const callbackUrl = notificationTarget(values);
   if (callbackUrl === undefined) return { kind: "not-polled" };

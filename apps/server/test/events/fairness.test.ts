@@ -3,12 +3,12 @@
 // ones time out (before: 16 slots shared oldest first, and the other event waited for them).
 // On both stores, each of which claims round-robin across organizations.
 import { bothStores } from "./event-test-settings.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defaultEventDelivery, type EventDeliveryConfig } from "../../src/config.js";
 import type { NewAccount } from "../../src/accounts/accounts.js";
-import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
-import { body, startTestServer, type TestServer } from "../harness.js";
-import { toReceiver } from "../outbound/outbound-fakes.js";
+import type { EventReceiver } from "../../test-support/event-receiver.js";
+import { body, type TestServer } from "../harness.js";
+import { serverWithReceiver } from "./server-with-receiver.js";
 import { until } from "../support/until.js";
 
 // Few slots, so that the hanging tenant could fill them all; a timeout much longer than the wait below.
@@ -28,24 +28,12 @@ describe.each(stores)("fair deliveries on %s", (_name, open) => {
   let t: TestServer;
   let greedy: NewAccount;
   let modest: NewAccount;
-  let stopStore: () => Promise<void>;
-  beforeAll(async () => {
-    const store = await open();
-    stopStore = store.stop;
-    receiver = await startEventReceiver();
+  serverWithReceiver(open, { events }, async (server, started) => {
+    t = server;
+    receiver = started;
     receiver.answer((path) => (path.startsWith("/hang") ? "hang" : 204));
-    t = await startTestServer({
-      config: { events },
-      outbound: toReceiver(receiver.port),
-      ...(store.storage ? { storage: store.storage } : {}),
-    });
     greedy = await t.newAccount("greedy");
     modest = await t.newAccount("modest");
-  }, 60_000);
-  afterAll(async () => {
-    await t.stop();
-    await receiver.close();
-    await stopStore();
   });
 
   const create = async (account: NewAccount, path: string) => {

@@ -5,12 +5,12 @@
 // deliveries, and its instance.deleted is attempted once.
 import { bothStores, shortEventWaits } from "./event-test-settings.js";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { NewAccount } from "../../src/accounts/accounts.js";
 import { deletedReason, type Delivery } from "../../src/events/outbox.js";
-import { body, startTestServer, type TestServer } from "../harness.js";
-import { startEventReceiver, type EventReceiver, type Received } from "../../test-support/event-receiver.js";
-import { toReceiver } from "../outbound/outbound-fakes.js";
+import { body, type TestServer } from "../harness.js";
+import type { EventReceiver, Received } from "../../test-support/event-receiver.js";
+import { serverWithReceiver } from "./server-with-receiver.js";
 
 const events = shortEventWaits;
 // Long enough for two retries after a first failure, had there been any.
@@ -41,22 +41,10 @@ describe.each(stores)("deliveries on %s", (_name, open) => {
   let receiver: EventReceiver;
   let t: TestServer;
   let account: NewAccount;
-  let stopStore: () => Promise<void>;
-  beforeAll(async () => {
-    const store = await open();
-    stopStore = store.stop;
-    receiver = await startEventReceiver();
-    t = await startTestServer({
-      config: { events },
-      outbound: toReceiver(receiver.port),
-      ...(store.storage ? { storage: store.storage } : {}),
-    });
+  serverWithReceiver(open, { events }, async (server, started) => {
+    t = server;
+    receiver = started;
     account = await t.newAccount("deliveries");
-  }, 60_000);
-  afterAll(async () => {
-    await t.stop();
-    await receiver.close();
-    await stopStore();
   });
 
   const api = (path: string, init: RequestInit & { json?: unknown } = {}) =>

@@ -10,10 +10,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { bothStores, shortEventWaits } from "./event-test-settings.js";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { body, startTestServer, type TestServer } from "../harness.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
 import { toReceiver } from "../outbound/outbound-fakes.js";
+import { eventsTo } from "../support/instance-configurations.js";
+import { serverWithReceiver } from "./server-with-receiver.js";
 
 // No poll within a test: what goes out at once went because the write cued the dispatcher.
 const events = { ...shortEventWaits, pollIntervalMs: 60_000 };
@@ -47,24 +49,12 @@ function taxify(configuration: Record<string, string>) {
 describe.each(bothStores)("a test event on %s", (_name, open) => {
   let receiver: EventReceiver;
   let t: TestServer;
-  let stopStore: () => Promise<void>;
-  beforeAll(async () => {
-    const store = await open();
-    stopStore = store.stop;
-    receiver = await startEventReceiver();
-    t = await startTestServer({
-      config: { events },
-      outbound: toReceiver(receiver.port),
-      ...(store.storage ? { storage: store.storage } : {}),
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await t.stop();
-    await receiver.close();
-    await stopStore();
+  serverWithReceiver(open, { events }, (server, started) => {
+    t = server;
+    receiver = started;
   });
 
-  const withEvents = (path: string) => ({ "event.notification.enabled": "true", "event.notification.callback.url": receiver.url(path) });
+  const withEvents = (path: string) => eventsTo(receiver.url(path));
 
   async function create(configuration: Record<string, string>): Promise<Created> {
     const response = await t.api("/instances", { method: "POST", json: taxify(configuration) });

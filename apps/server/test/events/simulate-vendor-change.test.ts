@@ -8,9 +8,10 @@
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { body, startTestServer, type TestServer } from "../harness.js";
-import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
-import { toReceiver } from "../outbound/outbound-fakes.js";
+import type { EventReceiver } from "../../test-support/event-receiver.js";
 import { bothStores, shortEventWaits } from "./event-test-settings.js";
+import { eventsTo } from "../support/instance-configurations.js";
+import { serverWithReceiver } from "./server-with-receiver.js";
 
 // No poll within a test: what goes out at once went because the write cued the dispatcher.
 const events = { ...shortEventWaits, pollIntervalMs: 60_000 };
@@ -49,24 +50,12 @@ const change = {
 describe.each(bothStores)("a simulated vendor change on %s", (_name, open) => {
   let receiver: EventReceiver;
   let t: TestServer;
-  let stopStore: () => Promise<void>;
-  beforeAll(async () => {
-    const store = await open();
-    stopStore = store.stop;
-    receiver = await startEventReceiver();
-    t = await startTestServer({
-      config: { events },
-      outbound: toReceiver(receiver.port),
-      ...(store.storage ? { storage: store.storage } : {}),
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await t.stop();
-    await receiver.close(); // fails naming any event the spec's webhooks do not describe
-    await stopStore();
+  serverWithReceiver(open, { events }, (server, started) => {
+    t = server;
+    receiver = started;
   });
 
-  const withEvents = (path: string) => ({ "event.notification.enabled": "true", "event.notification.callback.url": receiver.url(path) });
+  const withEvents = (path: string) => eventsTo(receiver.url(path));
 
   async function create(json: unknown): Promise<{ id: number; eventSigningSecret: string }> {
     const response = await t.api("/instances", { method: "POST", json });

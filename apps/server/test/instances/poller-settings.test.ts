@@ -55,6 +55,12 @@ describe("pollerSettings", () => {
     expect(pollerSettings(events, given)).toEqual(want);
   });
 
+  it("never polls more often than the floor it is given (POLLER_INTERVAL_FLOOR_MS), nor less often than asked", () => {
+    const asked = (minutes: string) => ({ ...on, "event.poller.refresh_interval": minutes });
+    expect(pollerSettings(events, asked("0"), 1_000)).toMatchObject({ intervalMs: 1_000 });
+    expect(pollerSettings(events, asked("0.05"), 1_000)).toMatchObject({ intervalMs: 3_000 });
+  });
+
   it("polls nothing for a connector that declares no polling", () => {
     expect(pollerSettings({ type: "none", reason: "none" }, on)).toEqual({ polled: false });
   });

@@ -3,26 +3,24 @@
 // on 127.0.0.1 reached as `acme.freshservice.com` through the real outbound guard (an injected
 // resolver answers 127.0.0.1 for it alone), a receiver of events on 127.0.0.1; SQLite (the store
 // plays no part). Nothing leaves this machine.
-import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { guardedSender } from "../../src/outbound/guarded-sender.js";
 import { passPagesAtOnce } from "../../src/polling/page-position.js";
-import { guardedStream, type GuardedStream } from "../../src/outbound/guarded-stream.js";
-import type { OutboundRequest } from "../../src/outbound/outbound.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
 import {
   fakeFreshserviceLists,
   freshserviceDate,
-  goodPassword,
   startFakeVendor,
   type FakeAnswer,
   type FakeVendor,
   type RecordedRequest,
 } from "../../test-support/fake-vendor.js";
 import { shortEventWaits } from "../events/event-test-settings.js";
-import { toReceiver } from "../outbound/outbound-fakes.js";
+import { guardedToFakes } from "../outbound/guarded-to-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
+import { freshserviceConfiguration, polledEvery, vendorEventsOf } from "../support/instance-configurations.js";
 import { until } from "../support/until.js";
+import { vendorEvents } from "../support/vendor-events.js";
+import { quickPolls } from "./poller-test-settings.js";
 
 const host = "acme.freshservice.com";
 const maxPages = 3;
@@ -34,14 +32,7 @@ describe("a hostile Freshservice", { timeout: 60_000 }, () => {
   const scripted = new Map<string, (request: RecordedRequest, url: URL) => FakeAnswer>();
   let vendor: FakeVendor;
   let receiver: EventReceiver;
-  let stream: GuardedStream;
   let t: TestServer;
-  const toFakePort = <R extends { url: URL }>(request: R): R => {
-    if (request.url.hostname !== host) return request;
-    const url = new URL(request.url);
-    url.port = String(vendor.port);
-    return { ...request, url };
-  };
 
   beforeAll(async () => {
     receiver = await startEventReceiver();
@@ -53,37 +44,17 @@ describe("a hostile Freshservice", { timeout: 60_000 }, () => {
         return script ? script(request, url) : lists.answer(request);
       },
     });
-    const lookup = (hostname: string) =>
-      Promise.resolve(hostname === host || hostname === "evil.test" ? [{ address: "127.0.0.1", family: 4 }] : []);
-    stream = guardedStream({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup, answerTimeoutMs: 2_000, connectionsPerOrigin: 4 });
-    const toTheReceiver = toReceiver(receiver.port);
-    const toTheVendor = guardedSender({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup });
     t = await startTestServer({
       config: {
         provisioning: "live",
         events: shortEventWaits,
-        poller: {
-          tickMs: 100,
-          leaseMs: 30_000,
-          concurrency: 4,
-          perOrganization: 2,
-          maxPages,
-          recordMaxBytes: 4096,
-          backoffMaxMs: 20_000,
-          responseMaxBytes: 1024 * 1024,
-        },
+        poller: { ...quickPolls, maxPages, responseMaxBytes: 1024 * 1024 },
       },
-      outbound: {
-        checkOutboundUrl: toTheReceiver.checkOutboundUrl,
-        send: (request: OutboundRequest) =>
-          request.url.port === String(receiver.port) ? toTheReceiver.send(request) : toTheVendor(toFakePort(request)),
-        stream: { send: (request) => stream.send(toFakePort(request)), close: () => Promise.resolve() },
-      },
+      outbound: guardedToFakes({ vendors: [vendor], names: [host, "evil.test"], portless: vendor, receiver }),
     });
   }, 60_000);
   afterAll(async () => {
     await t?.stop();
-    await stream?.close();
     await vendor?.close();
     await receiver?.close();
   });
@@ -93,15 +64,7 @@ describe("a hostile Freshservice", { timeout: 60_000 }, () => {
       method: "POST",
       json: {
         your_mom: { key: "freshservice" },
-        configuration: {
-          username: "api-key-1234",
-          password: goodPassword,
-          subdomain: "acme",
-          "event.notification.enabled": "true",
-          "event.notification.callback.url": receiver.url(path),
-          "event.poller.refresh_interval": "0.01",
-          "event.poller.configuration": JSON.stringify({ [list]: {} }),
-        },
+        configuration: { ...freshserviceConfiguration(), ...vendorEventsOf(receiver.url(path), [list]), ...polledEvery() },
         name: "hostile help desk",
       },
     });
@@ -109,10 +72,7 @@ describe("a hostile Freshservice", { timeout: 60_000 }, () => {
     return body<{ id: number; eventSigningSecret: string }>(created);
   }
   const askedFor = (list: string) => vendor.requests.filter((r) => r.path.startsWith(`/api/v2/${list}?`));
-  const vendorEvents = (path: string, secret: string) =>
-    receiver.received
-      .filter((r) => r.path === path && r.type?.startsWith("vendor."))
-      .map((r) => (new Webhook(secret).verify(r.body, r.headers) as { data: { recordId: string } }).data.recordId);
+  const vendorRecordIds = (path: string, secret: string) => vendorEvents(receiver, path, secret).map((event) => event.data.recordId);
 
   it("never follows a Link header to another host or path: the next page is asked at its own host, by number", async () => {
     const changed = Date.now() + 2_000; // after the instance's creation
@@ -144,14 +104,16 @@ describe("a hostile Freshservice", { timeout: 60_000 }, () => {
     const now = Date.now();
     const ticket = (id: unknown) => ({ id, created_at: freshserviceDate(now - 86_400_000), updated_at: freshserviceDate(now) });
     scripted.set("changes", () => ({ status: 200, body: { changes: [ticket(2 ** 60), ticket("x".repeat(2_000)), ticket(7)] } }));
-    await until(() => (vendorEvents("/huge-ids", instance.eventSigningSecret).length > 0 ? true : undefined), 30);
+    await until(() => (vendorRecordIds("/huge-ids", instance.eventSigningSecret).length > 0 ? true : undefined), 30);
     await sleep(500);
-    expect(vendorEvents("/huge-ids", instance.eventSigningSecret)).toEqual(["7"]);
+    expect(vendorRecordIds("/huge-ids", instance.eventSigningSecret)).toEqual(["7"]);
   });
 
   it(`asks a listing whose next page never ends ${passPagesAtOnce} pages without pause, then ${maxPages} a poll at its interval (fixed: without pause, for ever)`, async () => {
     const changed = Date.now() + 1_000;
+    const askedAt: number[] = [];
     scripted.set("releases", (_request, url) => {
+      askedAt.push(Date.now());
       const page = Number(url.searchParams.get("page") ?? 1);
       return {
         status: 200,
@@ -166,10 +128,17 @@ describe("a hostile Freshservice", { timeout: 60_000 }, () => {
     await polledInstance("/endless", "releases");
     await until(() => (askedFor("releases").length > passPagesAtOnce ? true : undefined), 30);
     await sleep(500); // the poll under way ends
-    const start = askedFor("releases").length;
-    await sleep(3_000);
-    // None, or one poll's at most: the interval is 5 seconds (the floor).
-    expect(askedFor("releases").length - start).toBeLessThanOrEqual(maxPages);
+    const start = askedAt.length;
+    await until(() => (askedAt.length >= start + 2 * maxPages ? true : undefined), 20);
+    // From then on, one poll's pages at a time, each poll its interval (the floor) after the last.
+    const later = askedAt.slice(start);
+    let atOnce = 1;
+    let mostAtOnce = 1;
+    for (let n = 1; n < later.length; n++) {
+      atOnce = later[n]! - later[n - 1]! < quickPolls.intervalFloorMs ? atOnce + 1 : 1;
+      mostAtOnce = Math.max(mostAtOnce, atOnce);
+    }
+    expect(mostAtOnce).toBeLessThanOrEqual(maxPages);
     // The pass went on where it was, page after page: nothing skipped.
     const pages = askedFor("releases").map((r) => Number(new URL(r.path, "https://x").searchParams.get("page") ?? 1));
     expect(pages).toEqual(pages.map((_page, n) => n + 1));

@@ -6,77 +6,44 @@
 // after the instance's creation arrives once, as a signed vendor event, whatever page it is on;
 // one older than the instance never does; a poll that fails midway resumes at its page. On SQLite
 // and on PostgreSQL, whose stores keep the listing's place in the checkpoint.
-import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { guardedSender } from "../../src/outbound/guarded-sender.js";
-import { guardedStream, type GuardedStream } from "../../src/outbound/guarded-stream.js";
-import type { OutboundRequest } from "../../src/outbound/outbound.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
 import { fakeFreshserviceLists, freshserviceDate, goodPassword, startFakeVendor, type FakeVendor } from "../../test-support/fake-vendor.js";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import type { StorageConfig } from "../../src/config.js";
 import { shortEventWaits } from "../events/event-test-settings.js";
-import { toReceiver } from "../outbound/outbound-fakes.js";
+import { guardedToFakes } from "../outbound/guarded-to-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
+import { freshserviceConfiguration, polledEvery, vendorEventsOf } from "../support/instance-configurations.js";
 import { until } from "../support/until.js";
-
-interface VendorEvent {
-  type: string;
-  data: { instanceId: number; resource: string; recordId: string; changedAt: string; record: Record<string, unknown> };
-}
+import { vendorEvents as receivedVendorEvents } from "../support/vendor-events.js";
+import { quickPolls } from "./poller-test-settings.js";
 
 const host = "acme.freshservice.com";
 // Three tickets to a page, whatever per_page asks: the listings below span pages.
 const lists = fakeFreshserviceLists({ pageCap: 3 });
-const lookup = (hostname: string) => Promise.resolve(hostname === host ? [{ address: "127.0.0.1", family: 4 }] : []);
 
 let vendor: FakeVendor;
 let receiver: EventReceiver;
-let stream: GuardedStream;
-/** The server's https://acme.freshservice.com/... at the fake's port (the name and the TLS stay). */
-const toFakePort = <R extends { url: URL }>(request: R): R => {
-  if (request.url.hostname !== host) return request;
-  const url = new URL(request.url);
-  url.port = String(vendor.port);
-  return { ...request, url };
-};
 beforeAll(async () => {
   receiver = await startEventReceiver();
   vendor = await startFakeVendor({ names: [host], handle: (request) => lists.answer(request) });
-  stream = guardedStream({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup, answerTimeoutMs: 2_000, connectionsPerOrigin: 4 });
 });
 afterAll(async () => {
-  await stream.close();
   await vendor.close();
   await receiver.close();
 });
 
 function startServer(storage: StorageConfig | undefined): Promise<TestServer> {
-  const toTheReceiver = toReceiver(receiver.port);
-  const toTheVendor = guardedSender({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup });
   return startTestServer({
     ...(storage ? { storage } : {}),
     config: {
       provisioning: "live",
       events: shortEventWaits,
-      poller: {
-        tickMs: 100,
-        leaseMs: 30_000,
-        concurrency: 4,
-        perOrganization: 2,
-        maxPages: 2,
-        recordMaxBytes: 4096,
-        backoffMaxMs: 20_000,
-        responseMaxBytes: 1024 * 1024,
-      },
+      poller: { ...quickPolls, maxPages: 2, responseMaxBytes: 1024 * 1024 },
     },
-    outbound: {
-      checkOutboundUrl: toTheReceiver.checkOutboundUrl,
-      send: (request: OutboundRequest) =>
-        request.url.port === String(receiver.port) ? toTheReceiver.send(request) : toTheVendor(toFakePort(request)),
-      // The stream is this file's, closed once all is done.
-      stream: { send: (request) => stream.send(toFakePort(request)), close: () => Promise.resolve() },
-    },
+    // The server's https://acme.freshservice.com/... reaches the fake's port (the name and the TLS stay).
+    outbound: guardedToFakes({ vendors: [vendor], names: [host], portless: vendor, receiver }),
   });
 }
 
@@ -85,15 +52,7 @@ async function polledInstance(t: TestServer, path: string, list: string): Promis
     method: "POST",
     json: {
       your_mom: { key: "freshservice" },
-      configuration: {
-        username: "api-key-1234",
-        password: goodPassword,
-        subdomain: "acme",
-        "event.notification.enabled": "true",
-        "event.notification.callback.url": receiver.url(path),
-        "event.poller.refresh_interval": "0.01",
-        "event.poller.configuration": JSON.stringify({ [list]: {} }),
-      },
+      configuration: { ...freshserviceConfiguration(), ...vendorEventsOf(receiver.url(path), [list]), ...polledEvery() },
       name: "polled help desk",
     },
   });
@@ -101,10 +60,7 @@ async function polledInstance(t: TestServer, path: string, list: string): Promis
   return body(created);
 }
 
-const vendorEvents = (path: string, secret: string) =>
-  receiver.received
-    .filter((r) => r.path === path && r.type?.startsWith("vendor."))
-    .map((r) => new Webhook(secret).verify(r.body, r.headers) as VendorEvent);
+const vendorEvents = (path: string, secret: string) => receivedVendorEvents(receiver, path, secret);
 
 /** The requests for `list`, from the `from`th request on. */
 const askedFor = (list: string, from = 0) => vendor.requests.slice(from).filter((r) => r.path.startsWith(`/api/v2/${list}?`));

@@ -4,11 +4,8 @@
 // real outbound guard; an injected resolver answers 127.0.0.1, nothing leaves this machine), a
 // second one as `other.test`, a receiver of events on 127.0.0.1. Each test watches modules of its
 // own, so the tests share one server; a module a test scripts is answered by its handler.
-import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultPoller, defaultProxy } from "../../src/config.js";
-import { guardedSender } from "../../src/outbound/guarded-sender.js";
-import { guardedStream } from "../../src/outbound/guarded-stream.js";
+import { defaultProxy } from "../../src/config.js";
 import { maxRecordDepth, maxRecordsPerPage } from "../../src/polling/poll-instance.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
 import {
@@ -25,14 +22,12 @@ import {
   type VendorHandler,
 } from "../../test-support/fake-vendor.js";
 import { shortEventWaits } from "../events/event-test-settings.js";
-import { toReceiver } from "../outbound/outbound-fakes.js";
+import { guardedToFakes } from "../outbound/guarded-to-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
+import { quickPolls } from "./poller-test-settings.js";
+import { polledEvery, sugarcrmConfiguration, vendorEventsOf } from "../support/instance-configurations.js";
 import { until } from "../support/until.js";
-
-interface VendorEvent {
-  type: string;
-  data: { instanceId: number; resource: string; recordId: string; changedAt: string; record: Record<string, unknown> | null };
-}
+import { vendorEvents as receivedVendorEvents } from "../support/vendor-events.js";
 
 const sugar = fakeSugarcrm({ expiresIn: 3600 });
 const sugarOther = fakeSugarcrm({ expiresIn: 3600 });
@@ -42,20 +37,16 @@ const scripted = new Map<string, VendorHandler>();
 /** Users whose every grant SugarCRM refuses, echoing the secret it was sent (a hostile vendor's error text). */
 const refusedUsers = new Set<string>();
 const userOfRefreshToken = new Map<string, string>();
-const lookup = (hostname: string) =>
-  Promise.resolve(hostname === "sugar.test" || hostname === "other.test" ? [{ address: "127.0.0.1", family: 4 }] : []);
 
 const pollerSettings = {
-  ...defaultPoller,
-  tickMs: 100,
-  leaseMs: 30_000,
-  concurrency: 4,
-  perOrganization: 2,
+  ...quickPolls,
+  // A poll stops at half of it: 4 s, so a test of that stop waits seconds, not a quarter of a minute.
+  leaseMs: 8_000,
   maxPages: 10,
   responseMaxBytes: 64 * 1024,
-  recordMaxBytes: 4096,
-  backoffMaxMs: 6_000,
+  backoffMaxMs: 3_000,
 };
+const floorMs = pollerSettings.intervalFloorMs;
 /** One request to the vendor, to its answer's last byte. */
 const vendorTimeoutMs = 3_000;
 
@@ -89,23 +80,15 @@ beforeAll(async () => {
   vendor.on("POST /rest/v10/oauth2/token", tokenAnswer);
   other = await startFakeVendor({ names: ["other.test"], handle: () => ({ status: 200, body: { next_offset: -1, records: [] } }) });
   other.on("POST /rest/v10/oauth2/token", (request) => sugarOther.answer(request));
-  const allowedHosts = [vendor.host, other.host];
-  const ca = [vendor.caPem, other.caPem];
-  const toTheReceiver = toReceiver(receiver.port);
-  const toTheVendors = guardedSender({ allowedHosts, ca, lookup });
   t = await startTestServer({
     config: {
       provisioning: "live",
       events: shortEventWaits,
       proxy: { ...defaultProxy, timeoutMs: vendorTimeoutMs },
-      // Every instance here asks for the shortest interval there is: a poll every 5 seconds.
+      // Every instance here asks for the shortest interval there is: a poll every second (the floor set here).
       poller: pollerSettings,
     },
-    outbound: {
-      checkOutboundUrl: toTheReceiver.checkOutboundUrl,
-      send: (request) => (request.url.port === String(receiver.port) ? toTheReceiver.send(request) : toTheVendors(request)),
-      stream: guardedStream({ allowedHosts, ca, lookup, answerTimeoutMs: 2_000, connectionsPerOrigin: 8 }),
-    },
+    outbound: guardedToFakes({ vendors: [vendor, other], names: ["sugar.test", "other.test"], receiver, connectionsPerOrigin: 8 }),
   });
 }, 60_000);
 afterAll(async () => {
@@ -125,15 +108,10 @@ interface PolledOptions {
 
 function polledConfiguration(path: string, { watched, interval = "0.01", username = "sales" }: PolledOptions) {
   return {
-    "oauth.api.key": "key-1234567",
-    "oauth.api.secret": "secret-1234567",
-    "site.url": `sugar.test:${vendor.port}`,
+    ...sugarcrmConfiguration(vendor),
+    ...vendorEventsOf(receiver.url(path), []),
+    ...polledEvery(interval),
     username,
-    password: goodPassword,
-    "event.notification.enabled": "true",
-    "event.notification.callback.url": receiver.url(path),
-    "event.vendor.type": "polling",
-    "event.poller.refresh_interval": interval,
     "event.poller.configuration": watched,
   };
 }
@@ -148,10 +126,7 @@ async function polledInstance(path: string, options: PolledOptions): Promise<{ i
   return body(created);
 }
 
-const vendorEvents = (path: string, secret: string) =>
-  receiver.received
-    .filter((r) => r.path === path && r.type?.startsWith("vendor."))
-    .map((r) => new Webhook(secret).verify(r.body, r.headers) as VendorEvent);
+const vendorEvents = (path: string, secret: string) => receivedVendorEvents(receiver, path, secret);
 
 /** The requests for a module's records (to either vendor). */
 const asked = (module: string, from: FakeVendor = vendor) =>
@@ -243,13 +218,20 @@ describe("the poller, attacked through what a tenant configures", { timeout: 60_
     },
   );
 
-  it("polls an instance that asks for every 0 minutes no more often than every 5 seconds", async () => {
-    await polledInstance("/zero", { watched: '{"ZeroInterval": {}}', interval: "0" });
-    await polls("ZeroInterval", 2, 30);
-    // The vendor records no times: the number of requests in a window stands for them.
-    const before = asked("ZeroInterval").length;
-    await sleep(4_000);
-    expect(asked("ZeroInterval").length - before).toBeLessThanOrEqual(1);
+  it("polls an instance that asks for every 0 minutes no more often than every POLLER_INTERVAL_FLOOR_MS", async () => {
+    const askedAt: number[] = [];
+    scripted.set("ZeroInterval", () => {
+      askedAt.push(Date.now());
+      return page([]);
+    });
+    try {
+      await polledInstance("/zero", { watched: '{"ZeroInterval": {}}', interval: "0" });
+      await until(() => (askedAt.length >= 4 ? true : undefined), 20);
+      const gaps = askedAt.slice(1).map((at, n) => at - askedAt[n]!);
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(floorMs);
+    } finally {
+      scripted.delete("ZeroInterval");
+    }
   });
 
   it("still polls a module listed after one named like an inherited property (constructor, toString): fixed, they broke every poll", async () => {
@@ -305,16 +287,20 @@ describe("the poller, attacked through what the vendor answers", { timeout: 60_0
   });
 
   it("asks a vendor whose pages never end at most POLLER_MAX_PAGES times a poll, and then waits its interval (fixed: it asked again at once, for ever)", async () => {
-    await polledInstance("/endless-pages", { watched: '{"EndlessPages": {}}' });
+    const askedAt: number[] = [];
     // Every page the same, with a next page always promised: next_offset never advancing, or going back.
-    let answered = 0;
-    scripted.set("EndlessPages", () => page([{ id: "old", date_modified: "2001-01-01T00:00:00+00:00" }], answered++ % 2 === 0 ? 1 : 0));
+    scripted.set("EndlessPages", () => {
+      askedAt.push(Date.now());
+      return page([{ id: "old", date_modified: "2001-01-01T00:00:00+00:00" }], askedAt.length % 2 === 1 ? 1 : 0);
+    });
     try {
-      await polls("EndlessPages", pollerSettings.maxPages);
-      const start = asked("EndlessPages").length;
-      await sleep(3_000);
-      // What is left of the first poll at most, and none of another: the next is 5 seconds away.
-      expect(asked("EndlessPages").length - start).toBeLessThan(pollerSettings.maxPages);
+      await polledInstance("/endless-pages", { watched: '{"EndlessPages": {}}' });
+      await until(() => (askedAt.length > 2 * pollerSettings.maxPages ? true : undefined), 20);
+      // A poll's pages follow each other at once; the next poll is its interval (the floor) later.
+      let firstPoll = 1;
+      while (firstPoll < askedAt.length && askedAt[firstPoll]! - askedAt[firstPoll - 1]! < floorMs) firstPoll++;
+      expect(firstPoll).toBeLessThanOrEqual(pollerSettings.maxPages);
+      expect(firstPoll).toBeLessThan(askedAt.length);
     } finally {
       scripted.delete("EndlessPages");
     }
@@ -348,7 +334,8 @@ describe("the poller, attacked through what the vendor answers", { timeout: 60_0
   });
 
   it("stops asking a slow vendor for pages at half the poll's lease, so no other claim of it starts while it runs", async () => {
-    await polledInstance("/slow-pages", { watched: '{"SlowPages": {}}' });
+    // Polled every 6 seconds: the polls stand apart from the pages of one (2 s), the floor would not.
+    await polledInstance("/slow-pages", { watched: '{"SlowPages": {}}', interval: "0.1" });
     const answeredAt: number[] = [];
     // Each page 2 seconds late (within the request's time), a next page always promised, nothing new.
     scripted.set(
@@ -361,7 +348,7 @@ describe("the poller, attacked through what the vendor answers", { timeout: 60_0
     );
     try {
       await until(() => (answeredAt.length > 0 ? true : undefined), 20);
-      // The poll's pages follow each other at once; the next poll is an interval (5 s) later.
+      // The poll's pages follow each other at once; the next poll is an interval (6 s) later.
       await until(() => (answeredAt.length >= 2 && Date.now() - answeredAt.at(-1)! > 3_500 ? true : undefined), 40);
       let pages = 1;
       while (pages < answeredAt.length && answeredAt[pages]! - answeredAt[pages - 1]! < 3_000) pages++;
@@ -405,7 +392,7 @@ describe("the poller, attacked through what the vendor answers", { timeout: 60_0
       await polls(module);
       await until(() => (t.logs.some((line) => line.instanceId === instance.id && line.failures === 1) ? true : undefined), 20);
       // Cut within the time a request has, the connection given back.
-      expect(Date.now() - started).toBeLessThan(5_000 + vendorTimeoutMs + 2_000);
+      expect(Date.now() - started).toBeLessThan(floorMs + vendorTimeoutMs + 2_000);
       await sleep(500);
       expect(vendorEvents(path, instance.eventSigningSecret)).toEqual([]);
       expect(other.requests.filter((request) => request.path.includes("Stolen"))).toEqual([]);
@@ -444,7 +431,7 @@ describe("the poller, attacked through what the vendor answers", { timeout: 60_0
       await until(async () => ((await body<{ valid: boolean }>(await t.api(`/instances/${instance.id}`))).valid ? undefined : true), 30);
       await sleep(1_000);
       const after = asked("Refused").length;
-      await sleep(6_000); // longer than its interval
+      await sleep(3 * floorMs); // three of its intervals
       expect(asked("Refused").length).toBe(after);
       const stored = [
         JSON.stringify(await body(await t.api(`/instances/${instance.id}`))),
@@ -482,10 +469,10 @@ describe("the poller, attacked while a poll is under way", { timeout: 60_000 }, 
     await held.arrived;
     expect((await t.api(`/instances/${instance.id}`, { method: "DELETE" })).status).toBe(204);
     held.release(page([changedNow("after-delete")]));
-    await sleep(6_000); // its next poll, had it survived
+    await sleep(floorMs + 1_500); // its next poll, had it survived, and the delivery of what the page held
     expect(receiver.received.filter((r) => r.path === "/deleted" && r.type?.startsWith("vendor."))).toEqual([]);
     const lastAsked = asked("DeletedMidPoll").length;
-    await sleep(1_000);
+    await sleep(2 * floorMs);
     expect(asked("DeletedMidPoll").length).toBe(lastAsked);
   });
 
@@ -540,7 +527,7 @@ describe("the poller, attacked while a poll is under way", { timeout: 60_000 }, 
       const started = Date.now();
       await until(() => (vendorEvents("/bystander", instance.eventSigningSecret).length > 0 ? true : undefined), 20);
       // Its interval and a page, not the hanging polls' timeouts one after another.
-      expect(Date.now() - started).toBeLessThan(9_000);
+      expect(Date.now() - started).toBeLessThan(floorMs + vendorTimeoutMs);
     } finally {
       for (const module of hanging) scripted.delete(module);
     }

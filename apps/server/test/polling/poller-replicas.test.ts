@@ -6,26 +6,17 @@ import { randomBytes } from "node:crypto";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultPoller } from "../../src/config.js";
-import { guardedSender } from "../../src/outbound/guarded-sender.js";
-import { guardedStream } from "../../src/outbound/guarded-stream.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
-import {
-  fakeSugarcrm,
-  fakeSugarcrmRecords,
-  goodPassword,
-  startFakeVendor,
-  sugarDate,
-  type FakeVendor,
-} from "../../test-support/fake-vendor.js";
+import { fakeSugarcrm, fakeSugarcrmRecords, startFakeVendor, sugarDate, type FakeVendor } from "../../test-support/fake-vendor.js";
 import { shortEventWaits } from "../events/event-test-settings.js";
-import { toReceiver } from "../outbound/outbound-fakes.js";
+import { guardedToFakes } from "../outbound/guarded-to-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
+import { polledEvery, sugarcrmConfiguration, vendorEventsOf } from "../support/instance-configurations.js";
 import { until } from "../support/until.js";
+import { quickPolls } from "./poller-test-settings.js";
 
 const sugar = fakeSugarcrm({ expiresIn: 3600 });
 const records = fakeSugarcrmRecords({ accepts: (token) => sugar.issued.some((t) => t.accessToken === token), pageCap: 2 });
-const lookup = (hostname: string) => Promise.resolve(hostname === "sugar.test" ? [{ address: "127.0.0.1", family: 4 }] : []);
 
 let cluster: PostgresCluster;
 let vendor: FakeVendor;
@@ -33,9 +24,7 @@ let receiver: EventReceiver;
 let a: TestServer;
 let b: TestServer;
 
-async function replica(encryptionKey: Buffer, authorization?: string): Promise<TestServer> {
-  const toTheReceiver = toReceiver(receiver.port);
-  const toTheVendor = guardedSender({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup });
+function replica(encryptionKey: Buffer, authorization?: string): Promise<TestServer> {
   return startTestServer({
     storage: { kind: "postgres", url: cluster.url },
     ...(authorization ? { authorization } : {}),
@@ -43,13 +32,9 @@ async function replica(encryptionKey: Buffer, authorization?: string): Promise<T
       encryptionKey,
       provisioning: "live",
       events: shortEventWaits,
-      poller: { ...defaultPoller, tickMs: 50 },
+      poller: { ...quickPolls, tickMs: 50 },
     },
-    outbound: {
-      checkOutboundUrl: toTheReceiver.checkOutboundUrl,
-      send: (request) => (request.url.port === String(receiver.port) ? toTheReceiver.send(request) : toTheVendor(request)),
-      stream: guardedStream({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup, answerTimeoutMs: 2_000, connectionsPerOrigin: 4 }),
-    },
+    outbound: guardedToFakes({ vendors: [vendor], names: ["sugar.test"], receiver }),
   });
 }
 
@@ -82,16 +67,9 @@ describe("two replicas polling the same instances", { timeout: 90_000 }, () => {
         json: {
           your_mom: { key: "sugarcrmv2" },
           configuration: {
-            "oauth.api.key": "key-1234567",
-            "oauth.api.secret": "secret-1234567",
-            "site.url": `sugar.test:${vendor.port}`,
-            username: "sales",
-            password: goodPassword,
-            "event.notification.enabled": "true",
-            "event.notification.callback.url": receiver.url(`/replicas/${i}`),
-            "event.vendor.type": "polling",
-            "event.poller.refresh_interval": "0.01",
-            "event.poller.configuration": '{"Contacts": {}}',
+            ...sugarcrmConfiguration(vendor),
+            ...vendorEventsOf(receiver.url(`/replicas/${i}`), ["Contacts"]),
+            ...polledEvery(),
           },
           name: `polled ${i}`,
         },

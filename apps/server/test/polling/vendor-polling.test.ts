@@ -5,38 +5,23 @@
 // than the instance never does; a poll that fails midway resumes where its last page left off.
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultPoller } from "../../src/config.js";
-import { guardedSender } from "../../src/outbound/guarded-sender.js";
-import { guardedStream, type GuardedStream } from "../../src/outbound/guarded-stream.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
-import {
-  fakeSugarcrm,
-  fakeSugarcrmRecords,
-  goodPassword,
-  startFakeVendor,
-  sugarDate,
-  type FakeVendor,
-} from "../../test-support/fake-vendor.js";
+import { fakeSugarcrm, fakeSugarcrmRecords, startFakeVendor, sugarDate, type FakeVendor } from "../../test-support/fake-vendor.js";
 import { shortEventWaits } from "../events/event-test-settings.js";
-import { toReceiver } from "../outbound/outbound-fakes.js";
+import { guardedToFakes } from "../outbound/guarded-to-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
+import { polledEvery, sugarcrmConfiguration, vendorEventsOf } from "../support/instance-configurations.js";
 import { until } from "../support/until.js";
-
-interface VendorEvent {
-  type: string;
-  timestamp: string;
-  data: { instanceId: number; resource: string; recordId: string; changedAt: string; record: Record<string, unknown> };
-}
+import { vendorEvents as receivedVendorEvents } from "../support/vendor-events.js";
+import { quickPolls } from "./poller-test-settings.js";
 
 const sugar = fakeSugarcrm({ expiresIn: 3600 });
 /** While true, SugarCRM refuses every token and every grant: the credentials were revoked. */
 let revoked = false;
 const records = fakeSugarcrmRecords({ accepts: (token) => !revoked && sugar.issued.some((t) => t.accessToken === token), pageCap: 2 });
-const lookup = (hostname: string) => Promise.resolve(hostname === "sugar.test" ? [{ address: "127.0.0.1", family: 4 }] : []);
 
 let vendor: FakeVendor;
 let receiver: EventReceiver;
-let stream: GuardedStream;
 let t: TestServer;
 beforeAll(async () => {
   receiver = await startEventReceiver();
@@ -46,30 +31,10 @@ beforeAll(async () => {
       ? { status: 401, body: { error: "need_login", error_message: "You must specify a valid username and password." } }
       : sugar.answer(request),
   );
-  stream = guardedStream({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup, answerTimeoutMs: 2_000, connectionsPerOrigin: 4 });
-  const toTheReceiver = toReceiver(receiver.port);
-  const toTheVendor = guardedSender({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup });
   t = await startTestServer({
-    config: {
-      provisioning: "live",
-      events: shortEventWaits,
-      // Each instance asks for a poll every 0.01 minutes: every 5 seconds, the floor.
-      poller: {
-        ...defaultPoller,
-        tickMs: 100,
-        leaseMs: 30_000,
-        concurrency: 4,
-        perOrganization: 2,
-        maxPages: 10,
-        recordMaxBytes: 4096,
-        backoffMaxMs: 20_000,
-      },
-    },
-    outbound: {
-      checkOutboundUrl: toTheReceiver.checkOutboundUrl,
-      send: (request) => (request.url.port === String(receiver.port) ? toTheReceiver.send(request) : toTheVendor(request)),
-      stream,
-    },
+    // Each instance asks for a poll every 0.01 minutes: every second, the floor set here.
+    config: { provisioning: "live", events: shortEventWaits, poller: quickPolls },
+    outbound: guardedToFakes({ vendors: [vendor], names: ["sugar.test"], receiver }),
   });
 });
 afterAll(async () => {
@@ -87,19 +52,7 @@ async function polledInstance(
     method: "POST",
     json: {
       your_mom: { key: "sugarcrmv2" },
-      configuration: {
-        "oauth.api.key": "key-1234567",
-        "oauth.api.secret": "secret-1234567",
-        "site.url": `sugar.test:${vendor.port}`,
-        username: "sales",
-        password: goodPassword,
-        "event.notification.enabled": "true",
-        "event.notification.callback.url": receiver.url(path),
-        "event.vendor.type": "polling",
-        "event.poller.refresh_interval": "0.01",
-        "event.poller.configuration": JSON.stringify({ [module]: {} }),
-        ...extra,
-      },
+      configuration: { ...sugarcrmConfiguration(vendor), ...vendorEventsOf(receiver.url(path), [module]), ...polledEvery(), ...extra },
       name: "polled",
     },
   });
@@ -107,12 +60,9 @@ async function polledInstance(
   return body(created);
 }
 
-const vendorEvents = (path: string, secret: string) =>
-  receiver.received
-    .filter((r) => r.path === path && r.type?.startsWith("vendor."))
-    .map((r) => new Webhook(secret).verify(r.body, r.headers) as VendorEvent);
+const vendorEvents = (path: string, secret: string) => receivedVendorEvents(receiver, path, secret);
 
-/** Waits for one more poll of `instance` to have asked the vendor (its polls are 5 seconds apart). */
+/** Waits for one more poll of `instance` to have asked the vendor (its polls are a second apart). */
 async function nextPoll(module: string): Promise<void> {
   const asked = vendor.requests.filter((r) => r.path.startsWith(`/rest/v10/${module}`)).length;
   await until(() => (vendor.requests.filter((r) => r.path.startsWith(`/rest/v10/${module}`)).length > asked ? true : undefined), 20);
@@ -231,11 +181,14 @@ describe("polling SugarCRM", { timeout: 60_000 }, () => {
     records.failWith((request) => (request.path.startsWith("/rest/v10/Opportunities") ? 429 : undefined));
     await nextPoll("Opportunities");
     const throttledAt = Date.now();
-    await nextPoll("Opportunities"); // the interval (5 s) doubled: about 10 s later
-    expect(Date.now() - throttledAt).toBeGreaterThan(8_000);
+    await nextPoll("Opportunities"); // the interval (1 s) doubled: about 2 s later
+    const throttledAgainAt = Date.now();
     records.failWith(undefined);
     revoked = true;
     try {
+      await nextPoll("Opportunities"); // doubled again: about 4 s later
+      expect(throttledAgainAt - throttledAt).toBeGreaterThan(1.5 * quickPolls.intervalFloorMs);
+      expect(Date.now() - throttledAgainAt).toBeGreaterThan(3 * quickPolls.intervalFloorMs);
       const invalid = await until(() => receiver.received.find((r) => r.path === "/refused" && r.type === "instance.invalid"), 30);
       expect(new Webhook(instance.eventSigningSecret).verify(invalid.body, invalid.headers)).toMatchObject({
         data: { id: instance.id, valid: false },

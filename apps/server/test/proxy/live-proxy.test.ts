@@ -6,12 +6,11 @@ import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { defaultProxy, defaultVendorTiming } from "../../src/config.js";
-import { guardedSender } from "../../src/outbound/guarded-sender.js";
-import { guardedStream, type GuardedStream } from "../../src/outbound/guarded-stream.js";
 import { answerJson, goodPassword, hang, startFakeVendor, type FakeVendor, type VendorHandler } from "../../test-support/fake-vendor.js";
 import { until } from "../support/until.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
-import { sendingNothingAway } from "../outbound/outbound-fakes.js";
+import { guardedToFakes } from "../outbound/guarded-to-fakes.js";
+import { sugarcrmConfiguration } from "../support/instance-configurations.js";
 
 /** Access tokens the fake vendor accepts now, and refresh tokens it will take once. */
 const live = { access: new Set<string>(), refresh: new Set<string>(), lifetimeSeconds: 3600, grants: 0 };
@@ -65,14 +64,11 @@ const api: VendorHandler = (request, response) => {
 /** How many of the vendor's endless answers have had their connection closed. */
 let endlessClosed = 0;
 let vendor: FakeVendor;
-let stream: GuardedStream;
 let t: TestServer;
-const lookup = (hostname: string) => Promise.resolve(hostname === "sugar.test" ? [{ address: "127.0.0.1", family: 4 }] : []);
 
 beforeAll(async () => {
   vendor = await startFakeVendor({ names: ["sugar.test"], handle: api });
   vendor.on("POST /rest/v10/oauth2/token", token);
-  stream = guardedStream({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup, answerTimeoutMs: 1_000, connectionsPerOrigin: 8 });
   t = await startTestServer({
     config: {
       provisioning: "live",
@@ -81,11 +77,7 @@ beforeAll(async () => {
       vendor: { ...defaultVendorTiming, timeoutMs: 2_000, refreshPollMs: 600_000 },
       proxy: { ...defaultProxy, timeoutMs: 1_500, responseMaxBytes: 1024 * 1024, requestMaxBytes: 64 * 1024, perInstance: 2 },
     },
-    outbound: {
-      ...sendingNothingAway(),
-      send: guardedSender({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup }),
-      stream,
-    },
+    outbound: guardedToFakes({ vendors: [vendor], names: ["sugar.test"], answerTimeoutMs: 1_000, connectionsPerOrigin: 8 }),
   });
 });
 afterAll(async () => {
@@ -102,13 +94,7 @@ async function sugarInstance(): Promise<{ id: number; token: string }> {
     method: "POST",
     json: {
       your_mom: { key: "sugarcrmv2" },
-      configuration: {
-        "oauth.api.key": "key-1234567",
-        "oauth.api.secret": "secret-1234567",
-        "site.url": `sugar.test:${vendor.port}`,
-        username: "sales",
-        password: goodPassword,
-      },
+      configuration: sugarcrmConfiguration(vendor),
       name: "CRM",
     },
   });

@@ -8,11 +8,10 @@ import { randomBytes } from "node:crypto";
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultProxy, defaultVendorTiming } from "../../src/config.js";
-import { guardedSender } from "../../src/outbound/guarded-sender.js";
-import { guardedStream } from "../../src/outbound/guarded-stream.js";
 import { answerJson, goodPassword, startFakeVendor, type FakeVendor } from "../../test-support/fake-vendor.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
-import { sendingNothingAway } from "../outbound/outbound-fakes.js";
+import { guardedToFakes } from "../outbound/guarded-to-fakes.js";
+import { sugarcrmConfiguration } from "../support/instance-configurations.js";
 
 let cluster: PostgresCluster;
 let vendor: FakeVendor;
@@ -21,7 +20,6 @@ let b: TestServer;
 let access = "";
 const refreshTokens = new Set<string>();
 let spentTwice = 0;
-const lookup = (hostname: string) => Promise.resolve(hostname === "sugar.test" ? [{ address: "127.0.0.1", family: 4 }] : []);
 
 beforeAll(async () => {
   cluster = await startPostgresCluster();
@@ -57,11 +55,7 @@ beforeAll(async () => {
       proxy: { ...defaultProxy, timeoutMs: 8_000 },
     },
   };
-  const outbound = () => ({
-    ...sendingNothingAway(),
-    send: guardedSender({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup }),
-    stream: guardedStream({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup, answerTimeoutMs: 2_000, connectionsPerOrigin: 4 }),
-  });
+  const outbound = () => guardedToFakes({ vendors: [vendor], names: ["sugar.test"] });
   a = await startTestServer({ ...options, outbound: outbound() });
   b = await startTestServer({ ...options, authorization: a.authorization, outbound: outbound() });
 }, 120_000);
@@ -78,13 +72,7 @@ describe("two replicas proxying while the token is refreshed", () => {
       method: "POST",
       json: {
         your_mom: { key: "sugarcrmv2" },
-        configuration: {
-          "oauth.api.key": "k",
-          "oauth.api.secret": "s",
-          "site.url": `sugar.test:${vendor.port}`,
-          username: "u",
-          password: goodPassword,
-        },
+        configuration: sugarcrmConfiguration(vendor),
         name: "CRM",
       },
     });

@@ -4,29 +4,16 @@
 // scheduler does; the server's PUBLIC_URL on 127.0.0.1; a receiver of events that holds every
 // payload to the spec's webhooks. Nothing leaves this machine.
 import { createServer, type AddressInfo } from "node:net";
-import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultVendorHooks, type StorageConfig } from "../../src/config.js";
-import { guardedSender } from "../../src/outbound/guarded-sender.js";
-import { guardedStream, type GuardedStream } from "../../src/outbound/guarded-stream.js";
 import { startEventReceiver, type EventReceiver } from "../../test-support/event-receiver.js";
-import {
-  fakeSugarcrm,
-  fakeSugarcrmHooks,
-  goodPassword,
-  startFakeVendor,
-  sugarDate,
-  type FakeVendor,
-} from "../../test-support/fake-vendor.js";
+import { fakeSugarcrm, fakeSugarcrmHooks, startFakeVendor, sugarDate, type FakeVendor } from "../../test-support/fake-vendor.js";
 import { bothStores, shortEventWaits } from "../events/event-test-settings.js";
-import { toReceiver } from "../outbound/outbound-fakes.js";
+import { guardedToFakes } from "../outbound/guarded-to-fakes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
+import { eventsTo, sugarcrmConfiguration, vendorEventsOf } from "../support/instance-configurations.js";
 import { until } from "../support/until.js";
-
-interface VendorEvent {
-  type: string;
-  data: { instanceId: number; resource: string; recordId: string; changedAt: string; record: Record<string, unknown> };
-}
+import { vendorEvents as receivedVendorEvents } from "../support/vendor-events.js";
 
 /** A port nothing listens on now: the server's, known before it starts, so that its PUBLIC_URL can name it. */
 async function freePort(): Promise<number> {
@@ -37,15 +24,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const lookup = (hostname: string) => Promise.resolve(hostname === "sugar.test" ? [{ address: "127.0.0.1", family: 4 }] : []);
-
 describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 }, (_name, open) => {
   const sugar = fakeSugarcrm({ expiresIn: 3600 });
   const hooks = fakeSugarcrmHooks({ accepts: (token) => sugar.issued.some((t) => t.accessToken === token) });
   let stopStore: () => Promise<void>;
   let vendor: FakeVendor;
   let receiver: EventReceiver;
-  let stream: GuardedStream;
   let publicUrl: string;
   let t: TestServer;
 
@@ -58,9 +42,6 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
       handle: (request) => (hooks.takes(request) ? hooks.answer(request) : { status: 404, body: { error: "not_found" } }),
     });
     vendor.on("POST /rest/v10/oauth2/token", (request) => sugar.answer(request));
-    stream = guardedStream({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup, answerTimeoutMs: 2_000, connectionsPerOrigin: 4 });
-    const toTheReceiver = toReceiver(receiver.port);
-    const toTheVendor = guardedSender({ allowedHosts: [vendor.host], ca: vendor.caPem, lookup });
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
     t = await startTestServer({
@@ -73,11 +54,7 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
         publicUrl,
         vendorHooks: { ...defaultVendorHooks, perInstancePerMinute: 20 },
       },
-      outbound: {
-        checkOutboundUrl: toTheReceiver.checkOutboundUrl,
-        send: (request) => (request.url.port === String(receiver.port) ? toTheReceiver.send(request) : toTheVendor(request)),
-        stream,
-      },
+      outbound: guardedToFakes({ vendors: [vendor], names: ["sugar.test"], receiver }),
     });
   }, 120_000);
   afterAll(async () => {
@@ -92,16 +69,7 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
       method: "POST",
       json: {
         your_mom: { key: "sugarcrmv2" },
-        configuration: {
-          "oauth.api.key": "key-1234567",
-          "oauth.api.secret": "secret-1234567",
-          "site.url": `sugar.test:${vendor.port}`,
-          username: "sales",
-          password: goodPassword,
-          "event.notification.enabled": "true",
-          "event.notification.callback.url": receiver.url(path),
-          "event.poller.configuration": JSON.stringify(Object.fromEntries(modules.map((m) => [m, {}]))),
-        },
+        configuration: { ...sugarcrmConfiguration(vendor), ...vendorEventsOf(receiver.url(path), modules) },
         name: "hooked",
       },
     });
@@ -113,10 +81,7 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
   const hooksOf = (urlPart: string) => [...hooks.hooks.values()].filter((hook) => hook.url.includes(urlPart));
   const newHooks = (known: Set<string>) => [...hooks.hooks.values()].filter((hook) => !known.has(hook.id));
 
-  const vendorEvents = (path: string, secret: string) =>
-    receiver.received
-      .filter((r) => r.path === path && r.type?.startsWith("vendor."))
-      .map((r) => new Webhook(secret).verify(r.body, r.headers) as VendorEvent);
+  const vendorEvents = (path: string, secret: string) => receivedVendorEvents(receiver, path, secret);
 
   it("registers an after_save hook per watched module, and sends what SugarCRM posts there once, signed", async () => {
     const known = new Set(hooks.hooks.keys());
@@ -271,16 +236,7 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
         headers: { "Idempotency-Key": key },
         json: {
           your_mom: { key: "sugarcrmv2" },
-          configuration: {
-            "oauth.api.key": "key-1234567",
-            "oauth.api.secret": "secret-1234567",
-            "site.url": `sugar.test:${vendor.port}`,
-            username: "sales",
-            password: goodPassword,
-            "event.notification.enabled": "true",
-            "event.notification.callback.url": receiver.url("/replayed"),
-            "event.poller.configuration": JSON.stringify({ Calls: {} }),
-          },
+          configuration: { ...sugarcrmConfiguration(vendor), ...vendorEventsOf(receiver.url("/replayed"), ["Calls"]) },
           name: "replayed",
         },
       });
@@ -304,16 +260,7 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
         method: "POST",
         json: {
           your_mom: { key: "sugarcrmv2" },
-          configuration: {
-            "oauth.api.key": "key-1234567",
-            "oauth.api.secret": "secret-1234567",
-            "site.url": `sugar.test:${vendor.port}`,
-            username: "sales",
-            password: goodPassword,
-            "event.notification.enabled": "true",
-            "event.notification.callback.url": receiver.url("/never"),
-            "event.poller.configuration": JSON.stringify({ Contacts: {}, Leads: {} }),
-          },
+          configuration: { ...sugarcrmConfiguration(vendor), ...vendorEventsOf(receiver.url("/never"), ["Contacts", "Leads"]) },
           name: "refused",
         },
       });
@@ -326,6 +273,15 @@ describe.each(bothStores)("SugarCRM's web logic hooks on %s", { timeout: 60_000 
     }
   });
 });
+
+/** A SugarCRM the sandbox (or a server without PUBLIC_URL) never calls. */
+const simulatedSugarcrm = {
+  "oauth.api.key": "k",
+  "oauth.api.secret": "s",
+  "site.url": "acme.sugarondemand.com",
+  username: "u",
+  password: "p",
+};
 
 describe("vendor webhooks in sandbox", () => {
   let t: TestServer;
@@ -340,15 +296,7 @@ describe("vendor webhooks in sandbox", () => {
       method: "POST",
       json: {
         your_mom: { key: "sugarcrmv2" },
-        configuration: {
-          "oauth.api.key": "k",
-          "oauth.api.secret": "s",
-          "site.url": "acme.sugarondemand.com",
-          username: "u",
-          password: "p",
-          "event.notification.enabled": "true",
-          "event.notification.callback.url": "https://hooks.example.com/in",
-        },
+        configuration: { ...simulatedSugarcrm, ...eventsTo("https://hooks.example.com/in") },
         name: "sandboxed",
       },
     });
@@ -371,14 +319,7 @@ describe("vendor webhooks on a server without PUBLIC_URL", () => {
       method: "POST",
       json: {
         your_mom: { key: "sugarcrmv2" },
-        configuration: {
-          "oauth.api.key": "k",
-          "oauth.api.secret": "s",
-          "site.url": "acme.sugarondemand.com",
-          username: "u",
-          password: "p",
-          ...configuration,
-        },
+        configuration: { ...simulatedSugarcrm, ...configuration },
         name: "n",
       },
     });
