@@ -21,7 +21,8 @@ export const scaleTags = { everyInstance: "bench", tenth: "group-3", otherTenth:
 export const scaleConnectors = { own: "freshservice", absent: "taxify" } as const;
 
 /** The index a read goes through, named as both schemas name it. */
-export type ScaleIndex = "instances key" | "instances_by_organization" | "instances_by_token" | "instance_tags key";
+export type ScaleIndex =
+  "instances key" | "instances_by_organization" | "instances_by_connector" | "instances_by_token" | "instance_tags key";
 
 export interface ScaleRead {
   name: string;
@@ -32,11 +33,16 @@ export interface ScaleRead {
   deep?: boolean;
   /**
    * The indexes its statements go through, and no others (a list by several tags first counts each
-   * tag's rows on instance_tags' key; a list by tags reads each instance it keeps by its id).
+   * tag's rows on instance_tags' key, and probes the other tags there, and the connector on
+   * (organization_id, connector_key, id), for each candidate; a list by tags reads each instance it
+   * keeps by its id).
    */
   indexes: ScaleIndex[];
-  /** It may read the organization's rows to the end to fill a page: how long it takes grows with the organization. */
-  walksOrganization?: boolean;
+  /**
+   * Its matches are sparse or none: a page stops at the bound on candidates (store.ts's
+   * candidatesPerPage), with fewer instances than asked and a next page to follow.
+   */
+  bounded?: boolean;
 }
 
 export const scaleReads: ScaleRead[] = [
@@ -44,14 +50,8 @@ export const scaleReads: ScaleRead[] = [
   { name: "by token hash", kind: "token", indexes: ["instances_by_token"] },
   { name: "first page", kind: "list", indexes: ["instances_by_organization"] },
   { name: "deep cursor page", kind: "list", deep: true, indexes: ["instances_by_organization"] },
-  { name: "by connector", kind: "list", connectorKey: scaleConnectors.own, indexes: ["instances_by_organization"] },
-  {
-    name: "by a connector no instance has",
-    kind: "list",
-    connectorKey: scaleConnectors.absent,
-    indexes: ["instances_by_organization"],
-    walksOrganization: true,
-  },
+  { name: "by connector", kind: "list", connectorKey: scaleConnectors.own, indexes: ["instances_by_connector"] },
+  { name: "by a connector no instance has", kind: "list", connectorKey: scaleConnectors.absent, indexes: ["instances_by_connector"] },
   { name: "a 10 % tag", kind: "list", tags: [scaleTags.tenth], indexes: ["instance_tags key", "instances key"] },
   {
     name: "several tags",
@@ -64,7 +64,15 @@ export const scaleReads: ScaleRead[] = [
     kind: "list",
     tags: [scaleTags.tenth, scaleTags.otherTenth],
     indexes: ["instance_tags key", "instances key"],
-    walksOrganization: true,
+    bounded: true,
+  },
+  {
+    name: "a 10 % tag of a connector no instance has",
+    kind: "list",
+    tags: [scaleTags.tenth],
+    connectorKey: scaleConnectors.absent,
+    indexes: ["instance_tags key", "instances_by_connector", "instances key"],
+    bounded: true,
   },
   { name: "an empty tag", kind: "list", tags: [scaleTags.absent], indexes: ["instance_tags key", "instances key"] },
 ];
