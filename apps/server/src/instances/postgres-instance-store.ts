@@ -107,11 +107,13 @@ async function listAll(pool: pg.Pool, { organizationId, connectorKey, afterId, l
 // connector; only the instances kept are read, each by its id. The walk stops at the page's end or
 // after maxExamined candidates, whichever comes first: then the last candidate (last_examined,
 // the bound-th row of the walked tag) comes back too, matched or not, as where the next page
-// resumes. OFFSET 0 in each probe keeps it a probe: an EXISTS the planner may simplify, it may
+// resumes. OFFSET 0 in each probe keeps it a probe: an EXISTS it can simplify, the planner may
 // instead hash all of the other tag's rows (or join them as a semi-join), reading every one. OFFSET
 // 0 around the probes keeps them computed once a candidate, and around the read of an instance keeps
 // the planner from folding it into a join: as a merge join it would walk the instances table itself
-// (every organization's rows) from the cursor to the page's last match.
+// (every organization's rows) from the cursor to the page's last match. Where it expects the walked
+// tag to hold fewer rows after the cursor than the bound, the planner may gather them in a bitmap
+// and sort them rather than walk the key: the rows it expects to read anyway.
 async function listTagged(
   pool: pg.Pool,
   { organizationId, tags, connectorKey, afterId, limit, maxExamined }: ListQuery,
