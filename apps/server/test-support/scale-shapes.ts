@@ -103,7 +103,7 @@ export function copyInstancesSql(dialect: ScaleDialect, templateId: number, coun
       `INSERT INTO instance_tags (organization_id, tag, instance_id)
          SELECT instances.organization_id, tag.value, instances.id FROM instances, json_each(instances.tags) AS tag
          WHERE instances.id > ${after} ORDER BY 1, 2, 3`,
-      copyPolls(template, after),
+      ...copyPolls(template, after),
     ];
   return [
     `INSERT INTO instances (${columns})
@@ -115,15 +115,24 @@ export function copyInstancesSql(dialect: ScaleDialect, templateId: number, coun
     `INSERT INTO instance_tags (organization_id, tag, instance_id)
        SELECT instances.organization_id, tag, instances.id FROM instances, jsonb_array_elements_text(instances.tags) AS tag
        WHERE instances.id > ${after}`,
-    copyPolls(template, after),
+    ...copyPolls(template, after),
   ];
 }
 
-/** The template's row of instance_polls for each copy (none when it has none), in both dialects. */
-const copyPolls = (template: string, after: string) =>
+/**
+ * The template's row of instance_polls for each copy (none when it has none), in both dialects;
+ * then, for each copy given one, the copy's row of the poller's queue taken away, as the poller
+ * takes it once it has seen that version (the insert's trigger queued every copy: migration 13).
+ * Left there, a server started on a million copies first works through a million queued rows
+ * (on SQLite, its reader threads busy for an hour, and its stop waiting for them).
+ */
+const copyPolls = (template: string, after: string) => [
   `INSERT INTO instance_polls (instance_id, organization_id, instance_version, due_at, checkpoints, started_at, failures)
      SELECT instances.id, poll.organization_id, poll.instance_version, poll.due_at, poll.checkpoints, poll.started_at, poll.failures
-     FROM instances, instance_polls AS poll WHERE instances.id > ${after} AND poll.instance_id = ${template}`;
+     FROM instances, instance_polls AS poll WHERE instances.id > ${after} AND poll.instance_id = ${template}`,
+  `DELETE FROM instance_poll_changes WHERE instance_id > ${after}
+     AND instance_id IN (SELECT instance_id FROM instance_polls WHERE instance_id > ${after})`,
+];
 
 /** Which instance a deep cursor page starts after: the one at nine tenths of the organization's, in id order. */
 export function deepCursorIdSql(organizationId: number): string {
