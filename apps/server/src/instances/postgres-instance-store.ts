@@ -109,11 +109,13 @@ async function listAll(pool: pg.Pool, { organizationId, connectorKey, afterId, l
 // the bound-th row of the walked tag) comes back too, matched or not, as where the next page
 // resumes. OFFSET 0 in each probe keeps it a probe: an EXISTS it can simplify, the planner may
 // instead hash all of the other tag's rows (or join them as a semi-join), reading every one. OFFSET
-// 0 around the probes keeps them computed once a candidate, and around the read of an instance keeps
-// the planner from folding it into a join: as a merge join it would walk the instances table itself
-// (every organization's rows) from the cursor to the page's last match. Where it expects the walked
-// tag to hold fewer rows after the cursor than the bound, the planner may gather them in a bitmap
-// and sort them rather than walk the key: the rows it expects to read anyway.
+// 0 around the probes keeps them computed once a candidate; ORDER BY there tells the planner that
+// the candidates come in order (without it, it sorted them, and so probed every one even where the
+// page filled after a tenth of them). OFFSET 0 around the read of an instance keeps the planner
+// from folding it into a join: as a merge join it would walk the instances table itself (every
+// organization's rows) from the cursor to the page's last match. Where it expects the walked tag to
+// hold fewer rows after the cursor than the bound, the planner may gather them in a bitmap and sort
+// them rather than walk the key: the rows it expects to read anyway.
 async function listTagged(
   pool: pg.Pool,
   { organizationId, tags, connectorKey, afterId, limit, maxExamined }: ListQuery,
@@ -143,7 +145,7 @@ async function listTagged(
         SELECT candidate.instance_id, ${probes.join(" AND ")} AS matched,
                candidate.instance_id = (SELECT instance_id ${walk} OFFSET ${bound} - 1 LIMIT 1) AS last_examined
         FROM (SELECT instance_id ${walk} LIMIT ${bound}) AS candidate
-        OFFSET 0
+        ORDER BY candidate.instance_id OFFSET 0
       ) AS probed WHERE matched OR last_examined ORDER BY instance_id LIMIT $4`;
   }
   const { rows } = await pool.query<Row & { matched: boolean; last_examined: boolean | null }>(
