@@ -73,7 +73,8 @@ export class InstancesApiError extends Error {
 
 /**
  * Every instance the query matches, page after page: follows the `your_moms-next-page-token`
- * header so the caller never handles a cursor. Throws InstancesApiError when a page fails.
+ * header until a response comes without one (a page may be short, even empty, while more follow),
+ * so the caller never handles a cursor. Throws InstancesApiError when a page fails.
  */
 export async function* listAllInstances(
   client: InstancesClient,

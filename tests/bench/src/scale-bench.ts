@@ -16,14 +16,15 @@
 //
 // Reads: the server is started on the grown store (NODE_ENV=production, info logs), and each read
 // of scaleReads (get by id, by token hash, first page, deep cursor page, by connector, by a
-// connector no instance has, a 10 % tag, several tags, two tags no instance has together, an
-// empty tag; pages of 20) is asked of it by one client over one kept-alive connection on 127.0.0.1,
+// connector no instance has, a 10 % tag, several tags, two tags no instance has together, a tag of
+// a connector no instance has, an empty tag; pages of 20; a bounded read's page stops at the bound
+// on candidates, with a next page: its first page is what is timed) is asked of it by one client over one kept-alive connection on 127.0.0.1,
 // one request after the other, for BENCH_SCALE_SECONDS (5) or 200 requests, whichever comes first
 // (3 at least); each read once in each of BENCH_ROUNDS rounds (3), the reads interleaved. p50, p99
 // and the server's CPU time per request (/proc) of each round; the medians of the rounds. Then a
 // small organization's get by id, alone and while two clients ask the big organization's slowest
-// read without a pause (the slowest of all, and the slowest of those an index serves in
-// O(log n + page) when it differs), BENCH_SCALE_SECONDS × 2 each, in each round. Then EXPLAIN of
+// read without a pause (the slowest of all, and the slowest of those whose pages are full when it
+// differs), BENCH_SCALE_SECONDS × 2 each, in each round. Then EXPLAIN of
 // each read's statements as the store runs them (values bound; PostgreSQL: EXPLAIN ANALYZE).
 //
 // Drains (BENCH_SCALE_PARTS=reads,drains picks the parts): deliveries and refreshes a second with
@@ -77,11 +78,12 @@ interface ListQuery {
   connectorKey: string | undefined;
   afterId: number;
   limit: number;
+  maxExamined: number;
 }
 interface InstanceStore {
   get(organizationId: number, id: number): Promise<unknown>;
   findByTokenHash(organizationId: number, tokenHash: Buffer): Promise<unknown>;
-  list(query: ListQuery): Promise<unknown[]>;
+  list(query: ListQuery): Promise<unknown>;
 }
 interface PgPool {
   query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
@@ -92,6 +94,7 @@ const load = async (module: string) => (await import(pathToFileURL(path.join(ser
 const { encodeCursor } = (await load("instances/cursor.js")) as {
   encodeCursor: (afterId: number, filters: { tags: string[]; connectorKey: string | undefined }) => string;
 };
+const { candidatesPerPage } = (await load("instances/store.js")) as { candidatesPerPage: number };
 const { defaultEventDelivery } = (await load("config.js")) as { defaultEventDelivery: { maxPendingPerInstance: number } };
 const { sqliteInstanceStore } = (await load("instances/sqlite-instance-store.js")) as {
   sqliteInstanceStore: (db: Database.Database, events: unknown) => InstanceStore;
@@ -212,15 +215,15 @@ interface Running {
   pid: number;
 }
 
-/** GETs `path` as `authorization`; its time in ms and how many instances it answered (1 for one instance). */
-async function ask(server: Running, authorization: string, target: string): Promise<{ ms: number; answered: number }> {
+/** GETs `path` as `authorization`; its time in ms, how many instances it answered (1 for one instance), and whether a next page was offered. */
+async function ask(server: Running, authorization: string, target: string): Promise<{ ms: number; answered: number; nextPage: boolean }> {
   const started = performance.now();
   const answer = await fetch(`${server.url}${base}${target}`, { headers: { Authorization: authorization } });
   const text = await answer.text();
   const ms = performance.now() - started;
   if (answer.status !== 200) throw new Error(`${target}: ${answer.status} ${text.slice(0, 500)}`);
   const body = JSON.parse(text) as unknown;
-  return { ms, answered: Array.isArray(body) ? body.length : 1 };
+  return { ms, answered: Array.isArray(body) ? body.length : 1, nextPage: answer.headers.has("your_moms-next-page-token") };
 }
 
 interface Timed {
@@ -229,6 +232,7 @@ interface Timed {
   requests: number;
   cpuMicros: number;
   answered: number;
+  nextPage: boolean;
 }
 
 /** One client asking without a pause, for `seconds` or `most` requests (3 at least). */
@@ -236,16 +240,24 @@ async function timeRequests(server: Running, authorization: string, target: stri
   for (let i = 0; i < 2; i++) await ask(server, authorization, target); // warm-up
   const times: number[] = [];
   let answered = 0;
+  let nextPage = false;
   const cpuBefore = cpuMicros(server.pid);
   const deadline = performance.now() + seconds * 1000;
   while (times.length < 3 || (times.length < most && performance.now() < deadline)) {
     const asked = await ask(server, authorization, target);
     times.push(asked.ms);
-    answered = asked.answered;
+    ({ answered, nextPage } = asked);
   }
   const cpu = cpuMicros(server.pid) - cpuBefore;
   times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99), requests: times.length, cpuMicros: cpu / times.length, answered };
+  return {
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    requests: times.length,
+    cpuMicros: cpu / times.length,
+    answered,
+    nextPage,
+  };
 }
 
 /** What a read asks of the API, in the big organization. */
@@ -270,6 +282,7 @@ function readInStore(read: ScaleRead, organizationId: number, deepId: number, to
       connectorKey: read.connectorKey,
       afterId: read.deep ? deepId : 0,
       limit: pageSize + 1,
+      maxExamined: candidatesPerPage,
     });
   };
 }
@@ -335,6 +348,7 @@ interface ReadFigures {
   cpuMicros: number;
   requests: number;
   answered: number;
+  nextPage: boolean;
 }
 
 interface Neighbour {
@@ -435,11 +449,11 @@ async function measureStore(open: (dataDir: string) => Promise<ScaleStore>): Pro
             perRead.get(read)!.push(timed);
             process.stdout.write(` p50 ${timed.p50.toFixed(2)} ms, p99 ${timed.p99.toFixed(2)} ms (${timed.requests})\n`);
           }
-          // The slowest read so far, and the slowest of those an index serves in O(log n + page).
+          // The slowest read so far, and the slowest of those whose pages are full (not stopped by the bound on candidates).
           const slowest = (candidates: ScaleRead[]) =>
             candidates.reduce((a, b) => (median(perRead.get(a)!.map((t) => t.p50)) >= median(perRead.get(b)!.map((t) => t.p50)) ? a : b));
           const lists = scaleReads.filter((read) => read.kind === "list");
-          const worsts = [...new Set([slowest(lists), slowest(lists.filter((read) => !read.walksOrganization))])];
+          const worsts = [...new Set([slowest(lists), slowest(lists.filter((read) => !read.bounded))])];
           for (const worst of worsts) {
             process.stdout.write(`scale bench: ${store.name}, ${size}, round ${round}, a small organization under "${worst.name}"...`);
             const run = await neighbourUnder(server, grown.small[0]!, readTarget(worst, grown.big, deepId));
@@ -471,6 +485,7 @@ async function measureStore(open: (dataDir: string) => Promise<ScaleStore>): Pro
             cpuMicros: median(of.map((t) => t.cpuMicros)),
             requests: median(of.map((t) => t.requests)),
             answered: of[0]!.answered,
+            nextPage: of[0]!.nextPage,
           };
         }),
         neighbours: [...neighbourRuns.entries()].map(([worst, runs]) => ({
@@ -616,7 +631,7 @@ for (const storeName of storeNames) {
   for (const [index, read] of scaleReads.entries()) {
     const of = ofStore.map((f) => f.reads[index]!);
     readLines.push(
-      `| ${read.name}${read.walksOrganization ? " (walks the organization)" : ""} | ${of.map((r) => `${ms(r.p50)} / ${ms(r.p99)}`).join(" | ")} | ${of.map((r) => r.cpuMicros.toFixed(0)).join(" | ")} | ${of.at(-1)!.answered} | ${of.map((r) => r.requests).join(" / ")} |`,
+      `| ${read.name}${read.bounded ? " (bounded)" : ""} | ${of.map((r) => `${ms(r.p50)} / ${ms(r.p99)}`).join(" | ")} | ${of.map((r) => r.cpuMicros.toFixed(0)).join(" | ")} | ${of.at(-1)!.answered}${of.at(-1)!.nextPage ? " + next page" : ""} | ${of.map((r) => r.requests).join(" / ")} |`,
     );
   }
   readLines.push("", "A small organization's get by id, alone and while two clients ask the big one's slowest read without a pause:", "");

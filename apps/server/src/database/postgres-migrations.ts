@@ -231,4 +231,12 @@ export const postgresMigrations: Migration[] = [
       DROP INDEX instance_polls_due;
     `,
   },
+  {
+    version: 14,
+    name: "instances by connector, within an organization",
+    // As SQLite's migration 14. Built inside the migration's transaction, as every index here is
+    // (CONCURRENTLY cannot run in one): writes to instances wait while it is built, seconds at a
+    // million rows. The ANALYZE after the migrations gives the planner its statistics.
+    sql: "CREATE INDEX instances_by_connector ON instances (organization_id, connector_key, id);",
+  },
 ];

@@ -17,11 +17,11 @@ import {
   sampledResponse,
   samplesOf,
   tagChanges,
-  tagCountLimit,
   type InstanceChanges,
   type InstanceRow,
   type InstanceStore,
   type ListQuery,
+  type ListPage,
   type StoredIdempotentResponse,
   type WriteOutcome,
   type Written,
@@ -58,73 +58,107 @@ async function writeTags(client: pg.PoolClient, organizationId: number, id: numb
 }
 
 /**
- * Of the tags, the one with the fewest instances after the cursor (as counted up to tagCountLimit).
- * One count for each tag, with its own parameter: the planner plans each for that very tag (from
- * its statistics) and walks the key to the limit where the tag is common, rather than gathering all
- * its rows in a bitmap first, as it may for a tag it cannot see.
+ * Of the tags, the one with the fewest instances after the cursor, as counted up to what one page
+ * examines (as SQLite's store, which says why). One count for each tag, with its own parameter: the
+ * planner plans each for that very tag (from its statistics) and walks the key to the limit where
+ * the tag is common, rather than gathering all its rows in a bitmap first, as it may for a tag it
+ * cannot see.
  */
-async function rarestTag(pool: pg.Pool, organizationId: number, tags: string[], afterId: number): Promise<string> {
+async function rarestTag(pool: pg.Pool, organizationId: number, tags: string[], afterId: number, maxExamined: number): Promise<string> {
   const counts = tags.map(
     (_, index) =>
       `SELECT ${index} AS position, count(*) AS counted FROM (SELECT FROM instance_tags WHERE organization_id = $1 AND tag = $${index + 4} AND instance_id > $2 ORDER BY instance_id LIMIT $3) AS walked`,
   );
   const { rows } = await pool.query<{ position: number }>(
     `SELECT position FROM (${counts.join(" UNION ALL ")}) AS tags ORDER BY counted, position LIMIT 1`,
-    [organizationId, afterId, tagCountLimit, ...tags],
+    [organizationId, afterId, maxExamined, ...tags],
   );
   return tags[rows[0]!.position]!;
 }
 
 // The organization's rows from the cursor on, in id order, stopping at the page's end: a walk of
-// (organization_id, id). Written `= ANY (ARRAY[$1])` and ordered by both columns so that no other
-// plan gives that order: with `= $1` the planner takes the organization for a constant, and the
-// primary key's order for the same; where statistics say the organization is much of the table
-// it then walks the primary key from the cursor, through every other organization's rows (a large
-// organization's last page read all of a small one's 2,000 after it, to find nothing more).
-async function listAll(pool: pg.Pool, { organizationId, connectorKey, afterId, limit }: ListQuery): Promise<InstanceRow[]> {
-  const conditions = ["organization_id = ANY (ARRAY[$1::bigint])", "id > $2"];
-  const params: unknown[] = [organizationId, afterId];
-  if (connectorKey !== undefined) {
-    params.push(connectorKey);
-    conditions.push(`connector_key = $${params.length}`);
-  }
-  params.push(limit);
-  const { rows } = await pool.query<Row>(
-    `SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} ORDER BY organization_id, id LIMIT $${params.length}`,
-    params,
-  );
-  return rows;
+// (organization_id, id), or of (organization_id, connector_key, id) for one connector. Written
+// `= ANY (ARRAY[$1])` and ordered by both columns so that no other plan gives that order: with
+// `= $1` the planner takes the organization for a constant, and the primary key's order for the
+// same; where statistics say the organization is much of the table it then walks the primary key
+// from the cursor, through every other organization's rows (a large organization's last page read
+// all of a small one's 2,000 after it, to find nothing more). For one connector the cursor is a
+// row comparison on the connector key's three columns, which only that key can start from: told
+// that a connector is on most rows (another organization's), the planner walked (organization_id,
+// id) instead and read every row of an organization that has none.
+async function listAll(pool: pg.Pool, { organizationId, connectorKey, afterId, limit }: ListQuery): Promise<ListPage> {
+  const { rows } =
+    connectorKey === undefined
+      ? await pool.query<Row>(
+          `SELECT ${columns} FROM instances WHERE organization_id = ANY (ARRAY[$1::bigint]) AND id > $2 ORDER BY organization_id, id LIMIT $3`,
+          [organizationId, afterId, limit],
+        )
+      : await pool.query<Row>(
+          `SELECT ${columns} FROM instances
+           WHERE organization_id = ANY (ARRAY[$1::bigint]) AND connector_key = $2 AND (organization_id, connector_key, id) > ($1::bigint, $2::text, $3::bigint)
+           ORDER BY organization_id, id LIMIT $4`,
+          [organizationId, connectorKey, afterId, limit],
+        );
+  return { records: rows.map(toRecord), resumeAfter: undefined };
 }
 
-// Every tag given (all of them): the rarest tag's rows walk the key in id order from the cursor,
-// each instance among them is read by its id and kept when its tags hold the others too, and the
-// walk stops at the page's end. OFFSET 0 keeps the planner from folding that read into a join: as a
-// merge join it would walk the instances table itself (every organization's rows) from the cursor
-// to the page's last match. The others are checked on the instance's own tags, which the planner
-// has statistics of: told that few instances would pass (as it guesses of a subquery's count), it
-// would gather and sort all of the tag's rows rather than walk them.
-async function listTagged(pool: pg.Pool, { organizationId, tags, connectorKey, afterId, limit }: ListQuery): Promise<InstanceRow[]> {
+// Every tag given (all of them): one tag's rows walk its key in id order from the cursor, each
+// candidate kept when index-only probes find it under the other tags (instance_tags' key) and the
+// connector; only the instances kept are read, each by its id. The walk stops at the page's end or
+// after maxExamined candidates, whichever comes first: then the last candidate (last_examined,
+// the bound-th row of the walked tag) comes back too, matched or not, as where the next page
+// resumes. OFFSET 0 in each probe keeps it a probe: an EXISTS it can simplify, the planner may
+// instead hash all of the other tag's rows (or join them as a semi-join), reading every one. OFFSET
+// 0 around the probes keeps them computed once a candidate; ORDER BY there tells the planner that
+// the candidates come in order (without it, it sorted them, and so probed every one even where the
+// page filled after a tenth of them). OFFSET 0 around the read of an instance keeps the planner
+// from folding it into a join: as a merge join it would walk the instances table itself (every
+// organization's rows) from the cursor to the page's last match. Where it expects the walked tag to
+// hold fewer rows after the cursor than the bound, the planner may gather them in a bitmap and sort
+// them rather than walk the key: the rows it expects to read anyway.
+async function listTagged(
+  pool: pg.Pool,
+  { organizationId, tags, connectorKey, afterId, limit, maxExamined }: ListQuery,
+): Promise<ListPage> {
   const wanted = [...new Set(tags)];
-  const walked = wanted.length > 1 ? await rarestTag(pool, organizationId, wanted, afterId) : wanted[0];
-  const params: unknown[] = [organizationId, walked, afterId];
-  const conditions = ["id = tagged.instance_id", "organization_id = $1"];
-  if (wanted.length > 1) {
-    params.push(JSON.stringify(wanted));
-    conditions.push(`tags @> $${params.length}::jsonb`);
-  }
+  const walked = wanted.length > 1 ? await rarestTag(pool, organizationId, wanted, afterId, maxExamined) : wanted[0];
+  const params: unknown[] = [organizationId, walked, afterId, limit];
+  const probes = wanted
+    .filter((tag) => tag !== walked)
+    .map((tag) => {
+      params.push(tag);
+      return `EXISTS (SELECT FROM instance_tags AS other WHERE other.organization_id = $1 AND other.tag = $${params.length} AND other.instance_id = candidate.instance_id OFFSET 0)`;
+    });
   if (connectorKey !== undefined) {
     params.push(connectorKey);
-    conditions.push(`connector_key = $${params.length}`);
+    probes.push(
+      `EXISTS (SELECT FROM instances AS kept WHERE kept.organization_id = $1 AND kept.connector_key = $${params.length} AND kept.id = candidate.instance_id OFFSET 0)`,
+    );
   }
-  params.push(limit);
-  const { rows } = await pool.query<Row>(
-    `SELECT instance.* FROM instance_tags AS tagged
-     CROSS JOIN LATERAL (SELECT ${columns} FROM instances WHERE ${conditions.join(" AND ")} OFFSET 0) AS instance
-     WHERE tagged.organization_id = $1 AND tagged.tag = $2 AND tagged.instance_id > $3
-     ORDER BY tagged.instance_id LIMIT $${params.length}`,
+  const walk = "FROM instance_tags WHERE organization_id = $1 AND tag = $2 AND instance_id > $3 ORDER BY instance_id";
+  // Without a probe every candidate is kept: the page's end comes first.
+  let candidates = `SELECT instance_id, true AS matched, false AS last_examined ${walk} LIMIT $4`;
+  if (probes.length) {
+    params.push(maxExamined);
+    const bound = `$${params.length}::bigint`;
+    candidates = `SELECT instance_id, matched, last_examined FROM (
+        SELECT candidate.instance_id, ${probes.join(" AND ")} AS matched,
+               candidate.instance_id = (SELECT instance_id ${walk} OFFSET ${bound} - 1 LIMIT 1) AS last_examined
+        FROM (SELECT instance_id ${walk} LIMIT ${bound}) AS candidate
+        ORDER BY candidate.instance_id OFFSET 0
+      ) AS probed WHERE matched OR last_examined ORDER BY instance_id LIMIT $4`;
+  }
+  const { rows } = await pool.query<Row & { matched: boolean; last_examined: boolean | null }>(
+    `SELECT instance.*, found.matched, found.last_examined FROM (${candidates}) AS found
+     CROSS JOIN LATERAL (SELECT ${columns} FROM instances WHERE id = found.instance_id AND organization_id = $1 OFFSET 0) AS instance
+     ORDER BY found.instance_id`,
     params,
   );
-  return rows;
+  const last = rows.at(-1);
+  return {
+    records: rows.filter((row) => row.matched).map(toRecord),
+    resumeAfter: last?.last_examined ? Number(last.id) : undefined,
+  };
 }
 
 /** The store; `events` records each write's event in the write's transaction (events/postgres-event-store.ts). */
@@ -194,7 +228,7 @@ export function postgresInstanceStore(pool: pg.Pool, events: PostgresEventWriter
         return rows[0];
       }),
 
-    list: (query) => guarded(async () => (query.tags.length ? await listTagged(pool, query) : await listAll(pool, query)).map(toRecord)),
+    list: (query) => guarded(() => (query.tags.length ? listTagged(pool, query) : listAll(pool, query))),
 
     update: (organizationId, id, expectedVersion, changes: InstanceChanges, followUps) =>
       guarded(() =>

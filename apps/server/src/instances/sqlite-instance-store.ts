@@ -16,13 +16,13 @@ import {
   sampledResponse,
   samplesOf,
   tagChanges,
-  tagCountLimit,
   type FollowUps,
   type InstanceChanges,
   type InstanceRecord,
   type InstanceStore,
   type Written,
   type ListQuery,
+  type ListPage,
   type NewInstance,
   type StoredIdempotentResponse,
   type WriteOutcome,
@@ -93,9 +93,13 @@ export function sqliteInstanceStore(db: SqliteDatabase, events: SqliteEventWrite
     for (const tag of added) insertTag.run(organizationId, tag, id);
   };
 
-  /** Of the tags, the one with the fewest instances after the cursor (as counted up to tagCountLimit). */
-  const rarestTag = (organizationId: number, tags: string[], afterId: number) => {
-    const counts = tags.map((tag) => countTagged.get(organizationId, tag, afterId, tagCountLimit) as number);
+  /**
+   * Of the tags, the one with the fewest instances after the cursor, as counted up to what one page
+   * examines: a tag with fewer rows left than that ends the walk in this page. Among tags with more,
+   * the pick changes how many pages the walk takes (each as bounded), not what any page costs.
+   */
+  const rarestTag = (organizationId: number, tags: string[], afterId: number, maxExamined: number) => {
+    const counts = tags.map((tag) => countTagged.get(organizationId, tag, afterId, maxExamined) as number);
     return tags[counts.indexOf(Math.min(...counts))]!;
   };
 
@@ -166,52 +170,66 @@ export function sqliteInstanceStore(db: SqliteDatabase, events: SqliteEventWrite
     return { record: updated, enqueued: event ? events.record(event, updated) : false };
   };
 
-  // The organization's rows from the cursor on, in id order, stopping at the page's end. INDEXED BY:
+  // The organization's rows from the cursor on, in id order, stopping at the page's end: a walk of
+  // (organization_id, id), or of (organization_id, connector_key, id) for one connector. INDEXED BY:
   // statistics that say one organization holds most rows would have SQLite walk the whole table
   // by id instead, every other organization's rows with it.
-  const listAll = ({ organizationId, connectorKey, afterId, limit }: ListQuery) => {
-    const conditions = ["organization_id = ?", "id > ?"];
-    const params: unknown[] = [organizationId, afterId];
-    if (connectorKey !== undefined) {
-      conditions.push("connector_key = ?");
-      params.push(connectorKey);
-    }
-    return prepared(
-      `SELECT ${columns} FROM instances INDEXED BY instances_by_organization WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ?`,
-    ).all(...params, limit) as Row[];
+  const listAll = ({ organizationId, connectorKey, afterId, limit }: ListQuery): ListPage => {
+    const rows =
+      connectorKey === undefined
+        ? (prepared(
+            `SELECT ${columns} FROM instances INDEXED BY instances_by_organization WHERE organization_id = ? AND id > ? ORDER BY id LIMIT ?`,
+          ).all(organizationId, afterId, limit) as Row[])
+        : (prepared(
+            `SELECT ${columns} FROM instances INDEXED BY instances_by_connector
+             WHERE organization_id = ? AND connector_key = ? AND id > ? ORDER BY id LIMIT ?`,
+          ).all(organizationId, connectorKey, afterId, limit) as Row[]);
+    return { records: rows.map(toRecord), resumeAfter: undefined };
   };
 
-  // Every tag given (all of them): the rarest tag's rows walk the key in id order from the cursor,
-  // an instance among them is kept when its tags hold the others too, and the walk stops at the
-  // page's end. CROSS JOIN: SQLite keeps instance_tags the outer loop, whatever it guesses of the
-  // tags' spread.
-  const listTagged = ({ organizationId, tags, connectorKey, afterId, limit }: ListQuery) => {
+  // Every tag given (all of them): one tag's rows walk its key in id order from the cursor, each
+  // candidate kept when index-only probes find it under the other tags (instance_tags' key) and the
+  // connector ((organization_id, connector_key, id)); only the instances kept are read. The walk
+  // stops at the page's end or after maxExamined candidates, whichever comes first: then the
+  // last candidate (last_examined, the bound-th row of the walked tag) comes back too, matched or
+  // not, as where the next page resumes. CROSS JOIN: SQLite keeps the walk the outer loop,
+  // whatever it guesses of the tags' spread.
+  const listTagged = ({ organizationId, tags, connectorKey, afterId, limit, maxExamined }: ListQuery): ListPage => {
     const wanted = [...new Set(tags)];
-    const conditions = [
-      "tagged.organization_id = @organizationId",
-      "tagged.tag = @walked",
-      "tagged.instance_id > @afterId",
-      "instances.organization_id = @organizationId",
-    ];
-    const params: Record<string, unknown> = { organizationId, afterId, limit, walked: wanted[0] };
-    if (wanted.length > 1) {
-      conditions.push(
-        "(SELECT count(DISTINCT value) FROM json_each(instances.tags) WHERE value IN (SELECT value FROM json_each(@wanted))) = @wantedCount",
-      );
-      Object.assign(params, {
-        walked: rarestTag(organizationId, wanted, afterId),
-        wanted: JSON.stringify(wanted),
-        wantedCount: wanted.length,
+    const walked = wanted.length > 1 ? rarestTag(organizationId, wanted, afterId, maxExamined) : wanted[0]!;
+    const params: Record<string, unknown> = { organizationId, afterId, limit, walked, bound: maxExamined };
+    const probes = wanted
+      .filter((tag) => tag !== walked)
+      .map((tag, index) => {
+        params[`other${index}`] = tag;
+        return `EXISTS (SELECT 1 FROM instance_tags AS other WHERE other.organization_id = @organizationId AND other.tag = @other${index} AND other.instance_id = candidate.instance_id)`;
       });
-    }
     if (connectorKey !== undefined) {
-      conditions.push("instances.connector_key = @connectorKey");
       params.connectorKey = connectorKey;
+      probes.push(
+        "EXISTS (SELECT 1 FROM instances AS kept INDEXED BY instances_by_connector WHERE kept.organization_id = @organizationId AND kept.connector_key = @connectorKey AND kept.id = candidate.instance_id)",
+      );
     }
-    return prepared(
-      `SELECT ${instanceColumnsOfInstances} FROM instance_tags AS tagged CROSS JOIN instances ON instances.id = tagged.instance_id
-       WHERE ${conditions.join(" AND ")} ORDER BY tagged.instance_id LIMIT @limit`,
-    ).all(params) as Row[];
+    const walk =
+      "FROM instance_tags WHERE organization_id = @organizationId AND tag = @walked AND instance_id > @afterId ORDER BY instance_id";
+    // Without a probe every candidate is kept: the page's end comes first.
+    const candidates = probes.length
+      ? `SELECT instance_id, matched, last_examined FROM (
+           SELECT candidate.instance_id, ${probes.join(" AND ")} AS matched,
+                  candidate.instance_id = (SELECT instance_id ${walk} LIMIT 1 OFFSET @bound - 1) AS last_examined
+           FROM (SELECT instance_id ${walk} LIMIT @bound) AS candidate
+         ) WHERE matched OR last_examined ORDER BY instance_id LIMIT @limit`
+      : `SELECT instance_id, 1 AS matched, 0 AS last_examined ${walk} LIMIT @limit`;
+    const rows = prepared(
+      `SELECT ${instanceColumnsOfInstances}, found.matched, found.last_examined FROM (${candidates}) AS found
+       CROSS JOIN instances ON instances.id = found.instance_id
+       WHERE instances.organization_id = @organizationId ORDER BY found.instance_id`,
+    ).all(params) as (Row & { matched: number; last_examined: number | null })[];
+    const last = rows.at(-1);
+    return {
+      records: rows.filter((row) => row.matched).map(toRecord),
+      resumeAfter: last?.last_examined ? last.id : undefined,
+    };
   };
 
   return {
@@ -222,7 +240,7 @@ export function sqliteInstanceStore(db: SqliteDatabase, events: SqliteEventWrite
     },
     findByTokenHash: (organizationId, tokenHash) =>
       Promise.resolve(selectByToken.get(organizationId, tokenHash) as { id: number; tokenHash: Buffer } | undefined),
-    list: (query: ListQuery) => Promise.resolve((query.tags.length ? listTagged(query) : listAll(query)).map(toRecord)),
+    list: (query: ListQuery) => Promise.resolve(query.tags.length ? listTagged(query) : listAll(query)),
     update: (organizationId, id, expectedVersion, changes, followUps) =>
       commit(() => update(organizationId, id, expectedVersion, changes, followUps)),
     delete: (organizationId, id, expectedVersion, followUps) =>

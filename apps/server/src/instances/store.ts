@@ -100,7 +100,28 @@ export interface ListQuery {
   /** Only instances with a greater id (the cursor). */
   afterId: number;
   limit: number;
+  /** How many candidates a walk that checks each may examine (candidatesPerPage; ListPage). */
+  maxExamined: number;
 }
+
+/**
+ * A list's answer: at most `limit` records, oldest first. A filter the store checks on each
+ * candidate (a second tag, a connector beside a tag) examines at most `maxExamined` of them: when
+ * that bound stops the walk before `limit` records were found, `resumeAfter` is the last id it
+ * examined (every id up to it was looked at), and the next page starts after it.
+ */
+export interface ListPage {
+  records: InstanceRecord[];
+  resumeAfter: number | undefined;
+}
+
+/**
+ * How many candidates one page examines at most: what bounds a page's cost where matches are
+ * sparse (two common tags that never meet on one instance walked a whole organization per page).
+ * Each costs a step of instance_tags' key and one index-only probe per other filter, never an
+ * instance's row; a list by several tags first counts each tag's rows up to this many too.
+ */
+export const candidatesPerPage = 2000;
 
 export type WriteOutcome<T> = T | "not-found" | "version-mismatch";
 
@@ -134,8 +155,8 @@ export interface InstanceStore {
     hookHash: Buffer,
     drafts: EventDraft[],
   ): Promise<{ enqueued: boolean } | "not-found">;
-  /** Oldest first (by id). */
-  list(query: ListQuery): Promise<InstanceRecord[]>;
+  /** Oldest first (by id); possibly fewer than `limit` with more to come (ListPage). */
+  list(query: ListQuery): Promise<ListPage>;
   /** Applies the changes if the instance is at `expectedVersion` (any version when undefined). */
   update(
     organizationId: number,
@@ -227,14 +248,6 @@ export function tagChanges(before: readonly string[], after: readonly string[]):
   const wanted = new Set(after);
   return { added: [...wanted].filter((tag) => !kept.has(tag)), removed: [...kept].filter((tag) => !wanted.has(tag)) };
 }
-
-/**
- * A list filtered by several tags walks the rows of one of them (the others checked per instance),
- * so it walks the one with the fewest rows from the cursor on, as counted up to this many: a rare
- * tag among common ones costs the rare tag's rows, not the common ones'. Counting costs at most
- * this many steps of the key per tag.
- */
-export const tagCountLimit = 1000;
 
 export function recordFromRow(row: InstanceRow): InstanceRecord {
   return {

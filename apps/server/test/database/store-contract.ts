@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Caller } from "../../src/accounts/store.js";
 import type { Storage } from "../../src/storage.js";
-import type { ListQuery, NewInstance } from "../../src/instances/store.js";
+import { candidatesPerPage, type ListQuery, type NewInstance } from "../../src/instances/store.js";
 
 function hashes(name: string) {
   return { organizationName: name, organizationSecretHash: randomBytes(32), userSecretHash: randomBytes(32) };
@@ -31,7 +31,7 @@ function instance(caller: Caller, overrides: Partial<NewInstance> = {}): NewInst
 
 /** The first page of the organization's instances, filtered as asked. */
 export function listQuery(organizationId: number, query: Partial<ListQuery> = {}): ListQuery {
-  return { organizationId, tags: [], connectorKey: undefined, afterId: 0, limit: 21, ...query };
+  return { organizationId, tags: [], connectorKey: undefined, afterId: 0, limit: 21, maxExamined: candidatesPerPage, ...query };
 }
 
 /** A store under test, and a look at its rows that the store's interface does not give. */
@@ -207,9 +207,10 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>) {
             connectorKey: undefined,
             afterId: 0,
             limit: 10,
+            maxExamined: candidatesPerPage,
             ...query,
           })
-        ).map((r) => r.id);
+        ).records.map((r) => r.id);
       expect(await ids({})).toEqual([a.id, b.id, c.id]);
       expect(await ids({ tags: ["red", "blue"] })).toEqual([a.id, c.id]);
       expect(await ids({ connectorKey: "infobip" })).toEqual([b.id]);
@@ -237,10 +238,10 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>) {
       const listed = async (tags: string[], connectorKey?: string) => {
         const pages: number[][] = [];
         for (let afterId = 0; ;) {
-          const page = await storage.instances.list(listQuery(org.organizationId, { tags, connectorKey, afterId, limit: 2 }));
-          if (!page.length) return pages;
-          pages.push(page.map((record) => record.id));
-          afterId = page.at(-1)!.id;
+          const { records } = await storage.instances.list(listQuery(org.organizationId, { tags, connectorKey, afterId, limit: 2 }));
+          if (!records.length) return pages;
+          pages.push(records.map((record) => record.id));
+          afterId = records.at(-1)!.id;
         }
       };
       const expected = (tags: string[], connectorKey?: string) =>
@@ -266,11 +267,79 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>) {
       }
     });
 
+    it("examines at most maxExamined candidates a page, and resumes after the last: pages of fewer, even none, never skip nor repeat", async () => {
+      const org = await storage.accounts.createAccount(hashes("bounded pager"));
+      const other = await storage.accounts.createAccount(hashes("bounded pager's neighbour"));
+      // "x" and "y" never meet on one instance; "z" is on every third; one in four is Infobip's.
+      const made: { id: number; tags: string[]; connectorKey: string }[] = [];
+      for (let i = 0; i < 14; i++) {
+        const tags = [i % 2 ? "y" : "x", ...(i % 3 ? [] : ["z"])];
+        const connectorKey = i % 4 ? "taxify" : "infobip";
+        made.push(await created(org, { tags, connectorKey }));
+        await created(other, { tags, connectorKey });
+      }
+      // Page after page as GET /instances asks them (listInstances): one more than the page's size,
+      // and where the page ends, or else where the walk stopped.
+      const pages = async (tags: string[], connectorKey: string | undefined, pageSize: number, maxExamined: number) => {
+        const listed: number[][] = [];
+        for (let afterId: number | undefined = 0; afterId !== undefined;) {
+          const { records, resumeAfter } = await storage.instances.list(
+            listQuery(org.organizationId, { tags, connectorKey, afterId, limit: pageSize + 1, maxExamined }),
+          );
+          const page = records.slice(0, pageSize).map((record) => record.id);
+          const next: number | undefined = records.length > pageSize ? page.at(-1) : resumeAfter;
+          if (next !== undefined) expect(next, "a cursor moves on").toBeGreaterThan(afterId);
+          listed.push(page);
+          afterId = next;
+          if (listed.length > 100) throw new Error("the pages never end");
+        }
+        return listed;
+      };
+      const expected = (tags: string[], connectorKey?: string) =>
+        made
+          .filter(
+            (record) => tags.every((tag) => record.tags.includes(tag)) && (connectorKey ?? record.connectorKey) === record.connectorKey,
+          )
+          .map((record) => record.id);
+      const cases: [string[], string | undefined][] = [
+        [["x", "y"], undefined],
+        [["x", "z"], undefined],
+        [["z", "y"], undefined],
+        [["x", "y", "z"], undefined],
+        [["x"], "infobip"],
+        [["z"], "infobip"],
+        [["y"], "infobip"],
+        [["x", "z"], "taxify"],
+        [["x"], "freshservice"],
+      ];
+      for (const [tags, connectorKey] of cases)
+        for (const pageSize of [1, 2, 5])
+          for (const maxExamined of [1, 2, 3, 5]) {
+            const listed = await pages(tags, connectorKey, pageSize, maxExamined);
+            expect(listed.flat(), JSON.stringify({ tags, connectorKey, pageSize, maxExamined })).toEqual(expected(tags, connectorKey));
+          }
+
+      // Two tags that never meet: the first page examined the first three of the walked tag's
+      // instances (of either tag: they tie), found none, and says to resume after the third.
+      const firstPage = await storage.instances.list(listQuery(org.organizationId, { tags: ["x", "y"], limit: 3, maxExamined: 3 }));
+      expect(firstPage.records).toEqual([]);
+      expect([made[4]!.id, made[5]!.id]).toContain(firstPage.resumeAfter);
+      // Past the walked tag's last instance there is nothing more to resume after.
+      expect(
+        await storage.instances.list(listQuery(org.organizationId, { tags: ["x", "y"], afterId: made[11]!.id, limit: 3, maxExamined: 3 })),
+      ).toEqual({ records: [], resumeAfter: undefined });
+      // A page filled before the bound gives no resume point: it resumes after its last instance.
+      const filled = await storage.instances.list(
+        listQuery(org.organizationId, { tags: ["x"], connectorKey: "taxify", limit: 2, maxExamined: 5 }),
+      );
+      expect(filled).toMatchObject({ records: [{ id: made[2]!.id }, { id: made[6]!.id }], resumeAfter: undefined });
+    });
+
     it("keeps an instance's tag rows as its tags: set on create, changed by an update, none after a delete", async () => {
       const org = await storage.accounts.createAccount(hashes("tag rows"));
       const tagsOf = async (id: number) => (await tagRowsOf(id)).map((row) => row.tag);
       const listed = async (...tags: string[]) =>
-        (await storage.instances.list(listQuery(org.organizationId, { tags }))).map((record) => record.id);
+        (await storage.instances.list(listQuery(org.organizationId, { tags }))).records.map((record) => record.id);
 
       const record = await created(org, { tags: ["old", "kept"] });
       expect(await tagRowsOf(record.id)).toEqual([

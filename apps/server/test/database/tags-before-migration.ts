@@ -2,6 +2,7 @@
 // and the check both stores' migration tests make of them once migrated: every filter lists, page
 // after page, what "every tag given" selects, and a row from before changes as one written since.
 import { expect } from "vitest";
+import { candidatesPerPage } from "../../src/instances/store.js";
 import type { Storage } from "../../src/storage.js";
 
 /** Which of two organizations, and the tags as the instance was given them. */
@@ -40,9 +41,16 @@ export interface KeptInstance {
 async function listed(storage: Storage, organizationId: number, tags: string[]): Promise<number[]> {
   const ids: number[] = [];
   for (;;) {
-    const page = await storage.instances.list({ organizationId, tags, connectorKey: undefined, afterId: ids.at(-1) ?? 0, limit: 2 });
-    if (!page.length) return ids;
-    ids.push(...page.map((record) => record.id));
+    const { records } = await storage.instances.list({
+      organizationId,
+      tags,
+      connectorKey: undefined,
+      afterId: ids.at(-1) ?? 0,
+      limit: 2,
+      maxExamined: candidatesPerPage,
+    });
+    if (!records.length) return ids;
+    ids.push(...records.map((record) => record.id));
   }
 }
 

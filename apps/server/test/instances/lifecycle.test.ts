@@ -1,6 +1,10 @@
 // The whole instance lifecycle against the real server: create, read, list (filters and pages),
 // update (PATCH merge, PUT replace, If-Match), rotate the token, delete; and idempotent creates.
+import path from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { candidatesPerPage } from "../../src/instances/store.js";
+import { copyInstancesSql } from "../../test-support/scale-shapes.js";
 import { body, startTestServer, type TestServer } from "../harness.js";
 
 let t: TestServer;
@@ -161,6 +165,53 @@ describe("list", () => {
     const expected = [made[0]!, made[1]!, made[2]!, made[3]!, made[4]!, made[6]!, made[7]!].map((i) => i.id);
     expect(seen).toEqual(expected);
     expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it("gives a page of fewer instances than asked, even none, with a next page, where the candidates a page examines run out", async () => {
+    const account = await t.newAccount("sparse");
+    const as = { Authorization: account.authorization };
+    const template = body<Instance>(
+      await t.api("/instances", { method: "POST", json: freshservice({ tags: ["bench", "group-0"] }), headers: as }),
+    );
+    // 1.5 times the bound of copies tagged "group-3" and as many "group-4" (one of ten group tags
+    // each, as the scale suite grows an organization), written into the server's database as it runs.
+    const db = new Database(path.join(t.dataDir, "instances.sqlite"));
+    try {
+      const afterId = db.prepare("SELECT max(id) FROM instances").pluck().get() as number;
+      for (const sql of copyInstancesSql("sqlite", (await template).id, candidatesPerPage * 15, afterId)) db.exec(sql);
+    } finally {
+      db.close();
+    }
+    const both = body<Instance>(
+      await t.api("/instances", { method: "POST", json: freshservice({ name: "both", tags: ["group-3", "group-4"] }), headers: as }),
+    );
+    const pages: number[][] = [];
+    for (let query: string | undefined = "/instances?tags=group-3&tags=group-4&pageSize=5"; query;) {
+      const response = await t.api(query, { headers: as });
+      expect(response.status).toBe(200);
+      pages.push((await body<Instance[]>(response)).map((instance) => instance.id));
+      const token = response.headers.get("your_moms-next-page-token");
+      const link = response.headers.get("Link");
+      expect(link === null).toBe(token === null);
+      query = link?.slice(1, link.indexOf(">")).replace("/your_moms/api-v2", "");
+      if (pages.length > 10) throw new Error("the pages never end");
+    }
+    // The first page examined the bound's worth of one tag's rows and found none; the one instance
+    // with both tags, created after every copy, comes on a later page.
+    expect(pages[0]).toEqual([]);
+    expect(pages.flat()).toEqual([(await both).id]);
+
+    // A tag of a connector none of the organization's instances has: empty pages, each with a next one, to the end.
+    const empty: number[][] = [];
+    for (let query: string | undefined = "/instances?tags=group-3&your_mom=taxify&pageSize=5"; query;) {
+      const response = await t.api(query, { headers: as });
+      empty.push((await body<Instance[]>(response)).map((instance) => instance.id));
+      const link = response.headers.get("Link");
+      query = link?.slice(1, link.indexOf(">")).replace("/your_moms/api-v2", "");
+      if (empty.length > 10) throw new Error("the pages never end");
+    }
+    expect(empty.length).toBeGreaterThan(1);
+    expect(empty.flat()).toEqual([]);
   });
 
   it("rejects a cursor that was not issued, or was issued for other filters", async () => {
