@@ -40,6 +40,9 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  * stop at candidatesPerPage), walks every row of one of them and keeps none, a read that holds its
  * thread for long.
  */
+/** Two tags that never meet, the page's bound on candidates lifted: a list that walks all of one tag's rows. */
+const walkAll = (organizationId: number) => listQuery(organizationId, { tags: ["odd", "even"], maxExamined: Number.MAX_SAFE_INTEGER });
+
 function fillTagged(file: string, organizationId: number, count: number): void {
   const db = new Database(file);
   try {
@@ -77,8 +80,7 @@ describe("one organization's slow reads on SQLite", { timeout: 120_000 }, () => 
         const until = performance.now() + 2_000;
         while (performance.now() < until) {
           const started = performance.now();
-          const unbounded = listQuery(big.organizationId, { tags: ["odd", "even"], maxExamined: Number.MAX_SAFE_INTEGER });
-          expect((await storage.instances.list(unbounded)).records).toEqual([]);
+          expect((await storage.instances.list(walkAll(big.organizationId))).records).toEqual([]);
           slowReads.push(performance.now() - started);
         }
         running = false;
@@ -113,7 +115,7 @@ describe("a read by key on SQLite", { timeout: 120_000 }, () => {
     try {
       const big = await account(storage, "big");
       const small = await account(storage, "small");
-      fillTagged(file, big.organizationId, 200_000);
+      fillTagged(file, big.organizationId, 500_000);
       const slowReads: number[] = [];
       const reads: number[] = [];
       let running = true;
@@ -121,7 +123,7 @@ describe("a read by key on SQLite", { timeout: 120_000 }, () => {
         const until = performance.now() + 2_000;
         while (performance.now() < until) {
           const started = performance.now();
-          await storage.instances.list(listQuery(big.organizationId, { tags: ["odd", "even"] }));
+          await storage.instances.list(walkAll(big.organizationId));
           slowReads.push(performance.now() - started);
         }
         running = false;
