@@ -193,6 +193,12 @@ const promoteHeads = `
 // At most this many attempts in one transaction: the dispatcher has fewer in flight (its
 // concurrency), so this bounds only a caller recording a backlog at once.
 const maxRecordedTogether = 256;
+// At most this long for a batch: batches are recorded one at a time, so one stuck behind a row
+// lock (a transaction that hangs on to one tenant's delivery) would hold back every tenant's
+// attempts after it for as long as that lock is held. Cut, it fails as a whole, and its attempts
+// are made again once their leases end (which, a lease outliving its attempt by 5 s, they about
+// have by then anyway).
+const recordedTogetherForAtMostMs = 5_000;
 
 export function postgresEventStore(pool: pg.Pool): EventStore {
   // The attempts of a batch and, for the deliveries it settled, their instances' next heads: two
@@ -201,6 +207,7 @@ export function postgresEventStore(pool: pg.Pool): EventStore {
   const record = recordedTogether<Recorded>(
     (batch) =>
       inTransaction(pool, async (client) => {
+        await client.query(`SET LOCAL statement_timeout = ${recordedTogetherForAtMostMs}`);
         const { rows } = await client.query<{ instanceId: number; status: string }>(recordAttemptsSql, [
           batch.map(({ id }) => id),
           batch.map(({ owner }) => owner),
