@@ -2,8 +2,9 @@
 // hostile tenant would, over the real fair claim of each dialect (sqlite-fair-claim.ts,
 // postgres-fair-claim.ts) on a table of due rows of its own: one organization with many due rows
 // whose vendor hangs holds its share of the slots and no more, while every other organization's
-// rows are run; a stop gives back every claim, those of the runs that hung included; and claims
-// that fail now and then (the database away) never stop the loop: the next tick claims again.
+// rows are run; one whose vendor fails at once has each of its rows run once a lease, never in a
+// hot loop; a stop gives back every claim, those of the runs that hung included; and claims that
+// fail now and then (the database away) never stop the loop: the next tick claims again.
 import { startPostgresCluster, type PostgresCluster } from "@instances-api/postgres-cluster";
 import Database from "better-sqlite3";
 import pg from "pg";
@@ -119,9 +120,10 @@ describe.each(dialects)("the claim loop attacked on %s", (_name, open) => {
 
   const hostile = 1;
   const owner = "replica";
-  /** A loop over the chores whose hostile organization's runs hang until `vendorAnswers` resolves. */
-  const loopOver = (vendorAnswers: Promise<void>, overrides: { tickMs?: number; claim?: () => void } = {}) => {
+  /** A loop over the chores whose hostile organization's runs wait for `vendor` first (and fail if it does). */
+  const loopOver = (vendor: () => Promise<void>, overrides: { tickMs?: number; claim?: () => void } = {}) => {
     const running = new Map<number, number>();
+    const runs: number[] = [];
     let mostOfHostile = 0;
     const loop = claimLoop<ClaimedInstance>({
       what: "chores",
@@ -135,10 +137,11 @@ describe.each(dialects)("the claim loop attacked on %s", (_name, open) => {
         return chores.claim(owner, Date.now(), 60_000, limit, fairness);
       },
       run: async ({ organizationId, id }) => {
+        runs.push(id);
         running.set(organizationId, (running.get(organizationId) ?? 0) + 1);
         mostOfHostile = Math.max(mostOfHostile, running.get(hostile) ?? 0);
         try {
-          if (organizationId === hostile) await vendorAnswers;
+          if (organizationId === hostile) await vendor();
           await chores.finish(id);
         } finally {
           running.set(organizationId, running.get(organizationId)! - 1);
@@ -147,7 +150,7 @@ describe.each(dialects)("the claim loop attacked on %s", (_name, open) => {
       giveBack: ({ id }) => chores.giveBack(id),
       releaseAll: () => chores.releaseAll(owner),
     });
-    return { loop, mostOfHostile: () => mostOfHostile };
+    return { loop, runs, mostOfHostile: () => mostOfHostile };
   };
 
   it("runs every other organization's due rows while one's vendor hangs, which holds its share and no more; a stop gives back every claim", async () => {
@@ -158,7 +161,8 @@ describe.each(dialects)("the claim loop attacked on %s", (_name, open) => {
     await chores.add(2, 6, now);
     await chores.add(3, 6, now);
     let answer!: () => void;
-    const { loop, mostOfHostile } = loopOver(new Promise<void>((resolve) => (answer = resolve)));
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const { loop, mostOfHostile } = loopOver(() => answered);
     void loop.runDue();
     // No tick: only the runs that end claim again.
     const left = await until(async () => {
@@ -185,7 +189,7 @@ describe.each(dialects)("the claim loop attacked on %s", (_name, open) => {
     await chores.add(hostile, 5, Date.now());
     await chores.add(2, 5, Date.now());
     let claims = 0;
-    const { loop } = loopOver(Promise.resolve(), {
+    const { loop } = loopOver(() => Promise.resolve(), {
       tickMs: 20,
       // Every other claim fails (the database away now and then).
       claim: () => {
@@ -204,5 +208,28 @@ describe.each(dialects)("the claim loop attacked on %s", (_name, open) => {
       await loop.stop();
     }
     expect(await chores.left()).toEqual({ due: {}, claimed: 0 });
+  }, 30_000);
+
+  it("runs each of a tenant's failing rows once a lease, never again at once, while the others' rows run", async () => {
+    await chores.reset();
+    const now = Date.now();
+    await chores.add(hostile, 12, now - 60_000);
+    await chores.add(2, 6, now);
+    // The hostile tenant's vendor answers nonsense at once, every time: each of its runs fails.
+    const { loop, runs, mostOfHostile } = loopOver(() => Promise.reject(new Error("nonsense from the vendor")), { tickMs: 20 });
+    try {
+      await until(async () => ((await chores.left()).due[2] === undefined ? true : undefined), 20);
+      // Many ticks more: a failed row keeps its claim until its lease ends, so it is not run again.
+      await until(() => (runs.length >= 18 ? true : undefined), 20);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(runs).toHaveLength(18);
+      expect(new Set(runs).size).toBe(18);
+      expect(mostOfHostile()).toBeLessThanOrEqual(2);
+      expect(await chores.left()).toEqual({ due: { [hostile]: 12 }, claimed: 12 });
+    } finally {
+      await loop.stop();
+    }
+    // Stopped: their claims given back, due again for the next replica at once.
+    expect(await chores.left()).toEqual({ due: { [hostile]: 12 }, claimed: 0 });
   }, 30_000);
 });
