@@ -71,8 +71,20 @@ async function write(
   // once then waits for this commit, and its next statement finds the delivery inserted here to
   // promote; or this waits for that replica's commit, and finds the head it promoted, or none
   // (the delivery inserted here is the head then). Without the lock, each could miss the other's
-  // write and leave the instance's pending deliveries with no head, never sent.
-  if (writes.insert)
+  // write and leave the instance's pending deliveries with no head, never sent. So does any write
+  // of the pending deliveries: the head first, as a replica settling it locks it before the next
+  // one it promotes. An update of them all locks them in the order it reads them (the table's, on
+  // a sequential scan), the head's new version after the others: it held the next one while it
+  // waited for the head, the replica the head while it waited for the next one, and the deadlock
+  // failed the tenant's write (notifications turned off, the instance deleted) after holding back
+  // every attempt recorded in that batch for a second (test/events/attempts-attacks.test.ts).
+  if (
+    writes.insert ||
+    writes.dropPending !== undefined ||
+    writes.redirectPending !== undefined ||
+    writes.resignPending ||
+    writes.dropOverflow
+  )
     await client.query("SELECT id FROM event_deliveries WHERE instance_id = $1 AND status = 'pending' ORDER BY id LIMIT 1 FOR UPDATE", [
       record.id,
     ]);

@@ -2,10 +2,11 @@
 // SQLite), attacked as a hostile tenant, or a failing database, would: an attempt whose lease
 // another replica has taken over records nothing, and one recorded twice counts once (both
 // stores); on PostgreSQL, a batch whose connection is killed mid-way keeps nothing and fails every
-// caller (each attempt is made again once its lease ends: at least once, never lost), and a batch
+// caller (each attempt is made again once its lease ends: at least once, never lost), a batch
 // stuck behind a row lock (a transaction that hangs on to one tenant's delivery) is cut after a
 // bound, so that every other tenant's attempts, recorded one batch at a time behind it, are not
-// held back for as long as that lock is.
+// held back for as long as that lock is, and a tenant turning its notifications off while its
+// head's attempt is recorded deadlocks with nobody.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -234,5 +235,53 @@ describe.each(stores)("attempts attacked on %s", (name, open) => {
       } finally {
         await side.query("ROLLBACK");
       }
+    }, 30_000);
+
+  /** Waits until `count` backends other than the side's wait for a lock. */
+  const waitingForLocks = async (side: pg.Client, count: number): Promise<void> => {
+    for (let tries = 0; tries < 200; tries++) {
+      await side.query("SELECT pg_stat_clear_snapshot()");
+      const { rows } = await side.query<{ waiting: number }>(
+        "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+      );
+      if (rows[0]!.waiting >= count) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`fewer than ${count} wait for a lock`);
+  };
+
+  if (name === "PostgreSQL")
+    it("turns a tenant's notifications off while its head's attempt is being recorded: no deadlock, the write and the batch both go through", async () => {
+      const [hostile, bystander] = tenants;
+      const side = opened.side!;
+      // Its head and a few deliveries queued behind it.
+      const id = await instanceOf(hostile!);
+      for (let i = 0; i < 4; i++) await storage.instances.update(hostile!.organizationId, id, undefined, {}, updated);
+      const other = await instanceOf(bystander!);
+      const now = Date.now();
+      const heads = await claim("replica", now, [id, other]);
+      expect(heads).toHaveLength(2);
+      // The batch locks the hostile tenant's head, then waits for the bystander's (locked here),
+      // which holds it between its attempts and its promotion of the next heads.
+      await side.query("BEGIN");
+      await side.query("SELECT id FROM event_deliveries WHERE id = $1 FOR UPDATE", [heads[1]!.id]);
+      let written: Promise<unknown>;
+      let recording: Promise<PromiseSettledResult<void>[]>;
+      try {
+        recording = Promise.allSettled(heads.map((d) => storage.events.recordAttempt(d.id, "replica", delivered(now))));
+        await waitingBatch(side);
+        // Meanwhile the tenant turns its notifications off: its pending deliveries are dropped.
+        const off: FollowUps = () => ({ event: { type: "instance.updated" } });
+        written = storage.instances.update(hostile!.organizationId, id, undefined, {}, off);
+        written.catch(() => undefined);
+        await waitingForLocks(side, 2);
+      } finally {
+        await side.query("ROLLBACK");
+      }
+      expect((await recording).map((result) => result.status)).toEqual(["fulfilled", "fulfilled"]);
+      await expect(written).resolves.toMatchObject({ enqueued: false });
+      const deliveries = (await storage.events.listForInstance(hostile!.organizationId, id, 100)).reverse();
+      expect(deliveries.map((d) => d.status)).toEqual(["delivered", "dropped", "dropped", "dropped", "dropped", "dropped"]);
+      expect(await first(bystander!, other)).toEqual(["delivered", 1]);
     }, 30_000);
 });
