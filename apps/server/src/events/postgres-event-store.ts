@@ -71,8 +71,20 @@ async function write(
   // once then waits for this commit, and its next statement finds the delivery inserted here to
   // promote; or this waits for that replica's commit, and finds the head it promoted, or none
   // (the delivery inserted here is the head then). Without the lock, each could miss the other's
-  // write and leave the instance's pending deliveries with no head, never sent.
-  if (writes.insert)
+  // write and leave the instance's pending deliveries with no head, never sent. So does any write
+  // of the pending deliveries: the head first, as a replica settling it locks it before the next
+  // one it promotes. An update of them all locks them in the order it reads them (the table's, on
+  // a sequential scan), the head's new version after the others: it held the next one while it
+  // waited for the head, the replica the head while it waited for the next one, and the deadlock
+  // failed the tenant's write (notifications turned off, the instance deleted) after holding back
+  // every attempt recorded in that batch for a second (test/events/attempts-attacks.test.ts).
+  if (
+    writes.insert ||
+    writes.dropPending !== undefined ||
+    writes.redirectPending !== undefined ||
+    writes.resignPending ||
+    writes.dropOverflow
+  )
     await client.query("SELECT id FROM event_deliveries WHERE instance_id = $1 AND status = 'pending' ORDER BY id LIMIT 1 FOR UPDATE", [
       record.id,
     ]);
@@ -193,6 +205,12 @@ const promoteHeads = `
 // At most this many attempts in one transaction: the dispatcher has fewer in flight (its
 // concurrency), so this bounds only a caller recording a backlog at once.
 const maxRecordedTogether = 256;
+// At most this long for a batch: batches are recorded one at a time, so one stuck behind a row
+// lock (a transaction that hangs on to one tenant's delivery) would hold back every tenant's
+// attempts after it for as long as that lock is held. Cut, it fails as a whole, and its attempts
+// are made again once their leases end (which, a lease outliving its attempt by 5 s, they about
+// have by then anyway).
+const recordedTogetherForAtMostMs = 5_000;
 
 export function postgresEventStore(pool: pg.Pool): EventStore {
   // The attempts of a batch and, for the deliveries it settled, their instances' next heads: two
@@ -201,6 +219,7 @@ export function postgresEventStore(pool: pg.Pool): EventStore {
   const record = recordedTogether<Recorded>(
     (batch) =>
       inTransaction(pool, async (client) => {
+        await client.query(`SET LOCAL statement_timeout = ${recordedTogetherForAtMostMs}`);
         const { rows } = await client.query<{ instanceId: number; status: string }>(recordAttemptsSql, [
           batch.map(({ id }) => id),
           batch.map(({ owner }) => owner),
