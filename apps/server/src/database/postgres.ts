@@ -119,12 +119,23 @@ function isUnavailable(error: unknown): boolean {
   return typeof message === "string" && driverMessages.test(message);
 }
 
+// SQLSTATE 40P01 (deadlock detected) and 40001 (serialization failure): PostgreSQL chose this
+// transaction to roll back so that another could go on. Nothing of it was kept, and the same call
+// made again would most likely succeed: the caller is told to retry (a 503), not that the server
+// failed (a 500).
+const conflictStates = /^(40P01|40001)$/;
+const isConflict = (error: unknown) => {
+  const { code } = (error ?? {}) as { code?: unknown };
+  return typeof code === "string" && conflictStates.test(code);
+};
+
 /** Runs a database call, turning "the database cannot serve now" into DatabaseUnavailableError. */
 export async function guarded<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (isUnavailable(error)) throw new DatabaseUnavailableError(error);
+    if (isConflict(error)) throw new DatabaseUnavailableError(error, "The database gave way to another request meanwhile; retry this one");
     throw error;
   }
 }

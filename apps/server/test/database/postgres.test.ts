@@ -94,6 +94,34 @@ describe("a fault that is not about the connection", () => {
   });
 });
 
+describe("a transaction PostgreSQL rolls back so that another goes on", () => {
+  it("is unavailable for now (a 503 to retry), not a fault, and keeps nothing", async () => {
+    await pool.query("CREATE TABLE IF NOT EXISTS blip_deadlocks (n INTEGER PRIMARY KEY, v INTEGER)");
+    await pool.query("INSERT INTO blip_deadlocks VALUES (1, 0), (2, 0) ON CONFLICT (n) DO UPDATE SET v = 0");
+    // Each locks one row, then waits for the other's: PostgreSQL ends one of the two (40P01).
+    let bothHoldOne: () => void = () => {};
+    let held = 0;
+    const bothLocked = new Promise<void>((resolve) => (bothHoldOne = resolve));
+    const crossing = (first: number, second: number) =>
+      guarded(() =>
+        inTransaction(pool, async (client) => {
+          await client.query("UPDATE blip_deadlocks SET v = v + 1 WHERE n = $1", [first]);
+          if (++held === 2) bothHoldOne();
+          await bothLocked;
+          await client.query("UPDATE blip_deadlocks SET v = v + 1 WHERE n = $1", [second]);
+        }),
+      );
+    const outcomes = await Promise.allSettled([crossing(1, 2), crossing(2, 1)]);
+    const refused = outcomes.filter((outcome) => outcome.status === "rejected").map((outcome) => outcome.reason as Error);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toBeInstanceOf(DatabaseUnavailableError);
+    expect(refused[0]!.message).toMatch(/retry/);
+    expect((refused[0]!.cause as { code?: string }).code).toBe("40P01");
+    // The winner's two updates only.
+    expect((await pool.query("SELECT sum(v)::int AS total FROM blip_deadlocks")).rows[0]).toEqual({ total: 2 });
+  });
+});
+
 describe("a database that is down", () => {
   it("makes every call fail fast as unavailable, and serves again once it is back", async () => {
     await cluster.stopServer("immediate");
