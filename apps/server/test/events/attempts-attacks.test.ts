@@ -16,12 +16,12 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InstanceBody } from "../../src/api-types.js";
 import type { Caller } from "../../src/accounts/store.js";
-import type { AttemptOutcome } from "../../src/events/outbox.js";
 import { newSigningSecret } from "../../src/events/signing-secret.js";
 import type { FollowUps, NewInstance } from "../../src/instances/store.js";
 import { sealingContexts } from "../../src/secrets/contexts.js";
 import { createSecretBox } from "../../src/secrets/secret-box.js";
 import { openStorage, type Storage } from "../../src/storage.js";
+import { delivered, notifyingInstance } from "./outbox-fixtures.js";
 
 const secretBox = createSecretBox(randomBytes(32));
 const url = "https://receiver.invalid/events"; // never sent to: nothing here delivers
@@ -68,14 +68,6 @@ const stores: [string, () => Promise<Opened>][] = [
   ],
 ];
 
-const delivered = (attemptAt: number): AttemptOutcome => ({
-  attemptAt,
-  status: 204,
-  error: undefined,
-  delivered: true,
-  nextAttemptAt: undefined,
-});
-
 describe.each(stores)("attempts attacked on %s", (name, open) => {
   let opened: Opened;
   let storage: Storage;
@@ -104,17 +96,7 @@ describe.each(stores)("attempts attacked on %s", (name, open) => {
   const updated: FollowUps = (record) => ({
     event: { type: "instance.updated", notification: { data: { id: record.id } as unknown as InstanceBody, callbackUrl: url } },
   });
-  const instance = (tenant: Caller): NewInstance => ({
-    organizationId: tenant.organizationId,
-    connectorKey: "taxify",
-    name: "n",
-    tags: [],
-    configuration: { "event.notification.enabled": "true", "event.notification.callback.url": url },
-    sealedSecrets: "v1.sealed",
-    secretKeys: [],
-    tokenHash: randomBytes(32),
-    createdAt: new Date().toISOString(),
-  });
+  const instance = (tenant: Caller): NewInstance => notifyingInstance(tenant.organizationId, url);
   /** An instance of `tenant`'s with two events (created, updated): the first its head. */
   const instanceOf = async (tenant: Caller): Promise<number> => {
     const outcome = await storage.instances.create(instance(tenant), undefined, created);

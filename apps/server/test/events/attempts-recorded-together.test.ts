@@ -21,6 +21,7 @@ import type { FollowUps, NewInstance } from "../../src/instances/store.js";
 import { sealingContexts } from "../../src/secrets/contexts.js";
 import { createSecretBox } from "../../src/secrets/secret-box.js";
 import { openStorage, type Storage } from "../../src/storage.js";
+import { delivered, notifyingInstance } from "./outbox-fixtures.js";
 
 describe("recordedTogether", () => {
   /** A recorder whose batches are kept, each failing when `fail` says so. */
@@ -158,14 +159,6 @@ const stores: [string, () => Promise<Opened>][] = [
   ],
 ];
 
-const delivered = (attemptAt: number): AttemptOutcome => ({
-  attemptAt,
-  status: 204,
-  error: undefined,
-  delivered: true,
-  nextAttemptAt: undefined,
-});
-
 describe.each(stores)("attempts recorded together on %s", (name, open) => {
   let opened: Opened;
   let storage: Storage;
@@ -191,17 +184,7 @@ describe.each(stores)("attempts recorded together on %s", (name, open) => {
   const updated: FollowUps = (record) => ({
     event: { type: "instance.updated", notification: { data: { id: record.id } as unknown as InstanceBody, callbackUrl: url } },
   });
-  const instance = (): NewInstance => ({
-    organizationId: caller.organizationId,
-    connectorKey: "taxify",
-    name: "n",
-    tags: [],
-    configuration: { "event.notification.enabled": "true", "event.notification.callback.url": url },
-    sealedSecrets: "v1.sealed",
-    secretKeys: [],
-    tokenHash: randomBytes(32),
-    createdAt: new Date().toISOString(),
-  });
+  const instance = (): NewInstance => notifyingInstance(caller.organizationId, url);
   /** `count` instances with two events each (created, updated): the first their head. */
   const instances = async (count: number): Promise<number[]> => {
     const ids: number[] = [];

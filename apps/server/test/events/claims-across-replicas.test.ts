@@ -14,21 +14,15 @@ import { startPostgresCluster, type PostgresCluster } from "@instances-api/postg
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Caller } from "../../src/accounts/store.js";
 import type { InstanceBody } from "../../src/api-types.js";
-import { overflowReason, type AttemptOutcome } from "../../src/events/outbox.js";
+import { overflowReason } from "../../src/events/outbox.js";
 import type { FollowUps } from "../../src/instances/store.js";
 import { openStorage, type Storage } from "../../src/storage.js";
+import { delivered } from "./outbox-fixtures.js";
 
 const url = "https://receiver.invalid/events"; // nothing is sent
 const instances = 8;
 const writesEach = 30;
 
-const delivered = (attemptAt: number): AttemptOutcome => ({
-  attemptAt,
-  status: 204,
-  error: undefined,
-  delivered: true,
-  nextAttemptAt: undefined,
-});
 const event =
   (type: "instance.created" | "instance.updated"): FollowUps =>
   (record) => ({

@@ -21,6 +21,7 @@ import { sealingContexts } from "../../src/secrets/contexts.js";
 import { createSecretBox } from "../../src/secrets/secret-box.js";
 import type { FollowUps, InstanceRecord, NewInstance } from "../../src/instances/store.js";
 import { openStorage, type Storage } from "../../src/storage.js";
+import { notifyingInstance } from "./outbox-fixtures.js";
 
 const secretBox = createSecretBox(randomBytes(32));
 const url = "https://receiver.invalid/events"; // never sent to: nothing here delivers
@@ -75,17 +76,7 @@ describe.each(stores)("the event outbox on %s", (_name, open) => {
   }, 60_000);
   afterAll(() => close());
 
-  const instance = (): NewInstance => ({
-    organizationId: caller.organizationId,
-    connectorKey: "taxify",
-    name: "n",
-    tags: [],
-    configuration: { "event.notification.enabled": "true", "event.notification.callback.url": url },
-    sealedSecrets: "v1.sealed",
-    secretKeys: [],
-    tokenHash: randomBytes(32),
-    createdAt: new Date().toISOString(),
-  });
+  const instance = (): NewInstance => notifyingInstance(caller.organizationId, url);
   const types = async (id: number) =>
     (await storage.events.listForInstance(caller.organizationId, id, 100)).map((d) => d.eventType).reverse();
 

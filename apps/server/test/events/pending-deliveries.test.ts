@@ -15,7 +15,7 @@ import type { InstanceBody } from "../../src/api-types.js";
 import type { Caller } from "../../src/accounts/store.js";
 import type { StorageConfig } from "../../src/config.js";
 import { deliveriesService, listedDeliveries } from "../../src/events/deliveries.js";
-import { overflowReason, type AttemptOutcome, type Delivery, type EventType } from "../../src/events/outbox.js";
+import { overflowReason, type Delivery, type EventType } from "../../src/events/outbox.js";
 import { newSigningSecret } from "../../src/events/signing-secret.js";
 import { notificationTarget } from "../../src/instances/notifications.js";
 import type { FollowUps, InstanceRecord } from "../../src/instances/store.js";
@@ -27,6 +27,7 @@ import { body, startTestServer, type TestServer } from "../harness.js";
 import { toReceiver } from "../outbound/outbound-fakes.js";
 import { until } from "../support/until.js";
 import { shortEventWaits } from "./event-test-settings.js";
+import { delivered } from "./outbox-fixtures.js";
 
 const cap = 3;
 const secretBox = createSecretBox(randomBytes(32));
@@ -59,13 +60,6 @@ const stores: [string, () => Promise<Databases>][] = [
   ],
 ];
 
-const delivered = (attemptAt: number): AttemptOutcome => ({
-  attemptAt,
-  status: 204,
-  error: undefined,
-  delivered: true,
-  nextAttemptAt: undefined,
-});
 /** The instance's name in the event's body: which write the delivery is of. */
 const nameOf = (delivery: Pick<Delivery, "payload">) => (JSON.parse(delivery.payload) as { data: { name: string } }).data.name;
 
